@@ -1,0 +1,1 @@
+"""Metrics on predictions and attributions. Functions here return numbers; they never draw."""

@@ -1,0 +1,1 @@
+"""Figures. Functions here draw from numbers already computed; they never train or attribute."""

@@ -1,0 +1,46 @@
+"""Generic plots (scatter of measured vs predicted, bars of per-group means)."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+
+def measured_vs_predicted(y_true, y_pred, metrics: dict, title: str = "", ax=None,
+                          units: str = "log solubility (mol/L)") -> plt.Axes:
+    """Scatter with the identity line and r / MAE in the legend box."""
+    ax = ax or plt.subplots(figsize=(4.6, 4.4))[1]
+    y_true, y_pred = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
+    ax.scatter(y_true, y_pred, s=9, alpha=0.55, edgecolor="none")
+    lo, hi = min(y_true.min(), y_pred.min()), max(y_true.max(), y_pred.max())
+    pad = 0.05 * (hi - lo)
+    ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="0.3", lw=1, ls="--")
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.set_ylim(lo - pad, hi + pad)
+    ax.set_xlabel(f"measured {units}")
+    ax.set_ylabel(f"predicted {units}")
+    ax.text(0.04, 0.96, f"r = {metrics['r']:.3f}\nMAE = {metrics['mae']:.3f}\nn = {len(y_true)}",
+            transform=ax.transAxes, va="top", fontsize=9,
+            bbox=dict(boxstyle="round", fc="white", ec="0.8"))
+    ax.set_title(title)
+    return ax
+
+
+def environment_bars(table: pd.DataFrame, ax=None) -> plt.Axes:
+    """Mean attribution per atom environment and method, with standard-error bars."""
+    ax = ax or plt.subplots(figsize=(8, 3.8))[1]
+    envs = list(dict.fromkeys(table["environment"]))
+    methods = list(dict.fromkeys(table["method"]))
+    width = 0.8 / len(methods)
+    colors = sns.color_palette("deep", len(methods))
+    for k, m in enumerate(methods):
+        sub = table[table["method"] == m].set_index("environment").reindex(envs)
+        x = np.arange(len(envs)) + (k - (len(methods) - 1) / 2) * width
+        ax.bar(x, sub["mean"], width, yerr=sub["sem"], label=m, color=colors[k], capsize=2)
+    ax.axhline(0, color="0.3", lw=0.8)
+    ax.set_xticks(np.arange(len(envs)))
+    ax.set_xticklabels(envs, rotation=30, ha="right")
+    ax.set_ylabel("mean signed attribution")
+    ax.legend(fontsize=8)
+    return ax
