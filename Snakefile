@@ -1,0 +1,20 @@
+# xairepro: reproduce five works on explaining neural-network predictions, end to end.
+# This file is the table of contents; each stage lives in rules/<stage>.smk and its logic in
+# the `xairepro` package. `snakemake --cores all` builds results/report/index.html.
+
+configfile: "config.yaml"
+
+
+report: "report/workflow.rst"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/chem.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    input:
+        "results/report/index.html",
+    default_target: True

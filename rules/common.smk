@@ -1,0 +1,46 @@
+# Config validation and the functions that compute inputs, targets and resources.
+import os
+import sys
+
+from snakemake.utils import min_version, validate
+
+min_version("8.0")
+
+# The package lives beside this workflow; make it importable even without `pip install -e .`.
+sys.path.insert(0, os.path.abspath(os.path.join(workflow.basedir)))
+
+from xairepro.config import SCHEMA_PATH, data_mirror, resolve_scale  # noqa: E402
+
+validate(config, schema=str(SCHEMA_PATH))
+SCALE = config["scale"]
+CFG = resolve_scale(config)  # every {quick: .., full: ..} value resolved for this scale
+MIRROR = data_mirror(config)
+RESULTS = "results"
+LOGS = f"{RESULTS}/logs"
+BENCH = f"{RESULTS}/benchmarks"
+
+# Jobs that train or attribute ask for a GPU when the config selects CUDA.
+GPU = 1 if str(config["device"]).startswith("cuda") else 0
+
+
+def runtime_min(quick, full):
+    """Wall-time request (minutes) for the cluster, by scale."""
+    return quick if SCALE == "quick" else full
+
+
+def raw_file(key):
+    from xairepro.data.sources import raw_path
+
+    return str(raw_path(key, config["data_dir"], mirror=MIRROR is not None))
+
+
+wildcard_constraints:
+    model="[A-Za-z0-9_]+",
+    fold="[0-9]+",
+    seed="[0-9]+",
+
+
+# Registries the experiment rule files fill in and rules/report.smk consumes.
+NOTEBOOKS = {}  # name -> {"inputs": [...], "figures": [...], "parameters": {...}, "category": str}
+REPRODUCTION = []  # CSVs with reproduction-table rows
+REPORT_RAW = []  # raw data files whose checksums the report lists

@@ -1,0 +1,58 @@
+# Notebooks (papermill) turn results into figures; the report rule assembles every executed
+# notebook, the reproduction table and the provenance into results/report/index.html.
+#
+# Each experiment's .smk registers its notebook in NOTEBOOKS (rules/common.smk) with the result
+# files it reads, the figures it writes and its parameters; its reproduction rows in
+# REPRODUCTION; its raw inputs in REPORT_RAW. One rule per notebook is generated below, so
+# editing notebooks/<name>.ipynb reruns only that notebook and the report.
+
+for _name, _nb in NOTEBOOKS.items():
+
+    rule:
+        name:
+            f"notebook_{_name}"
+        input:
+            notebook=f"notebooks/{_name}.ipynb",
+            data=_nb["inputs"],
+        output:
+            notebook=f"{RESULTS}/report/notebooks/{_name}.ipynb",
+            figures=[
+                report(
+                    f"{RESULTS}/report/figures/{f}",
+                    caption=f"../report/{f.rsplit('.', 1)[0]}.rst",
+                    category=_nb["category"],
+                )
+                for f in _nb["figures"]
+            ],
+        params:
+            parameters=dict(_nb["parameters"], results_dir=RESULTS, figure_dir=f"{RESULTS}/report/figures"),
+        log:
+            f"{LOGS}/report/notebook_{_name}.log",
+        benchmark:
+            f"{BENCH}/notebook_{_name}.tsv"
+        resources:
+            mem_mb=3000,
+            runtime=15,
+        script:
+            "../scripts/run_notebook.py"
+
+
+rule report:
+    input:
+        notebooks=[f"{RESULTS}/report/notebooks/{name}.ipynb" for name in NOTEBOOKS],
+        reproduction=REPRODUCTION,
+        raw=REPORT_RAW,
+    output:
+        html=f"{RESULTS}/report/index.html",
+    params:
+        config=config,
+        scale=SCALE,
+        benchmarks=BENCH,
+        workdir=workflow.basedir,
+    log:
+        f"{LOGS}/report/report.log",
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/build_report.py"

@@ -1,0 +1,12 @@
+"""Assemble results/report/index.html from the executed notebooks, reproduction rows and provenance."""
+from xairepro.report import build_report
+from xairepro.runtime import script_setup
+
+sm = snakemake  # noqa: F821
+log = script_setup(sm)
+build_report(
+    notebooks=list(sm.input.notebooks), reproduction_csvs=list(sm.input.reproduction),
+    raw_files=list(sm.input.raw), config=dict(sm.params.config), scale=sm.params.scale,
+    benchmark_dir=sm.params.benchmarks, workdir=sm.params.workdir, out_html=sm.output.html,
+)
+log.info("wrote %s", sm.output.html)

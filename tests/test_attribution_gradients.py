@@ -1,0 +1,405 @@
+"""Gradient family of the attribution engine: closed forms, sampling, batching, captum.
+
+Small CPU models only; the whole file runs in a few seconds.
+"""
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from xairepro.attribution import (BayesGrad, BayesSmoothGrad, InputXGradient, SmoothGrad,
+                                  VanillaGrad, aggregate, channel_reduce, mc_dropout, replicate)
+
+tg = pytest.importorskip("torch_geometric")
+from torch_geometric.data import Batch, Data  # noqa: E402
+from torch_geometric.nn import global_add_pool  # noqa: E402
+
+
+# ----------------------------------------------------------------------------- models
+class Linear(nn.Module):
+    def __init__(self, d=6, seed=0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.lin = nn.Linear(d, 1)
+
+    def forward(self, x):
+        return self.lin(x)
+
+
+class MLP(nn.Module):
+    """MLP with batch norm and dropout, to check MC-dropout mode hygiene."""
+
+    def __init__(self, d=6, h=16, k=1, p=0.0, seed=0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.net = nn.Sequential(nn.Linear(d, h), nn.BatchNorm1d(h), nn.Tanh(), nn.Dropout(p),
+                                 nn.Linear(h, h), nn.Tanh(), nn.Dropout(p), nn.Linear(h, k))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class ToyGNN(nn.Module):
+    """Embedding -> sum over neighbours -> dropout -> global add pool -> linear."""
+
+    def __init__(self, n_types=5, dim=8, p=0.0, n_out=1, seed=0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.embedding = nn.Embedding(n_types, dim)
+        self.lin1 = nn.Linear(dim, dim)
+        self.lin2 = nn.Linear(dim, dim)
+        self.drop = nn.Dropout(p)
+        self.out = nn.Linear(dim, n_out)
+
+    def from_embedding(self, h, batch):
+        src, dst = batch.edge_index
+        msg = torch.zeros_like(h).index_add(0, dst, h[src])
+        h = torch.tanh(self.lin1(h + msg))
+        msg = torch.zeros_like(h).index_add(0, dst, h[src])
+        h = self.drop(torch.tanh(self.lin2(h + msg)))
+        return self.out(global_add_pool(h, batch.batch, size=batch.num_graphs)).squeeze(-1)
+
+    def forward(self, batch):
+        return self.from_embedding(self.embedding(batch.x), batch)
+
+
+def random_graph(n, n_types=5, gen=None):
+    x = torch.randint(0, n_types, (n,), generator=gen)
+    src = torch.arange(n - 1)
+    ei = torch.stack([torch.cat([src, src + 1]), torch.cat([src + 1, src])])
+    # one ring closure for graphs big enough
+    if n > 4:
+        ei = torch.cat([ei, torch.tensor([[0, n - 1], [n - 1, 0]])], 1)
+    return Data(x=x, edge_index=ei, edge_attr=torch.randint(0, 4, (ei.shape[1],), generator=gen),
+                y=torch.randn(1, 1, generator=gen), smiles="C" * n)
+
+
+def graph_batch(sizes=(3, 7, 5, 9), seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return Batch.from_data_list([random_graph(n, gen=gen) for n in sizes])
+
+
+# ----------------------------------------------------------------------------- closed forms
+def test_vanilla_grad_of_linear_model_is_the_weights():
+    model = Linear()
+    x = torch.randn(4, 6)
+    s = VanillaGrad(model).compute(x)
+    assert s.shape == (1, 4, 6)
+    assert torch.allclose(s[0], model.lin.weight.expand(4, 6), atol=1e-7)
+    assert not s.requires_grad
+
+
+def test_input_x_gradient_of_linear_model_with_baseline():
+    model = Linear()
+    x, xb = torch.randn(4, 6), torch.randn(6)
+    s = InputXGradient(model, baseline=xb).compute(x)[0]
+    assert torch.allclose(s, model.lin.weight * (x - xb), atol=1e-6)
+    # the sum is the exact score difference for a linear model
+    assert torch.allclose(s.sum(1), (model(x) - model(xb[None])).squeeze(-1), atol=1e-5)
+    s0 = VanillaGrad(model, multiply_by_inputs=True, baseline=0.5).compute(x)[0]
+    assert torch.allclose(s0, model.lin.weight * (x - 0.5), atol=1e-6)
+
+
+def test_channel_reduce_norms():
+    g = torch.tensor([[3.0, -4.0]])
+    assert channel_reduce(g, "l1").item() == 7.0
+    assert channel_reduce(g, "l2").item() == 5.0
+    assert channel_reduce(g, "square").item() == 25.0
+
+
+# ----------------------------------------------------------------------------- aggregate
+def test_aggregate_semantics_hand_made():
+    s = torch.tensor([[[1.0, -2.0], [3.0, 0.0]],
+                      [[-1.0, 2.0], [1.0, 4.0]]])  # (M=2, bs=2, ch=2)
+    assert torch.equal(aggregate(s, "raw"), torch.tensor([0.0, 4.0]))
+    assert torch.equal(aggregate(s, "abs"), torch.tensor([3.0, 4.0]))
+    assert torch.equal(aggregate(s, "square"), torch.tensor([5.0, 13.0]))
+    assert torch.equal(aggregate(s, "raw", channel_axis=None), torch.tensor([[0.0, 0.0], [2.0, 2.0]]))
+    assert torch.equal(aggregate(s, "abs", channel_axis=2), aggregate(s, "abs", channel_axis=-1))
+    assert torch.equal(aggregate(s, "raw", channel_axis=(1, 2)), torch.tensor(4.0))
+    mean, std = aggregate(s, "raw", return_std=True)
+    assert torch.allclose(std, torch.full((2,), float(np.sqrt(2.0))))
+    m_np, sd_np = aggregate(s.numpy(), "square", return_std=True)
+    assert isinstance(m_np, np.ndarray) and np.allclose(m_np, [5.0, 13.0])
+    with pytest.raises(ValueError):
+        aggregate(s, channel_axis=0)
+    _, sd1 = aggregate(s[:1], return_std=True)
+    assert torch.equal(sd1, torch.zeros(2))
+
+
+# ----------------------------------------------------------------------------- MC dropout
+def test_bayesgrad_without_dropout_equals_vanilla():
+    model = MLP(p=0.0)
+    model.net[1].running_mean.normal_()
+    x = torch.randn(5, 6)
+    v = VanillaGrad(model).compute(x)
+    b = BayesGrad(model).compute(x, M=4)
+    assert b.shape == (4, 5, 6)
+    assert torch.allclose(b, v.expand_as(b), atol=1e-6)
+
+
+@pytest.mark.parametrize("start_mode", ["train", "eval"])
+def test_bayesgrad_samples_differ_and_batch_norm_is_frozen(start_mode):
+    model = MLP(p=0.5)
+    getattr(model, start_mode)()
+    bn = model.net[1]
+    mean0, var0, n0 = bn.running_mean.clone(), bn.running_var.clone(), bn.num_batches_tracked.clone()
+    flags0 = [m.training for m in model.modules()]
+    x = torch.randn(5, 6)
+    s = BayesGrad(model).compute(x, M=16)
+    assert s.shape == (16, 5, 6)
+    # the copies of one example get different masks, the examples too
+    assert (s[0] - s[1]).abs().max() > 1e-4
+    assert torch.equal(bn.running_mean, mean0) and torch.equal(bn.running_var, var0)
+    assert torch.equal(bn.num_batches_tracked, n0)
+    assert [m.training for m in model.modules()] == flags0
+
+
+def test_mc_dropout_context_sets_and_restores_modes():
+    model = MLP(p=0.3).train()
+    with mc_dropout(model):
+        assert not model.net[1].training
+        assert model.net[3].training and model.net[6].training
+        assert not model.training
+    assert all(m.training for m in model.modules())
+
+
+def test_rng_is_forked_and_seeds_reproduce():
+    model = MLP(p=0.5)
+    x = torch.randn(3, 6)
+    torch.manual_seed(123)
+    expected_next = torch.rand(1)
+    torch.manual_seed(123)
+    a = BayesGrad(model).compute(x, M=8, seed=1)
+    assert torch.equal(torch.rand(1), expected_next)  # global RNG untouched
+    b = BayesGrad(model).compute(x, M=8, seed=1)
+    c = BayesGrad(model).compute(x, M=8, seed=2)
+    assert torch.equal(a, b) and not torch.allclose(a, c)
+    sg = SmoothGrad(MLP(p=0.0), noise=0.3)
+    assert torch.equal(sg.compute(x, M=8, seed=5), sg.compute(x, M=8, seed=5))
+    assert not torch.allclose(sg.compute(x, M=8, seed=5), sg.compute(x, M=8, seed=6))
+    bs = BayesSmoothGrad(model, noise=0.3)
+    assert torch.equal(bs.compute(x, M=8, seed=5), bs.compute(x, M=8, seed=5))
+
+
+# ----------------------------------------------------------------------------- SmoothGrad
+@pytest.mark.parametrize("mode", ["absolute", "relative"])
+def test_smoothgrad_with_tiny_noise_equals_vanilla(mode):
+    model = MLP(p=0.0)
+    x = torch.randn(5, 6)
+    v = VanillaGrad(model).compute(x)
+    s = SmoothGrad(model, noise=1e-8, noise_mode=mode).compute(x, M=5)
+    assert torch.allclose(s, v.expand_as(s), atol=1e-6)
+
+
+class HalfSquare(nn.Module):
+    """f(x) = sum x^2 / 2, so grad f(x + eps) = x + eps reveals the noise."""
+
+    def forward(self, x):
+        return 0.5 * x.pow(2).flatten(1).sum(1)
+
+
+def test_relative_noise_scales_with_each_example_range():
+    x = torch.stack([torch.linspace(0, 1, 10), torch.linspace(-5, 5, 10)])  # ranges 1 and 10
+    s = SmoothGrad(HalfSquare(), noise=0.2, noise_mode="relative").compute(x, M=4000, seed=0)
+    sd = (s - x).std(dim=(0, 2))
+    assert torch.allclose(sd, torch.tensor([0.2, 2.0]), rtol=0.05)
+    s_abs = SmoothGrad(HalfSquare(), noise=0.2).compute(x, M=4000, seed=0)
+    assert torch.allclose((s_abs - x).std(dim=(0, 2)), torch.tensor([0.2, 0.2]), rtol=0.05)
+
+
+def test_relative_noise_on_graph_uses_the_range_of_each_graph():
+    class Emb(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Embedding(5, 3)
+            with torch.no_grad():
+                self.embedding.weight.copy_(torch.arange(15.0).view(5, 3))
+
+        def forward(self, batch):
+            h = self.embedding(batch.x)
+            return global_add_pool(0.5 * h.pow(2).sum(1, keepdim=True), batch.batch).squeeze(-1)
+
+    g1 = Data(x=torch.tensor([0, 0]), edge_index=torch.zeros(2, 0, dtype=torch.long))  # range 2
+    g2 = Data(x=torch.tensor([0, 4]), edge_index=torch.zeros(2, 0, dtype=torch.long))  # range 14
+    batch = Batch.from_data_list([g1, g2])
+    model = Emb()
+    s = SmoothGrad(model, target=model.embedding, noise=0.1, noise_mode="relative").compute(
+        batch, M=3000)
+    h = model.embedding(batch.x).detach()
+    sd = (s - h).std(dim=(0, 2))
+    assert torch.allclose(sd, torch.tensor([0.2, 0.2, 1.4, 1.4]), rtol=0.06)
+
+
+def test_smoothgrad_expectation_matches_captum_noise_tunnel():
+    """With a quadratic score both estimators converge to the same mean gradient."""
+    from captum.attr import NoiseTunnel, Saliency
+
+    torch.manual_seed(0)
+    a = torch.randn(6)
+
+    class Quad(nn.Module):
+        def forward(self, x):
+            return (a * x.pow(2)).sum(1) + torch.sin(x).sum(1) * 0.0
+
+    model = Quad()
+    x = torch.randn(3, 6)
+    ours = aggregate(SmoothGrad(model, noise=0.1).compute(x, M=4000), "raw", channel_axis=None)
+    nt = NoiseTunnel(Saliency(model)).attribute(x, nt_type="smoothgrad", nt_samples=4000,
+                                                stdevs=0.1, abs=False)
+    # E[2a(x+eps)] = 2ax; std of each mean is 2|a| 0.1 / sqrt(4000)
+    tol = 5 * 2 * a.abs().max() * 0.1 / np.sqrt(4000)
+    assert torch.allclose(ours, 2 * a * x, atol=tol)
+    assert torch.allclose(nt, 2 * a * x, atol=tol)
+    nt0 = NoiseTunnel(Saliency(model)).attribute(x, nt_type="smoothgrad", nt_samples=3,
+                                                 stdevs=0.0, abs=False)
+    ours0 = SmoothGrad(model, noise=0.0).compute(x, M=3).mean(0)
+    assert torch.allclose(ours0, nt0, atol=1e-5)
+
+
+def test_vanilla_matches_captum_saliency():
+    from captum.attr import Saliency
+
+    model = MLP(k=3, p=0.2).train()
+    x = torch.randn(7, 6)
+    tc = torch.tensor([0, 1, 2, 0, 1, 2, 0])
+    ours = VanillaGrad(model, target_class=tc).compute(x)[0]
+    model.eval()
+    theirs = Saliency(model).attribute(x, target=tc, abs=False)
+    assert torch.allclose(ours, theirs, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- outputs, tuples
+def test_multi_output_needs_target_class():
+    model = MLP(k=3)
+    x = torch.randn(4, 6)
+    with pytest.raises(ValueError, match="target_class"):
+        VanillaGrad(model).compute(x)
+    a = VanillaGrad(model, target_class=2).compute(x)
+    b = VanillaGrad(model, output_fn=lambda out: out[:, 2]).compute(x)
+    assert torch.equal(a, b)
+    tc = torch.tensor([2, 2, 2, 2])
+    c = BayesGrad(model, target_class=tc, max_batch=4).compute(x, M=3)  # tiled over chunks
+    assert torch.allclose(c, a.expand_as(c), atol=1e-6)
+
+
+def test_tuple_inputs_and_input_side_hook():
+    class TwoArg(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(4, 1)
+
+        def forward(self, x, scale):
+            return self.lin(x * scale).squeeze(-1)
+
+    model = TwoArg()
+    x, scale = torch.randn(3, 4), torch.rand(3, 1) + 0.5
+    s = VanillaGrad(model).compute((x, scale))[0]
+    assert torch.allclose(s, model.lin.weight * scale, atol=1e-6)
+    # gradient at the linear layer's input is the weight
+    s_in = VanillaGrad(model, target=model.lin, target_io="input").compute((x, scale))[0]
+    assert torch.allclose(s_in, model.lin.weight.expand(3, 4), atol=1e-6)
+
+
+def test_integer_input_without_target_is_a_clear_error():
+    model = ToyGNN()
+    with pytest.raises(TypeError, match="embedding"):
+        VanillaGrad(model).compute(graph_batch())
+
+
+# ----------------------------------------------------------------------------- batching
+def test_max_batch_chunking_does_not_change_results():
+    model = MLP(p=0.0)
+    x = torch.randn(10, 6)
+    ref = BayesGrad(model, max_batch=4096).compute(x, M=7)
+    for mb in (1, 3, 10, 25):
+        assert torch.allclose(BayesGrad(model, max_batch=mb).compute(x, M=7), ref, atol=1e-6)
+
+
+def _assert_same_graph_batch(a, b):
+    assert a.num_graphs == b.num_graphs
+    for key in ("x", "edge_index", "edge_attr", "y", "batch", "ptr"):
+        assert torch.equal(a[key], b[key]), key
+    assert a.smiles == b.smiles
+
+
+def test_replicate_graph_batch_matches_from_data_list():
+    batch = graph_batch()
+    for k in (1, 3):
+        fast = replicate(batch, k)
+        slow = Batch.from_data_list(batch.to_data_list() * k)
+        _assert_same_graph_batch(fast, slow)
+        # bookkeeping survives: the copies split back into the original graphs
+        back = fast.to_data_list()
+        assert len(back) == 4 * k
+        assert torch.equal(back[-1].edge_index, batch.to_data_list()[-1].edge_index)
+    x = torch.randn(2, 3)
+    assert torch.equal(replicate(x, 2), torch.cat([x, x]))
+
+
+def test_graph_batched_gradients_equal_a_per_graph_per_sample_loop():
+    model = ToyGNN(p=0.0)
+    batch = graph_batch()
+    got = BayesGrad(model, target=model.embedding, max_batch=6).compute(batch, M=3)
+    assert got.shape == (3, batch.num_nodes, 8)
+    model.eval()
+    rows = []
+    for m in range(3):
+        per_graph = []
+        for g in batch.to_data_list():
+            gb = Batch.from_data_list([g])
+            h = model.embedding(gb.x).detach().requires_grad_(True)
+            (grad,) = torch.autograd.grad(model.from_embedding(h, gb).sum(), h)
+            per_graph.append(grad)
+        rows.append(torch.cat(per_graph))
+    assert torch.allclose(got, torch.stack(rows), atol=1e-6)
+
+
+def test_hooked_embedding_matches_manual_autograd_and_bayesgrad_shapes():
+    model = ToyGNN(p=0.3)
+    batch = graph_batch(seed=3)
+    v = VanillaGrad(model, target=model.embedding).compute(batch)
+    model.eval()
+    h = model.embedding(batch.x).detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(model.from_embedding(h, batch).sum(), h)
+    assert torch.allclose(v[0], grad, atol=1e-6)
+    ixg = InputXGradient(model, target=model.embedding).compute(batch)[0]
+    assert torch.allclose(ixg, h.detach() * grad, atol=1e-6)
+
+    s = BayesGrad(model, target=model.embedding, max_batch=9).compute(batch, M=10)
+    assert s.shape == (10, batch.num_nodes, 8)
+    assert (s[0] - s[1]).abs().max() > 1e-5
+    mean, std = aggregate(s, "raw", return_std=True)
+    assert mean.shape == std.shape == (batch.num_nodes,)
+    assert (std > 0).any()
+
+
+def test_input_batch_larger_than_max_batch_is_split():
+    model = ToyGNN(p=0.0)
+    batch = graph_batch(sizes=(3, 4, 5, 6, 7), seed=1)
+    ref = VanillaGrad(model, target=model.embedding).compute(batch)
+    small = BayesGrad(model, target=model.embedding, max_batch=2).compute(batch, M=2)
+    assert torch.allclose(small, ref.expand_as(small), atol=1e-6)
+    assert model.embedding.weight.grad is None  # the model's parameters are never touched
+
+
+def test_recurrent_model_on_token_embeddings():
+    class GRUClassifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.embedding = nn.Embedding(20, 5)
+            self.gru = nn.GRU(5, 7, batch_first=True, bidirectional=True)
+            self.drop = nn.Dropout(0.3)
+            self.fc = nn.Linear(14, 2)
+
+        def forward(self, tokens):
+            out, _ = self.gru(self.embedding(tokens))
+            return self.fc(self.drop(out.mean(1)))
+
+    model = GRUClassifier()
+    tokens = torch.randint(0, 20, (4, 9))
+    s = BayesGrad(model, target=model.embedding, target_class=1, max_batch=8).compute(tokens, M=6)
+    assert s.shape == (6, 4, 9, 5)
+    v = VanillaGrad(model, target=model.embedding, target_class=1).compute(tokens)
+    assert v.shape == (1, 4, 9, 5) and v.abs().sum() > 0

@@ -1,0 +1,53 @@
+"""What every Snakemake script does first: log to the rule's log file and honour its threads."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def script_setup(snakemake) -> logging.Logger:
+    """Route logging (and warnings) to ``snakemake.log[0]`` and stderr; limit torch threads to
+    the rule's ``threads`` so parallel jobs don't oversubscribe the cores."""
+    handlers = [logging.StreamHandler(sys.stderr)]
+    if len(snakemake.log):
+        Path(snakemake.log[0]).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(snakemake.log[0], mode="w"))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        handlers=handlers, force=True)
+    logging.captureWarnings(True)
+    try:
+        import torch
+
+        torch.set_num_threads(max(1, int(snakemake.threads)))
+    except ImportError:
+        pass
+    for out in snakemake.output:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+    return logging.getLogger(f"xairepro.{snakemake.rule}")
+
+
+def _default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"not JSON serializable: {type(o)}")
+
+
+def write_json(obj, path) -> None:
+    """Write JSON atomically (temporary file, then rename)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2, default=_default))
+    os.replace(tmp, path)
+
+
+def read_json(path):
+    return json.loads(Path(path).read_text())
