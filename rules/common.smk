@@ -6,8 +6,12 @@ from snakemake.utils import min_version, validate
 
 min_version("8.0")
 
-# The package lives beside this workflow; make it importable even without `pip install -e .`.
-sys.path.insert(0, os.path.abspath(os.path.join(workflow.basedir)))
+# The package lives beside this workflow: make it importable here and in every script's process
+# (scripts inherit the environment), with or without `pip install -e .` or a conda env.
+sys.path.insert(0, os.path.abspath(workflow.basedir))
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in [os.path.abspath(workflow.basedir), os.environ.get("PYTHONPATH", "")] if p
+)
 
 from xairepro.config import SCHEMA_PATH, data_mirror, resolve_scale  # noqa: E402
 

@@ -82,7 +82,9 @@ def _is_dropout(module: nn.Module) -> bool:
 
 @contextlib.contextmanager
 def _restore_modes(model: nn.Module) -> Iterator[None]:
-    flags = [(m, m.training) for m in model.modules()]
+    # plain callables (model-agnostic methods) have no modes to save
+    modules = model.modules() if isinstance(model, nn.Module) else []
+    flags = [(m, m.training) for m in modules]
     try:
         yield
     finally:
@@ -94,7 +96,8 @@ def _restore_modes(model: nn.Module) -> Iterator[None]:
 def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
     """``model.eval()`` for the duration of the block; original flags restored."""
     with _restore_modes(model):
-        model.eval()
+        if isinstance(model, nn.Module):
+            model.eval()
         yield model
 
 
@@ -117,11 +120,12 @@ def mc_dropout(model: nn.Module) -> Iterator[nn.Module]:
 
 
 def has_dropout(model: nn.Module) -> bool:
-    return any(_is_dropout(m) for m in model.modules())
+    return isinstance(model, nn.Module) and any(_is_dropout(m) for m in model.modules())
 
 
 def _has_rnn(model: nn.Module) -> bool:
-    return any(isinstance(m, nn.RNNBase) for m in model.modules())
+    return isinstance(model, nn.Module) and any(isinstance(m, nn.RNNBase)
+                                                for m in model.modules())
 
 
 @contextlib.contextmanager

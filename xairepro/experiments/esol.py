@@ -15,7 +15,7 @@ from ..data.splits import kfold_assignments
 from ..evaluation.atoms import environment_table
 from ..evaluation.regression import regression_metrics
 from ..models import build_model
-from ..training import TrainConfig, fit, predict
+from ..training import TrainConfig, fit, predict, seed_everything
 from .graphs import atom_scores, atom_table, mc_dropout_predictions
 
 #: Methods computed for every held-out molecule, in report order.
@@ -53,6 +53,7 @@ def split_fold(graphs, fold: int, n_folds: int, seed: int):
 def train_fold(graphs, model_name: str, fold: int, cfg: dict, seed: int, device="auto", progress=None):
     """Train one model on all folds but ``fold``; returns (model, history DataFrame)."""
     train, test = split_fold(graphs, fold, cfg["n_folds"], seed)
+    seed_everything(fold_seed(seed, fold))  # weight initialization is part of the seeded run
     model = build_model(model_name, **model_kwargs(cfg))
     tcfg = TrainConfig(task="regression", epochs=cfg["epochs"], batch_size=cfg["batch_size"], lr=cfg["lr"],
                        weight_decay=cfg.get("weight_decay", 0.0), seed=fold_seed(seed, fold), device=device,

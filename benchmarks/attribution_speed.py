@@ -1,0 +1,320 @@
+"""How fast is the batched attribution engine?  Attributions per second, per method.
+
+An "attribution" is the finished map of one example (one molecule, image or
+review) with all of its samples (M noise/dropout samples, or the IG path steps).
+Columns:
+
+ours     the batched engine (`xairepro.attribution`), M copies replicated into
+         batches of at most --max-batch examples;
+loop     one forward/backward per sample and per example, the way the reference
+         implementations run (our engine with max_batch=1, so the arithmetic is
+         identical); measured on the first --loop-examples examples and reported
+         as a rate;
+captum   captum's implementation where it has the method (Saliency,
+         NoiseTunnel(Saliency), IntegratedGradients; LayerIntegratedGradients and
+         LayerGradientXActivation at the text embedding); "-" where it has none
+         (MC dropout, PyG batches);
+floor    one plain batched forward + gradient at the target over the same number
+         of replicated inputs in the same chunks, with the replicated inputs
+         built beforehand: the cost of the arithmetic alone.
+
+Workloads: (1) GGNN (xairepro.models.gnn, else a toy GNN) on molecule-sized
+random graphs (18 atoms on average), attributed at the atom embedding;
+(2) ResNet-20 on random 32x32 images, at the input; (3) the BiGRU(256) IMDB
+model on random reviews, at the token embedding.  Random weights and inputs:
+speed does not depend on training.  Each timing is the best of up to three
+runs (runs over 5 s are not repeated) after a small warm-up.
+
+    python benchmarks/attribution_speed.py --quick          # < 2 min on 2 CPU cores
+    python benchmarks/attribution_speed.py --device cuda    # full sizes
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Callable, Optional
+
+import torch
+from torch import nn
+
+from xairepro.attribution import (BayesGrad, IntegratedGradients, Occlusion, SmoothGrad,
+                                  VanillaGrad)
+from xairepro.attribution.base import (_call_model, eval_mode, is_graph_batch, num_examples,
+                                       replicate, split_inputs)
+
+
+# ----------------------------------------------------------------------------- helpers
+def _sync(device):
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
+def timed(fn: Callable, device, repeats: int = 3, budget_s: float = 5.0) -> float:
+    """Best of up to ``repeats`` runs; runs longer than ``budget_s`` are not repeated.
+
+    The minimum is the least disturbed by other processes and by first-call
+    allocator growth; a long run is its own warm-up."""
+    best = float("inf")
+    for i in range(repeats):
+        _sync(device)
+        t0 = time.perf_counter()
+        fn()
+        _sync(device)
+        dt = time.perf_counter() - t0
+        best = min(best, dt)
+        if dt > budget_s:
+            break
+    return best
+
+
+def subset(inputs, n):
+    if is_graph_batch(inputs):
+        from torch_geometric.data import Batch
+        return Batch.from_data_list(inputs.index_select(slice(0, n)))
+    return inputs[:n]
+
+
+def floor_time(model, inputs, target, n_copies, max_batch, score_fn, device) -> float:
+    """Plain batched forward + autograd.grad at the target, same chunks as the engine."""
+    jobs = []
+    for start, stop, piece in split_inputs(inputs, max_batch):
+        per_pass = max(1, max_batch // (stop - start))
+        built = {}
+        for c0 in range(0, n_copies, per_pass):
+            k = min(n_copies, c0 + per_pass) - c0
+            if k not in built:
+                built[k] = replicate(piece, k)
+            jobs.append(built[k])
+
+    rnn_cuda = any(isinstance(m, nn.RNNBase) for m in model.modules()) and \
+        torch.device(device).type == "cuda"
+
+    def run():
+        with eval_mode(model), torch.enable_grad(), \
+                torch.backends.cudnn.flags(enabled=not rnn_cuda):
+            for rep in jobs:
+                if target is None:
+                    leaf = rep.detach().requires_grad_(True)
+                    out = model(leaf)
+                else:
+                    box = {}
+
+                    def hook(m, a, o):
+                        box["leaf"] = o.detach().requires_grad_(True)
+                        return box["leaf"]
+                    h = target.register_forward_hook(hook)
+                    out = _call_model(model, rep)
+                    h.remove()
+                    leaf = box["leaf"]
+                torch.autograd.grad(score_fn(out).sum(), leaf)
+
+    return timed(run, device)
+
+
+def fmt(rate: Optional[float]) -> str:
+    if rate is None:
+        return "-"
+    return f"{rate:,.1f}" if rate < 100 else f"{rate:,.0f}"
+
+
+# ----------------------------------------------------------------------------- workloads
+def random_molecules(n, seed=0, mean_atoms=18):
+    from torch_geometric.data import Batch, Data
+    gen = torch.Generator().manual_seed(seed)
+    elements = torch.tensor([6] * 14 + [7] * 3 + [8] * 3 + [9, 16, 17])
+    graphs = []
+    for _ in range(n):
+        k = int(torch.randint(mean_atoms - 8, mean_atoms + 9, (1,), generator=gen))
+        x = elements[torch.randint(0, len(elements), (k,), generator=gen)]
+        src = torch.arange(k - 1)
+        dst = src + 1
+        if k >= 6:  # one six-ring
+            src, dst = torch.cat([src, torch.tensor([0])]), torch.cat([dst, torch.tensor([5])])
+        ei = torch.stack([torch.cat([src, dst]), torch.cat([dst, src])])
+        bond = torch.randint(0, 4, (src.numel(),), generator=gen)
+        graphs.append(Data(x=x, edge_index=ei, edge_attr=torch.cat([bond, bond])))
+    return Batch.from_data_list(graphs)
+
+
+def graph_model():
+    try:
+        from xairepro.models.gnn import GGNN
+        return GGNN(n_atom_types=120, hidden_dim=16, n_layers=4, n_out=1, dropout=0.25), "GGNN"
+    except Exception:  # pragma: no cover - before the GNN module existed
+        class ToyGNN(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.embedding = nn.Embedding(120, 16)
+                self.lin = nn.Linear(16, 16)
+                self.drop = nn.Dropout(0.25)
+                self.out = nn.Linear(16, 1)
+
+            def forward(self, b):
+                h = self.embedding(b.x)
+                s, d = b.edge_index
+                h = torch.tanh(self.lin(h + torch.zeros_like(h).index_add(0, d, h[s])))
+                g = torch.zeros(b.num_graphs, 16).index_add(0, b.batch, self.drop(h))
+                return self.out(g).squeeze(-1)
+        return ToyGNN(), "toy GNN"
+
+
+def bench(name, model, inputs, target, methods, captum_fns, args, score_fn):
+    device = args.device
+    n = num_examples(inputs)
+    loop_inputs = subset(inputs, min(n, args.loop_examples))
+    n_loop = num_examples(loop_inputs)
+    rows = []
+    for label, make, M, copies in methods:
+        small = subset(inputs, min(n, 4))
+        make(args.max_batch).compute(small, M=M)  # warm-up (kernels, caches)
+        t_ours = timed(lambda: make(args.max_batch).compute(inputs, M=M), device)
+        t_loop = timed(lambda: make(1).compute(loop_inputs, M=M), device, repeats=2) \
+            if args.loop_examples else None
+        cap = captum_fns.get(label)
+        t_cap = None
+        if cap is not None:
+            cap(small)
+            t_cap = timed(lambda: cap(inputs), device)
+        t_floor = floor_time(model, inputs, target, copies, args.max_batch, score_fn, device)
+        rows.append((name, label, M if label != "IG" else copies - 2,
+                     n / t_ours, n_loop / t_loop if t_loop else None,
+                     n / t_cap if t_cap else None, n / t_floor, t_ours))
+        print(f"  {name:9s} {label:12s} done in {t_ours:.2f} s", flush=True)
+    return rows
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--quick", action="store_true", help="small sizes (< 2 min on 2 CPU cores)")
+    p.add_argument("--max-batch", type=int, default=2048)
+    p.add_argument("--loop-examples", type=int, default=None,
+                   help="examples timed in the per-sample loop (rate extrapolated)")
+    p.add_argument("--only", choices=["graph", "image", "text"], nargs="*")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    args = p.parse_args(argv)
+    q = args.quick
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.loop_examples is None:
+        args.loop_examples = 2 if q else 4
+    dev = torch.device(args.device)
+    torch.manual_seed(0)
+    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "CPU"
+    print(f"device {dev} ({name}), torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"max_batch {args.max_batch}, {'quick' if q else 'full'} sizes", flush=True)
+    only = set(args.only or ["graph", "image", "text"])
+    rows = []
+
+    # (1) graphs ------------------------------------------------------------------
+    if "graph" in only:
+        model, mname = graph_model()
+        model.to(dev)
+        n_mol, M = (100, 20) if q else (500, 100)
+        steps = 16 if q else 50
+        batch = random_molecules(n_mol).to(dev)
+        emb = model.embedding
+
+        def score(out):
+            return out.reshape(out.shape[0], -1)[:, 0]
+        kw = dict(target=emb, output_fn=score)
+        methods = [
+            ("VanillaGrad", lambda mb: VanillaGrad(model, max_batch=mb, **kw), 1, 1),
+            ("SmoothGrad", lambda mb: SmoothGrad(model, noise=0.15, max_batch=mb, **kw), M, M),
+            ("BayesGrad", lambda mb: BayesGrad(model, max_batch=mb, **kw), M, M),
+            ("IG", lambda mb: IntegratedGradients(model, steps=steps, rule="riemann_middle",
+                                                  max_batch=mb, **kw), 1, steps + 2),
+        ]
+        print(f"[1] {mname} on {n_mol} random molecules ({batch.num_nodes} atoms), M={M}",
+              flush=True)
+        rows += bench("graph", model, batch, emb, methods, {}, args, score)
+
+    # (2) images ------------------------------------------------------------------
+    if "image" in only:
+        from xairepro.models.vision import resnet20
+        model = resnet20(dropout=0.2).to(dev).eval()
+        n_img, M = (32, 8) if q else (256, 30)
+        steps = 16 if q else 50
+        imgs = torch.rand(n_img, 3, 32, 32, device=dev)
+        labels = model(imgs).argmax(1).detach()
+
+        def score(out, labels=labels):
+            return out.gather(1, labels.repeat(out.shape[0] // labels.shape[0]).view(-1, 1))[:, 0]
+        kw = dict(target_class=labels)
+        methods = [
+            ("VanillaGrad", lambda mb: VanillaGrad(model, max_batch=mb, **kw), 1, 1),
+            ("SmoothGrad", lambda mb: SmoothGrad(model, noise=0.15, noise_mode="relative",
+                                                 max_batch=mb, **kw), M, M),
+            ("BayesGrad", lambda mb: BayesGrad(model, max_batch=mb, **kw), M, M),
+            ("IG", lambda mb: IntegratedGradients(model, steps=steps, rule="riemann_middle",
+                                                  max_batch=mb, **kw), 1, steps + 2),
+        ]
+        from captum.attr import IntegratedGradients as CIG
+        from captum.attr import NoiseTunnel, Saliency
+
+        def lab(x):
+            return labels[: x.shape[0]]
+        captum_fns = {
+            "VanillaGrad": lambda x: Saliency(model).attribute(x, target=lab(x), abs=False),
+            "SmoothGrad": lambda x: NoiseTunnel(Saliency(model)).attribute(
+                x, nt_type="smoothgrad", nt_samples=M, stdevs=0.15, target=lab(x), abs=False,
+                nt_samples_batch_size=max(1, args.max_batch // x.shape[0])),
+            "IG": lambda x: CIG(model).attribute(
+                x, target=lab(x), n_steps=steps, method="riemann_middle",
+                internal_batch_size=args.max_batch),
+        }
+        print(f"[2] ResNet-20 on {n_img} random 32x32 images, M={M}, IG {steps} steps", flush=True)
+        rows += bench("image", model, imgs, None, methods, captum_fns, args, score)
+
+    # (3) text --------------------------------------------------------------------
+    if "text" in only:
+        from xairepro.models.text import BiGRUClassifier
+        n_rev, length, M = (8, 100, 4) if q else (64, 500, 30)
+        steps = 8 if q else 50
+        model = BiGRUClassifier(20000, 100, 256, dropout=0.3, word_dropout=0.4).to(dev).eval()
+        tokens = torch.randint(1, 20000, (n_rev, length), device=dev)
+
+        def score(out):
+            return out[:, 1]
+        kw = dict(target=model.embedding, target_class=1)
+        methods = [
+            ("VanillaGrad", lambda mb: VanillaGrad(model, max_batch=mb, **kw), 1, 1),
+            ("SmoothGrad", lambda mb: SmoothGrad(model, noise=0.15, max_batch=mb, **kw), M, M),
+            ("BayesGrad", lambda mb: BayesGrad(model, max_batch=mb, **kw), M, M),
+            ("IG", lambda mb: IntegratedGradients(model, steps=steps, rule="riemann_middle",
+                                                  max_batch=mb, **kw), 1, steps + 2),
+        ]
+        from captum.attr import LayerGradientXActivation, LayerIntegratedGradients
+        rnn_cuda = dev.type == "cuda"
+
+        def with_flags(fn):
+            def run(x):
+                with torch.backends.cudnn.flags(enabled=not rnn_cuda):
+                    return fn(x)
+            return run
+        captum_fns = {
+            "VanillaGrad": with_flags(lambda x: LayerGradientXActivation(
+                model, model.embedding, multiply_by_inputs=False).attribute(x, target=1)),
+            "IG": with_flags(lambda x: LayerIntegratedGradients(model, model.embedding).attribute(
+                x, baselines=torch.zeros_like(x), target=1, n_steps=steps,
+                method="riemann_middle", internal_batch_size=args.max_batch)),
+        }
+        print(f"[3] BiGRU(256) on {n_rev} random reviews of length {length}, M={M}, "
+              f"IG {steps} steps", flush=True)
+        rows += bench("text", model, tokens, model.embedding, methods, captum_fns, args, score)
+
+    # table -------------------------------------------------------------------------
+    head = (f"{'workload':9s} {'method':12s} {'M/steps':>7s} {'ours':>10s} {'loop':>10s} "
+            f"{'captum':>10s} {'floor':>10s} {'ours/loop':>9s} {'ours/floor':>10s}")
+    print("\nattributions per second (examples explained per second, all samples included)")
+    print(head)
+    print("-" * len(head))
+    for name, label, m, ours, loop, cap, floor, _ in rows:
+        ratio = f"{ours / loop:,.0f}x" if loop else "-"
+        print(f"{name:9s} {label:12s} {m:>7d} {fmt(ours):>10s} {fmt(loop):>10s} {fmt(cap):>10s} "
+              f"{fmt(floor):>10s} {ratio:>9s} {ours / floor:>9.2f}x")
+    return rows
+
+
+if __name__ == "__main__":
+    main()

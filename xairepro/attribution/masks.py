@@ -1,0 +1,177 @@
+"""Learned explanation masks (Phillips, Goh & Hodas, "Explanatory masks").
+
+A second network looks at the input (or at features of the frozen model) and
+emits a mask in [0, 1] that is multiplied into the input or into a hooked target
+(the token or SMILES-character embeddings, applied equally across the embedding
+channels).  The frozen model then predicts from the masked input.  Training the
+mask network only (the model's weights are frozen and it stays in eval mode, so
+batch-norm statistics and dropout do not move) trades
+
+* fidelity: the masked prediction must match the frozen model's own prediction
+  on the unmasked input (the explanation is of the *model*, not of the labels),
+* size: the mean mask value (sparsity weight), and
+* decisiveness: the binary entropy of the mask (entropy weight), which the paper
+  uses for its text model to push mask values to 0 or 1.
+
+A subclass supplies :meth:`ExplanationMaskNet.mask_logits`.
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .base import _as_tuple, _call_model, _first_tensor, is_graph_batch
+
+__all__ = ["ExplanationMaskNet", "train_mask_net"]
+
+
+class ExplanationMaskNet(nn.Module):
+    """Base class: a mask network around a frozen model.
+
+    model
+        the pre-trained network; its parameters get ``requires_grad=False`` and
+        it is kept in eval mode whatever ``train()`` is called on this module.
+    target, target_io
+        ``None``: mask the first input tensor (``batch.x`` for graphs); a module:
+        mask its output (or first input).  ``mask_logits`` must return a tensor
+        broadcastable to that tensor, e.g. ``(B, T, 1)`` for token embeddings.
+    task_loss
+        ``"mse"`` (regression), ``"bce"`` (one logit per output, soft targets
+        sigmoid(reference)), ``"ce"`` (class logits, soft targets
+        softmax(reference)), or a callable ``(masked_output, reference_output)``.
+    sparsity, entropy
+        weights of the mean mask value and of its mean binary entropy.
+    """
+
+    def __init__(self, model: nn.Module, target: Optional[nn.Module] = None,
+                 target_io: str = "output", task_loss="mse", sparsity: float = 1e-3,
+                 entropy: float = 0.0):
+        super().__init__()
+        self.model = model
+        for p in model.parameters():
+            p.requires_grad_(False)
+        model.eval()
+        self.target, self.target_io = target, target_io
+        self.task_loss, self.sparsity, self.entropy = task_loss, float(sparsity), float(entropy)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.model.eval()  # the explained model never changes mode
+        return self
+
+    # -- to implement ----------------------------------------------------------
+    def mask_logits(self, inputs) -> Tensor:
+        raise NotImplementedError
+
+    # -- mask application ------------------------------------------------------
+    def mask(self, inputs) -> Tensor:
+        return torch.sigmoid(self.mask_logits(inputs))
+
+    def _masked_call(self, inputs, mask: Tensor):
+        if self.target is None:
+            if is_graph_batch(inputs):
+                import copy
+                b = copy.copy(inputs)
+                b.x = inputs.x * mask
+                return _call_model(self.model, b)
+            if isinstance(inputs, Tensor):
+                return self.model(inputs * mask)
+            items = list(_as_tuple(inputs))
+            i, v = _first_tensor(items)
+            items[i] = v * mask
+            return self.model(*items)
+
+        def apply(value):
+            return value * mask
+
+        if self.target_io == "output":
+            handle = self.target.register_forward_hook(lambda m, a, out: apply(out))
+        else:
+            def pre(m, args):
+                args = list(args)
+                i, v = _first_tensor(args)
+                args[i] = apply(v)
+                return tuple(args)
+            handle = self.target.register_forward_pre_hook(pre)
+        try:
+            return _call_model(self.model, inputs)
+        finally:
+            handle.remove()
+
+    def forward(self, inputs):
+        """``(masked model output, mask, mask logits)``."""
+        logits = self.mask_logits(inputs)
+        mask = torch.sigmoid(logits)
+        return self._masked_call(inputs, mask), mask, logits
+
+    def loss(self, inputs) -> tuple[Tensor, dict]:
+        with torch.no_grad():
+            reference = _call_model(self.model, inputs)
+        out, mask, logits = self(inputs)
+        if callable(self.task_loss):
+            task = self.task_loss(out, reference)
+        elif self.task_loss == "mse":
+            task = F.mse_loss(out, reference)
+        elif self.task_loss == "bce":
+            task = F.binary_cross_entropy_with_logits(out, torch.sigmoid(reference))
+        elif self.task_loss == "ce":
+            task = F.cross_entropy(out, torch.softmax(reference, -1))
+        else:
+            raise ValueError("task_loss must be 'mse', 'bce', 'ce' or a callable")
+        size = mask.mean()
+        # binary entropy from the logits, stable where the mask saturates
+        ent = (mask * F.softplus(-logits) + (1 - mask) * F.softplus(logits)).mean()
+        total = task + self.sparsity * size + self.entropy * ent
+        parts = {"task": task, "mask_mean": size, "entropy": ent, "total": total}
+        return total, {k: float(v.detach()) for k, v in parts.items()}
+
+
+def _default_input_fn(batch):
+    if isinstance(batch, (list, tuple)) and not is_graph_batch(batch):
+        return batch[0]
+    return batch
+
+
+def _to(inputs, device):
+    if device is None:
+        return inputs
+    if isinstance(inputs, (tuple, list)):
+        return type(inputs)(_to(v, device) for v in inputs)
+    return inputs.to(device) if hasattr(inputs, "to") else inputs
+
+
+def train_mask_net(mask_net: ExplanationMaskNet, loader: Iterable, epochs: int = 10,
+                   lr: float = 1e-3, device=None,
+                   input_fn: Optional[Callable] = None) -> list[dict]:
+    """Adam on the mask network's own parameters; returns per-epoch mean losses.
+
+    ``loader`` yields inputs, or ``(inputs, labels, ...)`` tuples whose first item
+    is taken (labels are not used: the frozen model's prediction is the target);
+    pass ``input_fn`` for other layouts.
+    """
+    input_fn = input_fn or _default_input_fn
+    if device is not None:
+        mask_net.to(device)
+    params = [p for p in mask_net.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("the mask network has no trainable parameters")
+    opt = torch.optim.Adam(params, lr=lr)
+    history = []
+    mask_net.train()
+    for epoch in range(epochs):
+        sums, n = {}, 0
+        for batch in loader:
+            inputs = _to(input_fn(batch), device)
+            loss, parts = mask_net.loss(inputs)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            for k, v in parts.items():
+                sums[k] = sums.get(k, 0.0) + v
+            n += 1
+        history.append({"epoch": epoch, **{k: v / max(n, 1) for k, v in sums.items()}})
+    mask_net.eval()
+    return history
