@@ -82,7 +82,8 @@ class GGNN(nn.Module):
             lin = self.message[0 if self.weight_tying else step]
             m = lin(self.dropout(h)).view(-1, self.n_bond_types, self.hidden_dim)
             msg = m[src, bond]
-            agg = torch.zeros_like(h).index_add_(0, dst, msg)
+            # allocate in the message's dtype: under autocast it differs from h's
+            agg = msg.new_zeros(h.shape[0], msg.shape[-1]).index_add_(0, dst, msg)
             h = self.update(agg, h)
         gate = torch.sigmoid(self.readout_gate(torch.cat([h, h0], dim=-1)))
         g = _sum_pool(gate * self.readout_value(h), _batch_vector(data), _num_graphs(data))
@@ -122,11 +123,14 @@ class NFP(nn.Module):
         for layer, fp_lin in zip(self.layers, self.fingerprint[1:]):
             hd = self.dropout(h)
             s = hd + torch.zeros_like(hd).index_add_(0, dst, hd[src])
-            out = torch.zeros_like(hd)
+            out = None
             for d, lin in enumerate(layer):
                 idx = (deg == d).nonzero(as_tuple=True)[0]
                 if idx.numel():
-                    out = out.index_copy(0, idx, lin(s[idx]))
+                    y = lin(s[idx])
+                    if out is None:  # allocated in the layer's output dtype (autocast-safe)
+                        out = y.new_zeros(s.shape[0], y.shape[-1])
+                    out = out.index_copy(0, idx, y)
             h = torch.sigmoid(out)
             fp = fp + _sum_pool(torch.softmax(fp_lin(h), dim=-1), batch, num_graphs)
         return self.output(self.mlp(fp))
