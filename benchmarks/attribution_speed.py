@@ -23,7 +23,7 @@ random graphs (18 atoms on average), attributed at the atom embedding;
 (2) ResNet-20 on random 32x32 images, at the input; (3) the BiGRU(256) IMDB
 model on random reviews, at the token embedding.  Random weights and inputs:
 speed does not depend on training.  Each timing is the best of up to three
-runs (runs over 5 s are not repeated) after a small warm-up.
+runs (two with --quick; runs over 5 s are not repeated) after a small warm-up.
 
     python benchmarks/attribution_speed.py --quick          # < 2 min on 2 CPU cores
     python benchmarks/attribution_speed.py --device cuda    # full sizes
@@ -37,8 +37,7 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 
-from xairepro.attribution import (BayesGrad, IntegratedGradients, Occlusion, SmoothGrad,
-                                  VanillaGrad)
+from xairepro.attribution import BayesGrad, IntegratedGradients, SmoothGrad, VanillaGrad
 from xairepro.attribution.base import (_call_model, eval_mode, is_graph_batch, num_examples,
                                        replicate, split_inputs)
 
@@ -49,13 +48,16 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
-def timed(fn: Callable, device, repeats: int = 3, budget_s: float = 5.0) -> float:
+REPEATS = 3  # --quick uses 2
+
+
+def timed(fn: Callable, device, repeats: Optional[int] = None, budget_s: float = 5.0) -> float:
     """Best of up to ``repeats`` runs; runs longer than ``budget_s`` are not repeated.
 
     The minimum is the least disturbed by other processes and by first-call
     allocator growth; a long run is its own warm-up."""
     best = float("inf")
-    for i in range(repeats):
+    for i in range(repeats or REPEATS):
         _sync(device)
         t0 = time.perf_counter()
         fn()
@@ -196,6 +198,9 @@ def main(argv=None):
     q = args.quick
     if args.threads:
         torch.set_num_threads(args.threads)
+    if q:
+        global REPEATS
+        REPEATS = 2
     if args.loop_examples is None:
         args.loop_examples = 2 if q else 4
     dev = torch.device(args.device)

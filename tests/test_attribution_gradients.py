@@ -403,3 +403,26 @@ def test_recurrent_model_on_token_embeddings():
     assert s.shape == (6, 4, 9, 5)
     v = VanillaGrad(model, target=model.embedding, target_class=1).compute(tokens)
     assert v.shape == (1, 4, 9, 5) and v.abs().sum() > 0
+
+
+def test_custom_dropout_modules_opt_in_to_mc_dropout():
+    class WordDrop(nn.Module):
+        is_dropout = True
+
+    model = nn.Sequential(nn.Linear(2, 2), WordDrop(), nn.Dropout2d(0.1), nn.AlphaDropout(0.1))
+    with mc_dropout(model):
+        assert [m.training for m in model] == [False, True, True, True]
+    assert [m.training for m in model] == [True] * 4  # restored
+
+
+def test_project_ggnn_batched_equals_per_graph_loop():
+    gnn = pytest.importorskip("xairepro.models.gnn")
+    torch.manual_seed(0)
+    model = gnn.GGNN(n_atom_types=10, hidden_dim=8, n_layers=3, n_out=1, dropout=0.0)
+    gen = torch.Generator().manual_seed(2)
+    graphs = [random_graph(n, n_types=10, gen=gen) for n in (4, 9, 6)]
+    batch = Batch.from_data_list(graphs)
+    got = BayesGrad(model, target=model.embedding, max_batch=4).compute(batch, M=3)
+    ref = torch.cat([VanillaGrad(model, target=model.embedding).compute(Batch.from_data_list([g]))[0]
+                     for g in graphs])
+    assert torch.allclose(got, ref.expand_as(got), atol=1e-6)

@@ -366,3 +366,21 @@ def test_explanation_mask_at_an_embedding_target():
     loss, parts = net.loss(tokens)
     loss.backward()
     assert net.score.weight.grad is not None and text.embedding.weight.grad is None
+
+
+# ----------------------------------------------------------------------------- models for part D
+def test_resnet20_and_bigru_plug_into_the_engine():
+    from xairepro.attribution import BayesGrad
+    from xairepro.models.text import BiGRUClassifier
+    from xairepro.models.vision import resnet20
+
+    net = resnet20(dropout=0.2)
+    assert 0.26e6 < sum(p.numel() for p in net.parameters()) < 0.28e6  # He et al.: 0.27 M
+    s = BayesGrad(net, target_class=0).compute(torch.rand(2, 3, 32, 32), M=3)
+    assert s.shape == (3, 2, 3, 32, 32)
+
+    text = BiGRUClassifier(50, embed_dim=6, hidden=8, dropout=0.1, word_dropout=0.5)
+    tokens = torch.randint(1, 50, (3, 20))
+    s = BayesGrad(text, target=text.embedding, target_class=1).compute(tokens, M=8)
+    dropped = (s == 0).all(-1).float().mean()
+    assert 0.3 < dropped < 0.7  # word dropout is sampled: whole words get zero gradient

@@ -10,7 +10,6 @@ from typing import Optional, Union
 
 import numpy as np
 import torch
-from torch import Tensor
 
 __all__ = ["aggregate"]
 

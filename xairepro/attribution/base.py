@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
@@ -492,10 +491,14 @@ class Attribution:
         return torch.arange(rows, device=device), rows
 
     def _pass(self, piece, start: int, stop: int, copies: Tensor, perturb: Optional[Perturb],
-              need_grad: bool = True):
-        """One forward (and backward) pass over ``len(copies)`` replicas of ``piece``."""
+              need_grad: bool = True, rep=None):
+        """One forward (and backward) pass over ``len(copies)`` replicas of ``piece``.
+
+        ``rep`` is ``replicate(piece, len(copies))`` when the caller has it already.
+        """
         k = int(copies.numel())
-        rep = replicate(piece, k)
+        if rep is None:
+            rep = replicate(piece, k)
         b = stop - start
 
         def transform(value: Tensor) -> Tensor:
@@ -558,9 +561,16 @@ class Attribution:
             for start, stop, piece in split_inputs(inputs, self.max_batch):
                 per_pass = max(1, self.max_batch // max(1, stop - start))
                 g_parts, v_parts, s_parts = [], [], []
+                # every full chunk feeds the same replicated batch (the target is
+                # swapped inside the pass, the inputs are never modified): build it once
+                reps = {}
                 for c0 in range(0, n_copies, per_pass):
                     copies = torch.arange(c0, min(n_copies, c0 + per_pass))
-                    g, v, s = self._pass(piece, start, stop, copies, perturb, need_grad)
+                    k = int(copies.numel())
+                    if k not in reps:
+                        reps[k] = replicate(piece, k)
+                    g, v, s = self._pass(piece, start, stop, copies, perturb, need_grad,
+                                         rep=reps[k])
                     g_parts.append(g)
                     # without dropout every copy sees the same clean target: keep one
                     if self.uses_dropout:

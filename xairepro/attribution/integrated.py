@@ -19,7 +19,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from .base import Attribution, Chunk, is_graph_batch, num_examples
+from .base import Attribution, Chunk, is_graph_batch
 
 __all__ = ["IntegratedGradients", "IGResult", "path_rule"]
 
@@ -92,6 +92,8 @@ class IGResult:
 class IntegratedGradients(Attribution):
     """Integrated gradients at the input or at a hooked target.
 
+    ``multiply_by_inputs`` defaults to True here (attributions ``(x - x') *
+    mean path gradient``); False returns the mean path gradient alone.
     ``compute`` returns ``(1, *target_shape)`` so :func:`aggregate` applies as for
     the sampling methods; ``compute(..., return_path=True)`` also returns an
     :class:`IGResult`, and ``last_result`` keeps the latest one.  ``baseline`` is
