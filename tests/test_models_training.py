@@ -89,3 +89,10 @@ def test_explicit_cuda_without_gpu_is_a_clear_error():
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="config key 'device'"):
             resolve_device("cuda")
+
+
+def test_model_vocabulary_matches_the_featurizer():
+    from xairepro.data import featurize
+    from xairepro.models import gnn
+
+    assert (gnn.N_ATOM_TYPES, gnn.N_BOND_TYPES) == (featurize.N_ATOM_TYPES, featurize.N_BOND_TYPES)

@@ -13,7 +13,10 @@ import torch
 from torch import nn
 from torch_geometric.utils import degree
 
-from ..data.featurize import N_ATOM_TYPES, N_BOND_TYPES
+# Input vocabulary sizes. They equal xairepro.data.featurize's (atomic number as index; single,
+# double, triple, aromatic) — tests check it — but are restated so that models never import data.
+N_ATOM_TYPES = 120
+N_BOND_TYPES = 4
 
 
 def _sum_pool(h: torch.Tensor, batch: torch.Tensor, num_graphs: int) -> torch.Tensor:
