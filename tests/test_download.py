@@ -305,7 +305,8 @@ def test_download_rules_copy_from_mirror_through_snakemake(tmp_path, mirror):
     workdir = tmp_path / "wf"
     workdir.mkdir()
     (workdir / "Snakefile").write_text(
-        'config.setdefault("data_dir", "results/data")\n'
+        f'configfile: "{REPO / "config.yaml"}"\n'
+        f'include: "{REPO / "rules" / "common.smk"}"\n'
         f'include: "{REPO / "rules" / "data.smk"}"\n'
     )
     env = {**os.environ, "XAIREPRO_DATA_MIRROR": str(mirror)}
