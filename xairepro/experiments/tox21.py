@@ -278,6 +278,28 @@ def pyridine_atom_table(graphs: Sequence, truth: Sequence, scores: dict) -> pd.D
     return table
 
 
+def ranking_bounds(graphs: Sequence, truth: Sequence, cfg: dict, seed: int, n_random: int = 20) -> dict:
+    """The metric's range on these molecules: PRC-AUC of a perfect ranking (ground-truth atoms
+    first), of a reversed one, and the mean over ``n_random`` uniformly random rankings. The
+    un-anchored curve makes even a perfect ranking score well below 1 (see ground_truth)."""
+    rates = np.linspace(0.1, 1.0, cfg["n_rates"]) if cfg.get("n_rates") else DEFAULT_RATES
+    perfect = [np.isin(np.arange(g.num_nodes), t).astype(float) for g, t in zip(graphs, truth)]
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name, scores in (("perfect", perfect), ("reversed", [-p for p in perfect])):
+        res = substructure_prc_auc(scores, truth, rates)
+        out[name] = {"prc_auc": res["prc_auc"], "recall": res["recall"].tolist(),
+                     "precision": res["precision"].tolist()}
+    randoms = [substructure_prc_auc([rng.random(g.num_nodes) for g in graphs], truth, rates) for _ in range(n_random)]
+    out["random"] = {"prc_auc": float(np.mean([r["prc_auc"] for r in randoms])),
+                     "prc_auc_sd": float(np.std([r["prc_auc"] for r in randoms])),
+                     "recall": np.mean([r["recall"] for r in randoms], 0).tolist(),
+                     "precision": np.mean([r["precision"] for r in randoms], 0).tolist()}
+    out["n_molecules"] = len(graphs)
+    out["rates"] = rates.tolist()
+    return out
+
+
 # =========================================================================== Table 1
 
 def table1(prc: pd.DataFrame) -> pd.DataFrame:
@@ -289,7 +311,8 @@ def table1(prc: pd.DataFrame) -> pd.DataFrame:
         v = main.loc[main["method"] == method, "prc_auc"].to_numpy(float)
         pm, ps = PAPER_TABLE1[method]
         rows.append({"method": method, "name": METHOD_NAMES[method], "n_models": len(v),
-                     "mean": float(v.mean()), "sd": float(v.std(ddof=0)), "sd_ddof1": float(v.std(ddof=1)) if len(v) > 1 else float("nan"),
+                     "mean": float(v.mean()), "sd": float(v.std(ddof=0)),
+                     "sd_ddof1": float(v.std(ddof=1)) if len(v) > 1 else float("nan"),
                      "paper_mean": pm, "paper_sd": ps, "diff": float(v.mean() - pm)})
     return pd.DataFrame(rows)
 
@@ -345,11 +368,19 @@ def similar_phenols(graphs: Sequence, splits: dict, smarts: str, n: int) -> list
 
 
 def srmmp_maps(model, molecules: Sequence[dict], cfg: dict, seed: int, max_batch: int, device="cpu") -> list[dict]:
-    """BayesGrad maps (squared gradient, mean over M dropout samples) with their per-atom sd, and the
-    rank and share of the hindered-phenol oxygen. ``molecules``: dicts with name, smiles, source."""
+    """BayesGrad maps (squared gradient, mean over M dropout samples: the paper's and Table 1's score)
+    with their per-atom sd, and the rank and share of the hindered-phenol oxygen. ``molecules``:
+    dicts with name, smiles, source.
+
+    The oxygen's rank is also given for VanillaGrad and for the signed input x gradient (BayesGrad
+    section 2.4, baseline 0) with and without dropout, so the report can say whether the result
+    depends on the score; the maps and the pass/fail criterion use the squared BayesGrad only.
+    """
     graphs = graphs_from_smiles([m["smiles"] for m in molecules])
     M = cfg["mc_samples"]
     scores = atom_scores(model, graphs, ["bayesgrad", "vanilla"], M=M, signed=False, aggregation="square",
+                         max_batch=max_batch, seed=seed, device=device)
+    signed = atom_scores(model, graphs, ["bayesgrad", "vanilla"], M=M, signed=True, aggregation="raw",
                          max_batch=max_batch, seed=seed, device=device)
     prob = 1 / (1 + np.exp(-predict(model, graphs, device=device)[:, 0]))
     mc_mean, mc_std = mc_dropout_predictions(model, graphs, M=M, seed=seed, device=device)
@@ -364,15 +395,35 @@ def srmmp_maps(model, molecules: Sequence[dict], cfg: dict, seed: int, max_batch
         if o is not None:
             rec.update(oxygen_rank=atom_rank(s, o), oxygen_share=float(s[o] / s.sum()) if s.sum() > 0 else float("nan"),
                        oxygen_over_max=float(s[o] / s.max()) if s.max() > 0 else float("nan"),
-                       oxygen_rank_vanilla=atom_rank(scores["vanilla"][i], o))
+                       oxygen_rank_vanilla=atom_rank(scores["vanilla"][i], o),
+                       oxygen_rank_signed_bayesgrad=atom_rank(signed["bayesgrad"][i], o),
+                       oxygen_rank_signed_vanilla=atom_rank(signed["vanilla"][i], o),
+                       oxygen_signed_bayesgrad=float(signed["bayesgrad"][i][o]))
         records.append(rec)
     return records
 
 
 # =========================================================================== integrated gradients
 
+def ig_molecule_sets(graphs: Sequence, splits: dict, which: str, cfg: dict) -> tuple[list, list]:
+    """(actives for the saturation plot, molecules for the completeness histogram) of held-out data:
+    ``srmmp``: SR-MMP test molecules (actives: SR-MMP = 1); ``pyridine``: validation molecules
+    (actives: containing pyridine). Both in file order; ``cfg`` is the integrated_gradients section."""
+    if which == "srmmp":
+        held_out = srmmp_data(graphs, splits)["test"]
+        actives = [g for g in held_out if float(g.y[0, 0]) == 1.0]
+    elif which == "pyridine":
+        val = [graphs[i] for i in splits["pyridine"]["val"]]
+        held_out = with_labels(val, pyridine_labels(val))
+        actives = [g for g in held_out if float(g.y[0, 0]) == 1.0]
+    else:
+        raise ValueError(f"unknown molecule set {which!r}")
+    return actives[: cfg["n_saturation"]], held_out[: cfg["n_molecules"]]
+
+
 def integrated_gradients_study(model, graphs: Sequence, steps: int, n_path: int, max_batch: int, seed: int = 0,
-                               device="cpu", chunk: int = 64, label: str = "") -> tuple[pd.DataFrame, pd.DataFrame, list]:
+                               device="cpu", chunk: int = 64,
+                               label: str = "") -> tuple[pd.DataFrame, pd.DataFrame, list]:
     """IG on the atom embedding (baseline: zero embedding, trapezoid rule on ``steps`` points from
     alpha = 0 to 1) for every graph.
 
@@ -556,7 +607,8 @@ def dead_features_study(graphs: Sequence, splits: dict, cfg: dict, seed: int, ma
             p.insert(0, "model", name)
             pairs.append(p)
             summary.append({"model": name, "n_layers": n_layers, "n_molecules": len(eval_graphs),
-                            "n_pairs": len(p), "fraction_identical": float(p["identical"].mean()) if len(p) else float("nan"),
+                            "n_pairs": len(p),
+                            "fraction_identical": float(p["identical"].mean()) if len(p) else float("nan"),
                             "median_rel_diff": float(p["rel_diff"].median()) if len(p) else float("nan"),
                             "ig_median_rel_error": float(comp["rel_error"].median())})
     return pd.DataFrame(summary), pd.concat(pairs, ignore_index=True)
@@ -569,7 +621,8 @@ def _fmt(mean: float, sd: float) -> str:
 
 
 def reproduction_rows(table: pd.DataFrame, wilcoxon: pd.DataFrame, full: dict, srmmp: dict, maps: list[dict],
-                      completeness: pd.DataFrame, saturation: pd.DataFrame, dead: pd.DataFrame, scale: str) -> pd.DataFrame:
+                      completeness: pd.DataFrame, saturation: pd.DataFrame, dead: pd.DataFrame,
+                      scale: str) -> pd.DataFrame:
     """Rows of the report's reproduction table for the Tox21 experiments (experiment names start
     with "Tox21" so the report matches them to the DESIGN.md targets)."""
     rows = []
@@ -586,12 +639,13 @@ def reproduction_rows(table: pd.DataFrame, wilcoxon: pd.DataFrame, full: dict, s
             "|mean - paper| <= paper sd", abs(r["diff"]) <= r["paper_sd"],
             f"difference {r['diff']:+.3f}")
     for _, w in wilcoxon.iterrows():
-        paper_claim = ("BayesGrad statistically higher" if w["versus"] in ("vanilla", "smoothgrad")
+        claimed_higher = w["versus"] in ("vanilla", "smoothgrad")
+        paper_claim = ("BayesGrad statistically higher" if claimed_higher
                        else "BayesSmoothGrad did not improve on BayesGrad")
-        ok = (w["mean_diff"] > 0 and w["pvalue"] < 0.05) if w["versus"] in ("vanilla", "smoothgrad") else w["mean_diff"] >= 0
+        ok = (w["mean_diff"] > 0 and w["pvalue"] < 0.05) if claimed_higher else w["mean_diff"] >= 0
         add("BayesGrad", f"Tox21 pyridine Table 1: BayesGrad vs {METHOD_NAMES[w['versus']]} (paired Wilcoxon)",
             paper_claim, f"diff {w['mean_diff']:+.3f}, p = {w['pvalue']:.2g}, higher in {w['n_a_higher']}/{w['n']}",
-            "mean diff > 0 and p < 0.05" if w["versus"] in ("vanilla", "smoothgrad") else "mean diff >= 0", ok)
+            "mean diff > 0 and p < 0.05" if claimed_higher else "mean diff >= 0", ok)
     for part in ("train", "val"):
         v = full[f"{part}_roc_auc"]
         add("BayesGrad", f"Tox21 pyridine, full training set: {'validation' if part == 'val' else 'train'} ROC-AUC",
@@ -604,17 +658,25 @@ def reproduction_rows(table: pd.DataFrame, wilcoxon: pd.DataFrame, full: dict, s
     if ty is not None:
         add("BayesGrad", "Tox21 SR-MMP NFP: Tyrphostin 9 phenolic O highlighted (Fig. 3a)", "highlighted",
             f"rank {ty['oxygen_rank']} of {ty['n_atoms']}, {ty['oxygen_share']:.1%} of the map",
-            "rank <= 3", ty["oxygen_rank"] <= 3, "BayesGrad, squared gradient")
+            "rank <= 3", ty["oxygen_rank"] <= 3,
+            f"BayesGrad, squared gradient; rank with signed input x gradient: BayesGrad "
+            f"{ty['oxygen_rank_signed_bayesgrad']}, without dropout {ty['oxygen_rank_signed_vanilla']}")
     if me is not None:
         add("BayesGrad", "Tox21 SR-MMP NFP: O-methyl Tyrphostin 9 ether O not highlighted (Fig. 3b)", "not highlighted",
             f"rank {me['oxygen_rank']} of {me['n_atoms']}, {me['oxygen_share']:.1%} of the map",
-            "rank > 3", me["oxygen_rank"] > 3)
+            "rank > 3", me["oxygen_rank"] > 3,
+            f"signed input x gradient: BayesGrad rank {me['oxygen_rank_signed_bayesgrad']}, "
+            f"without dropout {me['oxygen_rank_signed_vanilla']}")
     others = [m for m in maps if m["name"] not in ("Tyrphostin 9", "Tyrphostin 9 O-methyl")]
     if others:
         ranks = [m["oxygen_rank"] for m in others]
-        add("BayesGrad", "Tox21 SR-MMP NFP: phenolic O of Tox21 hindered phenols highlighted (Fig. 3c,d)", "highlighted",
+        add("BayesGrad", "Tox21 SR-MMP NFP: phenolic O of Tox21 hindered phenols highlighted (Fig. 3c,d)",
+            "highlighted",
             ", ".join(f"{m['name']}: rank {m['oxygen_rank']}/{m['n_atoms']}" for m in others),
-            "rank <= 3 in each", all(r <= 3 for r in ranks))
+            "rank <= 3 in each", all(r <= 3 for r in ranks),
+            "signed input x gradient ranks (BayesGrad / without dropout): "
+            + ", ".join(f"{m['name']}: {m['oxygen_rank_signed_bayesgrad']} / {m['oxygen_rank_signed_vanilla']}"
+                        for m in others))
     for model, g in completeness.groupby("model"):
         med, q95 = g["rel_error"].median(), g["rel_error"].quantile(0.95)
         add("counterfactuals", f"Tox21 {model}: atom IG sums to F(x) - F(0) (completeness)", "sums to the prediction",
@@ -622,16 +684,19 @@ def reproduction_rows(table: pd.DataFrame, wilcoxon: pd.DataFrame, full: dict, s
     for model, g in saturation.groupby("model"):
         share = g["probability_tail_share"].median()
         add("counterfactuals", f"Tox21 {model}: saturation near the input, 25 actives",
-            "saturation in 0.9 <= alpha <= 1", f"median share of the probability change over alpha in [0.9, 1]: {share:.1%}",
+            "saturation in 0.9 <= alpha <= 1",
+            f"median share of the probability change over alpha in [0.9, 1]: {share:.1%}",
             "< 10% (a linear path gives 10%)", share < 0.10)
     if len(dead):
         w = dead[dead["model"] == "weave"].set_index("n_layers")["fraction_identical"]
         gg = dead[dead["model"] == "ggnn"].set_index("n_layers")["fraction_identical"]
         if len(w):
             one, deeper = w.get(1, float("nan")), w[w.index >= 2]
-            add("counterfactuals", "Tox21 dead features: one convolution layer gives identical attributions to same-type same-bond atoms",
+            add("counterfactuals",
+                "Tox21 dead features: one convolution layer gives identical attributions to same-type same-bond atoms",
                 "identical with 1 layer, not with >= 2",
-                f"Weave-style: identical pairs {one:.0%} (1 layer), " + ", ".join(f"{v:.0%} ({k} layers)" for k, v in deeper.items())
+                f"Weave-style: identical pairs {one:.0%} (1 layer), "
+                + ", ".join(f"{v:.0%} ({k} layers)" for k, v in deeper.items())
                 + ("; GGNN: " + ", ".join(f"{v:.0%} ({k} steps)" for k, v in gg.items()) if len(gg) else ""),
                 "1 layer: 100%; >= 2 layers: < 50%", one == 1.0 and bool((deeper < 0.5).all()),
                 "GGNN messages carry the neighbour's atom state, so even one step separates these atoms")

@@ -1,0 +1,345 @@
+# Tox21 (BayesGrad sections 4.1-4.2; gradients-of-counterfactuals section 3.1):
+# featurize -> fixed splits -> pyridine GGNN on the full training split (ROC-AUC, PR curves, maps)
+#                           -> one GGNN per Table 1 subset (seeds 0..n-1), each scored by its own job
+#                              -> gathered Table 1, paired Wilcoxon tests, noise sweep
+#                           -> SR-MMP NFP (test ROC-AUC, Tyrphostin 9 maps)
+#                           -> atom integrated gradients (completeness, saturation), dead features
+# Each rule gets only the config keys it uses, so editing, say, the map molecules never retrains.
+
+TOX21 = CFG["tox21"]
+TOX21_DIR = f"{RESULTS}/tox21"
+TOX21_SEEDS = list(range(TOX21["subset"]["n_models"]))
+
+
+def _tox21_keys(*keys, **sections):
+    """The named top-level keys of the tox21 config plus, per section, only the listed sub-keys."""
+    out = {k: TOX21[k] for k in keys}
+    out.update({s: {k: TOX21[s][k] for k in sub} for s, sub in sections.items()})
+    return out
+
+
+TOX21_ATTRIBUTION = _tox21_keys("mc_samples", "smoothgrad_noise", "noise_sweep", "n_rates", "n_examples")
+
+
+rule featurize_tox21:
+    input:
+        raw_file("tox21"),
+    output:
+        graphs=f"{TOX21_DIR}/graphs.pt",
+        summary=f"{TOX21_DIR}/featurize.json",
+    log:
+        f"{LOGS}/tox21/featurize.log",
+    benchmark:
+        f"{BENCH}/featurize_tox21.tsv"
+    resources:
+        mem_mb=3000,
+        runtime=10,
+    script:
+        "../scripts/featurize_tox21.py"
+
+
+rule split_tox21:
+    input:
+        graphs=rules.featurize_tox21.output.graphs,
+    output:
+        splits=f"{TOX21_DIR}/splits.json",
+    params:
+        cfg=_tox21_keys("val_fraction", srmmp=["split"]),
+        seed=config["seed"],
+    log:
+        f"{LOGS}/tox21/split.log",
+    benchmark:
+        f"{BENCH}/split_tox21.tsv"
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    script:
+        "../scripts/split_tox21.py"
+
+
+rule train_tox21_pyridine:
+    input:
+        graphs=rules.featurize_tox21.output.graphs,
+        splits=rules.split_tox21.output.splits,
+    output:
+        model=f"{TOX21_DIR}/pyridine/full/model.pt",
+        history=f"{TOX21_DIR}/pyridine/full/history.csv",
+        metrics=f"{TOX21_DIR}/pyridine/full/metrics.json",
+    params:
+        recipe="pyridine_full",
+        cfg=_tox21_keys("batch_size", "lr", "ggnn", "full_epochs", subset=["size"]),
+        seed=config["seed"],
+        device=config["device"],
+    log:
+        f"{LOGS}/tox21/train_pyridine_full.log",
+    benchmark:
+        f"{BENCH}/train_tox21_pyridine.tsv"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=runtime_min(10, 60),
+        gpu=GPU,
+    script:
+        "../scripts/train_tox21.py"
+
+
+rule attribute_tox21_pyridine:
+    input:
+        graphs=rules.featurize_tox21.output.graphs,
+        splits=rules.split_tox21.output.splits,
+        model=rules.train_tox21_pyridine.output.model,
+    output:
+        prcauc=f"{TOX21_DIR}/pyridine/full/prcauc.csv",
+        curves=f"{TOX21_DIR}/pyridine/full/curves.csv",
+        atoms=f"{TOX21_DIR}/pyridine/full/atoms.csv",
+        examples=f"{TOX21_DIR}/pyridine/full/examples.json",
+        bounds=f"{TOX21_DIR}/pyridine/full/bounds.json",
+    params:
+        cfg=TOX21_ATTRIBUTION,
+        seed=config["seed"],
+        device=config["device"],
+        max_batch=config["attribution"]["max_batch"],
+    log:
+        f"{LOGS}/tox21/attribute_pyridine_full.log",
+    benchmark:
+        f"{BENCH}/attribute_tox21_pyridine.tsv"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=runtime_min(10, 30),
+        gpu=GPU,
+    script:
+        "../scripts/attribute_tox21_pyridine.py"
+
+
+rule train_tox21_subset:
+    input:
+        graphs=rules.featurize_tox21.output.graphs,
+        splits=rules.split_tox21.output.splits,
+    output:
+        model=f"{TOX21_DIR}/pyridine/subset/seed{{seed}}/model.pt",
+        history=f"{TOX21_DIR}/pyridine/subset/seed{{seed}}/history.csv",
+        metrics=f"{TOX21_DIR}/pyridine/subset/seed{{seed}}/metrics.json",
+    params:
+        recipe="pyridine_subset",
+        cfg=_tox21_keys("batch_size", "lr", "ggnn", subset=["size", "epochs"]),
+        seed=config["seed"],
+        device=config["device"],
+    log:
+        f"{LOGS}/tox21/train_subset_seed{{seed}}.log",
+    benchmark:
+        f"{BENCH}/train_tox21_subset/seed{{seed}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2500,
+        runtime=runtime_min(10, 30),
+        gpu=GPU,
+    script:
+        "../scripts/train_tox21.py"
+
+
+rule prcauc_tox21_subset:
+    input:
+        graphs=rules.featurize_tox21.output.graphs,
+        splits=rules.split_tox21.output.splits,
+        model=rules.train_tox21_subset.output.model,
+    output:
+        prcauc=f"{TOX21_DIR}/pyridine/subset/seed{{seed}}/prcauc.csv",
+        curves=f"{TOX21_DIR}/pyridine/subset/seed{{seed}}/curves.csv",
+    params:
+        cfg=TOX21_ATTRIBUTION,
+        seed=config["seed"],
+        device=config["device"],
+        max_batch=config["attribution"]["max_batch"],
+    log:
+        f"{LOGS}/tox21/prcauc_subset_seed{{seed}}.log",
+    benchmark:
+        f"{BENCH}/prcauc_tox21_subset/seed{{seed}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2500,
+        runtime=runtime_min(10, 30),
+        gpu=GPU,
+    script:
+        "../scripts/prcauc_tox21_subset.py"
+
+
+rule gather_tox21_table1:
+    input:
+        prcauc=expand(f"{TOX21_DIR}/pyridine/subset/seed{{seed}}/prcauc.csv", seed=TOX21_SEEDS),
+        curves=expand(f"{TOX21_DIR}/pyridine/subset/seed{{seed}}/curves.csv", seed=TOX21_SEEDS),
+        metrics=expand(f"{TOX21_DIR}/pyridine/subset/seed{{seed}}/metrics.json", seed=TOX21_SEEDS),
+    output:
+        table=f"{TOX21_DIR}/pyridine/table1.csv",
+        wilcoxon=f"{TOX21_DIR}/pyridine/wilcoxon.csv",
+        noise_sweep=f"{TOX21_DIR}/pyridine/noise_sweep.csv",
+        curves=f"{TOX21_DIR}/pyridine/subset_curves.csv",
+        per_model=f"{TOX21_DIR}/pyridine/subset_prcauc.csv",
+        models=f"{TOX21_DIR}/pyridine/subset_models.csv",
+    log:
+        f"{LOGS}/tox21/gather_table1.log",
+    benchmark:
+        f"{BENCH}/gather_tox21_table1.tsv"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/gather_tox21_table1.py"
+
+
+rule train_tox21_srmmp:
+    input:
+        graphs=rules.featurize_tox21.output.graphs,
+        splits=rules.split_tox21.output.splits,
+    output:
+        model=f"{TOX21_DIR}/srmmp/model.pt",
+        history=f"{TOX21_DIR}/srmmp/history.csv",
+        metrics=f"{TOX21_DIR}/srmmp/metrics.json",
+    params:
+        recipe="srmmp",
+        cfg=_tox21_keys("batch_size", "lr", srmmp=["nfp", "epochs"]),
+        seed=config["seed"],
+        device=config["device"],
+    log:
+        f"{LOGS}/tox21/train_srmmp.log",
+    benchmark:
+        f"{BENCH}/train_tox21_srmmp.tsv"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=runtime_min(10, 120),
+        gpu=GPU,
+    script:
+        "../scripts/train_tox21.py"
+
+
+rule tox21_srmmp_maps:
+    input:
+        graphs=rules.featurize_tox21.output.graphs,
+        splits=rules.split_tox21.output.splits,
+        model=rules.train_tox21_srmmp.output.model,
+    output:
+        maps=f"{TOX21_DIR}/srmmp/maps.json",
+    params:
+        cfg=_tox21_keys("mc_samples", srmmp=["map_molecules", "phenol_smarts", "n_similar"]),
+        seed=config["seed"],
+        device=config["device"],
+        max_batch=config["attribution"]["max_batch"],
+    log:
+        f"{LOGS}/tox21/srmmp_maps.log",
+    benchmark:
+        f"{BENCH}/tox21_srmmp_maps.tsv"
+    threads: 1
+    resources:
+        mem_mb=2500,
+        runtime=runtime_min(5, 15),
+        gpu=GPU,
+    script:
+        "../scripts/tox21_srmmp_maps.py"
+
+
+rule tox21_integrated_gradients:
+    input:
+        graphs=rules.featurize_tox21.output.graphs,
+        splits=rules.split_tox21.output.splits,
+        srmmp_model=rules.train_tox21_srmmp.output.model,
+        pyridine_model=rules.train_tox21_pyridine.output.model,
+    output:
+        completeness=f"{TOX21_DIR}/ig/completeness.csv",
+        path=f"{TOX21_DIR}/ig/path.csv",
+        saturation=f"{TOX21_DIR}/ig/saturation.csv",
+    params:
+        cfg=_tox21_keys("integrated_gradients"),
+        seed=config["seed"],
+        device=config["device"],
+        max_batch=config["attribution"]["max_batch"],
+    log:
+        f"{LOGS}/tox21/integrated_gradients.log",
+    benchmark:
+        f"{BENCH}/tox21_integrated_gradients.tsv"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=runtime_min(5, 30),
+        gpu=GPU,
+    script:
+        "../scripts/tox21_integrated_gradients.py"
+
+
+rule tox21_dead_features:
+    input:
+        graphs=rules.featurize_tox21.output.graphs,
+        splits=rules.split_tox21.output.splits,
+    output:
+        summary=f"{TOX21_DIR}/dead_features/summary.csv",
+        pairs=f"{TOX21_DIR}/dead_features/pairs.csv",
+    params:
+        cfg=_tox21_keys("batch_size", "lr", "dead_features", subset=["size"]),
+        seed=config["seed"],
+        device=config["device"],
+        max_batch=config["attribution"]["max_batch"],
+    log:
+        f"{LOGS}/tox21/dead_features.log",
+    benchmark:
+        f"{BENCH}/tox21_dead_features.tsv"
+    threads: 1
+    resources:
+        mem_mb=2500,
+        runtime=runtime_min(5, 60),
+        gpu=GPU,
+    script:
+        "../scripts/tox21_dead_features.py"
+
+
+rule tox21_reproduction:
+    input:
+        table1=rules.gather_tox21_table1.output.table,
+        wilcoxon=rules.gather_tox21_table1.output.wilcoxon,
+        full_metrics=rules.train_tox21_pyridine.output.metrics,
+        srmmp_metrics=rules.train_tox21_srmmp.output.metrics,
+        maps=rules.tox21_srmmp_maps.output.maps,
+        completeness=rules.tox21_integrated_gradients.output.completeness,
+        saturation=rules.tox21_integrated_gradients.output.saturation,
+        dead_features=rules.tox21_dead_features.output.summary,
+    output:
+        table=f"{TOX21_DIR}/reproduction.csv",
+    params:
+        scale=SCALE,
+    log:
+        f"{LOGS}/tox21/reproduction.log",
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../scripts/tox21_reproduction.py"
+
+
+NOTEBOOKS["tox21"] = {
+    "inputs": [
+        rules.featurize_tox21.output.summary,
+        rules.split_tox21.output.splits,
+        rules.train_tox21_pyridine.output.history,
+        rules.train_tox21_pyridine.output.metrics,
+        *rules.attribute_tox21_pyridine.output,
+        *rules.gather_tox21_table1.output,
+        rules.train_tox21_srmmp.output.history,
+        rules.train_tox21_srmmp.output.metrics,
+        rules.tox21_srmmp_maps.output.maps,
+        *rules.tox21_integrated_gradients.output,
+        *rules.tox21_dead_features.output,
+        rules.tox21_reproduction.output.table,
+    ],
+    "figures": [
+        "tox21_pr_curves.png",
+        "tox21_pyridine_maps.png",
+        "tox21_table1.png",
+        "tox21_srmmp_maps.png",
+        "tox21_ig_completeness.png",
+        "tox21_ig_saturation.png",
+        "tox21_dead_features.png",
+    ],
+    "parameters": {"scale": SCALE, "n_models": TOX21["subset"]["n_models"], "mc_samples": TOX21["mc_samples"]},
+    "category": "Tox21 (BayesGrad 4.1-4.2, counterfactuals 3.1)",
+}
+REPRODUCTION.append(rules.tox21_reproduction.output.table)
+REPORT_RAW.append(raw_file("tox21"))
