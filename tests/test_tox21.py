@@ -11,6 +11,8 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+
+from xairepro.models.gnn import PairConv
 import torch
 from torch_geometric.data import Batch
 
@@ -137,7 +139,7 @@ def test_one_layer_weave_gives_identical_attributions_two_layers_do_not():
     torch.manual_seed(0)
     results = {}
     for n_layers in (1, 2):
-        model = T.PairConv(hidden_dim=8, n_layers=n_layers)
+        model = PairConv(hidden_dim=8, n_layers=n_layers)
         _, _, attr = T.integrated_gradients_study(model, graphs, 8, 0, 512)
         pairs = T.dead_feature_pairs(graphs, attr, 1e-4)
         assert len(pairs) > 0  # e.g. C1 (next to O) and C2 in OCCCC: same type, same bonds
@@ -148,7 +150,7 @@ def test_one_layer_weave_gives_identical_attributions_two_layers_do_not():
 
 def test_pair_conv_batches_like_single_graphs():
     graphs = graphs_from_smiles(["OCCCC", "c1ccncc1"])
-    model = T.PairConv(hidden_dim=8, n_layers=2).eval()
+    model = PairConv(hidden_dim=8, n_layers=2).eval()
     batched = model(Batch.from_data_list(graphs))
     single = torch.cat([model(Batch.from_data_list([g])) for g in graphs])
     torch.testing.assert_close(batched, single)

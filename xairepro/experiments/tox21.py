@@ -33,7 +33,7 @@ from torch import nn
 from torch_geometric.data import Batch
 
 from ..attribution import IntegratedGradients
-from ..data.featurize import N_ATOM_TYPES, N_BOND_TYPES, FeaturizeResult, featurize_smiles, graphs_from_smiles
+from ..data.featurize import N_BOND_TYPES, FeaturizeResult, featurize_smiles, graphs_from_smiles
 from ..data.splits import random_split, random_subset
 from ..evaluation.ground_truth import (DEFAULT_RATES, atom_rank, has_substructure, paired_wilcoxon,
                                        pyridine_atoms, roc_auc, substructure_prc_auc)
@@ -488,50 +488,7 @@ def saturation_summary(path: pd.DataFrame, tail: float = 0.9) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- dead features
 
-class PairConv(nn.Module):
-    """A minimal Weave-style convolution (Kearnes et al. 2016), the architecture family of the
-    counterfactuals paper's "dead features" anecdote: atom states and pair (bond) states.
-
-    Each layer updates an atom from its own state and the sum of its incident pair states, and a
-    pair from its own state and its two end atoms. In one layer an atom's new state therefore
-    depends only on its own type and the types of its bonds, never on its neighbours' types; the
-    last layer's pair update would be unused and is left out. Readout: sum over atoms, then an MLP.
-    """
-
-    def __init__(self, n_atom_types: int = N_ATOM_TYPES, hidden_dim: int = 16, n_layers: int = 1, n_out: int = 1,
-                 dropout: float = 0.0, n_bond_types: int = N_BOND_TYPES):
-        super().__init__()
-        self.n_layers = n_layers
-        self.embedding = nn.Embedding(n_atom_types, hidden_dim)
-        self.bond_embedding = nn.Embedding(n_bond_types, hidden_dim)
-        self.atom_self = nn.ModuleList(nn.Linear(hidden_dim, hidden_dim) for _ in range(n_layers))
-        self.pair_to_atom = nn.ModuleList(nn.Linear(hidden_dim, hidden_dim, bias=False) for _ in range(n_layers))
-        self.pair_self = nn.ModuleList(nn.Linear(hidden_dim, hidden_dim) for _ in range(n_layers - 1))
-        self.atom_to_pair = nn.ModuleList(nn.Linear(hidden_dim, hidden_dim, bias=False) for _ in range(n_layers - 1))
-        self.dropout = nn.Dropout(dropout)
-        self.mlp = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden_dim, hidden_dim), nn.ReLU(),
-                                 nn.Linear(hidden_dim, n_out))
-
-    def forward(self, data) -> torch.Tensor:
-        src, dst = data.edge_index
-        a = self.embedding(data.x.view(-1))
-        p = self.bond_embedding(data.edge_attr.view(-1))
-        for layer in range(self.n_layers):
-            a_in, p_in = self.dropout(a), self.dropout(p)
-            incoming = torch.zeros_like(a_in).index_add_(0, dst, self.pair_to_atom[layer](p_in))
-            a_new = torch.relu(self.atom_self[layer](a_in) + incoming)
-            if layer < self.n_layers - 1:
-                p = torch.relu(self.pair_self[layer](p_in) + self.atom_to_pair[layer](a_in[src] + a_in[dst]))
-            a = a_new
-        batch = data.batch if getattr(data, "batch", None) is not None else data.x.new_zeros(a.shape[0])
-        n_graphs = int(batch.max()) + 1 if a.shape[0] else 0
-        pooled = a.new_zeros(n_graphs, a.shape[1]).index_add_(0, batch, a)
-        return self.mlp(pooled)
-
-
 def _build_dead_feature_model(name: str, n_layers: int, section: dict) -> nn.Module:
-    if name == "weave":
-        return PairConv(hidden_dim=section["hidden_dim"], n_layers=n_layers, dropout=section["dropout"])
     return build_model(name, hidden_dim=section["hidden_dim"], n_layers=n_layers, dropout=section["dropout"], n_out=1)
 
 

@@ -30,7 +30,8 @@ def build_model(name: str, **kwargs) -> nn.Module:
     return factory(**kwargs)
 
 
-from .gnn import GGNN, NFP  # noqa: E402
+from .gnn import GGNN, NFP, PairConv  # noqa: E402
 
 register_model("ggnn")(GGNN)
 register_model("nfp")(NFP)
+register_model("weave")(PairConv)
