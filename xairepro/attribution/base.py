@@ -600,6 +600,9 @@ class Attribution:
         return run.grads
 
     # -- public ---------------------------------------------------------------
+    def _check_dropout(self) -> None:
+        """Warn when a dropout-sampling method meets a model without dropout (BayesGrad)."""
+
     def compute(self, inputs, M: Optional[int] = None, seed: Optional[int] = 0) -> Tensor:
         """``M`` attribution samples, shape ``(M, *target_shape)``, detached."""
         raise NotImplementedError

@@ -81,11 +81,20 @@ class _NoiseMixin:
     node-level graph targets the range is taken over all atoms of the graph.
     """
 
-    def _init_noise(self, noise: float, noise_mode: str):
+    def __init__(self, model, target=None, noise: float = 0.15, noise_mode: str = "absolute",
+                 **kwargs):
+        super().__init__(model, target, **kwargs)
         if noise_mode not in ("absolute", "relative"):
             raise ValueError("noise_mode must be 'absolute' or 'relative'")
         self.noise = float(noise)
         self.noise_mode = noise_mode
+
+    def compute(self, inputs, M: Optional[int] = None, seed: Optional[int] = 0) -> Tensor:
+        M = int(M or self.default_M)
+        self._check_dropout()
+        run = self._run(inputs, M, self._noise_perturb(seed), seed)
+        self.last_scores = run.scores
+        return self._finish(run)
 
     def _noise_perturb(self, seed: Optional[int]):
         generators = {}
@@ -131,17 +140,6 @@ class SmoothGrad(_NoiseMixin, Attribution):
 
     default_M = 50
 
-    def __init__(self, model, target=None, noise: float = 0.15, noise_mode: str = "absolute",
-                 **kwargs):
-        super().__init__(model, target, **kwargs)
-        self._init_noise(noise, noise_mode)
-
-    def compute(self, inputs, M: Optional[int] = None, seed: Optional[int] = 0) -> Tensor:
-        M = int(M or self.default_M)
-        run = self._run(inputs, M, self._noise_perturb(seed), seed)
-        self.last_scores = run.scores
-        return self._finish(run)
-
 
 class BayesGrad(Attribution):
     """Gradients under ``M`` MC-dropout masks (BayesGrad eq. 7-8).
@@ -157,12 +155,15 @@ class BayesGrad(Attribution):
 
     def compute(self, inputs, M: Optional[int] = None, seed: Optional[int] = 0) -> Tensor:
         M = int(M or self.default_M)
-        if not has_dropout(self.model):
-            warnings.warn("BayesGrad on a model without nn.Dropout modules: all samples "
-                          "are identical (VanillaGrad)", stacklevel=2)
+        self._check_dropout()
         run = self._run(inputs, M, None, seed)
         self.last_scores = run.scores
         return self._finish(run)
+
+    def _check_dropout(self):
+        if not has_dropout(self.model):
+            warnings.warn("BayesGrad on a model without nn.Dropout modules: all samples "
+                          "are identical (VanillaGrad)", stacklevel=3)
 
 
 class BayesSmoothGrad(_NoiseMixin, BayesGrad):
@@ -170,14 +171,3 @@ class BayesSmoothGrad(_NoiseMixin, BayesGrad):
     (BayesGrad section 3.3)."""
 
     default_M = 100
-
-    def __init__(self, model, target=None, noise: float = 0.15, noise_mode: str = "absolute",
-                 **kwargs):
-        super().__init__(model, target, **kwargs)
-        self._init_noise(noise, noise_mode)
-
-    def compute(self, inputs, M: Optional[int] = None, seed: Optional[int] = 0) -> Tensor:
-        M = int(M or self.default_M)
-        run = self._run(inputs, M, self._noise_perturb(seed), seed)
-        self.last_scores = run.scores
-        return self._finish(run)
