@@ -62,3 +62,13 @@ def test_mirror_from_config_or_environment(monkeypatch):
     monkeypatch.setenv("XAIREPRO_DATA_MIRROR", "/env/mirror")
     assert data_mirror({"data_mirror": None}) == "/env/mirror"
     assert data_mirror({"data_mirror": "/cfg/mirror"}) == "/cfg/mirror"
+
+
+def test_unregistered_model_is_named():
+    from xairepro.config import check_models
+
+    cfg = resolve_scale(repo_config())
+    check_models(cfg)  # the shipped models are registered
+    cfg["esol"]["models"] = ["nfp", "my_gnn"]
+    with pytest.raises(ConfigError, match=r"esol\.models.*my_gnn"):
+        check_models(cfg)

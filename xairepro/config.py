@@ -73,6 +73,16 @@ def data_mirror(config: Mapping[str, Any]) -> str | None:
     return str(mirror) if mirror else None
 
 
+def check_models(config: Mapping[str, Any]) -> None:
+    """Raise ConfigError naming the key when a configured model is not registered
+    (``xairepro.models.register_model``)."""
+    from .models import MODELS
+
+    unknown = [m for m in config.get("esol", {}).get("models", []) if m not in MODELS]
+    if unknown:
+        raise ConfigError(f"esol.models: unknown model(s) {unknown}; registered: {sorted(MODELS)}")
+
+
 def load_config(path: str | os.PathLike = "config.yaml", overrides: Mapping[str, Any] | None = None) -> dict:
     """Read ``path``, apply ``overrides`` (top-level keys), validate and resolve the scale."""
     with open(path) as fh:
@@ -80,4 +90,6 @@ def load_config(path: str | os.PathLike = "config.yaml", overrides: Mapping[str,
     if overrides:
         config.update(overrides)
     validate_config(config, source=str(path))
-    return resolve_scale(config)
+    resolved = resolve_scale(config)
+    check_models(resolved)
+    return resolved
