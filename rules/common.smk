@@ -13,14 +13,11 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in [os.path.abspath(workflow.basedir), os.environ.get("PYTHONPATH", "")] if p
 )
 
-from xairepro.config import SCHEMA_PATH, data_mirror, resolve_scale  # noqa: E402
+from xairepro.config import SCHEMA_PATH, check_models, data_mirror, resolve_scale  # noqa: E402
 
 validate(config, schema=str(SCHEMA_PATH))
 SCALE = config["scale"]
 CFG = resolve_scale(config)  # every {quick: .., full: ..} value resolved for this scale
-
-from xairepro.config import check_models  # noqa: E402
-
 check_models(CFG)  # model names must be registered, before any job runs
 MIRROR = data_mirror(config)
 RESULTS = "results"
