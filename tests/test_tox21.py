@@ -212,6 +212,14 @@ def test_tiny_end_to_end_every_recipe(tiny):
     assert len(path) == 16 * len(actives) and path["alpha"].min() == 0 and path["alpha"].max() == 1
     sat = T.saturation_summary(path)
     assert len(sat) == len(actives)
+    # both models in one call, as the workflow runs it: rows tagged by model, same numbers
+    ig_cfg16 = dict(ig_cfg, steps=16)
+    comp_all, path_all = T.integrated_gradients_runs(
+        [("srmmp", "nfp", sr["model"]), ("pyridine", "ggnn", full["model"])], graphs, splits, ig_cfg16, 256, 0)
+    assert set(comp_all["model"]) == {"nfp", "ggnn"} and set(path_all["model"]) == {"nfp", "ggnn"}
+    np.testing.assert_allclose(comp_all[comp_all["model"] == "nfp"]["attribution_sum"].to_numpy(),
+                               comp["attribution_sum"].to_numpy(), rtol=1e-5, atol=1e-7)
+    assert len(path_all[path_all["model"] == "ggnn"]) == len(path)
 
     dead, pairs = T.dead_features_study(graphs, splits, TINY_CFG, seed=0, max_batch=256)
     assert len(dead) == 4 and dead.set_index(["model", "n_layers"]).loc[("weave", 1), "fraction_identical"] == 1.0

@@ -467,6 +467,25 @@ def integrated_gradients_study(model, graphs: Sequence, steps: int, n_path: int,
     return pd.DataFrame(comp), pd.DataFrame(path), attributions
 
 
+def integrated_gradients_runs(models: Sequence[tuple[str, str, object]], graphs: Sequence, splits: dict,
+                              cfg: dict, max_batch: int, seed: int, device="cpu") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The IG study of each ``(which, label, model)``: completeness over the molecule set of
+    ``which`` ("srmmp" or "pyridine") and the scaling path of its actives.
+
+    Returns (completeness rows, path rows) of all models, each row tagged with the model's label.
+    """
+    completeness, paths = [], []
+    for which, label, model in models:
+        actives, molecules = ig_molecule_sets(graphs, splits, which, cfg)
+        comp, _, _ = integrated_gradients_study(model, molecules, cfg["steps"], 0, max_batch, seed, device,
+                                                label=label)
+        _, path_rows, _ = integrated_gradients_study(model, actives, cfg["steps"], len(actives), max_batch, seed,
+                                                     device, label=label)
+        completeness.append(comp)
+        paths.append(path_rows)
+    return pd.concat(completeness, ignore_index=True), pd.concat(paths, ignore_index=True)
+
+
 def saturation_summary(path: pd.DataFrame, tail: float = 0.9) -> pd.DataFrame:
     """Per model: the share of the probability and logit change F(x) - F(0) made over alpha in
     [tail, 1] (a path without saturation makes about 1 - tail of it there), and the gradient
