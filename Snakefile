@@ -14,7 +14,7 @@ conda: "envs/xairepro.yaml"
 
 include: "rules/common.smk"
 include: "rules/data.smk"
-include: "rules/chem.smk"
+include: "rules/esol.smk"
 include: "rules/tox21.smk"
 include: "rules/report.smk"
 

@@ -2,7 +2,7 @@
 import os
 import sys
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("8.0")
 
@@ -13,9 +13,9 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in [os.path.abspath(workflow.basedir), os.environ.get("PYTHONPATH", "")] if p
 )
 
-from xairepro.config import SCHEMA_PATH, check_models, data_mirror, resolve_scale  # noqa: E402
+from xairepro.config import check_models, data_mirror, resolve_scale, validate_config  # noqa: E402
 
-validate(config, schema=str(SCHEMA_PATH))
+validate_config(config)  # the whole schema, each experiment's section included; errors name the key
 SCALE = config["scale"]
 CFG = resolve_scale(config)  # every {quick: .., full: ..} value resolved for this scale
 check_models(CFG)  # model names must be registered, before any job runs
@@ -24,8 +24,12 @@ RESULTS = "results"
 LOGS = f"{RESULTS}/logs"
 BENCH = f"{RESULTS}/benchmarks"
 
-# Jobs that train or attribute ask for a GPU when the config selects CUDA.
+# Jobs that train or attribute ask for a GPU when the config selects CUDA; the SLURM profile
+# routes jobs by this resource, not by rule name.
 GPU = 1 if str(config["device"]).startswith("cuda") else 0
+# What every training or attribution job gets as its run context (xairepro.context.RunContext).
+RUN = {"seed": config["seed"], "device": config["device"], "max_batch": config["attribution"]["max_batch"]}
+RUN_TRAIN = {"seed": config["seed"], "device": config["device"]}  # training never depends on max_batch
 
 
 def runtime_min(quick, full):

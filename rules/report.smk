@@ -44,6 +44,7 @@ rule report:
         raw=REPORT_RAW,
     output:
         html=f"{RESULTS}/report/index.html",
+        table=f"{RESULTS}/report/reproduction.csv",
     params:
         config=config,
         scale=SCALE,

@@ -4,21 +4,18 @@
 #                              -> gathered Table 1, paired Wilcoxon tests, noise sweep
 #                           -> SR-MMP NFP (test ROC-AUC, Tyrphostin 9 maps)
 #                           -> atom integrated gradients (completeness, saturation), dead features
+#                           -> faithfulness (deletion/insertion AOPC of every method)
 # Each rule gets only the config keys it uses, so editing, say, the map molecules never retrains.
 
 TOX21 = CFG["tox21"]
 TOX21_DIR = f"{RESULTS}/tox21"
-TOX21_SEEDS = list(range(TOX21["subset"]["n_models"]))
+TOX21_SEEDS = list(range(TOX21["table1"]["n_models"]))
 
 
-def _tox21_keys(*keys, **sections):
-    """The named top-level keys of the tox21 config plus, per section, only the listed sub-keys."""
-    out = {k: TOX21[k] for k in keys}
-    out.update({s: {k: TOX21[s][k] for k in sub} for s, sub in sections.items()})
-    return out
-
-
-TOX21_ATTRIBUTION = _tox21_keys("mc_samples", "smoothgrad_noise", "noise_sweep", "n_rates", "n_examples")
+def tox21_training(study):
+    """Model spec and train section (with the study's epochs) of one Tox21 training study."""
+    section = TOX21[study]
+    return {"spec": TOX21["models"][section["model"]], "train": dict(TOX21["train"], epochs=section["epochs"])}
 
 
 rule featurize_tox21:
@@ -44,7 +41,7 @@ rule split_tox21:
     output:
         splits=f"{TOX21_DIR}/splits.json",
     params:
-        cfg=_tox21_keys("val_fraction", srmmp=["split"]),
+        data=TOX21["data"],
         seed=config["seed"],
     log:
         f"{LOGS}/tox21/split.log",
@@ -67,9 +64,8 @@ rule train_tox21_pyridine:
         metrics=f"{TOX21_DIR}/pyridine/full/metrics.json",
     params:
         recipe="pyridine_full",
-        cfg=_tox21_keys("batch_size", "lr", "ggnn", "full_epochs", subset=["size"]),
-        seed=config["seed"],
-        device=config["device"],
+        training=tox21_training("pyridine"),
+        run=RUN_TRAIN,
     log:
         f"{LOGS}/tox21/train_pyridine_full.log",
     benchmark:
@@ -95,10 +91,8 @@ rule attribute_tox21_pyridine:
         examples=f"{TOX21_DIR}/pyridine/full/examples.json",
         bounds=f"{TOX21_DIR}/pyridine/full/bounds.json",
     params:
-        cfg=TOX21_ATTRIBUTION,
-        seed=config["seed"],
-        device=config["device"],
-        max_batch=config["attribution"]["max_batch"],
+        attribution=TOX21["attribution"],
+        run=RUN,
     log:
         f"{LOGS}/tox21/attribute_pyridine_full.log",
     benchmark:
@@ -122,9 +116,9 @@ rule train_tox21_subset:
         metrics=f"{TOX21_DIR}/pyridine/subset/seed{{seed}}/metrics.json",
     params:
         recipe="pyridine_subset",
-        cfg=_tox21_keys("batch_size", "lr", "ggnn", subset=["size", "epochs"]),
-        seed=config["seed"],
-        device=config["device"],
+        training=tox21_training("table1"),
+        subset_size=TOX21["table1"]["subset_size"],
+        run=RUN_TRAIN,
     log:
         f"{LOGS}/tox21/train_subset_seed{{seed}}.log",
     benchmark:
@@ -147,10 +141,8 @@ rule prcauc_tox21_subset:
         prcauc=f"{TOX21_DIR}/pyridine/subset/seed{{seed}}/prcauc.csv",
         curves=f"{TOX21_DIR}/pyridine/subset/seed{{seed}}/curves.csv",
     params:
-        cfg=TOX21_ATTRIBUTION,
-        seed=config["seed"],
-        device=config["device"],
-        max_batch=config["attribution"]["max_batch"],
+        attribution=TOX21["attribution"],
+        run=RUN,
     log:
         f"{LOGS}/tox21/prcauc_subset_seed{{seed}}.log",
     benchmark:
@@ -197,9 +189,8 @@ rule train_tox21_srmmp:
         metrics=f"{TOX21_DIR}/srmmp/metrics.json",
     params:
         recipe="srmmp",
-        cfg=_tox21_keys("batch_size", "lr", srmmp=["nfp", "epochs"]),
-        seed=config["seed"],
-        device=config["device"],
+        training=tox21_training("srmmp"),
+        run=RUN_TRAIN,
     log:
         f"{LOGS}/tox21/train_srmmp.log",
     benchmark:
@@ -221,10 +212,9 @@ rule tox21_srmmp_maps:
     output:
         maps=f"{TOX21_DIR}/srmmp/maps.json",
     params:
-        cfg=_tox21_keys("mc_samples", srmmp=["map_molecules", "phenol_smarts", "n_similar"]),
-        seed=config["seed"],
-        device=config["device"],
-        max_batch=config["attribution"]["max_batch"],
+        mc_samples=TOX21["attribution"]["mc_samples"],
+        maps={k: TOX21["srmmp"][k] for k in ("map_molecules", "oxygen_smarts", "n_similar")},
+        run=RUN,
     log:
         f"{LOGS}/tox21/srmmp_maps.log",
     benchmark:
@@ -249,10 +239,8 @@ rule tox21_integrated_gradients:
         path=f"{TOX21_DIR}/ig/path.csv",
         saturation=f"{TOX21_DIR}/ig/saturation.csv",
     params:
-        cfg=_tox21_keys("integrated_gradients"),
-        seed=config["seed"],
-        device=config["device"],
-        max_batch=config["attribution"]["max_batch"],
+        cfg=TOX21["integrated_gradients"],
+        run=RUN,
     log:
         f"{LOGS}/tox21/integrated_gradients.log",
     benchmark:
@@ -274,10 +262,10 @@ rule tox21_dead_features:
         summary=f"{TOX21_DIR}/dead_features/summary.csv",
         pairs=f"{TOX21_DIR}/dead_features/pairs.csv",
     params:
-        cfg=_tox21_keys("batch_size", "lr", "dead_features", subset=["size"]),
-        seed=config["seed"],
-        device=config["device"],
-        max_batch=config["attribution"]["max_batch"],
+        cfg=TOX21["dead_features"],
+        train=TOX21["train"],
+        subset_size=TOX21["table1"]["subset_size"],
+        run=RUN,
     log:
         f"{LOGS}/tox21/dead_features.log",
     benchmark:
@@ -289,6 +277,32 @@ rule tox21_dead_features:
         gpu=GPU,
     script:
         "../scripts/tox21_dead_features.py"
+
+
+rule tox21_faithfulness:
+    input:
+        graphs=rules.featurize_tox21.output.graphs,
+        splits=rules.split_tox21.output.splits,
+        model=rules.train_tox21_pyridine.output.model,
+    output:
+        per_example=f"{TOX21_DIR}/faithfulness/per_example.csv",
+        curves=f"{TOX21_DIR}/faithfulness/curves.csv",
+        summary=f"{TOX21_DIR}/faithfulness/summary.csv",
+    params:
+        attribution={k: TOX21["attribution"][k] for k in ("mc_samples", "smoothgrad_noise")},
+        faithfulness=TOX21["faithfulness"],
+        run=RUN,
+    log:
+        f"{LOGS}/tox21/faithfulness.log",
+    benchmark:
+        f"{BENCH}/tox21_faithfulness.tsv"
+    threads: 1
+    resources:
+        mem_mb=2500,
+        runtime=runtime_min(5, 30),
+        gpu=GPU,
+    script:
+        "../scripts/tox21_faithfulness.py"
 
 
 rule tox21_reproduction:
@@ -327,6 +341,7 @@ NOTEBOOKS["tox21"] = {
         rules.tox21_srmmp_maps.output.maps,
         *rules.tox21_integrated_gradients.output,
         *rules.tox21_dead_features.output,
+        *rules.tox21_faithfulness.output,
         rules.tox21_reproduction.output.table,
     ],
     "figures": [
@@ -337,8 +352,10 @@ NOTEBOOKS["tox21"] = {
         "tox21_ig_completeness.png",
         "tox21_ig_saturation.png",
         "tox21_dead_features.png",
+        "tox21_faithfulness.png",
     ],
-    "parameters": {"scale": SCALE, "n_models": TOX21["subset"]["n_models"], "mc_samples": TOX21["mc_samples"]},
+    "parameters": {"scale": SCALE, "n_models": TOX21["table1"]["n_models"],
+                   "mc_samples": TOX21["attribution"]["mc_samples"]},
     "category": "Tox21 (BayesGrad 4.1-4.2, counterfactuals 3.1)",
 }
 REPRODUCTION.append(rules.tox21_reproduction.output.table)

@@ -1,4 +1,5 @@
 """Assemble results/report/index.html from the executed notebooks, reproduction rows and provenance."""
+from xairepro.experiments import all_targets
 from xairepro.report import build_report
 from xairepro.runtime import script_setup
 
@@ -8,5 +9,6 @@ build_report(
     notebooks=list(sm.input.notebooks), reproduction_csvs=list(sm.input.reproduction),
     raw_files=list(sm.input.raw), config=dict(sm.params.config), scale=sm.params.scale,
     benchmark_dir=sm.params.benchmarks, workdir=sm.params.workdir, out_html=sm.output.html,
+    targets=all_targets(), table_csv=sm.output.table,
 )
 log.info("wrote %s", sm.output.html)

@@ -1,12 +1,12 @@
-"""Signed atom maps of the molecules named in config esol.map_molecules (fold-model ensemble)."""
-from xairepro.experiments.esol import map_attributions
+"""Signed atom maps of the molecules named in config esol.attribution.map_molecules (fold-model ensemble)."""
+from xairepro.context import RunContext
+from xairepro.experiments.esol.maps import map_attributions
 from xairepro.runtime import script_setup, write_json
-from xairepro.training import load_checkpoint, resolve_device
+from xairepro.training import load_checkpoint
 
 sm = snakemake  # noqa: F821
 log = script_setup(sm)
-device = resolve_device(sm.params.device)
-models = [load_checkpoint(p, device)[0] for p in sm.input.models]
-records = map_attributions(models, sm.params.cfg["map_molecules"], sm.params.cfg, sm.params.seed,
-                           sm.params.max_batch, device)
-write_json(records, sm.output.maps)
+ctx = RunContext.from_params(sm.params.run)
+models = [load_checkpoint(p, ctx.torch_device)[0] for p in sm.input.models]
+write_json(map_attributions(models, sm.params.map_molecules, attribution=sm.params.attribution, ctx=ctx),
+           sm.output.maps)

@@ -1,6 +1,6 @@
 """Featurize ESOL SMILES into graphs once, so training never re-parses them."""
 from xairepro.data.featurize import save_graphs
-from xairepro.experiments.esol import featurize_esol
+from xairepro.experiments.esol.data import featurize_esol
 from xairepro.runtime import script_setup, write_json
 
 log = script_setup(snakemake)  # noqa: F821

@@ -1,6 +1,6 @@
 """Featurize every Tox21 SMILES once (all 12 task labels kept, NaN = not measured)."""
 from xairepro.data.featurize import save_graphs
-from xairepro.experiments.tox21 import featurize_summary, featurize_tox21
+from xairepro.experiments.tox21.data import featurize_summary, featurize_tox21
 from xairepro.runtime import script_setup, write_json
 
 sm = snakemake  # noqa: F821

@@ -1,7 +1,7 @@
 """Concatenate the folds of one model; held-out metrics and the atom-environment table."""
 import pandas as pd
 
-from xairepro.experiments.esol import summarize
+from xairepro.experiments.esol.attribution import summarize
 from xairepro.runtime import script_setup, write_json
 
 sm = snakemake  # noqa: F821

@@ -2,7 +2,7 @@
 the SmoothGrad noise sweep and the mean PR curves."""
 import pandas as pd
 
-from xairepro.experiments.tox21 import mean_curves, noise_sweep_table, table1, wilcoxon_table
+from xairepro.experiments.tox21.pyridine import mean_curves, noise_sweep_table, table1, wilcoxon_table
 from xairepro.runtime import read_json, script_setup
 
 sm = snakemake  # noqa: F821

@@ -1,21 +1,20 @@
-"""Atom integrated gradients of the SR-MMP NFP and the full-data pyridine GGNN: completeness per
-molecule, and the score along the scaling path of 25 active molecules (saturation)."""
+"""Atom integrated gradients of the SR-MMP model and the full-data pyridine model: completeness per
+molecule, and the score along the scaling path of active molecules (saturation)."""
+from xairepro.context import RunContext
 from xairepro.data.featurize import load_graphs
-from xairepro.experiments.tox21 import integrated_gradients_runs, saturation_summary
+from xairepro.experiments.tox21.integrated_gradients import integrated_gradients_runs, saturation_summary
+from xairepro.experiments.tox21.targets import IG_MODELS
 from xairepro.runtime import read_json, script_setup
-from xairepro.training import load_checkpoint, resolve_device
+from xairepro.training import load_checkpoint
 
 sm = snakemake  # noqa: F821
 log = script_setup(sm)
-device = resolve_device(sm.params.device)
-models = [("srmmp", "SR-MMP NFP", load_checkpoint(sm.input.srmmp_model, device)[0]),
-          ("pyridine", "pyridine GGNN", load_checkpoint(sm.input.pyridine_model, device)[0])]
-completeness, path_rows = integrated_gradients_runs(
-    models, load_graphs(sm.input.graphs).graphs, read_json(sm.input.splits), sm.params.cfg["integrated_gradients"],
-    sm.params.max_batch, sm.params.seed, device)
-for label, comp in completeness.groupby("model"):
-    log.info("%s: completeness relative error median %.3g, max %.3g over %d molecules", label,
-             comp["rel_error"].median(), comp["rel_error"].max(), len(comp))
+ctx = RunContext.from_params(sm.params.run)
+models = [("srmmp", IG_MODELS["srmmp_nfp"], load_checkpoint(sm.input.srmmp_model, ctx.torch_device)[0]),
+          ("pyridine", IG_MODELS["pyridine_ggnn"], load_checkpoint(sm.input.pyridine_model, ctx.torch_device)[0])]
+completeness, path_rows = integrated_gradients_runs(models, load_graphs(sm.input.graphs).graphs,
+                                                    read_json(sm.input.splits), sm.params.cfg, ctx=ctx)
 completeness.to_csv(sm.output.completeness, index=False)
 path_rows.to_csv(sm.output.path, index=False)
 saturation_summary(path_rows).to_csv(sm.output.saturation, index=False)
+log.info("completeness relative error (median):\n%s", completeness.groupby("model")["rel_error"].median())

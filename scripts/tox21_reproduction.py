@@ -1,7 +1,8 @@
-"""Tox21 rows of the reproduction table (paper's numbers beside ours)."""
+"""Tox21 rows of the reproduction table, keyed by target id."""
 import pandas as pd
 
-from xairepro.experiments.tox21 import reproduction_rows
+from xairepro.experiments.tox21.reproduction import reproduction_rows
+from xairepro.report.targets import write_reproduction_rows
 from xairepro.runtime import read_json, script_setup
 
 sm = snakemake  # noqa: F821
@@ -10,4 +11,4 @@ rows = reproduction_rows(
     pd.read_csv(sm.input.table1), pd.read_csv(sm.input.wilcoxon), read_json(sm.input.full_metrics),
     read_json(sm.input.srmmp_metrics), read_json(sm.input.maps), pd.read_csv(sm.input.completeness),
     pd.read_csv(sm.input.saturation), pd.read_csv(sm.input.dead_features), sm.params.scale)
-rows.to_csv(sm.output.table, index=False)
+write_reproduction_rows(rows, sm.output.table)

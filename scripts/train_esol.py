@@ -1,14 +1,15 @@
 """Train one ESOL model on all folds but one."""
+from xairepro.context import RunContext
 from xairepro.data.featurize import load_graphs
-from xairepro.experiments.esol import model_kwargs, train_fold
+from xairepro.experiments.esol.training import train_fold
 from xairepro.runtime import script_setup
-from xairepro.training import save_checkpoint
+from xairepro.training import save_trained
 
 sm = snakemake  # noqa: F821
 log = script_setup(sm)
-graphs = load_graphs(sm.input.graphs).graphs
-fold, name, cfg = int(sm.wildcards.fold), sm.wildcards.model, sm.params.cfg
-model, history, tcfg = train_fold(graphs, name, fold, cfg, sm.params.seed, device=sm.params.device,
-                                  progress=lambda row: log.info("%s", row))
-history.to_csv(sm.output.history, index=False)
-save_checkpoint(sm.output.model, model, name, model_kwargs(cfg), tcfg, extra={"fold": fold})
+fold = int(sm.wildcards.fold)
+trained = train_fold(load_graphs(sm.input.graphs).graphs, sm.params.spec, fold, n_folds=sm.params.n_folds,
+                     train=sm.params.train, ctx=RunContext.from_params(sm.params.run),
+                     progress=lambda row: log.info("%s", row))
+trained.history.to_csv(sm.output.history, index=False)
+save_trained(sm.output.model, trained, extra={"fold": fold})

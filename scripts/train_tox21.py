@@ -1,17 +1,17 @@
-"""Train one Tox21 model: the full-data pyridine GGNN, one Table 1 subset GGNN, or the SR-MMP NFP."""
+"""Train one Tox21 model: the full-data pyridine model, one Table 1 subset model, or the SR-MMP model."""
+from xairepro.context import RunContext
 from xairepro.data.featurize import load_graphs
-from xairepro.experiments.tox21 import train_recipe
+from xairepro.experiments.tox21.training import train_recipe
 from xairepro.runtime import read_json, script_setup, write_json
-from xairepro.training import save_checkpoint
+from xairepro.training import save_trained
 
 sm = snakemake  # noqa: F821
 log = script_setup(sm)
-graphs = load_graphs(sm.input.graphs).graphs
 subset = int(sm.wildcards.seed) if "seed" in sm.wildcards.keys() else None
-out = train_recipe(sm.params.recipe, graphs, read_json(sm.input.splits), sm.params.cfg, sm.params.seed,
-                   device=sm.params.device, subset=subset, progress=lambda row: log.info("%s", row))
-out["history"].to_csv(sm.output.history, index=False)
-write_json(out["metrics"], sm.output.metrics)
-save_checkpoint(sm.output.model, out["model"], out["model_name"], out["model_kwargs"], out["train_config"],
-                extra={"recipe": sm.params.recipe, "subset": subset})
-log.info("%s", out["metrics"])
+trained, metrics = train_recipe(sm.params.recipe, load_graphs(sm.input.graphs).graphs, read_json(sm.input.splits),
+                                **sm.params.training, ctx=RunContext.from_params(sm.params.run), subset=subset,
+                                subset_size=sm.params.get("subset_size", 1000), progress=lambda r: log.info("%s", r))
+trained.history.to_csv(sm.output.history, index=False)
+write_json(metrics, sm.output.metrics)
+save_trained(sm.output.model, trained, extra={"recipe": sm.params.recipe, "subset": subset})
+log.info("%s", metrics)

@@ -10,73 +10,10 @@ from torch import nn
 from xairepro.attribution import (BayesGrad, BayesSmoothGrad, InputXGradient, SmoothGrad,
                                   VanillaGrad, aggregate, channel_reduce, mc_dropout, replicate)
 
-tg = pytest.importorskip("torch_geometric")
-from torch_geometric.data import Batch, Data  # noqa: E402
-from torch_geometric.nn import global_add_pool  # noqa: E402
+from torch_geometric.data import Batch, Data
+from torch_geometric.nn import global_add_pool
 
-
-# ----------------------------------------------------------------------------- models
-class Linear(nn.Module):
-    def __init__(self, d=6, seed=0):
-        super().__init__()
-        torch.manual_seed(seed)
-        self.lin = nn.Linear(d, 1)
-
-    def forward(self, x):
-        return self.lin(x)
-
-
-class MLP(nn.Module):
-    """MLP with batch norm and dropout, to check MC-dropout mode hygiene."""
-
-    def __init__(self, d=6, h=16, k=1, p=0.0, seed=0):
-        super().__init__()
-        torch.manual_seed(seed)
-        self.net = nn.Sequential(nn.Linear(d, h), nn.BatchNorm1d(h), nn.Tanh(), nn.Dropout(p),
-                                 nn.Linear(h, h), nn.Tanh(), nn.Dropout(p), nn.Linear(h, k))
-
-    def forward(self, x):
-        return self.net(x)
-
-
-class ToyGNN(nn.Module):
-    """Embedding -> sum over neighbours -> dropout -> global add pool -> linear."""
-
-    def __init__(self, n_types=5, dim=8, p=0.0, n_out=1, seed=0):
-        super().__init__()
-        torch.manual_seed(seed)
-        self.embedding = nn.Embedding(n_types, dim)
-        self.lin1 = nn.Linear(dim, dim)
-        self.lin2 = nn.Linear(dim, dim)
-        self.drop = nn.Dropout(p)
-        self.out = nn.Linear(dim, n_out)
-
-    def from_embedding(self, h, batch):
-        src, dst = batch.edge_index
-        msg = torch.zeros_like(h).index_add(0, dst, h[src])
-        h = torch.tanh(self.lin1(h + msg))
-        msg = torch.zeros_like(h).index_add(0, dst, h[src])
-        h = self.drop(torch.tanh(self.lin2(h + msg)))
-        return self.out(global_add_pool(h, batch.batch, size=batch.num_graphs)).squeeze(-1)
-
-    def forward(self, batch):
-        return self.from_embedding(self.embedding(batch.x), batch)
-
-
-def random_graph(n, n_types=5, gen=None):
-    x = torch.randint(0, n_types, (n,), generator=gen)
-    src = torch.arange(n - 1)
-    ei = torch.stack([torch.cat([src, src + 1]), torch.cat([src + 1, src])])
-    # one ring closure for graphs big enough
-    if n > 4:
-        ei = torch.cat([ei, torch.tensor([[0, n - 1], [n - 1, 0]])], 1)
-    return Data(x=x, edge_index=ei, edge_attr=torch.randint(0, 4, (ei.shape[1],), generator=gen),
-                y=torch.randn(1, 1, generator=gen), smiles="C" * n)
-
-
-def graph_batch(sizes=(3, 7, 5, 9), seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    return Batch.from_data_list([random_graph(n, gen=gen) for n in sizes])
+from conftest import MLP, Linear, ToyGNN, graph_batch, random_graph
 
 
 # ----------------------------------------------------------------------------- closed forms
@@ -416,7 +353,7 @@ def test_custom_dropout_modules_opt_in_to_mc_dropout():
 
 
 def test_project_ggnn_batched_equals_per_graph_loop():
-    gnn = pytest.importorskip("xairepro.models.gnn")
+    from xairepro.models import gnn
     torch.manual_seed(0)
     model = gnn.GGNN(n_atom_types=10, hidden_dim=8, n_layers=3, n_out=1, dropout=0.0)
     gen = torch.Generator().manual_seed(2)

@@ -11,69 +11,9 @@ from torch import nn
 from xairepro.attribution import (IntegratedGradients, Occlusion, ShapleySampling, aggregate,
                                   path_rule, single_substitution_counterfactuals)
 
-pytest.importorskip("torch_geometric")
-from torch_geometric.data import Batch, Data  # noqa: E402
-from torch_geometric.nn import global_add_pool  # noqa: E402
+from torch_geometric.data import Batch, Data
 
-
-# ----------------------------------------------------------------------------- models
-def mlp(d=6, k=1, seed=0):
-    torch.manual_seed(seed)
-    return nn.Sequential(nn.Linear(d, 16), nn.Tanh(), nn.Linear(16, 16), nn.Softplus(),
-                         nn.Linear(16, k))
-
-
-class CNN(nn.Module):
-    """Smooth activations: at a ReLU kink a 64-step quadrature errs by O(1/64) of the
-    jump, which on a random net (tiny F(x) - F(x')) exceeds 1% relative error."""
-
-    def __init__(self, k=3, seed=0):
-        super().__init__()
-        torch.manual_seed(seed)
-        self.body = nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.BatchNorm2d(6), nn.SiLU(),
-                                  nn.Conv2d(6, 6, 3, padding=1), nn.Tanh(), nn.Flatten(),
-                                  nn.Dropout(0.3), nn.Linear(6 * 8 * 8, k))
-
-    def forward(self, x):
-        return self.body(x)
-
-
-class GRUText(nn.Module):
-    def __init__(self, vocab=30, k=2, seed=0):
-        super().__init__()
-        torch.manual_seed(seed)
-        self.embedding = nn.Embedding(vocab, 8, padding_idx=0)
-        self.gru = nn.GRU(8, 12, batch_first=True, bidirectional=True)
-        self.fc = nn.Linear(24, k)
-
-    def forward(self, tokens):
-        out, _ = self.gru(self.embedding(tokens))
-        return self.fc(out.mean(1))
-
-
-class ToyGNN(nn.Module):
-    def __init__(self, n_types=5, dim=8, seed=0):
-        super().__init__()
-        torch.manual_seed(seed)
-        self.embedding = nn.Embedding(n_types, dim)
-        self.lin1 = nn.Linear(dim, dim)
-        self.out = nn.Linear(dim, 1)
-
-    def forward(self, batch):
-        h = self.embedding(batch.x)
-        src, dst = batch.edge_index
-        h = torch.tanh(self.lin1(h + torch.zeros_like(h).index_add(0, dst, h[src])))
-        return self.out(global_add_pool(h, batch.batch, size=batch.num_graphs)).squeeze(-1)
-
-
-def graph_batch(sizes=(3, 7, 5, 9), seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    graphs = []
-    for n in sizes:
-        src = torch.arange(n - 1)
-        ei = torch.stack([torch.cat([src, src + 1]), torch.cat([src + 1, src])])
-        graphs.append(Data(x=torch.randint(0, 5, (n,), generator=gen), edge_index=ei))
-    return Batch.from_data_list(graphs)
+from conftest import CNN, GRUText, ToyGNN, graph_batch, mlp
 
 
 def assert_complete(result, rel=0.01, floor=1e-4):
@@ -316,7 +256,8 @@ def test_counterfactuals_on_table_rows_and_regression():
 
 # ----------------------------------------------------------------------------- masks
 def test_explanation_mask_learns_the_only_relevant_feature_and_keeps_model_frozen():
-    from xairepro.attribution.masks import ExplanationMaskNet, train_mask_net
+    from xairepro.attribution.masks import ExplanationMaskNet
+    from xairepro.training import train_mask_net
 
     torch.manual_seed(0)
     frozen = nn.Sequential(nn.Linear(5, 16), nn.BatchNorm1d(16), nn.Tanh(), nn.Dropout(0.5),
@@ -338,7 +279,7 @@ def test_explanation_mask_learns_the_only_relevant_feature_and_keeps_model_froze
     x = torch.randn(512, 5) * 2
     loader = [(x[i:i + 128], torch.zeros(128)) for i in range(0, 512, 128)]
     hist = train_mask_net(net, loader, epochs=20, lr=0.05)
-    assert hist[-1]["total"] < hist[0]["total"]
+    assert hist[-1]["train_loss"] < hist[0]["train_loss"]
     m = net.mask(x).mean(0)
     assert m[0] > 0.7 and m[0] > m[1:].max() + 0.4
     for k, v in frozen.state_dict().items():

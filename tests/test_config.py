@@ -14,23 +14,36 @@ def test_repository_config_is_valid_for_both_scales():
     cfg = repo_config()
     validate_config(cfg)
     quick, full = resolve_scale(cfg, "quick"), resolve_scale(cfg, "full")
-    assert quick["esol"]["epochs"] < full["esol"]["epochs"]
-    assert quick["esol"]["mc_samples"] < full["esol"]["mc_samples"]
+    assert quick["esol"]["train"]["epochs"] < full["esol"]["train"]["epochs"]
+    assert quick["esol"]["attribution"]["mc_samples"] < full["esol"]["attribution"]["mc_samples"]
     # values that are not per-scale are shared
-    assert quick["esol"]["dropout"] == full["esol"]["dropout"] == 0.25
+    assert quick["esol"]["models"]["nfp"]["dropout"] == full["esol"]["models"]["nfp"]["dropout"] == 0.25
+
+
+def test_every_experiment_section_has_the_same_shape():
+    from xairepro.config import load_schema
+
+    schema = load_schema()
+    sections = [k for k, v in repo_config().items() if isinstance(v, dict) and "models" in v]
+    assert {"esol", "tox21"} <= set(sections)
+    for name in sections:
+        props = schema["properties"][name]["properties"]
+        assert props["models"] == {"$ref": "#/definitions/models"}, name
+        assert props["train"] == {"$ref": "#/definitions/train_spec"}, name
+        assert "attribution" in props, name
 
 
 def test_unknown_key_is_rejected_with_its_name():
     cfg = repo_config()
-    cfg["esol"]["epoch"] = 3  # typo of "epochs"
-    with pytest.raises(ConfigError, match=r"esol: unknown key.*'epoch'"):
+    cfg["esol"]["train"]["epoch"] = 3  # typo of "epochs"
+    with pytest.raises(ConfigError, match=r"esol\.train: unknown key.*'epoch'"):
         validate_config(cfg)
 
 
 def test_wrong_type_names_the_nested_key():
     cfg = repo_config()
-    cfg["esol"]["dropout"] = 1.5
-    with pytest.raises(ConfigError, match=r"esol\.dropout"):
+    cfg["esol"]["models"]["nfp"]["dropout"] = 1.5
+    with pytest.raises(ConfigError, match=r"esol\.models\.nfp\.dropout"):
         validate_config(cfg)
 
 
@@ -44,8 +57,8 @@ def test_bad_scale_and_device_are_rejected():
 
 def test_by_scale_mapping_must_have_both_scales():
     cfg = repo_config()
-    cfg["esol"]["epochs"] = {"quick": 3}
-    with pytest.raises(ConfigError, match=r"esol\.epochs"):
+    cfg["esol"]["train"]["epochs"] = {"quick": 3}
+    with pytest.raises(ConfigError, match=r"esol\.train\.epochs"):
         validate_config(cfg)
 
 
@@ -53,7 +66,7 @@ def test_load_config_applies_overrides_and_resolves(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text((REPO_ROOT / "config.yaml").read_text())
     cfg = load_config(path, overrides={"scale": "full"})
-    assert cfg["esol"]["epochs"] == repo_config()["esol"]["epochs"]["full"]
+    assert cfg["esol"]["train"]["epochs"] == repo_config()["esol"]["train"]["epochs"]["full"]
 
 
 def test_mirror_from_config_or_environment(monkeypatch):
@@ -69,6 +82,6 @@ def test_unregistered_model_is_named():
 
     cfg = resolve_scale(repo_config())
     check_models(cfg)  # the shipped models are registered
-    cfg["esol"]["models"] = ["nfp", "my_gnn"]
-    with pytest.raises(ConfigError, match=r"esol\.models.*my_gnn"):
+    cfg["esol"]["models"]["mine"] = {"arch": "my_gnn"}
+    with pytest.raises(ConfigError, match=r"esol\.models\.mine\.arch.*my_gnn"):
         check_models(cfg)

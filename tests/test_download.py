@@ -24,10 +24,7 @@ sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 import make_fixtures as fx  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-needs_shared_data = pytest.mark.skipif(
-    not SHARED_DATA.is_dir(), reason=f"real data not available: {SHARED_DATA} does not exist"
-)
+from conftest import SHARED_DATA, needs_shared_data  # noqa: E402
 
 PAYLOAD = b"tiny,data\n" * 100
 FAST = {"retries": 1, "backoff_s": 0.01, "timeout_s": 5}

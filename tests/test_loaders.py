@@ -25,7 +25,7 @@ from xairepro.data.loaders import (
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 import make_fixtures as fx  # noqa: E402
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from conftest import SHARED_DATA, needs_shared_data  # noqa: E402
 
 
 # --------------------------------------------------------------------------- MoleculeNet CSV
@@ -229,7 +229,7 @@ def test_glove_plain_text_and_errors(tmp_path):
 # --------------------------------------------------------------------------- real offline copies
 
 @pytest.mark.shared_data
-@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"real data not available: {SHARED_DATA} does not exist")
+@needs_shared_data
 class TestSharedData:
     def test_esol(self):
         frame = load_moleculenet_csv(SHARED_DATA / "esol/delaney-processed.csv", id_col="Compound ID",

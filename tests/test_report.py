@@ -2,22 +2,67 @@
 import nbformat
 import pandas as pd
 
-from xairepro.report import build_report, reproduction_table
+import pytest
+
+from xairepro.report import build_report
 from xairepro.report.build import rule_runtimes
-from xairepro.report.targets import PAPER_TARGETS
+from xairepro.report.targets import (NOT_YET, Check, Target, UnknownTargetError, at_least, at_most,
+                                     reproduction_row, reproduction_table, write_reproduction_rows)
 
 
-def test_targets_without_results_are_listed_as_not_yet(tmp_path):
-    csv = tmp_path / "esol.csv"
-    pd.DataFrame([{"source": "BayesGrad", "experiment": "ESOL NFP 5-fold held-out r", "paper": 0.851,
-                   "ours": 0.9, "criterion": ">= 0.841", "reproduced": True, "scale": "quick", "note": ""}]).to_csv(csv, index=False)
-    table = reproduction_table([csv])
-    assert table.iloc[0]["ours"] == 0.9
-    pending = table[table["note"] == "not yet reproduced by the pipeline"]
-    covered = (pending["source"] == "BayesGrad") & pending["experiment"].str.startswith("ESOL")
-    assert not covered.any()  # the BayesGrad ESOL targets are covered by the CSV
-    assert len(pending) == sum(1 for s, e, _ in PAPER_TARGETS if not (s == "BayesGrad" and e.startswith("ESOL")))
-    assert (pending["ours"] == "").all()  # never filled in
+TARGETS = [
+    Target("demo.r", "BayesGrad", "ESOL NFP r", "0.851", (at_least(0.841),)),
+    Target("demo.mae", "BayesGrad", "ESOL NFP MAE", "1.024", (at_most(1.034),)),
+    Target("demo.wilcoxon", "BayesGrad", "BayesGrad vs VanillaGrad", "higher",
+           (Check("mean_diff", ">", 0.0), Check("pvalue", "<", 0.05))),
+    Target("demo.figure", "masks", "top words", "figure 3"),
+]
+
+
+def rows_csv(tmp_path, rows, name="rows.csv"):
+    path = tmp_path / name
+    write_reproduction_rows(rows, path)
+    return path
+
+
+def test_rows_join_on_target_ids_and_thresholds_come_from_the_targets(tmp_path):
+    csv = rows_csv(tmp_path, [reproduction_row("demo.r", 0.9, "quick", value=0.9),
+                              reproduction_row("demo.wilcoxon", "diff +0.02, p = 0.2", "full", mean_diff=0.02,
+                                               pvalue=0.2)])
+    table = reproduction_table([csv], TARGETS).set_index("id")
+    assert list(table.index) == ["demo.r", "demo.mae", "demo.wilcoxon", "demo.figure"]  # declaration order
+    assert table.loc["demo.r", "ours"] == "0.9" and table.loc["demo.r", "reproduced"] == True  # noqa: E712
+    assert table.loc["demo.r", "criterion"] == "value >= 0.841"
+    assert table.loc["demo.wilcoxon", "reproduced"] == False  # noqa: E712  (p = 0.2 fails p < 0.05)
+    assert table.loc["demo.mae", "note"] == NOT_YET and table.loc["demo.mae", "ours"] == ""
+    assert table.loc["demo.figure", "note"] == NOT_YET
+
+
+def test_an_undeclared_row_id_fails_the_build_naming_it(tmp_path):
+    csv = rows_csv(tmp_path, [reproduction_row("demo.typo", 0.9, "quick", value=0.9)])
+    with pytest.raises(UnknownTargetError, match=r"rows\.csv.*demo\.typo"):
+        reproduction_table([csv], TARGETS)
+
+
+def test_a_missing_measure_and_duplicate_ids_are_errors(tmp_path):
+    csv = rows_csv(tmp_path, [reproduction_row("demo.wilcoxon", "x", "quick", mean_diff=0.1)])
+    with pytest.raises(KeyError, match="pvalue"):
+        reproduction_table([csv], TARGETS)
+    with pytest.raises(ValueError, match="declared twice"):
+        reproduction_table([], TARGETS + TARGETS[:1])
+
+
+def test_every_declared_target_of_every_experiment_has_a_unique_stable_id():
+    from xairepro.experiments import all_targets, experiment_names
+
+    names = experiment_names()
+    assert {"esol", "tox21", "vision", "text", "smiles2vec", "peptides", "iris"} <= set(names)
+    targets = all_targets()
+    ids = [t.id for t in targets]
+    assert len(ids) == len(set(ids))
+    assert all(t.id.split(".")[0] in {"bayesgrad", "blog", "dmol", "counterfactuals", "masks"} for t in targets)
+    assert {"bayesgrad.tox21.table1.bayesgrad", "masks.cifar10.test_accuracy", "masks.imdb.masked_accuracy",
+            "masks.esol_smiles2vec.top3_accuracy", "dmol.peptides.shapley_sum", "blog.iris.petal_first"} <= set(ids)
 
 
 def test_rule_runtimes_sum_jobs_per_rule(tmp_path):
@@ -42,11 +87,14 @@ def test_build_report_assembles_notebooks_table_and_provenance(tmp_path):
     raw = tmp_path / "raw.csv"
     raw.write_text("a,b\n1,2\n")
     out = tmp_path / "report" / "index.html"
-    build_report([str(nb_path)], [], [str(raw)], {"scale": "quick", "seed": 0}, "quick", tmp_path / "none",
-                 tmp_path, out)
+    csv = rows_csv(tmp_path, [reproduction_row("demo.r", 0.9, "quick", value=0.9)])
+    build_report([str(nb_path)], [str(csv)], [str(raw)], {"scale": "quick", "seed": 0}, "quick", tmp_path / "none",
+                 tmp_path, out, targets=TARGETS, table_csv=tmp_path / "table.csv")
+    assert pd.read_csv(tmp_path / "table.csv")["id"].tolist() == [t.id for t in TARGETS]
     html = out.read_text()
     assert "ESOL section" in html and "r = 0.93" in html
     assert "print(&#x27;hidden code&#x27;)" not in html and "hidden code')" not in html  # code cells hidden
     import hashlib
     assert hashlib.sha256(raw.read_bytes()).hexdigest() in html
     assert "not yet reproduced" in html and "Provenance" in html and "seed: 0" in html
+    assert "demo.wilcoxon" in html and "ESOL NFP r" in html

@@ -1,66 +1,20 @@
-"""The workflow as users run it: DAG, a corrupted download, and the quick ESOL slice end to end.
+"""The workflow as users run it: DAG, a corrupted download, the quick ESOL slice end to end, and
+which rules rerun after a config or notebook edit (from Snakemake's dry-run plan).
 
-Each test runs Snakemake in a fresh copy of the workflow in a temporary folder, so nothing here
-touches the repository's results/.
+Each test runs Snakemake in a fresh copy of the workflow in a temporary folder (tests/conftest.py),
+so nothing here touches the repository's results/.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
-from conftest import REPO_ROOT
-
-WORKFLOW_FILES = ["Snakefile", "config.yaml", "rules", "scripts", "notebooks", "report", "envs", "xairepro"]
-
-
-def copy_workflow(dest: Path) -> Path:
-    dest.mkdir(parents=True)
-    for name in WORKFLOW_FILES:
-        src = REPO_ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy2(src, dest / name)
-    return dest
-
-
-def snakemake(workdir: Path, *args, mirror: Path | None = None, check=True, timeout=900):
-    env = dict(os.environ)
-    env.pop("XAIREPRO_DATA_MIRROR", None)
-    if mirror is not None:
-        env["XAIREPRO_DATA_MIRROR"] = str(mirror)
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", *args]
-    proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
-    return proc
-
-
-def planned_rules(proc) -> list[str]:
-    text = proc.stdout + proc.stderr
-    return re.findall(r"^(?:local)?rule (\w+):", text, flags=re.M)
-
-
-def make_mirror(root: Path, files: dict[str, bytes], sums: dict[str, str] | None = None) -> Path:
-    lines = []
-    for rel, data in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        digest = (sums or {}).get(rel, hashlib.sha256(data).hexdigest())
-        lines.append(f"{digest}  ./{rel}")
-    (root / "SHA256SUMS").write_text("\n".join(lines) + "\n")
-    return root
-
+from conftest import copy_workflow, make_mirror, planned_rules, run_snakemake as snakemake
 
 ESOL_CSV = ("Compound ID,measured log solubility in mols per litre,smiles\n"
             "ethanol,1.1,CCO\nbenzene,-1.64,c1ccccc1 \n")
@@ -73,7 +27,7 @@ def test_dry_run_dag_has_every_esol_stage(tmp_path):
     rules = planned_rules(proc)
     n_folds = 5
     for rule, count in {"download_esol": 1, "featurize_esol": 1, "train_esol": 2 * n_folds,
-                        "attribute_esol": 2 * n_folds, "gather_esol": 2, "esol_maps": 2,
+                        "attribute_esol": 2 * n_folds, "gather_esol": 2, "esol_maps": 2, "esol_faithfulness": 2,
                         "esol_reproduction": 1, "notebook_esol": 1, "report": 1}.items():
         assert rules.count(rule) == count, (rule, rules.count(rule))
 
@@ -100,18 +54,45 @@ def test_corrupted_download_fails_and_leaves_nothing(tmp_path):
     assert not target.parent.exists() or not any(target.parent.iterdir())
 
 
-@pytest.mark.slow
-def test_quick_esol_slice_end_to_end(tmp_path, shared_data):
-    """README's first command, restricted to the ESOL slice, offline from the shared mirror."""
-    wf = copy_workflow(tmp_path / "wf")
-    notebook = "results/report/notebooks/esol.ipynb"
-    snakemake(wf, notebook, mirror=shared_data)
+ESOL_NOTEBOOK = "results/report/notebooks/esol.ipynb"
+ESOL_TRAINING = {"download_esol", "featurize_esol", "train_esol"}
 
+
+@pytest.fixture(scope="module")
+def esol_run(tmp_path_factory):
+    """README's first command, restricted to the ESOL slice, offline from the shared mirror; run once
+    for the tests below (each only dry-runs on top of it, restoring what it edits)."""
+    from conftest import HAVE_SHARED_DATA, SHARED_DATA
+
+    if not HAVE_SHARED_DATA:
+        pytest.skip(f"real data not available: {SHARED_DATA} (as on a user's machine)")
+    wf = copy_workflow(tmp_path_factory.mktemp("esol") / "wf")
+    snakemake(wf, ESOL_NOTEBOOK, mirror=SHARED_DATA)
+    return wf, SHARED_DATA
+
+
+def plan_after_config_edit(esol_run, edit) -> set[str]:
+    """The rules a dry run plans for the whole workflow after ``edit(config)``; config restored."""
+    wf, mirror = esol_run
+    path = wf / "config.yaml"
+    original = path.read_text()
+    cfg = yaml.safe_load(original)
+    edit(cfg)
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    try:
+        return set(planned_rules(snakemake(wf, "-n", ESOL_NOTEBOOK, mirror=mirror)))
+    finally:
+        path.write_text(original)
+
+
+@pytest.mark.slow
+def test_quick_esol_slice_end_to_end(esol_run):
+    wf, mirror = esol_run
     res = wf / "results/esol"
     feat = json.loads((res / "featurize.json").read_text())
     assert feat["n_parsed"] == 1128 and feat["n_failed"] == 0
-    rep = pd.read_csv(res / "reproduction.csv")
-    nfp_r = rep.loc[rep["experiment"].str.contains("NFP") & rep["experiment"].str.endswith(" r"), "ours"].item()
+    rep = pd.read_csv(res / "reproduction.csv").set_index("id")
+    nfp_r = json.loads(rep.loc["bayesgrad.esol.nfp.r", "measures"])["value"]
     assert 0.7 < nfp_r <= 1.0
     preds = pd.read_csv(res / "nfp/predictions.csv")
     assert len(preds) == 1128 and preds["row"].is_unique  # every molecule predicted once, held out
@@ -119,20 +100,70 @@ def test_quick_esol_slice_end_to_end(tmp_path, shared_data):
     assert env.loc[("bayesgrad", "hydroxyl O"), "mean"] > 0 > env.loc[("bayesgrad", "halogen"), "mean"]
     maps = json.loads((res / "nfp/maps.json").read_text())
     assert {m["name"] for m in maps} >= {"1-butanol", "hexachlorobenzene"}
-    for fig in ["esol_scatter.png", "esol_environments.png", "esol_maps_nfp.png", "esol_maps_ggnn.png"]:
+    faith = pd.read_csv(res / "nfp/faithfulness/summary.csv").set_index("method")
+    assert len(faith) == 8 and faith.loc["random", "rank"] > 1  # some method beats a random order
+    for fig in ["esol_scatter.png", "esol_environments.png", "esol_maps_nfp.png", "esol_maps_ggnn.png",
+                "esol_faithfulness.png"]:
         data = (wf / "results/report/figures" / fig).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000, fig
-
     # Rerun: nothing to do.
-    again = snakemake(wf, "-n", notebook, mirror=shared_data)
+    again = snakemake(wf, "-n", ESOL_NOTEBOOK, mirror=mirror)
     assert planned_rules(again) == [], planned_rules(again)
 
-    # Editing the notebook reruns only the notebook (and the report), never training.
+
+@pytest.mark.slow
+def test_editing_the_notebook_reruns_only_that_notebook(esol_run):
+    wf, mirror = esol_run
     nb_path = wf / "notebooks/esol.ipynb"
-    nb = json.loads(nb_path.read_text())
+    original = nb_path.read_text()
+    nb = json.loads(original)
     nb["cells"].append({"cell_type": "markdown", "metadata": {}, "source": ["edited"]})
     nb_path.write_text(json.dumps(nb))
-    after_edit = snakemake(wf, "-n", "results/report/index.html", mirror=shared_data)
-    planned = set(planned_rules(after_edit))
-    assert {"notebook_esol", "report"} <= planned
-    assert not planned & {"download_esol", "featurize_esol", "train_esol", "attribute_esol", "gather_esol", "esol_maps"}
+    try:
+        planned = set(planned_rules(snakemake(wf, "-n", ESOL_NOTEBOOK, mirror=mirror)))
+    finally:
+        nb_path.write_text(original)
+    assert planned == {"notebook_esol"}, planned
+
+
+@pytest.mark.slow
+def test_editing_map_molecules_reruns_only_the_maps(esol_run):
+    planned = plan_after_config_edit(
+        esol_run, lambda c: c["esol"]["attribution"]["map_molecules"].update({"toluene": "Cc1ccccc1"}))
+    assert planned == {"esol_maps", "notebook_esol"}, planned
+
+
+@pytest.mark.slow
+def test_editing_mc_samples_reruns_attribution_never_training(esol_run):
+    planned = plan_after_config_edit(esol_run, lambda c: c["esol"]["attribution"].update(mc_samples=7))
+    assert {"attribute_esol", "gather_esol", "esol_maps", "esol_faithfulness", "notebook_esol"} <= planned
+    assert not planned & ESOL_TRAINING, planned
+
+
+@pytest.mark.slow
+def test_editing_training_epochs_reruns_training_and_what_follows(esol_run):
+    planned = plan_after_config_edit(esol_run, lambda c: c["esol"]["train"].update(epochs=3))
+    assert {"train_esol", "attribute_esol", "gather_esol", "esol_maps", "esol_faithfulness",
+            "esol_reproduction", "notebook_esol"} <= planned
+    assert not planned & {"download_esol", "featurize_esol"}, planned
+
+
+def test_slurm_profile_routes_by_resource_not_by_rule_name():
+    from conftest import REPO_ROOT
+
+    profile = yaml.safe_load((REPO_ROOT / "profiles/slurm/config.yaml").read_text())
+    assert profile["executor"] == "slurm" and "set-resources" not in profile
+    partitions = yaml.safe_load((REPO_ROOT / profile["slurm-partition-config"]).read_text())["partitions"]
+    gpu_limits = sorted(p.get("max_gpu", 0) for p in partitions.values())
+    assert gpu_limits[0] == 0 and gpu_limits[-1] >= 1  # a CPU partition and a GPU partition
+
+
+def test_cuda_config_makes_training_and_attribution_jobs_ask_for_a_gpu(tmp_path):
+    wf = copy_workflow(tmp_path / "wf")
+    mirror = make_mirror(tmp_path / "mirror", {"esol/delaney-processed.csv": ESOL_CSV.encode()})
+    proc = snakemake(wf, "-n", "--config", "device=cuda", "--", "results/esol/nfp/fold0/predictions.csv",
+                     mirror=mirror)
+    text = proc.stdout + proc.stderr
+    blocks = {m.group(1): m.group(2) for m in re.finditer(r"^rule (\w+):\n(.*?)(?=^\S|\Z)", text, flags=re.M | re.S)}
+    assert "gpu=1" in blocks["train_esol"] and "gpu=1" in blocks["attribute_esol"]
+    assert "gpu=1" not in blocks["featurize_esol"]

@@ -13,6 +13,8 @@ from typing import Any, Mapping
 import yaml
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "config.schema.yaml"
+#: One schema per experiment section, merged under ``properties`` by :func:`load_schema`.
+EXPERIMENT_SCHEMAS = Path(__file__).parent / "schemas" / "experiments"
 SCALES = ("quick", "full")
 MIRROR_ENV = "XAIREPRO_DATA_MIRROR"
 
@@ -22,8 +24,15 @@ class ConfigError(ValueError):
 
 
 def load_schema() -> dict:
+    """The whole configuration schema: top-level keys and shared definitions, plus each
+    experiment's section schema (``schemas/experiments/<name>.schema.yaml``) as the property
+    ``<name>``; their ``$ref``s point into the shared definitions."""
     with open(SCHEMA_PATH) as fh:
-        return yaml.safe_load(fh)
+        schema = yaml.safe_load(fh)
+    for path in sorted(EXPERIMENT_SCHEMAS.glob("*.schema.yaml")):
+        with open(path) as fh:
+            schema["properties"][path.name.split(".")[0]] = yaml.safe_load(fh)
+    return schema
 
 
 def validate_config(config: Mapping[str, Any], source: str = "config") -> None:
@@ -74,13 +83,18 @@ def data_mirror(config: Mapping[str, Any]) -> str | None:
 
 
 def check_models(config: Mapping[str, Any]) -> None:
-    """Raise ConfigError naming the key when a configured model is not registered
-    (``xairepro.models.register_model``)."""
+    """Raise ConfigError naming the key when a model spec of any experiment section names an
+    architecture that is not registered (``xairepro.models.register_model``)."""
     from .models import MODELS
 
-    unknown = [m for m in config.get("esol", {}).get("models", []) if m not in MODELS]
-    if unknown:
-        raise ConfigError(f"esol.models: unknown model(s) {unknown}; registered: {sorted(MODELS)}")
+    for section, value in config.items():
+        models = value.get("models") if isinstance(value, dict) else None
+        if not isinstance(models, dict):
+            continue
+        for name, spec in models.items():
+            if spec.get("arch") not in MODELS:
+                raise ConfigError(f"{section}.models.{name}.arch: unknown model {spec.get('arch')!r}; "
+                                  f"registered: {sorted(MODELS)}")
 
 
 def load_config(path: str | os.PathLike = "config.yaml", overrides: Mapping[str, Any] | None = None) -> dict:

@@ -15,12 +15,12 @@ from .integrated import IGResult, IntegratedGradients, path_rule
 from .occlusion import Occlusion
 from .shapley import ShapleySampling
 from .counterfactual import Substitution, single_substitution_counterfactuals
-from .masks import ExplanationMaskNet, train_mask_net
+from .masks import ExplanationMaskNet
 
 __all__ = [
     "Attribution", "aggregate", "eval_mode", "mc_dropout", "replicate",
     "VanillaGrad", "InputXGradient", "SmoothGrad", "BayesGrad", "BayesSmoothGrad",
     "channel_reduce", "IntegratedGradients", "IGResult", "path_rule",
     "Occlusion", "ShapleySampling", "Substitution", "single_substitution_counterfactuals",
-    "ExplanationMaskNet", "train_mask_net",
+    "ExplanationMaskNet",
 ]

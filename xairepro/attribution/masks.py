@@ -13,7 +13,8 @@ batch-norm statistics and dropout do not move) trades
 * decisiveness: the binary entropy of the mask (entropy weight), which the paper
   uses for its text model to push mask values to 0 or 1.
 
-A subclass supplies :meth:`ExplanationMaskNet.mask_logits`.
+A subclass supplies :meth:`ExplanationMaskNet.mask_logits`; the mask network is trained by the
+project's one training loop (:func:`xairepro.training.train_mask_net`).
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from torch import Tensor, nn
 
 from .base import _as_tuple, _call_model, _first_tensor, is_graph_batch
 
-__all__ = ["ExplanationMaskNet", "train_mask_net"]
+__all__ = ["ExplanationMaskNet"]
 
 
 class ExplanationMaskNet(nn.Module):
@@ -127,51 +128,3 @@ class ExplanationMaskNet(nn.Module):
         total = task + self.sparsity * size + self.entropy * ent
         parts = {"task": task, "mask_mean": size, "entropy": ent, "total": total}
         return total, {k: float(v.detach()) for k, v in parts.items()}
-
-
-def _default_input_fn(batch):
-    if isinstance(batch, (list, tuple)) and not is_graph_batch(batch):
-        return batch[0]
-    return batch
-
-
-def _to(inputs, device):
-    if device is None:
-        return inputs
-    if isinstance(inputs, (tuple, list)):
-        return type(inputs)(_to(v, device) for v in inputs)
-    return inputs.to(device) if hasattr(inputs, "to") else inputs
-
-
-def train_mask_net(mask_net: ExplanationMaskNet, loader: Iterable, epochs: int = 10,
-                   lr: float = 1e-3, device=None,
-                   input_fn: Optional[Callable] = None) -> list[dict]:
-    """Adam on the mask network's own parameters; returns per-epoch mean losses.
-
-    ``loader`` yields inputs, or ``(inputs, labels, ...)`` tuples whose first item
-    is taken (labels are not used: the frozen model's prediction is the target);
-    pass ``input_fn`` for other layouts.
-    """
-    input_fn = input_fn or _default_input_fn
-    if device is not None:
-        mask_net.to(device)
-    params = [p for p in mask_net.parameters() if p.requires_grad]
-    if not params:
-        raise ValueError("the mask network has no trainable parameters")
-    opt = torch.optim.Adam(params, lr=lr)
-    history = []
-    mask_net.train()
-    for epoch in range(epochs):
-        sums, n = {}, 0
-        for batch in loader:
-            inputs = _to(input_fn(batch), device)
-            loss, parts = mask_net.loss(inputs)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            for k, v in parts.items():
-                sums[k] = sums.get(k, 0.0) + v
-            n += 1
-        history.append({"epoch": epoch, **{k: v / max(n, 1) for k, v in sums.items()}})
-    mask_net.eval()
-    return history

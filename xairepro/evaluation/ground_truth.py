@@ -23,6 +23,8 @@ from typing import Iterable, Sequence
 import numpy as np
 from rdkit import Chem
 
+from .stats import paired_wilcoxon  # noqa: F401  (re-exported: Table 1 uses it)
+
 #: The synthetic label of the BayesGrad paper: an aromatic six-ring with one aromatic nitrogen.
 #: As SMARTS, ``c``/``n`` match aromatic atoms only (any charge, so pyridinium ``[n+]`` counts),
 #: and fused rings (quinoline, ...) match too.
@@ -158,21 +160,3 @@ def roc_auc(y_true, y_score, mask=None) -> float:
 
 
 # --------------------------------------------------------------------------- statistics
-
-def paired_wilcoxon(a: Sequence[float], b: Sequence[float]) -> dict:
-    """Two-sided Wilcoxon signed-rank test of paired scores ``a`` vs ``b`` (e.g. one PRC-AUC per
-    model for two methods), with the mean and median difference and how often ``a`` wins."""
-    from scipy.stats import wilcoxon
-
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    if a.shape != b.shape or a.ndim != 1 or len(a) < 1:
-        raise ValueError("need two equal-length 1-d arrays")
-    d = a - b
-    out = {"n": int(len(a)), "mean_diff": float(d.mean()), "median_diff": float(np.median(d)),
-           "n_a_higher": int((d > 0).sum()), "n_ties": int((d == 0).sum())}
-    if np.all(d == 0):
-        out.update(statistic=float("nan"), pvalue=1.0)
-    else:
-        res = wilcoxon(a, b, alternative="two-sided")
-        out.update(statistic=float(res.statistic), pvalue=float(res.pvalue))
-    return out

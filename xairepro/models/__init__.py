@@ -1,37 +1,16 @@
-"""Model registry: every model the workflow can train is built by name from config.
+"""Model registry: every model the package defines is registered, so any checkpoint rebuilds
+from the configuration saved with it.
 
 Register your own with ``@register_model("name")``; the factory receives the model's keyword
-arguments from the config (plus ``n_out``) and must return an ``nn.Module``. Graph models must
-expose ``.embedding`` (the attribution target) and take a PyG batch.
+arguments from the config spec (``{arch: name, ...}``, plus ``n_out`` where the experiment sets
+it) and must return an ``nn.Module``. Graph models must expose ``.embedding`` (the attribution
+target) and take a PyG batch. Each model module registers its own models; importing it here is
+what makes them buildable by name.
 """
 from __future__ import annotations
 
-from typing import Callable
+from .registry import MODELS, build_model, register_model
 
-from torch import nn
+from . import gnn, text, vision  # noqa: E402,F401  (registration side effects)
 
-MODELS: dict[str, Callable[..., nn.Module]] = {}
-
-
-def register_model(name: str):
-    def deco(factory):
-        if name in MODELS:
-            raise ValueError(f"model {name!r} is already registered")
-        MODELS[name] = factory
-        return factory
-    return deco
-
-
-def build_model(name: str, **kwargs) -> nn.Module:
-    try:
-        factory = MODELS[name]
-    except KeyError:
-        raise KeyError(f"unknown model {name!r}; registered: {sorted(MODELS)}") from None
-    return factory(**kwargs)
-
-
-from .gnn import GGNN, NFP, PairConv  # noqa: E402
-
-register_model("ggnn")(GGNN)
-register_model("nfp")(NFP)
-register_model("weave")(PairConv)
+__all__ = ["MODELS", "build_model", "register_model"]

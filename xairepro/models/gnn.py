@@ -13,6 +13,8 @@ import torch
 from torch import nn
 from torch_geometric.utils import degree
 
+from .registry import register_model
+
 # Input vocabulary sizes. They equal xairepro.data.featurize's (atomic number as index; single,
 # double, triple, aromatic) — tests check it — but are restated so that models never import data.
 N_ATOM_TYPES = 120
@@ -49,6 +51,7 @@ class OutputScale(nn.Module):
         return z * self.scale + self.shift
 
 
+@register_model("ggnn")
 class GGNN(nn.Module):
     """Gated graph neural network (Li et al. 2016) as used in the BayesGrad paper.
 
@@ -93,6 +96,7 @@ class GGNN(nn.Module):
         return self.output(self.mlp(g))
 
 
+@register_model("nfp")
 class NFP(nn.Module):
     """Neural fingerprint (Duvenaud et al. 2015) with dropout, as in the BayesGrad paper.
 
@@ -139,6 +143,7 @@ class NFP(nn.Module):
         return self.output(self.mlp(fp))
 
 
+@register_model("weave")
 class PairConv(nn.Module):
     """A minimal Weave-style convolution (Kearnes et al. 2016), the architecture family of the
     counterfactuals paper's "dead features" anecdote: atom states and pair (bond) states.

@@ -18,6 +18,8 @@ from typing import Optional
 import torch
 from torch import nn
 
+from .registry import register_model
+
 __all__ = ["WordDropout", "BiGRUClassifier"]
 
 
@@ -43,6 +45,7 @@ class WordDropout(nn.Module):
         return f"p={self.p}"
 
 
+@register_model("bigru")
 class BiGRUClassifier(nn.Module):
     """Embedding -> word dropout -> BiGRU -> mean over tokens -> 128 ReLU -> classes.
 

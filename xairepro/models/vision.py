@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .registry import register_model
+
 __all__ = ["BasicBlock", "ResNetCifar", "resnet20"]
 
 
@@ -72,6 +74,7 @@ class ResNetCifar(nn.Module):
         return self.fc(self.dropout(self.features(x)))
 
 
+@register_model("resnet20")
 def resnet20(num_classes: int = 10, dropout: float = 0.0) -> ResNetCifar:
     """ResNet-20 for 32x32 inputs (3 stages x 3 basic blocks)."""
     return ResNetCifar(3, num_classes=num_classes, dropout=dropout)

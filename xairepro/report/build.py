@@ -1,6 +1,6 @@
 """Build ``results/report/index.html``: one self-contained page.
 
-Sections: the reproduction table (paper's number beside ours, every DESIGN.md target listed,
+Sections: the reproduction table (paper's number beside ours, every declared target listed by id,
 unreached ones marked as such), each executed notebook (code hidden, figures inline), and
 provenance (git commit, config, package versions, data checksums, run time per rule).
 """
@@ -19,7 +19,7 @@ from typing import Sequence
 import pandas as pd
 import yaml
 
-from .targets import PAPER_TARGETS
+from .targets import Target, reproduction_table
 
 PACKAGES = ["xairepro", "torch", "torch-geometric", "rdkit", "captum", "numpy", "pandas", "scikit-learn",
             "scipy", "matplotlib", "seaborn", "snakemake", "papermill", "pooch", "deepchem"]
@@ -39,22 +39,6 @@ def sha256(path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def reproduction_table(csvs: Sequence[str | os.PathLike]) -> pd.DataFrame:
-    """All experiments' rows, followed by the DESIGN.md targets no experiment has produced yet."""
-    frames = [pd.read_csv(p) for p in csvs if Path(p).exists()]
-    done = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["source", "experiment", "paper", "ours", "criterion", "reproduced", "scale", "note"])
-    covered = set(zip(done["source"], done["experiment"].str.split(" ").str[0])) if len(done) else set()
-    missing = []
-    for source, experiment, paper in PAPER_TARGETS:
-        if (source, experiment.split(" ")[0]) in covered:
-            continue
-        missing.append({"source": source, "experiment": experiment, "paper": paper, "ours": "",
-                        "criterion": "", "reproduced": None, "scale": "",
-                        "note": "not yet reproduced by the pipeline"})
-    return pd.concat([done, pd.DataFrame(missing)], ignore_index=True)
 
 
 def _git_commit(workdir) -> str:
@@ -127,18 +111,23 @@ def _table_html(df: pd.DataFrame) -> str:
         rep = r.get("reproduced")
         cls = "na" if rep is None or (isinstance(rep, float) and pd.isna(rep)) else ("ok" if str(rep) == "True" else "fail")
         verdict = {"na": "not yet", "ok": "yes", "fail": "no"}[cls]
-        cells = [r.get("source", ""), r.get("experiment", ""), r.get("paper", ""), r.get("ours", ""),
+        cells = [r.get("id", ""), r.get("source", ""), r.get("experiment", ""), r.get("paper", ""), r.get("ours", ""),
                  r.get("criterion", ""), verdict, r.get("scale", ""), r.get("note", "")]
         rows.append(f"<tr class='{cls}'>" + "".join(
             f"<td>{html.escape('' if (isinstance(c, float) and pd.isna(c)) else str(c))}</td>" for c in cells) + "</tr>")
-    head = "".join(f"<th>{h}</th>" for h in ["source", "experiment", "paper", "ours", "criterion",
+    head = "".join(f"<th>{h}</th>" for h in ["id", "source", "experiment", "paper", "ours", "criterion",
                                               "reproduced", "scale", "note"])
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
 def build_report(notebooks: Sequence[str], reproduction_csvs: Sequence[str], raw_files: Sequence[str],
-                 config: dict, scale: str, benchmark_dir, workdir, out_html) -> None:
-    table = reproduction_table(reproduction_csvs)
+                 config: dict, scale: str, benchmark_dir, workdir, out_html, *, targets: Sequence[Target],
+                 table_csv=None) -> None:
+    """Write the report; ``targets`` are every experiment's declared targets (the table lists each
+    by id, with our row joined on it). ``table_csv``: also write the joined table as CSV."""
+    table = reproduction_table(reproduction_csvs, targets)
+    if table_csv is not None:
+        table.to_csv(table_csv, index=False)
     prov = provenance(config, raw_files, benchmark_dir, workdir)
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>xairepro report</title>"
              f"<style>{CSS}</style></head><body>",

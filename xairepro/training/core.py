@@ -21,19 +21,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..context import resolve_device  # noqa: F401  (re-exported: training.resolve_device)
+
 log = logging.getLogger(__name__)
 
 TASKS = ("regression", "binary", "multiclass")
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` -> cuda when available, else cpu; an explicit ``cuda`` without a GPU is an error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(name)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"config key 'device' is {name!r} but no CUDA device is available")
-    return dev
 
 
 def seed_everything(seed: int) -> None:
@@ -44,6 +36,16 @@ def seed_everything(seed: int) -> None:
 
 @dataclass
 class TrainConfig:
+    """How to train; every field has the default the graph experiments use (Adam, constant lr).
+
+    ``optimizer``: ``adam`` or ``sgd`` (with ``momentum`` and ``nesterov``). ``schedule``: ``none``,
+    ``cosine`` (per step, to 0) or ``onecycle`` (per step, peak ``lr``). ``label_smoothing``:
+    multiclass only. ``clip_grad_norm``: clip the global gradient norm (recurrent models).
+    ``checkpoint``: a path written after every epoch (model, optimizer, schedule, scaler, RNG
+    states, history); when it exists at the start, training resumes after its last epoch, so an
+    interrupted job continues instead of restarting and ends with the same weights.
+    """
+
     task: str = "regression"
     epochs: int = 10
     batch_size: int = 32
@@ -54,10 +56,21 @@ class TrainConfig:
     class_balanced: bool = False  # binary: sample positives and negatives equally often
     amp: bool = False  # mixed precision on CUDA
     log_every: int = 1
+    optimizer: str = "adam"
+    momentum: float = 0.9
+    nesterov: bool = False
+    schedule: str = "none"
+    label_smoothing: float = 0.0
+    clip_grad_norm: float | None = None
+    checkpoint: str | None = None
 
     def __post_init__(self):
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
+        if self.optimizer not in ("adam", "sgd"):
+            raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
+        if self.schedule not in ("none", "cosine", "onecycle"):
+            raise ValueError(f"schedule must be 'none', 'cosine' or 'onecycle', got {self.schedule!r}")
 
 
 def _is_graph_data(data: Sequence) -> bool:
@@ -98,9 +111,9 @@ def _split_batch(batch, device):
     return batch, batch.y, getattr(batch, "y_mask", None)
 
 
-def _loss(task: str, out: torch.Tensor, y: torch.Tensor, mask, scale=None, shift=None):
+def _loss(task: str, out: torch.Tensor, y: torch.Tensor, mask, scale=None, shift=None, label_smoothing=0.0):
     if task == "multiclass":
-        return nn.functional.cross_entropy(out, y.long().view(-1))
+        return nn.functional.cross_entropy(out, y.long().view(-1), label_smoothing=label_smoothing)
     y = y.view(out.shape).to(out.dtype)
     if task == "regression":
         out, y = (out - shift) / scale, (y - shift) / scale
@@ -123,10 +136,77 @@ def _balanced_sampler(labels: np.ndarray, masks: np.ndarray, seed: int):
                                                   generator=torch.Generator().manual_seed(seed))
 
 
-def fit(model: nn.Module, train_data: Sequence, val_data: Sequence | None = None,
+#: ``loss_fn(model, inputs, labels, label_mask) -> loss`` replaces the task loss (mask networks).
+LossFn = Callable[[nn.Module, Any, torch.Tensor, Any], torch.Tensor]
+
+
+def _optimizer(params, cfg: TrainConfig):
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
+                               weight_decay=cfg.weight_decay)
+    return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def _scheduler(opt, cfg: TrainConfig, steps_per_epoch: int):
+    total = max(1, cfg.epochs * steps_per_epoch)
+    if cfg.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
+    if cfg.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total)
+    return None
+
+
+def _loader_generators(loader) -> list:
+    """The generators that decide a loader's order (its shuffle and its sampler's draws)."""
+    gens = [getattr(loader, "generator", None), getattr(getattr(loader, "sampler", None), "generator", None)]
+    return [g for g in gens if isinstance(g, torch.Generator)]
+
+
+def _rng_state(loader=None) -> dict:
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state(),
+             "loader": [g.get_state() for g in _loader_generators(loader)]}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict, loader=None) -> None:
+    for g, g_state in zip(_loader_generators(loader), state.get("loader", [])):
+        g.set_state(g_state)
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _standardize_output(model, train_data, device):
+    """Regression: (shift, scale) of the training targets; the model's ``output`` layer, when it
+    has ``shift``/``scale`` buffers, is set to map standardized predictions back to target units."""
+    labels, masks = _labels(train_data), _masks(train_data)
+    lab = np.where(masks, labels, np.nan)
+    mean, std = np.nanmean(lab, axis=0), np.nanstd(lab, axis=0)
+    std = np.where(std > 0, std, 1.0)
+    shift = torch.as_tensor(mean, dtype=torch.float32, device=device)
+    scale = torch.as_tensor(std, dtype=torch.float32, device=device)
+    out_layer = getattr(model, "output", None)
+    if out_layer is not None and hasattr(out_layer, "shift"):
+        out_layer.shift.copy_(shift)
+        out_layer.scale.copy_(scale)
+    return shift, scale
+
+
+def fit(model: nn.Module, train_data, val_data: Sequence | None = None,
         cfg: TrainConfig = TrainConfig(), metric: Callable[[np.ndarray, np.ndarray], dict] | None = None,
-        progress: Callable[[dict], None] | None = None) -> list[dict]:
+        progress: Callable[[dict], None] | None = None, *, loss_fn: LossFn | None = None,
+        batch_transform: Callable[[Any], Any] | None = None) -> list[dict]:
     """Train ``model`` in place and return the per-epoch history (loss, optional val metrics).
+
+    ``train_data``: a sequence of PyG graphs or of ``(x, y)`` pairs (a torch Dataset), or any
+    ready-made iterable of batches (a DataLoader of your own; then no class balancing or
+    regression standardization). Only parameters with ``requires_grad`` are optimized, so a
+    frozen model inside a mask network stays as it is. ``batch_transform`` is applied to each
+    training input on the device (augmentation); ``loss_fn`` replaces the task loss.
 
     For regression the targets are standardized with the training set's mean and std and, when
     the model has an ``output`` layer with ``shift``/``scale`` buffers, those are set so the model
@@ -135,49 +215,79 @@ def fit(model: nn.Module, train_data: Sequence, val_data: Sequence | None = None
     seed_everything(cfg.seed)
     device = resolve_device(cfg.device)
     model.to(device)
-    labels, masks = _labels(train_data), _masks(train_data)
+    prebuilt = not isinstance(train_data, (Sequence, torch.utils.data.Dataset))
     shift = scale = None
-    if cfg.task == "regression":
-        lab = np.where(masks, labels, np.nan)
-        mean, std = np.nanmean(lab, axis=0), np.nanstd(lab, axis=0)
-        std = np.where(std > 0, std, 1.0)
-        shift = torch.as_tensor(mean, dtype=torch.float32, device=device)
-        scale = torch.as_tensor(std, dtype=torch.float32, device=device)
-        out_layer = getattr(model, "output", None)
-        if out_layer is not None and hasattr(out_layer, "shift"):
-            out_layer.shift.copy_(shift)
-            out_layer.scale.copy_(scale)
-    sampler = _balanced_sampler(labels, masks, cfg.seed) if cfg.class_balanced else None
-    loader = _make_loader(train_data, cfg.batch_size, shuffle=True, seed=cfg.seed, sampler=sampler)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.task == "regression" and loss_fn is None and not prebuilt:
+        shift, scale = _standardize_output(model, train_data, device)
+    if prebuilt:
+        loader = train_data
+    else:
+        sampler = (_balanced_sampler(_labels(train_data), _masks(train_data), cfg.seed)
+                   if cfg.class_balanced else None)
+        loader = _make_loader(train_data, cfg.batch_size, shuffle=True, seed=cfg.seed, sampler=sampler)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("the model has no trainable parameters")
+    opt = _optimizer(params, cfg)
+    sched = _scheduler(opt, cfg, len(loader))
     use_amp = cfg.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    history = []
-    for epoch in range(1, cfg.epochs + 1):
+    history: list[dict] = []
+    first_epoch = 1
+    if cfg.checkpoint and Path(cfg.checkpoint).exists():
+        state = load_training_state(cfg.checkpoint)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        if sched is not None and state.get("scheduler"):
+            sched.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        _set_rng_state(state["rng"], loader)
+        history, first_epoch = list(state["history"]), int(state["epoch"]) + 1
+        log.info("resuming from %s after epoch %d", cfg.checkpoint, state["epoch"])
+    for epoch in range(first_epoch, cfg.epochs + 1):
         model.train()
         t0, total, count = time.perf_counter(), 0.0, 0
         for batch in loader:
             x, y, mask = _split_batch(batch, device)
+            if batch_transform is not None:
+                x = batch_transform(x)
             with torch.autocast(device.type, enabled=use_amp):
-                out = model(x)
-            loss = _loss(cfg.task, out.float(), y, mask, scale, shift)
+                if loss_fn is not None:
+                    loss = loss_fn(model, x, y, mask)
+                else:
+                    loss = _loss(cfg.task, model(x).float(), y, mask, scale, shift, cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
+            if cfg.clip_grad_norm:
+                scaler.unscale_(opt)
+                torch.nn.utils.clip_grad_norm_(params, cfg.clip_grad_norm)
             scaler.step(opt)
             scaler.update()
+            if sched is not None:
+                sched.step()
             n = y.shape[0]
-            total, count = total + loss.item() * n, count + n
+            total, count = total + float(loss.detach()) * n, count + n
         row: dict[str, Any] = {"epoch": epoch, "train_loss": total / max(count, 1),
                                "seconds": time.perf_counter() - t0}
         if val_data is not None and metric is not None and (epoch % cfg.log_every == 0 or epoch == cfg.epochs):
             pred = predict(model, val_data, cfg.batch_size * 4, device)
             row.update({f"val_{k}": v for k, v in metric(_labels(val_data), pred).items()})
         history.append(row)
+        if cfg.checkpoint:
+            _atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                                "scheduler": sched.state_dict() if sched is not None else None,
+                                "scaler": scaler.state_dict(), "rng": _rng_state(loader), "history": history,
+                                "epoch": epoch}, Path(cfg.checkpoint))
         if progress is not None:
             progress(row)
         elif epoch % cfg.log_every == 0 or epoch == cfg.epochs:
             log.info("epoch %d: %s", epoch, {k: round(v, 4) for k, v in row.items() if k != "epoch"})
     return history
+
+
+def load_training_state(path) -> dict:
+    """The per-epoch training state :func:`fit` writes (see ``TrainConfig.checkpoint``)."""
+    return torch.load(path, map_location="cpu", weights_only=False)
 
 
 @torch.no_grad()

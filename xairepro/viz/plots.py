@@ -44,3 +44,24 @@ def environment_bars(table: pd.DataFrame, ax=None) -> plt.Axes:
     ax.set_ylabel("mean signed attribution")
     ax.legend(fontsize=8)
     return ax
+
+
+def faithfulness_curves_plot(curves: pd.DataFrame, summary: pd.DataFrame, title: str = "", unit: str = "units",
+                             axes=None):
+    """Deletion and insertion curves (mean over examples) of every method, best-ranked first in the
+    legend, the random order dashed; legend entries carry the deletion AOPC."""
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    order = list(summary.sort_values("rank")["method"])
+    aopc = summary.set_index("method")["deletion_aopc"]
+    palette = dict(zip([m for m in order if m != "random"], sns.color_palette("tab10", len(order))))
+    for ax, mode in zip(axes, ("deletion", "insertion")):
+        for method in order:
+            c = curves[(curves["method"] == method) & (curves["mode"] == mode)].sort_values("fraction")
+            style = dict(color="0.4", ls="--") if method == "random" else dict(color=palette[method])
+            ax.plot(c["fraction"], c["mean"], label=f"{method} (AOPC {aopc[method]:.3g})", lw=1.6, **style)
+        ax.set_xlabel(f"fraction of {unit} {'removed' if mode == 'deletion' else 'present'}, best-ranked first")
+        ax.set_ylabel("model score")
+        ax.set_title(f"{title} {mode}".strip())
+    axes[0].legend(fontsize=7, loc="best")
+    return axes

@@ -1,0 +1,73 @@
+"""Tox21 targets: BayesGrad sections 4.1-4.2 (Table 1, ROC-AUC, Fig. 3) and the graph-model part of
+"Gradients of counterfactuals" (section 3.1: completeness, saturation, dead features)."""
+from ...report.targets import Check, Target, at_least, at_most, within
+
+SOURCE = "BayesGrad"
+#: The four methods of Table 1, in report order, and their names in the paper.
+METHODS = ("vanilla", "smoothgrad", "bayesgrad", "bayessmoothgrad")
+METHOD_NAMES = {"vanilla": "VanillaGrad", "smoothgrad": "SmoothGrad", "bayesgrad": "BayesGrad",
+                "bayessmoothgrad": "BayesSmoothGrad"}
+#: Table 1: PRC-AUC mean and sd over 30 models; a mean within one paper sd reproduces it.
+PAPER_TABLE1 = {"vanilla": (0.506, 0.044), "smoothgrad": (0.514, 0.042), "bayesgrad": (0.544, 0.019),
+                "bayessmoothgrad": (0.536, 0.028)}
+#: Section 4.1: train and validation ROC-AUC of the full-data pyridine model (about 0.99).
+PAPER_ROC_AUC = 0.99
+ROC_AUC_MIN = 0.98
+#: Fig. 3: an atom counts as "highlighted" when it is among the three highest-scoring atoms.
+TOP_RANK = 3
+#: Saturation: a path without saturation makes 10% of its change over alpha in [0.9, 1].
+SATURATION_TAIL = 0.10
+#: Completeness: integrated gradients sum to F(x) - F(0) within 1% (median over molecules).
+COMPLETENESS_REL = 0.01
+#: Model labels of the integrated-gradients study.
+IG_MODELS = {"srmmp_nfp": "SR-MMP NFP", "pyridine_ggnn": "pyridine GGNN"}
+
+
+def _table1() -> list[Target]:
+    out = []
+    for m in METHODS:
+        mean, sd = PAPER_TABLE1[m]
+        out.append(Target(f"bayesgrad.tox21.table1.{m}", SOURCE,
+                          f"Tox21 pyridine PRC-AUC {METHOD_NAMES[m]} (GGNN models on 1,000-compound subsets, Table 1)",
+                          f"{mean:.3f}±{sd:.3f}", (within(mean, sd, "mean"),), "mean within one paper sd"))
+    for other in ("vanilla", "smoothgrad"):
+        out.append(Target(f"bayesgrad.tox21.table1.bayesgrad_vs_{other}", SOURCE,
+                          f"Tox21 pyridine Table 1: BayesGrad vs {METHOD_NAMES[other]} (paired Wilcoxon)",
+                          "BayesGrad statistically higher",
+                          (Check("mean_diff", ">", 0.0), Check("pvalue", "<", 0.05))))
+    out.append(Target("bayesgrad.tox21.table1.bayesgrad_vs_bayessmoothgrad", SOURCE,
+                      "Tox21 pyridine Table 1: BayesGrad vs BayesSmoothGrad (paired Wilcoxon)",
+                      "BayesSmoothGrad did not improve on BayesGrad", (Check("mean_diff", ">=", 0.0),)))
+    return out
+
+
+TARGETS = [
+    *_table1(),
+    Target("bayesgrad.tox21.pyridine.train_roc_auc", SOURCE, "Tox21 pyridine, full training set: train ROC-AUC",
+           "≈ 0.99", (at_least(ROC_AUC_MIN),)),
+    Target("bayesgrad.tox21.pyridine.val_roc_auc", SOURCE, "Tox21 pyridine, full training set: validation ROC-AUC",
+           "≈ 0.99", (at_least(ROC_AUC_MIN),)),
+    Target("bayesgrad.tox21.srmmp.test_roc_auc", SOURCE, "Tox21 SR-MMP NFP test ROC-AUC",
+           "value not legible in our copy of the paper", (at_least(0.80),),
+           "threshold: typical for graph models on SR-MMP"),
+    Target("bayesgrad.tox21.srmmp.tyrphostin9", SOURCE,
+           "Tox21 SR-MMP NFP: Tyrphostin 9 phenolic O highlighted (Fig. 3a)", "highlighted",
+           (at_most(TOP_RANK, "oxygen_rank"),)),
+    Target("bayesgrad.tox21.srmmp.tyrphostin9_methyl", SOURCE,
+           "Tox21 SR-MMP NFP: O-methyl Tyrphostin 9 ether O not highlighted (Fig. 3b)", "not highlighted",
+           (Check("oxygen_rank", ">", TOP_RANK),)),
+    Target("bayesgrad.tox21.srmmp.hindered_phenols", SOURCE,
+           "Tox21 SR-MMP NFP: phenolic O of Tox21 hindered phenols highlighted (Fig. 3c,d)", "highlighted",
+           (at_most(TOP_RANK, "max_oxygen_rank"),)),
+    *[Target(f"counterfactuals.tox21.{key}.completeness", "counterfactuals",
+             f"Tox21 {label}: atom IG sums to F(x) - F(0) (completeness)", "sums to the prediction",
+             (Check("median_rel_error", "<", COMPLETENESS_REL),)) for key, label in IG_MODELS.items()],
+    *[Target(f"counterfactuals.tox21.{key}.saturation", "counterfactuals",
+             f"Tox21 {label}: saturation near the input (active molecules)", "saturation in 0.9 <= alpha <= 1",
+             (Check("median_tail_share", "<", SATURATION_TAIL),), "a linear path gives 10%")
+      for key, label in IG_MODELS.items()],
+    Target("counterfactuals.tox21.dead_features", "counterfactuals",
+           "Tox21 dead features: one convolution layer gives identical attributions to same-type same-bond atoms",
+           "identical with 1 layer, not with >= 2",
+           (Check("one_layer_identical", "==", 1.0), Check("deeper_max_identical", "<", 0.5))),
+]
