@@ -8,10 +8,6 @@ configfile: "config.yaml"
 report: "report/workflow.rst"
 
 
-# One environment for every rule, used with `--sdm conda`; pins match requirements.txt.
-conda: "envs/xairepro.yaml"
-
-
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/esol.smk"

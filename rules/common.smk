@@ -6,12 +6,10 @@ from snakemake.utils import min_version
 
 min_version("8.0")
 
-# The package lives beside this workflow: make it importable here and in every script's process
-# (scripts inherit the environment), with or without `pip install -e .` or a conda env.
+# The package lives beside this workflow: importable here from the workflow's folder, and in every
+# script through scripts/xairepro (a link to ../xairepro; Snakemake puts a script's own folder on
+# its path), with or without `pip install -e .` and inside the conda env alike.
 sys.path.insert(0, os.path.abspath(workflow.basedir))
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in [os.path.abspath(workflow.basedir), os.environ.get("PYTHONPATH", "")] if p
-)
 
 from xairepro.config import check_models, data_mirror, resolve_scale, validate_config  # noqa: E402
 
@@ -27,6 +25,9 @@ BENCH = f"{RESULTS}/benchmarks"
 # Jobs that train or attribute ask for a GPU when the config selects CUDA; the SLURM profile
 # routes jobs by this resource, not by rule name.
 GPU = 1 if str(config["device"]).startswith("cuda") else 0
+# One software environment for every rule (`--sdm conda`); pins match requirements.txt. Relative
+# to rules/, where every rule file lives.
+CONDA_ENV = "../envs/xairepro.yaml"
 # What every training or attribution job gets as its run context (xairepro.context.RunContext).
 RUN = {"seed": config["seed"], "device": config["device"], "max_batch": config["attribution"]["max_batch"]}
 RUN_TRAIN = {"seed": config["seed"], "device": config["device"]}  # training never depends on max_batch
@@ -35,6 +36,12 @@ RUN_TRAIN = {"seed": config["seed"], "device": config["device"]}  # training nev
 def runtime_min(quick, full):
     """Wall-time request (minutes) for the cluster, by scale."""
     return quick if SCALE == "quick" else full
+
+
+def tox21_training(section, study):
+    """Model spec and train section (with the study's epochs) of one Tox21 training study."""
+    part = section[study]
+    return {"spec": section["models"][part["model"]], "train": dict(section["train"], epochs=part["epochs"])}
 
 
 def raw_file(key):

@@ -2,9 +2,10 @@
 # download_<key>. With a mirror (config data_mirror or $XAIREPRO_MIRROR) each file is
 # copied from the local folder and checked against its SHA256SUMS; otherwise it is downloaded
 # from the canonical URL and checked against the published checksum. Downloads run on the
-# submitting host (localrule), because compute nodes often have no internet. Retries and timeout
-# are read from config by the script, not passed as params, so that tuning them never
-# re-downloads a file that is already verified.
+# submitting host (localrule), because compute nodes often have no internet. Where a file comes
+# from (the mirror folder, the URL), retries and timeout are read by the script, not passed as
+# params: a verified file's identity is its checksum, so moving the mirror or tuning the download
+# never re-downloads a file, nor reruns anything downstream of it.
 
 from xairepro.data.sources import SOURCES, raw_path
 
@@ -18,12 +19,13 @@ for _source in SOURCES.values():
             raw_path(_source.key, config["data_dir"], mirror=MIRROR is not None),
         params:
             key=_source.key,
-            mirror=MIRROR,
         log:
             f"results/logs/data/download_{_source.key}.log",
         localrule: True
         resources:
             mem_mb=1000,
             runtime=60,
+        conda:
+            CONDA_ENV
         script:
             "../scripts/download.py"

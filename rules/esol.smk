@@ -1,6 +1,7 @@
 # ESOL solubility (BayesGrad section 4.3): featurize -> k-fold training -> held-out predictions and
 # atom attributions -> gathered metrics and environment table -> maps of named molecules
-#                                                             -> faithfulness of every method.
+#                                                             -> faithfulness of every method;
+#           -> the saliency blog's GGNN: one model, integrated gradients, signed maps.
 # Each rule gets only the config keys it uses: editing esol.attribution.map_molecules reruns the
 # maps only, esol.attribution.mc_samples the attributions (never training), esol.train training.
 
@@ -24,6 +25,8 @@ rule featurize_esol:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/featurize_esol.py"
 
@@ -48,6 +51,8 @@ rule train_esol:
         mem_mb=3000,
         runtime=runtime_min(15, 120),
         gpu=GPU,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/train_esol.py"
 
@@ -72,6 +77,8 @@ rule attribute_esol:
         mem_mb=4000,
         runtime=runtime_min(15, 120),
         gpu=GPU,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/attribute_esol.py"
 
@@ -92,6 +99,8 @@ rule gather_esol:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/gather_esol.py"
 
@@ -113,6 +122,8 @@ rule esol_maps:
         mem_mb=2000,
         runtime=runtime_min(10, 30),
         gpu=GPU,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/esol_maps.py"
 
@@ -139,14 +150,95 @@ rule esol_faithfulness:
         mem_mb=2500,
         runtime=runtime_min(10, 60),
         gpu=GPU,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/esol_faithfulness.py"
+
+
+rule train_esol_blog:
+    input:
+        graphs=rules.featurize_esol.output.graphs,
+    output:
+        model=f"{RESULTS}/esol/blog_ig/model.pt",
+        history=f"{RESULTS}/esol/blog_ig/history.csv",
+    params:
+        spec=ESOL["blog_ig"]["model"],
+        n_folds=ESOL["data"]["n_folds"],
+        train=ESOL["train"],
+        run=RUN_TRAIN,
+    log:
+        f"{LOGS}/esol/train_blog_ig.log",
+    benchmark:
+        f"{BENCH}/train_esol_blog.tsv"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=runtime_min(15, 120),
+        gpu=GPU,
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/train_esol_blog.py"
+
+
+rule esol_blog_ig:
+    input:
+        graphs=rules.featurize_esol.output.graphs,
+        model=rules.train_esol_blog.output.model,
+    output:
+        atoms=f"{RESULTS}/esol/blog_ig/atoms.csv",
+        environments=f"{RESULTS}/esol/blog_ig/environments.csv",
+    params:
+        n_folds=ESOL["data"]["n_folds"],
+        steps=ESOL["blog_ig"]["steps"],
+        baseline=ESOL["attribution"]["baseline"],
+        run=RUN,
+    log:
+        f"{LOGS}/esol/blog_ig.log",
+    benchmark:
+        f"{BENCH}/esol_blog_ig.tsv"
+    threads: 1
+    resources:
+        mem_mb=2500,
+        runtime=runtime_min(10, 60),
+        gpu=GPU,
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/esol_blog_ig.py"
+
+
+rule esol_blog_ig_maps:
+    input:
+        model=rules.train_esol_blog.output.model,
+    output:
+        maps=f"{RESULTS}/esol/blog_ig/maps.json",
+    params:
+        steps=ESOL["blog_ig"]["steps"],
+        baseline=ESOL["attribution"]["baseline"],
+        map_molecules=ESOL["attribution"]["map_molecules"],
+        run=RUN,
+    log:
+        f"{LOGS}/esol/blog_ig_maps.log",
+    benchmark:
+        f"{BENCH}/esol_blog_ig_maps.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=runtime_min(5, 30),
+        gpu=GPU,
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/esol_blog_ig_maps.py"
 
 
 rule esol_reproduction:
     input:
         metrics=expand(f"{RESULTS}/esol/{{model}}/metrics.json", model=ESOL_MODELS),
         environments=expand(f"{RESULTS}/esol/{{model}}/environments.csv", model=ESOL_MODELS),
+        blog_environments=rules.esol_blog_ig.output.environments,
     output:
         table=f"{RESULTS}/esol/reproduction.csv",
     params:
@@ -157,6 +249,8 @@ rule esol_reproduction:
     resources:
         mem_mb=500,
         runtime=5,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/esol_reproduction.py"
 
@@ -168,8 +262,8 @@ NOTEBOOKS["esol"] = {
         f=["predictions.csv", "atoms.csv", "metrics.json", "environments.csv", "maps.json",
            "faithfulness/per_example.csv", "faithfulness/curves.csv", "faithfulness/summary.csv"],
     )
-    + [rules.esol_reproduction.output.table, rules.featurize_esol.output.summary],
-    "figures": ["esol_scatter.png", "esol_environments.png", "esol_faithfulness.png"]
+    + [rules.esol_reproduction.output.table, rules.featurize_esol.output.summary, *rules.esol_blog_ig.output, rules.esol_blog_ig_maps.output.maps],
+    "figures": ["esol_scatter.png", "esol_environments.png", "esol_faithfulness.png", "esol_blog_ig_maps.png"]
     + [f"esol_maps_{m}.png" for m in ESOL_MODELS],
     "parameters": {"models": ESOL_MODELS, "scale": SCALE},
     "category": "ESOL solubility (BayesGrad 4.3)",

@@ -33,6 +33,8 @@ for _name, _nb in NOTEBOOKS.items():
         resources:
             mem_mb=3000,
             runtime=15,
+        conda:
+            CONDA_ENV
         script:
             "../scripts/run_notebook.py"
 
@@ -55,5 +57,7 @@ rule report:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/build_report.py"

@@ -12,12 +12,6 @@ TOX21_DIR = f"{RESULTS}/tox21"
 TOX21_SEEDS = list(range(TOX21["table1"]["n_models"]))
 
 
-def tox21_training(study):
-    """Model spec and train section (with the study's epochs) of one Tox21 training study."""
-    section = TOX21[study]
-    return {"spec": TOX21["models"][section["model"]], "train": dict(TOX21["train"], epochs=section["epochs"])}
-
-
 rule featurize_tox21:
     input:
         raw_file("tox21"),
@@ -31,6 +25,8 @@ rule featurize_tox21:
     resources:
         mem_mb=3000,
         runtime=10,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/featurize_tox21.py"
 
@@ -50,6 +46,8 @@ rule split_tox21:
     resources:
         mem_mb=2000,
         runtime=5,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/split_tox21.py"
 
@@ -64,7 +62,7 @@ rule train_tox21_pyridine:
         metrics=f"{TOX21_DIR}/pyridine/full/metrics.json",
     params:
         recipe="pyridine_full",
-        training=tox21_training("pyridine"),
+        training=tox21_training(TOX21, "pyridine"),
         run=RUN_TRAIN,
     log:
         f"{LOGS}/tox21/train_pyridine_full.log",
@@ -75,6 +73,8 @@ rule train_tox21_pyridine:
         mem_mb=3000,
         runtime=runtime_min(10, 60),
         gpu=GPU,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/train_tox21.py"
 
@@ -102,6 +102,8 @@ rule attribute_tox21_pyridine:
         mem_mb=3000,
         runtime=runtime_min(10, 30),
         gpu=GPU,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/attribute_tox21_pyridine.py"
 
@@ -116,7 +118,7 @@ rule train_tox21_subset:
         metrics=f"{TOX21_DIR}/pyridine/subset/seed{{seed}}/metrics.json",
     params:
         recipe="pyridine_subset",
-        training=tox21_training("table1"),
+        training=tox21_training(TOX21, "table1"),
         subset_size=TOX21["table1"]["subset_size"],
         run=RUN_TRAIN,
     log:
@@ -128,6 +130,8 @@ rule train_tox21_subset:
         mem_mb=2500,
         runtime=runtime_min(10, 30),
         gpu=GPU,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/train_tox21.py"
 
@@ -152,6 +156,8 @@ rule prcauc_tox21_subset:
         mem_mb=2500,
         runtime=runtime_min(10, 30),
         gpu=GPU,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/prcauc_tox21_subset.py"
 
@@ -175,6 +181,8 @@ rule gather_tox21_table1:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/gather_tox21_table1.py"
 
@@ -189,7 +197,7 @@ rule train_tox21_srmmp:
         metrics=f"{TOX21_DIR}/srmmp/metrics.json",
     params:
         recipe="srmmp",
-        training=tox21_training("srmmp"),
+        training=tox21_training(TOX21, "srmmp"),
         run=RUN_TRAIN,
     log:
         f"{LOGS}/tox21/train_srmmp.log",
@@ -200,6 +208,8 @@ rule train_tox21_srmmp:
         mem_mb=3000,
         runtime=runtime_min(10, 120),
         gpu=GPU,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/train_tox21.py"
 
@@ -224,6 +234,8 @@ rule tox21_srmmp_maps:
         mem_mb=2500,
         runtime=runtime_min(5, 15),
         gpu=GPU,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/tox21_srmmp_maps.py"
 
@@ -250,6 +262,8 @@ rule tox21_integrated_gradients:
         mem_mb=3000,
         runtime=runtime_min(5, 30),
         gpu=GPU,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/tox21_integrated_gradients.py"
 
@@ -275,6 +289,8 @@ rule tox21_dead_features:
         mem_mb=2500,
         runtime=runtime_min(5, 60),
         gpu=GPU,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/tox21_dead_features.py"
 
@@ -301,6 +317,8 @@ rule tox21_faithfulness:
         mem_mb=2500,
         runtime=runtime_min(5, 30),
         gpu=GPU,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/tox21_faithfulness.py"
 
@@ -324,6 +342,8 @@ rule tox21_reproduction:
     resources:
         mem_mb=500,
         runtime=5,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/tox21_reproduction.py"
 

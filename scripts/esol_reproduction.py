@@ -9,4 +9,5 @@ sm = snakemake  # noqa: F821
 script_setup(sm)
 metrics = {m: read_json(p) for m, p in zip(sm.params.models, sm.input.metrics)}
 environments = {m: pd.read_csv(p) for m, p in zip(sm.params.models, sm.input.environments)}
-write_reproduction_rows(reproduction_rows(metrics, environments, sm.params.scale), sm.output.table)
+rows = reproduction_rows(metrics, environments, sm.params.scale, pd.read_csv(sm.input.blog_environments))
+write_reproduction_rows(rows, sm.output.table)

@@ -7,6 +7,7 @@ import torch
 
 from xairepro.context import RunContext
 from xairepro.data.featurize import featurize_smiles
+from xairepro.experiments.esol.blog_ig import blog_integrated_gradients, blog_maps
 from xairepro.experiments.esol.attribution import ESOL_METHODS, attribute_fold, summarize
 from xairepro.experiments.esol.data import split_fold
 from xairepro.experiments.esol.faithfulness import heldout_faithfulness
@@ -99,3 +100,14 @@ def test_heldout_faithfulness_pools_the_folds(graphs, fold_models):
     assert len(curves) == 8 * 2 * 5
     start = curves[(curves["mode"] == "deletion") & (curves["fraction"] == 0)]["mean"]
     assert np.allclose(start, start.iloc[0])
+
+
+def test_blog_integrated_gradients_are_complete_and_signed(graphs, fold_models):
+    atoms, table = blog_integrated_gradients(fold_models[0], graphs, n_folds=N_FOLDS, steps=64, baseline=0.0,
+                                             ctx=ctx())
+    held_out = split_fold(graphs, 0, N_FOLDS, 0)[1]
+    assert len(atoms) == sum(g.num_nodes for g in held_out)
+    assert atoms["ig_rel_error"].median() < 0.01  # IG sums to F(x) - F(0)
+    assert set(table["method"]) == {"integrated_gradients"}
+    maps = blog_maps(fold_models[0], {"ethanol": "CCO"}, steps=64, baseline=0.0, ctx=ctx())
+    assert len(maps[0]["integrated_gradients"]) == 3 and maps[0]["rel_error"] < 0.01

@@ -27,7 +27,7 @@ def test_dry_run_dag_has_every_esol_stage(tmp_path):
     rules = planned_rules(proc)
     n_folds = 5
     for rule, count in {"download_esol": 1, "featurize_esol": 1, "train_esol": 2 * n_folds,
-                        "attribute_esol": 2 * n_folds, "gather_esol": 2, "esol_maps": 2, "esol_faithfulness": 2,
+                        "attribute_esol": 2 * n_folds, "gather_esol": 2, "esol_maps": 2, "esol_faithfulness": 2, "train_esol_blog": 1, "esol_blog_ig": 1, "esol_blog_ig_maps": 1,
                         "esol_reproduction": 1, "notebook_esol": 1, "report": 1}.items():
         assert rules.count(rule) == count, (rule, rules.count(rule))
 
@@ -100,10 +100,12 @@ def test_quick_esol_slice_end_to_end(esol_run):
     assert env.loc[("bayesgrad", "hydroxyl O"), "mean"] > 0 > env.loc[("bayesgrad", "halogen"), "mean"]
     maps = json.loads((res / "nfp/maps.json").read_text())
     assert {m["name"] for m in maps} >= {"1-butanol", "hexachlorobenzene"}
+    blog = pd.read_csv(res / "blog_ig/environments.csv").set_index("environment")["mean"]
+    assert blog["hydroxyl O"] > 0  # the saliency blog's claim, on real data
     faith = pd.read_csv(res / "nfp/faithfulness/summary.csv").set_index("method")
     assert len(faith) == 8 and faith.loc["random", "rank"] > 1  # some method beats a random order
     for fig in ["esol_scatter.png", "esol_environments.png", "esol_maps_nfp.png", "esol_maps_ggnn.png",
-                "esol_faithfulness.png"]:
+                "esol_faithfulness.png", "esol_blog_ig_maps.png"]:
         data = (wf / "results/report/figures" / fig).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000, fig
     # Rerun: nothing to do.
@@ -130,7 +132,7 @@ def test_editing_the_notebook_reruns_only_that_notebook(esol_run):
 def test_editing_map_molecules_reruns_only_the_maps(esol_run):
     planned = plan_after_config_edit(
         esol_run, lambda c: c["esol"]["attribution"]["map_molecules"].update({"toluene": "Cc1ccccc1"}))
-    assert planned == {"esol_maps", "notebook_esol"}, planned
+    assert planned == {"esol_maps", "esol_blog_ig_maps", "notebook_esol"}, planned
 
 
 @pytest.mark.slow
@@ -167,3 +169,27 @@ def test_cuda_config_makes_training_and_attribution_jobs_ask_for_a_gpu(tmp_path)
     blocks = {m.group(1): m.group(2) for m in re.finditer(r"^rule (\w+):\n(.*?)(?=^\S|\Z)", text, flags=re.M | re.S)}
     assert "gpu=1" in blocks["train_esol"] and "gpu=1" in blocks["attribute_esol"]
     assert "gpu=1" not in blocks["featurize_esol"]
+
+
+def test_workflow_lints_clean(tmp_path):
+    """`snakemake --lint` has no findings: a conda env on every rule, helper functions only in
+    rules/common.smk, no environment variables set behind the user's back."""
+    wf = copy_workflow(tmp_path / "wf")
+    proc = snakemake(wf, "--lint", check=False)
+    text = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "Lints for" not in text, text[-3000:]
+
+
+def test_moving_the_mirror_reruns_nothing(tmp_path):
+    """Where a verified file came from is not part of its identity: pointing the workflow at the
+    same files in another folder plans no job."""
+    wf = copy_workflow(tmp_path / "wf")
+    first = make_mirror(tmp_path / "mirror_a", {"esol/delaney-processed.csv": ESOL_CSV.encode()})
+    snakemake(wf, "results/esol/featurize.json", mirror=first)
+    moved = tmp_path / "elsewhere" / "mirror_b"
+    moved.parent.mkdir()
+    first.rename(moved)
+    again = snakemake(wf, "-n", "results/esol/featurize.json", mirror=moved)
+    assert planned_rules(again) == [], planned_rules(again)
+    via_config = snakemake(wf, "-n", "results/esol/featurize.json", "--config", f"data_mirror={moved}")
+    assert planned_rules(via_config) == [], planned_rules(via_config)

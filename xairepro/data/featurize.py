@@ -15,6 +15,8 @@ import torch
 from rdkit import Chem, RDLogger
 from torch_geometric.data import Data
 
+from ..safe_io import UnsafeFileError, atomic_torch_save, safe_torch_load
+
 #: Size of the atom-type vocabulary: index = atomic number (0 is unused).
 N_ATOM_TYPES = 120
 #: Bond types, as indices 0..3.
@@ -105,13 +107,23 @@ def featurize_smiles(
     return FeaturizeResult(graphs, failures)
 
 
+CACHE_FORMAT = 2  # graphs stored as plain dicts of tensors and strings (weights-only loadable)
+
+
 def save_graphs(path, result: FeaturizeResult, meta: dict | None = None) -> None:
-    torch.save({"graphs": result.graphs, "failures": result.failures, "meta": meta or {}}, path)
+    """Write the featurized graphs as plain data (one dict of tensors, strings and numbers per graph),
+    atomically, so that :func:`load_graphs` reads them without unpickling any object."""
+    atomic_torch_save({"format": CACHE_FORMAT, "graphs": [g.to_dict() for g in result.graphs],
+                       "failures": result.failures, "meta": meta or {}}, path)
 
 
 def load_graphs(path) -> FeaturizeResult:
-    blob = torch.load(path, weights_only=False)
-    return FeaturizeResult(blob["graphs"], blob["failures"])
+    """Read a cache written by :func:`save_graphs` (weights-only: anything else is refused)."""
+    blob = safe_torch_load(path, "featurized cache", "delete it and rerun the featurize rule")
+    if not isinstance(blob, dict) or blob.get("format") != CACHE_FORMAT:
+        raise UnsafeFileError(f"{path}: not a featurized cache of format {CACHE_FORMAT}; delete it and rerun the "
+                              f"featurize rule")
+    return FeaturizeResult([Data.from_dict(d) for d in blob["graphs"]], blob["failures"])
 
 
 def graphs_from_smiles(smiles: Iterable[str]) -> list[Data]:

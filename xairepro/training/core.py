@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ..context import resolve_device  # noqa: F401  (re-exported: training.resolve_device)
+from ..safe_io import atomic_torch_save, safe_torch_load
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +164,9 @@ def _loader_generators(loader) -> list:
 
 
 def _rng_state(loader=None) -> dict:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state(),
+    name, keys, pos, has_gauss, gauss = np.random.get_state()
+    state = {"python": random.getstate(), "numpy": [name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss],
+             "torch": torch.get_rng_state(),
              "loader": [g.get_state() for g in _loader_generators(loader)]}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
@@ -173,8 +176,10 @@ def _rng_state(loader=None) -> dict:
 def _set_rng_state(state: dict, loader=None) -> None:
     for g, g_state in zip(_loader_generators(loader), state.get("loader", [])):
         g.set_state(g_state)
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    version, internal, gauss_next = state["python"]
+    random.setstate((version, tuple(internal), gauss_next))
+    name, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -274,7 +279,7 @@ def fit(model: nn.Module, train_data, val_data: Sequence | None = None,
             row.update({f"val_{k}": v for k, v in metric(_labels(val_data), pred).items()})
         history.append(row)
         if cfg.checkpoint:
-            _atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+            atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                                 "scheduler": sched.state_dict() if sched is not None else None,
                                 "scaler": scaler.state_dict(), "rng": _rng_state(loader), "history": history,
                                 "epoch": epoch}, Path(cfg.checkpoint))
@@ -286,8 +291,8 @@ def fit(model: nn.Module, train_data, val_data: Sequence | None = None,
 
 
 def load_training_state(path) -> dict:
-    """The per-epoch training state :func:`fit` writes (see ``TrainConfig.checkpoint``)."""
-    return torch.load(path, map_location="cpu", weights_only=False)
+    """The per-epoch training state :func:`fit` writes (see ``TrainConfig.checkpoint``), weights-only."""
+    return safe_torch_load(path, "training state", "delete it to restart the training from scratch")
 
 
 @torch.no_grad()
@@ -305,23 +310,10 @@ def predict(model: nn.Module, data: Sequence, batch_size: int = 256, device=None
     return out.reshape(len(out), -1)
 
 
-def _atomic_torch_save(obj, path: Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def save_checkpoint(path, model: nn.Module, model_name: str, model_kwargs: dict,
                     train_config: TrainConfig | None = None, extra: dict | None = None) -> None:
     """Write weights plus everything needed to rebuild the model (atomically)."""
-    _atomic_torch_save({
+    atomic_torch_save({
         "model_name": model_name,
         "model_kwargs": model_kwargs,
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
@@ -334,7 +326,7 @@ def load_checkpoint(path, device="cpu") -> tuple[nn.Module, dict]:
     """Rebuild a registered model from a checkpoint; returns (model in eval mode, checkpoint dict)."""
     from ..models import build_model
 
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    ckpt = safe_torch_load(path, "checkpoint", "rerun the training rule that wrote it")
     model = build_model(ckpt["model_name"], **ckpt["model_kwargs"])
     model.load_state_dict(ckpt["state_dict"])
     model.to(resolve_device(device) if isinstance(device, str) else device).eval()

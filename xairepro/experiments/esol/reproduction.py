@@ -22,8 +22,9 @@ def environment_means(environments: pd.DataFrame, method: str) -> dict[str, floa
 
 
 def reproduction_rows(metrics_by_model: dict[str, dict], environments_by_model: dict[str, pd.DataFrame],
-                      scale: str) -> list[dict]:
-    """r and MAE of each model with declared targets, and the BayesGrad sign table of the NFP.
+                      scale: str, blog_environments: pd.DataFrame | None = None) -> list[dict]:
+    """r and MAE of each model with declared targets, the BayesGrad sign table of the NFP, and the
+    sign table of the blog's GGNN integrated gradients.
     Models without targets (your own, added in the config) are reported in the notebook only."""
     rows = []
     for model, m in metrics_by_model.items():
@@ -39,4 +40,9 @@ def reproduction_rows(metrics_by_model: dict[str, dict], environments_by_model: 
         rows.append(reproduction_row(
             "bayesgrad.esol.nfp.signs", ", ".join(f"{SIGN_ENVIRONMENTS[k]} {v:+.3f}" for k, v in means.items()),
             scale, **means))
+    if blog_environments is not None:
+        means = environment_means(blog_environments, "integrated_gradients")
+        rows.append(reproduction_row(
+            "blog.esol.ggnn_ig.signs", ", ".join(f"{SIGN_ENVIRONMENTS[k]} {v:+.3f}" for k, v in means.items()),
+            scale, "GGNN (hidden 32, 4 steps), IG on the embedding, mean over held-out atoms", **means))
     return rows

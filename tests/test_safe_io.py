@@ -1,0 +1,60 @@
+"""Checkpoints, training states and featurized caches are read weights-only: a file whose unpickling
+would run code is refused, naming the file, and the code does not run."""
+import numpy as np
+import pytest
+import torch
+
+from xairepro.data.featurize import featurize_smiles, load_graphs, save_graphs
+from xairepro.models import build_model
+from xairepro.safe_io import UnsafeFileError, safe_torch_load
+from xairepro.training import TrainConfig, fit, load_checkpoint, save_checkpoint
+from xairepro.training.core import load_training_state
+
+
+class Payload:
+    """Unpickling this creates a file: what a malicious checkpoint could do instead."""
+
+    def __init__(self, target):
+        self.target = str(target)
+
+    def __reduce__(self):
+        return (open, (self.target, "w"))
+
+
+@pytest.mark.parametrize("loader", [
+    lambda p: load_checkpoint(p),
+    lambda p: load_graphs(p),
+    lambda p: load_training_state(p),
+])
+def test_crafted_file_is_refused_and_its_code_never_runs(tmp_path, loader):
+    created = tmp_path / "pwned.txt"
+    bad = tmp_path / "model.pt"
+    torch.save({"model_name": "nfp", "model_kwargs": {}, "state_dict": {}, "payload": Payload(created)}, bad)
+    with pytest.raises(UnsafeFileError, match=r"model\.pt: refused"):
+        loader(bad)
+    assert not created.exists()
+
+
+def test_checkpoints_and_caches_round_trip_weights_only(tmp_path):
+    graphs = featurize_smiles(["CCO", "c1ccccc1O"], np.array([1.0, -1.0]), ids=["a", "b"]).graphs
+    from xairepro.data.featurize import FeaturizeResult
+
+    save_graphs(tmp_path / "graphs.pt", FeaturizeResult(graphs, [{"row": 2, "smiles": "X"}]), meta={"source": "t"})
+    back = load_graphs(tmp_path / "graphs.pt")
+    assert [g.smiles for g in back.graphs] == ["CCO", "c1ccccc1O"] and back.failures[0]["row"] == 2
+    assert torch.equal(back.graphs[1].x, graphs[1].x) and back.graphs[0].mol_id == "a"
+    model = build_model("nfp", hidden_dim=4, n_layers=1)
+    state = tmp_path / "state.pt"
+    fit(model, graphs, cfg=TrainConfig(epochs=1, batch_size=2, checkpoint=str(state)), progress=lambda r: None)
+    assert load_training_state(state)["epoch"] == 1  # the resume state is weights-only too
+    save_checkpoint(tmp_path / "m.pt", model, "nfp", {"hidden_dim": 4, "n_layers": 1}, TrainConfig(epochs=1))
+    rebuilt, ckpt = load_checkpoint(tmp_path / "m.pt")
+    assert ckpt["train_config"]["epochs"] == 1
+    assert safe_torch_load(tmp_path / "m.pt")["model_name"] == "nfp"
+
+
+def test_a_cache_of_the_old_format_says_how_to_regenerate(tmp_path):
+    path = tmp_path / "graphs.pt"
+    torch.save({"graphs": [], "failures": []}, path)  # plain, but no format marker
+    with pytest.raises(UnsafeFileError, match="rerun the featurize rule"):
+        load_graphs(path)

@@ -1,0 +1,50 @@
+"""Writing and reading the project's torch files safely.
+
+Checkpoints and featurized caches hold tensors and plain Python data only, and are read with
+``torch.load(weights_only=True)``: a file that would need arbitrary unpickling (a checkpoint or
+cache received from someone else, or found in a shared results folder, that could run code when
+read) is refused with an error naming the file. Writes go to a temporary name in the same folder
+and are renamed only when complete, so a killed job never leaves a half-written file behind.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+import torch
+
+__all__ = ["UnsafeFileError", "atomic_torch_save", "safe_torch_load"]
+
+
+class UnsafeFileError(ValueError):
+    """A torch file holds something other than tensors and plain data."""
+
+
+def atomic_torch_save(obj, path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def safe_torch_load(path, what: str = "file", regenerate: str = "rerun the rule that wrote it"):
+    """``torch.load(path, weights_only=True)``; anything else is refused, naming the file.
+
+    ``what`` says what the file is (a checkpoint, a featurized cache) and ``regenerate`` how to make
+    a clean one, both for the error message.
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise UnsafeFileError(
+            f"{path}: refused to load this {what}: it holds objects other than tensors and plain data, and "
+            f"reading it could run code ({str(err).splitlines()[0]}). If it was written by an older version "
+            f"of xairepro, {regenerate}; never load such files from a source you do not trust.") from None
