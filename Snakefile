@@ -12,6 +12,11 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/esol.smk"
 include: "rules/tox21.smk"
+include: "rules/vision.smk"
+include: "rules/iris.smk"
+include: "rules/peptides.smk"
+include: "rules/smiles2vec.smk"
+include: "rules/text.smk"
 include: "rules/report.smk"
 
 

@@ -27,6 +27,13 @@ runs (two with --quick; runs over 5 s are not repeated) after a small warm-up.
 
     python benchmarks/attribution_speed.py --quick          # < 2 min on 2 CPU cores
     python benchmarks/attribution_speed.py --device cuda    # full sizes
+    python benchmarks/attribution_speed.py --completeness   # IG rules: completeness vs steps
+
+``--completeness`` prints, instead of the speed table, the median over examples of the
+relative completeness error |sum of IG attributions - (F(x) - F(x'))| / |F(x) - F(x')|
+for every integration rule and number of steps, on three small random networks with
+saturating or kinked activations: an MLP with tanh and sigmoid, a CNN with ReLU and
+max-pooling, and an LSTM; and the fewest steps that reach 1% per rule and model.
 """
 from __future__ import annotations
 
@@ -38,6 +45,7 @@ import torch
 from torch import nn
 
 from xairepro.attribution import BayesGrad, IntegratedGradients, SmoothGrad, VanillaGrad
+from xairepro.attribution.integrated import _RULES, DEFAULT_RULE
 from xairepro.attribution.base import (_call_model, eval_mode, is_graph_batch, num_examples,
                                        replicate, split_inputs)
 
@@ -185,6 +193,82 @@ def bench(name, model, inputs, target, methods, captum_fns, args, score_fn):
     return rows
 
 
+# ----------------------------------------------------------------------------- completeness
+COMPLETENESS_STEPS = (4, 8, 16, 32, 64, 128, 256, 512)
+
+
+def completeness_models(seed: int = 0):
+    """(name, model, inputs) of the three networks of the completeness table (random weights)."""
+    torch.manual_seed(seed)
+    mlp = nn.Sequential(nn.Linear(10, 32), nn.Tanh(), nn.Linear(32, 32), nn.Sigmoid(),
+                        nn.Linear(32, 1))
+    x_mlp = 2.0 * torch.randn(16, 10)  # large inputs: the tanh and sigmoid units saturate
+
+    cnn = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Flatten(), nn.Linear(16 * 4 * 4, 1))
+    x_cnn = torch.rand(16, 3, 16, 16)
+
+    class LSTMReg(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(8, 16, batch_first=True)
+            self.out = nn.Linear(16, 1)
+
+        def forward(self, x):
+            h, _ = self.lstm(x)
+            return self.out(h[:, -1])
+    lstm = LSTMReg()
+    x_lstm = 2.0 * torch.randn(16, 12, 8)
+    return [("MLP tanh/sigmoid", mlp, x_mlp), ("CNN ReLU+maxpool", cnn, x_cnn),
+            ("LSTM", lstm, x_lstm)]
+
+
+def completeness_table(steps_grid=COMPLETENESS_STEPS, rules=_RULES, tol: float = 0.01,
+                       max_batch: int = 4096, seed: int = 0, out=print):
+    """Median relative completeness error per (model, rule, steps); prints the table.
+
+    Returns ``(errors, to_tol, best)``: ``errors[(model, rule)]`` the list of median errors
+    over ``steps_grid``; ``to_tol[(model, rule)]`` the fewest steps of the grid reaching
+    ``tol`` (None: not within the grid); ``best`` the rule whose worst case over the
+    models needs the fewest steps (ties: the smaller total, then the smaller worst error
+    at that number of steps).
+    """
+    models = completeness_models(seed)
+    errors, to_tol = {}, {}
+    for name, model, x in models:
+        for rule in rules:
+            row = []
+            for steps in steps_grid:
+                ig = IntegratedGradients(model, steps=steps, rule=rule, keep_grads=False,
+                                         max_batch=max_batch)
+                _, res = ig.compute(x, return_path=True)
+                row.append(float(res.rel_error.double().median()))
+            errors[(name, rule)] = row
+            to_tol[(name, rule)] = next((s for s, e in zip(steps_grid, row) if e <= tol), None)
+    big = 10 * max(steps_grid)
+
+    def key(rule):
+        need = [to_tol[(n, rule)] or big for n, _, _ in models]
+        at = steps_grid.index(max(need)) if max(need) in steps_grid else -1
+        return (max(need), sum(need), max(errors[(n, rule)][at] for n, _, _ in models))
+    best = min(rules, key=key)
+    head = f"{'model':17s} {'rule':15s} " + " ".join(f"{s:>7d}" for s in steps_grid) + \
+        f" {'to ' + format(tol, '.0%'):>7s}"
+    out(f"IG completeness: median relative error |sum attr - (F(x)-F(0))| / |F(x)-F(0)| "
+        f"over 16 examples, by steps")
+    out(head)
+    out("-" * len(head))
+    for name, _, _ in models:
+        for rule in rules:
+            cells = " ".join(f"{100 * e:6.2f}%" for e in errors[(name, rule)])
+            need = to_tol[(name, rule)]
+            out(f"{name:17s} {rule:15s} {cells} {need if need else '>' + str(max(steps_grid)):>7}")
+    out(f"fewest steps to {tol:.0%} on all three models: {best} (worst case {key(best)[0]} "
+        f"steps, worst error there {100 * key(best)[2]:.2f}%); library default: {DEFAULT_RULE}")
+    return errors, to_tol, best
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--device", default="cpu")
@@ -194,7 +278,14 @@ def main(argv=None):
                    help="examples timed in the per-sample loop (rate extrapolated)")
     p.add_argument("--only", choices=["graph", "image", "text"], nargs="*")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--completeness", action="store_true",
+                   help="print the IG completeness-versus-steps table per integration rule "
+                        "(MLP, CNN, LSTM) instead of the speed table")
     args = p.parse_args(argv)
+    if args.completeness:
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        return completeness_table()
     q = args.quick
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -222,7 +313,7 @@ def main(argv=None):
 
         def score(out):
             return out.reshape(out.shape[0], -1)[:, 0]
-        kw = dict(target=emb, output_fn=score)
+        kw = dict(layer=emb, output_fn=score)
         methods = [
             ("VanillaGrad", lambda mb: VanillaGrad(model, max_batch=mb, **kw), 1, 1),
             ("SmoothGrad", lambda mb: SmoothGrad(model, noise=0.15, max_batch=mb, **kw), M, M),
@@ -245,7 +336,7 @@ def main(argv=None):
 
         def score(out, labels=labels):
             return out.gather(1, labels.repeat(out.shape[0] // labels.shape[0]).view(-1, 1))[:, 0]
-        kw = dict(target_class=labels)
+        kw = dict(target=labels)
         methods = [
             ("VanillaGrad", lambda mb: VanillaGrad(model, max_batch=mb, **kw), 1, 1),
             ("SmoothGrad", lambda mb: SmoothGrad(model, noise=0.15, noise_mode="relative",
@@ -281,7 +372,7 @@ def main(argv=None):
 
         def score(out):
             return out[:, 1]
-        kw = dict(target=model.embedding, target_class=1)
+        kw = dict(layer=model.embedding, target=1)
         methods = [
             ("VanillaGrad", lambda mb: VanillaGrad(model, max_batch=mb, **kw), 1, 1),
             ("SmoothGrad", lambda mb: SmoothGrad(model, noise=0.15, max_batch=mb, **kw), M, M),

@@ -44,6 +44,24 @@ def tox21_training(section, study):
     return {"spec": section["models"][part["model"]], "train": dict(section["train"], epochs=part["epochs"])}
 
 
+def tox21_subset_training(section, study_models):
+    """Params function: Table 1's training section with the model of the wildcard's study (Table 1's
+    own model, or the ablation's)."""
+    return lambda wildcards: dict(tox21_training(section, "table1"),
+                                  spec=section["models"][study_models[wildcards.study]])
+
+
+def tox21_gather(tox21_dir, study, seeds, out):
+    """Inputs and outputs of one Table 1 gather (Table 1's model, or the ablation's)."""
+    base = f"{tox21_dir}/pyridine/{study}/seed{{seed}}"
+    inputs = {k: expand(f"{base}/{f}", seed=seeds)
+              for k, f in (("prcauc", "prcauc.csv"), ("curves", "curves.csv"), ("metrics", "metrics.json"))}
+    names = (("table", "table1.csv"), ("rules", "table1_rules.csv"), ("wilcoxon", "wilcoxon.csv"),
+             ("noise_sweep", "noise_sweep.csv"), ("curves", "subset_curves.csv"), ("per_model", "subset_prcauc.csv"),
+             ("models", "subset_models.csv"))
+    return inputs, {k: f"{out}/{f}" for k, f in names}
+
+
 def raw_file(key):
     from xairepro.data.sources import raw_path
 

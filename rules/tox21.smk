@@ -2,7 +2,9 @@
 # featurize -> fixed splits -> pyridine GGNN on the full training split (ROC-AUC, PR curves, maps)
 #                           -> one GGNN per Table 1 subset (seeds 0..n-1), each scored by its own job
 #                              -> gathered Table 1, paired Wilcoxon tests, noise sweep
-#                           -> SR-MMP NFP (test ROC-AUC, Tyrphostin 9 maps)
+#                           -> the same subsets with the ablation GGNN (embedding as GRU state)
+#                           -> SR-MMP NFP, one per seed (test ROC-AUC, Tyrphostin 9 oxygen ranks;
+#                              maps of the median-rank model)
 #                           -> atom integrated gradients (completeness, saturation), dead features
 #                           -> faithfulness (deletion/insertion AOPC of every method)
 # Each rule gets only the config keys it uses, so editing, say, the map molecules never retrains.
@@ -10,6 +12,14 @@
 TOX21 = CFG["tox21"]
 TOX21_DIR = f"{RESULTS}/tox21"
 TOX21_SEEDS = list(range(TOX21["table1"]["n_models"]))
+# "subset": Table 1's model; "ablation": the same subsets and seeds with the ablation model
+TOX21_STUDY_MODEL = {"subset": TOX21["table1"]["model"], "ablation": TOX21["table1"]["ablation"]["model"]}
+TOX21_ABLATION_SEEDS = list(range(TOX21["table1"]["ablation"]["n_models"]))
+TOX21_SRMMP_SEEDS = list(range(TOX21["srmmp"]["n_seeds"]))
+
+
+wildcard_constraints:
+    study="subset|ablation",
 
 
 rule featurize_tox21:
@@ -113,18 +123,18 @@ rule train_tox21_subset:
         graphs=rules.featurize_tox21.output.graphs,
         splits=rules.split_tox21.output.splits,
     output:
-        model=f"{TOX21_DIR}/pyridine/subset/seed{{seed}}/model.pt",
-        history=f"{TOX21_DIR}/pyridine/subset/seed{{seed}}/history.csv",
-        metrics=f"{TOX21_DIR}/pyridine/subset/seed{{seed}}/metrics.json",
+        model=f"{TOX21_DIR}/pyridine/{{study}}/seed{{seed}}/model.pt",
+        history=f"{TOX21_DIR}/pyridine/{{study}}/seed{{seed}}/history.csv",
+        metrics=f"{TOX21_DIR}/pyridine/{{study}}/seed{{seed}}/metrics.json",
     params:
         recipe="pyridine_subset",
-        training=tox21_training(TOX21, "table1"),
+        training=tox21_subset_training(TOX21, TOX21_STUDY_MODEL),
         subset_size=TOX21["table1"]["subset_size"],
         run=RUN_TRAIN,
     log:
-        f"{LOGS}/tox21/train_subset_seed{{seed}}.log",
+        f"{LOGS}/tox21/train_{{study}}_seed{{seed}}.log",
     benchmark:
-        f"{BENCH}/train_tox21_subset/seed{{seed}}.tsv"
+        f"{BENCH}/train_tox21_{{study}}/seed{{seed}}.tsv"
     threads: 1
     resources:
         mem_mb=2500,
@@ -142,15 +152,15 @@ rule prcauc_tox21_subset:
         splits=rules.split_tox21.output.splits,
         model=rules.train_tox21_subset.output.model,
     output:
-        prcauc=f"{TOX21_DIR}/pyridine/subset/seed{{seed}}/prcauc.csv",
-        curves=f"{TOX21_DIR}/pyridine/subset/seed{{seed}}/curves.csv",
+        prcauc=f"{TOX21_DIR}/pyridine/{{study}}/seed{{seed}}/prcauc.csv",
+        curves=f"{TOX21_DIR}/pyridine/{{study}}/seed{{seed}}/curves.csv",
     params:
         attribution=TOX21["attribution"],
         run=RUN,
     log:
-        f"{LOGS}/tox21/prcauc_subset_seed{{seed}}.log",
+        f"{LOGS}/tox21/prcauc_{{study}}_seed{{seed}}.log",
     benchmark:
-        f"{BENCH}/prcauc_tox21_subset/seed{{seed}}.tsv"
+        f"{BENCH}/prcauc_tox21_{{study}}/seed{{seed}}.tsv"
     threads: 1
     resources:
         mem_mb=2500,
@@ -162,22 +172,37 @@ rule prcauc_tox21_subset:
         "../scripts/prcauc_tox21_subset.py"
 
 
+TOX21_GATHER = {"subset": tox21_gather(TOX21_DIR, "subset", TOX21_SEEDS, f"{TOX21_DIR}/pyridine"),
+                "ablation": tox21_gather(TOX21_DIR, "ablation", TOX21_ABLATION_SEEDS, f"{TOX21_DIR}/pyridine/ablation")}
+
+
 rule gather_tox21_table1:
     input:
-        prcauc=expand(f"{TOX21_DIR}/pyridine/subset/seed{{seed}}/prcauc.csv", seed=TOX21_SEEDS),
-        curves=expand(f"{TOX21_DIR}/pyridine/subset/seed{{seed}}/curves.csv", seed=TOX21_SEEDS),
-        metrics=expand(f"{TOX21_DIR}/pyridine/subset/seed{{seed}}/metrics.json", seed=TOX21_SEEDS),
+        **TOX21_GATHER["subset"][0],
     output:
-        table=f"{TOX21_DIR}/pyridine/table1.csv",
-        wilcoxon=f"{TOX21_DIR}/pyridine/wilcoxon.csv",
-        noise_sweep=f"{TOX21_DIR}/pyridine/noise_sweep.csv",
-        curves=f"{TOX21_DIR}/pyridine/subset_curves.csv",
-        per_model=f"{TOX21_DIR}/pyridine/subset_prcauc.csv",
-        models=f"{TOX21_DIR}/pyridine/subset_models.csv",
+        **TOX21_GATHER["subset"][1],
     log:
         f"{LOGS}/tox21/gather_table1.log",
     benchmark:
         f"{BENCH}/gather_tox21_table1.tsv"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/gather_tox21_table1.py"
+
+
+rule gather_tox21_ablation:
+    input:
+        **TOX21_GATHER["ablation"][0],
+    output:
+        **TOX21_GATHER["ablation"][1],
+    log:
+        f"{LOGS}/tox21/gather_ablation.log",
+    benchmark:
+        f"{BENCH}/gather_tox21_ablation.tsv"
     resources:
         mem_mb=1000,
         runtime=5,
@@ -192,17 +217,17 @@ rule train_tox21_srmmp:
         graphs=rules.featurize_tox21.output.graphs,
         splits=rules.split_tox21.output.splits,
     output:
-        model=f"{TOX21_DIR}/srmmp/model.pt",
-        history=f"{TOX21_DIR}/srmmp/history.csv",
-        metrics=f"{TOX21_DIR}/srmmp/metrics.json",
+        model=f"{TOX21_DIR}/srmmp/seed{{seed}}/model.pt",
+        history=f"{TOX21_DIR}/srmmp/seed{{seed}}/history.csv",
+        metrics=f"{TOX21_DIR}/srmmp/seed{{seed}}/metrics.json",
     params:
         recipe="srmmp",
         training=tox21_training(TOX21, "srmmp"),
         run=RUN_TRAIN,
     log:
-        f"{LOGS}/tox21/train_srmmp.log",
+        f"{LOGS}/tox21/train_srmmp_seed{{seed}}.log",
     benchmark:
-        f"{BENCH}/train_tox21_srmmp.tsv"
+        f"{BENCH}/train_tox21_srmmp/seed{{seed}}.tsv"
     threads: 1
     resources:
         mem_mb=3000,
@@ -220,15 +245,15 @@ rule tox21_srmmp_maps:
         splits=rules.split_tox21.output.splits,
         model=rules.train_tox21_srmmp.output.model,
     output:
-        maps=f"{TOX21_DIR}/srmmp/maps.json",
+        maps=f"{TOX21_DIR}/srmmp/seed{{seed}}/maps.json",
     params:
         mc_samples=TOX21["attribution"]["mc_samples"],
         maps={k: TOX21["srmmp"][k] for k in ("map_molecules", "oxygen_smarts", "n_similar")},
         run=RUN,
     log:
-        f"{LOGS}/tox21/srmmp_maps.log",
+        f"{LOGS}/tox21/srmmp_maps_seed{{seed}}.log",
     benchmark:
-        f"{BENCH}/tox21_srmmp_maps.tsv"
+        f"{BENCH}/tox21_srmmp_maps/seed{{seed}}.tsv"
     threads: 1
     resources:
         mem_mb=2500,
@@ -240,11 +265,34 @@ rule tox21_srmmp_maps:
         "../scripts/tox21_srmmp_maps.py"
 
 
+rule gather_tox21_srmmp:
+    input:
+        maps=expand(f"{TOX21_DIR}/srmmp/seed{{seed}}/maps.json", seed=TOX21_SRMMP_SEEDS),
+        metrics=expand(f"{TOX21_DIR}/srmmp/seed{{seed}}/metrics.json", seed=TOX21_SRMMP_SEEDS),
+    output:
+        ranks=f"{TOX21_DIR}/srmmp/ranks.csv",
+        counts=f"{TOX21_DIR}/srmmp/rank_counts.csv",
+        maps=f"{TOX21_DIR}/srmmp/maps.json",
+        metrics=f"{TOX21_DIR}/srmmp/metrics.json",
+    params:
+        seeds=TOX21_SRMMP_SEEDS,
+        molecule="Tyrphostin 9",
+    log:
+        f"{LOGS}/tox21/gather_srmmp.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/gather_tox21_srmmp.py"
+
+
 rule tox21_integrated_gradients:
     input:
         graphs=rules.featurize_tox21.output.graphs,
         splits=rules.split_tox21.output.splits,
-        srmmp_model=rules.train_tox21_srmmp.output.model,
+        srmmp_model=f"{TOX21_DIR}/srmmp/seed0/model.pt",
         pyridine_model=rules.train_tox21_pyridine.output.model,
     output:
         completeness=f"{TOX21_DIR}/ig/completeness.csv",
@@ -328,8 +376,11 @@ rule tox21_reproduction:
         table1=rules.gather_tox21_table1.output.table,
         wilcoxon=rules.gather_tox21_table1.output.wilcoxon,
         full_metrics=rules.train_tox21_pyridine.output.metrics,
-        srmmp_metrics=rules.train_tox21_srmmp.output.metrics,
-        maps=rules.tox21_srmmp_maps.output.maps,
+        srmmp_metrics=rules.gather_tox21_srmmp.output.metrics,
+        maps=rules.gather_tox21_srmmp.output.maps,
+        srmmp_counts=rules.gather_tox21_srmmp.output.counts,
+        ablation_wilcoxon=rules.gather_tox21_ablation.output.wilcoxon,
+        table1_rules=rules.gather_tox21_table1.output.rules,
         completeness=rules.tox21_integrated_gradients.output.completeness,
         saturation=rules.tox21_integrated_gradients.output.saturation,
         dead_features=rules.tox21_dead_features.output.summary,
@@ -356,9 +407,9 @@ NOTEBOOKS["tox21"] = {
         rules.train_tox21_pyridine.output.metrics,
         *rules.attribute_tox21_pyridine.output,
         *rules.gather_tox21_table1.output,
-        rules.train_tox21_srmmp.output.history,
-        rules.train_tox21_srmmp.output.metrics,
-        rules.tox21_srmmp_maps.output.maps,
+        *rules.gather_tox21_ablation.output,
+        expand(rules.train_tox21_srmmp.output.history, seed=TOX21_SRMMP_SEEDS),
+        *rules.gather_tox21_srmmp.output,
         *rules.tox21_integrated_gradients.output,
         *rules.tox21_dead_features.output,
         *rules.tox21_faithfulness.output,

@@ -53,7 +53,8 @@ def test_aggregate_semantics_hand_made():
     assert torch.equal(aggregate(s, "square"), torch.tensor([5.0, 13.0]))
     assert torch.equal(aggregate(s, "raw", channel_axis=None), torch.tensor([[0.0, 0.0], [2.0, 2.0]]))
     assert torch.equal(aggregate(s, "abs", channel_axis=2), aggregate(s, "abs", channel_axis=-1))
-    assert torch.equal(aggregate(s, "raw", channel_axis=(1, 2)), torch.tensor(4.0))
+    with pytest.raises(ValueError, match="batch axis"):  # never sums over examples
+        aggregate(s, "raw", channel_axis=(1, 2))
     mean, std = aggregate(s, "raw", return_std=True)
     assert torch.allclose(std, torch.full((2,), float(np.sqrt(2.0))))
     m_np, sd_np = aggregate(s.numpy(), "square", return_std=True)
@@ -231,10 +232,12 @@ def test_tuple_inputs_and_input_side_hook():
 
     model = TwoArg()
     x, scale = torch.randn(3, 4), torch.rand(3, 1) + 0.5
-    s = VanillaGrad(model).compute((x, scale))[0]
-    assert torch.allclose(s, model.lin.weight * scale, atol=1e-6)
+    # a tuple in, a tuple out: every floating-point input is attributed (issue 12)
+    s, s_scale = VanillaGrad(model).compute((x, scale))
+    assert torch.allclose(s[0], model.lin.weight * scale, atol=1e-6)
+    assert torch.allclose(s_scale[0], (model.lin.weight * x).sum(1, keepdim=True), atol=1e-6)
     # gradient at the linear layer's input is the weight
-    s_in = VanillaGrad(model, target=model.lin, target_io="input").compute((x, scale))[0]
+    s_in = VanillaGrad(model, layer=model.lin, target_io="input").compute((x, scale))[0]
     assert torch.allclose(s_in, model.lin.weight.expand(3, 4), atol=1e-6)
 
 

@@ -39,8 +39,10 @@ def test_path_rules():
     assert torch.allclose(a, torch.linspace(0, 1, 5).double()) and abs(w.sum() - 1) < 1e-12
     a, w = path_rule("riemann_right", 4)
     assert a.tolist() == [0.25, 0.5, 0.75, 1.0] and abs(w.sum() - 1) < 1e-12
+    a, w = path_rule("gausslegendre", 4)  # captum's default rule, accepted since issue 12
+    assert abs(w.sum() - 1) < 1e-12 and (a > 0).all() and (a < 1).all()
     with pytest.raises(ValueError):
-        path_rule("gausslegendre", 4)
+        path_rule("simpson", 4)
 
 
 @pytest.mark.parametrize("rule", ["riemann_middle", "trapezoid"])
@@ -325,3 +327,37 @@ def test_resnet20_and_bigru_plug_into_the_engine():
     s = BayesGrad(text, target=text.embedding, target_class=1).compute(tokens, M=8)
     dropped = (s == 0).all(-1).float().mean()
     assert 0.3 < dropped < 0.7  # word dropout is sampled: whole words get zero gradient
+
+
+def test_mask_net_can_train_against_labels():
+    """The explanatory-masks paper asks the masked input to predict the truth: with target="labels"
+    the task term is the loss against the batch's labels, not the frozen model's prediction."""
+    from xairepro.attribution.masks import ExplanationMaskNet
+    from xairepro.training import train_mask_net
+
+    torch.manual_seed(0)
+    frozen = nn.Linear(3, 1)
+    with torch.no_grad():
+        frozen.weight[:] = torch.tensor([[1.0, 1.0, 0.0]])
+        frozen.bias.zero_()
+
+    class FeatureMask(ExplanationMaskNet):
+        def __init__(self, model):
+            super().__init__(model, sparsity=0.0)
+            self.logit = nn.Parameter(torch.zeros(3))
+
+        def mask_logits(self, x):
+            return self.logit.expand_as(x)
+
+    x = torch.randn(256, 3)
+    y = x[:, :1]  # the truth uses feature 0 only; the model also reads feature 1
+    loader = [(x[i:i + 64], y[i:i + 64]) for i in range(0, 256, 64)]
+    by_labels = FeatureMask(frozen)
+    train_mask_net(by_labels, loader, epochs=60, lr=0.1, target="labels")
+    by_model = FeatureMask(frozen)
+    train_mask_net(by_model, loader, epochs=60, lr=0.1, target="model")
+    m_labels, m_model = torch.sigmoid(by_labels.logit), torch.sigmoid(by_model.logit)
+    assert m_labels[1] < 0.3 < 0.7 < m_labels[0]  # labels: feature 1 is masked out
+    assert m_model[1] > 0.7  # the model's own prediction needs feature 1
+    with pytest.raises(ValueError, match="needs \\(inputs, labels\\)"):
+        train_mask_net(FeatureMask(frozen), [x[:64]], epochs=1, target="labels")

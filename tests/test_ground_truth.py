@@ -151,3 +151,52 @@ def test_paired_wilcoxon_on_known_arrays():
 def test_default_rates_are_the_papers_twenty():
     assert len(DEFAULT_RATES) == 20
     assert DEFAULT_RATES[0] == pytest.approx(0.1) and DEFAULT_RATES[-1] == pytest.approx(1.0)
+
+
+def test_extraction_rules_and_the_reference_all_atoms_quirk():
+    from xairepro.evaluation.ground_truth import EXTRACTION_RULES, REFERENCE_RULE
+
+    assert REFERENCE_RULE == "reference_int" and set(EXTRACTION_RULES) == {"ceil", "max1_int", "reference_int"}
+    # 8 atoms: int(0.8) = 0 -> the reference code's idx[-0:] takes every atom; the fix takes one
+    assert [n_extracted(8, 0.1, r) for r in ("ceil", "max1_int", "reference_int")] == [1, 1, 8]
+    assert [n_extracted(8, 0.15, r) for r in ("ceil", "max1_int", "reference_int")] == [2, 1, 1]
+    assert n_extracted(25, 0.3, "max1_int") == n_extracted(25, 0.3, "reference_int") == 7
+    for rule in EXTRACTION_RULES:
+        assert n_extracted(9, 1.0, rule) == 9
+    with pytest.raises(ValueError, match="unknown extraction rule"):
+        n_extracted(5, 0.5, "floor")
+
+
+def _reference_code_prc(scores, truth, rates):
+    """The BayesGrad code's calc_recall_precision + sklearn auc, written out (percentile_index)."""
+    rec, prec = [], []
+    for r in rates:
+        rr, pp = [], []
+        for s, t in zip(scores, truth):
+            idx = np.argsort(s, kind="stable")
+            top = set(idx[-int(len(s) * float(r)):].tolist())
+            hit = len(top & set(t))
+            rr.append(hit / len(t))
+            pp.append(hit / len(top))
+        rec.append(np.mean(rr))
+        prec.append(np.mean(pp))
+    rec, prec = np.array(rec), np.array(prec)
+    return float(np.sum(np.diff(rec) * (prec[1:] + prec[:-1]) / 2))
+
+
+def test_reference_rule_agrees_with_the_reference_code_and_bounds_order():
+    from xairepro.evaluation.ground_truth import prc_auc_by_rule
+
+    rng = np.random.default_rng(0)
+    sizes = rng.integers(7, 30, size=25)
+    truth = [sorted(rng.choice(n, size=6, replace=False).tolist()) for n in sizes]
+    scores = [rng.random(n) + 0.5 * np.isin(np.arange(n), t) for n, t in zip(sizes, truth)]
+    res = prc_auc_by_rule(scores, truth)
+    # distinct scores: tie-breaking does not matter, so the reference code's numbers come out exactly
+    assert res["reference_int"]["prc_auc"] == pytest.approx(_reference_code_prc(scores, truth, DEFAULT_RATES))
+    perfect = [np.isin(np.arange(n), t).astype(float) + 1e-3 * rng.random(n) for n, t in zip(sizes, truth)]
+    best = prc_auc_by_rule(perfect, truth)
+    for rule in res:
+        assert best[rule]["prc_auc"] >= res[rule]["prc_auc"]
+    # the rules put the same scores on different scales
+    assert len({round(v["prc_auc"], 6) for v in res.values()}) == 3

@@ -169,3 +169,139 @@ def test_every_registered_model_rebuilds_from_its_saved_configuration(tmp_path):
         assert type(back) is type(model) and ckpt["model_name"] == name
         for a, b in zip(model.state_dict().values(), back.state_dict().values()):
             torch.testing.assert_close(a, b)
+
+
+# --------------------------------------------------------------------------- GGNN / NFP as chainer-chemistry
+
+def _mol(smiles="OC(=O)c1ccncc1C#N"):
+    return featurize_smiles([smiles], np.zeros(1)).graphs[0]
+
+
+class _FixedMask(nn.Module):
+    """Stands in for nn.Dropout: multiplies by the next of a list of fixed masks (one per call)."""
+
+    def __init__(self, masks):
+        super().__init__()
+        self.masks, self.calls = list(masks), 0
+
+    def forward(self, x):
+        m = self.masks[self.calls % len(self.masks)]
+        self.calls += 1
+        return x * m[: x.shape[0], : x.shape[1]] if m.dim() == 2 else x * m
+
+
+def _dense_adjacency(g, n_types=4):
+    n = g.num_nodes
+    adj = torch.zeros(n_types, n, n)
+    for (s, d), b in zip(g.edge_index.t().tolist(), g.edge_attr.view(-1).tolist()):
+        adj[b, d, s] = 1.0
+    return adj
+
+
+def _chainer_gru(gru, x, h):
+    """chainer.links.StatefulGRU, written out from its definition (h=None: freshly reset)."""
+    H = gru.out_size
+    wr, wz, w = (x @ gru.W.weight[i * H:(i + 1) * H].t() + gru.W.bias[i * H:(i + 1) * H] for i in range(3))
+    if h is None:
+        return torch.sigmoid(wz) * torch.tanh(w)
+    ur = h @ gru.U_rz.weight[:H].t() + gru.U_rz.bias[:H]
+    uz = h @ gru.U_rz.weight[H:].t() + gru.U_rz.bias[H:]
+    r, z = torch.sigmoid(wr + ur), torch.sigmoid(wz + uz)
+    h_bar = torch.tanh(w + (r * h) @ gru.U.weight.t() + gru.U.bias)
+    return z * h_bar + (1 - z) * h
+
+
+def _reference_ggnn(model, g, masks):
+    """chainer-chemistry GGNN(Drop) + MLPDrop(n_layers=1) on one molecule, dense adjacency per bond type:
+    h = dropout(h); m = sum_t A_t (h W_t); h = GRU(concat(h, m)) with the state reset per forward."""
+    adj, H = _dense_adjacency(g), model.hidden_dim
+    h0 = model.embedding.weight[g.x.view(-1)]
+    h, state, k = h0, None, 0
+    for step in range(model.n_layers):
+        h = h * masks[k]; k += 1
+        lin = model.message[0 if model.weight_tying else step]
+        per_type = (h @ lin.weight.t() + lin.bias).view(-1, 4, H)
+        m = sum(adj[t] @ per_type[:, t] for t in range(4))
+        h = state = _chainer_gru(model.update, torch.cat([h, m], -1), state)
+    gate = torch.sigmoid(torch.cat([h, h0], -1) @ model.readout_gate.weight.t() + model.readout_gate.bias)
+    g_vec = (gate * (h @ model.readout_value.weight.t() + model.readout_value.bias)).sum(0)
+    g_vec = g_vec * masks[k]
+    return g_vec @ model.mlp[-1].weight.t() + model.mlp[-1].bias
+
+
+@pytest.mark.parametrize("weight_tying", [True, False])
+def test_ggnn_matches_chainer_chemistry_update_with_dropout_masks(weight_tying):
+    torch.manual_seed(0)
+    model = build_model("ggnn", hidden_dim=6, n_layers=3, dropout=0.25, weight_tying=weight_tying).eval()
+    assert len(model.message) == (1 if weight_tying else 3)
+    assert model.update.W.in_features == 12  # GRU input: [dropout(h), message]
+    g = _mol()
+    n = g.num_nodes
+    masks = [(torch.rand(n, 6) > 0.25).float() / 0.75 for _ in range(3)] + [(torch.rand(6) > 0.25).float() / 0.75]
+    fixed = _FixedMask(masks)
+    model.dropout = fixed
+    model.mlp[0] = fixed  # the head's dropout is the last mask
+    out = model(Batch.from_data_list([g]))[0]
+    torch.testing.assert_close(out, _reference_ggnn(model, g, masks), rtol=1e-5, atol=1e-6)
+    # the GRU state is reset at every forward pass: the same input gives the same output
+    torch.testing.assert_close(model(Batch.from_data_list([g]))[0], out)
+
+
+def test_chainer_gru_first_step_has_no_state_and_reset_gate_acts_before_u():
+    from xairepro.models.gnn import ChainerGRU
+
+    torch.manual_seed(1)
+    gru = ChainerGRU(5, 3)
+    x, h = torch.randn(4, 5), torch.randn(4, 3)
+    torch.testing.assert_close(gru(x), _chainer_gru(gru, x, None))
+    torch.testing.assert_close(gru(x, h), _chainer_gru(gru, x, h))
+    # no state is not the zero state of PyTorch's GRU: h' = s(W_z x) * tanh(W x)
+    H = 3
+    wz = x @ gru.W.weight[H:2 * H].t() + gru.W.bias[H:2 * H]
+    w = x @ gru.W.weight[2 * H:].t() + gru.W.bias[2 * H:]
+    torch.testing.assert_close(gru(x), torch.sigmoid(wz) * torch.tanh(w))
+
+
+def test_ggnn_messages_depend_on_bond_type_and_old_variant_is_registered():
+    torch.manual_seed(0)
+    model = build_model("ggnn", hidden_dim=6, n_layers=2, dropout=0.0).eval()
+    g = _mol("CC=C")
+    single = model(Batch.from_data_list([g]))
+    g2 = g.clone()
+    g2.edge_attr = torch.zeros_like(g.edge_attr)  # every bond single
+    assert not torch.allclose(single, model(Batch.from_data_list([g2])))
+    old = build_model("ggnn_embedding_state", hidden_dim=6, n_layers=2, dropout=0.0)
+    assert isinstance(old.update, nn.GRUCell) and old.update.input_size == 6  # message only; h0 is the state
+
+
+def _reference_nfp(model, g, masks):
+    """chainer-chemistry NFP(Drop) + MLPDrop(n_layers=1): adjacency with self-connections, degree =
+    row sum - 1 selects the weight, every degree's bias added, softmax readout after each layer."""
+    n = g.num_nodes
+    adj = _dense_adjacency(g).sum(0).clamp(max=1) + torch.eye(n)
+    deg = adj.sum(1).long() - 1
+    h = model.embedding.weight[g.x.view(-1)]
+    fp, k = 0, 0
+    for weight, bias, readout in zip(model.degree_weight, model.degree_bias, model.fingerprint):
+        h = h * masks[k]; k += 1
+        fv = adj @ h
+        out = torch.stack([fv[i] @ weight[deg[i]].t() if deg[i] <= model.max_degree else torch.zeros_like(fv[i])
+                           for i in range(n)])
+        h = torch.sigmoid(out + bias)
+        fp = fp + torch.softmax(h @ readout.weight.t() + readout.bias, -1).sum(0)
+    fp = fp * masks[k]
+    return fp @ model.mlp[-1].weight.t() + model.mlp[-1].bias
+
+
+def test_nfp_matches_chainer_chemistry_layer_by_layer():
+    torch.manual_seed(0)
+    model = build_model("nfp", hidden_dim=5, n_layers=3, dropout=0.25, max_degree=2).eval()
+    assert len(model.fingerprint) == 3  # one readout per layer, none of the embedding
+    g = _mol("CC(C)(C)c1ccncc1O")  # a quaternary carbon: 4 neighbours > max_degree, bias only
+    n = g.num_nodes
+    masks = [(torch.rand(n, 5) > 0.25).float() / 0.75 for _ in range(3)] + [(torch.rand(5) > 0.25).float() / 0.75]
+    fixed = _FixedMask(masks)
+    model.dropout = fixed
+    model.mlp[0] = fixed
+    out = model(Batch.from_data_list([g]))[0]
+    torch.testing.assert_close(out, _reference_nfp(model, g, masks), rtol=1e-5, atol=1e-6)

@@ -87,7 +87,8 @@ def test_build_report_assembles_notebooks_table_and_provenance(tmp_path):
     raw = tmp_path / "raw.csv"
     raw.write_text("a,b\n1,2\n")
     out = tmp_path / "report" / "index.html"
-    csv = rows_csv(tmp_path, [reproduction_row("demo.r", 0.9, "quick", value=0.9)])
+    csv = rows_csv(tmp_path, [reproduction_row("demo.r", 0.9, "quick", value=0.9),
+                              reproduction_row("demo.figure", "figure", "quick")])
     build_report([str(nb_path)], [str(csv)], [str(raw)], {"scale": "quick", "seed": 0}, "quick", tmp_path / "none",
                  tmp_path, out, targets=TARGETS, table_csv=tmp_path / "table.csv")
     assert pd.read_csv(tmp_path / "table.csv")["id"].tolist() == [t.id for t in TARGETS]
@@ -98,3 +99,5 @@ def test_build_report_assembles_notebooks_table_and_provenance(tmp_path):
     assert hashlib.sha256(raw.read_bytes()).hexdigest() in html
     assert "not yet reproduced" in html and "Provenance" in html and "seed: 0" in html
     assert "demo.wilcoxon" in html and "ESOL NFP r" in html
+    assert "compare by eye" in html  # a figure target with a row is not "not yet"
+    assert html.count("<td>not yet</td>") == 2  # demo.mae and demo.wilcoxon have no row

@@ -1,8 +1,11 @@
 """Attribution engine: one API for graphs, images, text, sequences and tables.
 
-``compute(inputs, M, seed)`` returns ``M`` samples ``(M, *target_shape)``;
-:func:`aggregate` reduces them (chainer-chemistry's Calculator design).
-Gradients are taken at the input or at any module's output (``target=``), the
+``compute(inputs, M, seed)`` returns ``M`` samples ``(M, *input_shape)`` (a tuple of them
+for a tuple of inputs); :func:`aggregate` reduces them (chainer-chemistry's Calculator
+design) and never sums over the batch.  Names as in captum: ``target=`` is the output
+index, ``layer=`` the hooked module (the old ``target=<module>`` and ``target_class=``
+still work, with a ``DeprecationWarning``).
+Gradients are taken at the input or at any module's output (``layer=``), the
 ``M`` samples run as replicated batches, and dropout sampling (BayesGrad) is
 MC dropout with batch norm frozen.  Models meant for BayesGrad must use
 ``nn.Dropout`` modules: functional dropout is not sampled.

@@ -6,6 +6,7 @@ the mean over the sampling axis 0.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Optional, Union
 
 import numpy as np
@@ -16,22 +17,40 @@ __all__ = ["aggregate"]
 Axis = Optional[Union[int, tuple]]
 
 
-def aggregate(samples, method: str = "raw", channel_axis: Axis = -1, return_std: bool = False):
-    """``(M, *shape)`` samples -> ``shape`` without the channel axis.
+_DEFAULT = "default"
+
+
+def aggregate(samples, method: str = "raw", channel_axis: Axis = _DEFAULT,
+              return_std: bool = False):
+    """``(M, batch, *shape)`` samples -> ``(batch, *shape)`` without the channel axis.
 
     method
         ``raw``: s, ``abs``: |s|, ``square``: s^2, applied elementwise.
     channel_axis
-        int, tuple or None.  Non-negative numbers index the *samples* array
-        (axis 0 is the sampling axis and cannot be summed); negative ones count
-        from the end.  ``None`` sums nothing.
+        int, tuple or None.  Non-negative numbers index the *samples* array; negative
+        ones count from the end.  ``None`` sums nothing.  Axis 0 (the samples) and axis 1
+        (the batch: examples, or the atoms of a graph batch) are never summed: naming
+        either is a ``ValueError``.  Default: inferred where unambiguous, i.e. nothing
+        for ``(M, batch)`` (a batch of scalars), the last axis for ``(M, batch, C)`` (a
+        batch of vectors, atoms x embedding channels); for ``(M, batch, d1, d2, ...)``
+        the default still sums the last axis, with a ``DeprecationWarning`` because the
+        channel axis is ambiguous there (``-3`` for ``(B, C, H, W)`` images, ``-1`` for
+        channels-last tokens or pixels): pass it explicitly.
     return_std
         also return the standard deviation over the ``M`` samples of the
         transformed, channel-summed samples (BayesGrad's uncertainty map;
         ``correction=1``, zero when ``M == 1``).
 
-    numpy arrays in give numpy arrays out.
+    numpy arrays in give numpy arrays out.  A tuple of sample tensors (tuple inputs)
+    gives a tuple, each reduced the same way (``None`` stays ``None``).
     """
+    if isinstance(samples, tuple):
+        outs = [None if s is None else aggregate(s, method, channel_axis, return_std)
+                for s in samples]
+        if not return_std:
+            return tuple(outs)
+        return (tuple(None if o is None else o[0] for o in outs),
+                tuple(None if o is None else o[1] for o in outs))
     as_numpy = isinstance(samples, np.ndarray)
     s = torch.from_numpy(samples) if as_numpy else samples
     if s.dim() < 1:
@@ -44,11 +63,29 @@ def aggregate(samples, method: str = "raw", channel_axis: Axis = -1, return_std:
         t = s * s
     else:
         raise ValueError("method must be 'raw', 'abs' or 'square'")
+    if isinstance(channel_axis, str):
+        if channel_axis != _DEFAULT:
+            raise ValueError("channel_axis must be an int, a tuple of ints or None")
+        if s.dim() <= 2:
+            channel_axis = None  # (M,) or a batch of scalars (M, batch): nothing to sum
+        else:
+            if s.dim() > 3:
+                warnings.warn(
+                    f"aggregate: samples of shape {tuple(s.shape)} (M, batch, ...) have several "
+                    "candidate channel axes; the default sums the last one. Pass channel_axis= "
+                    "(-3 for (B, C, H, W) images, -1 for channels-last, None for no sum)",
+                    DeprecationWarning, stacklevel=2)
+            channel_axis = -1
     if channel_axis is not None:
         axes = channel_axis if isinstance(channel_axis, (tuple, list)) else (channel_axis,)
         axes = tuple(int(a) % s.dim() for a in axes)
         if 0 in axes:
             raise ValueError("channel_axis cannot be the sampling axis 0")
+        if 1 in axes and s.dim() >= 2:
+            raise ValueError(
+                f"channel_axis {channel_axis} names axis 1 of samples shaped {tuple(s.shape)}, "
+                "the batch axis (M, batch, ...): aggregate never sums over examples. Pass the "
+                "channel axis explicitly (e.g. -1, or -3 for images) or None")
         if axes:
             t = t.sum(dim=axes)
     mean = t.mean(dim=0)

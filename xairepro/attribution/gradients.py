@@ -52,7 +52,7 @@ class VanillaGrad(Attribution):
 
     default_M = 1
 
-    def compute(self, inputs, M: Optional[int] = None, seed: Optional[int] = 0) -> Tensor:
+    def _compute(self, inputs, M: Optional[int] = None, seed: Optional[int] = 0) -> Tensor:
         M = int(M or self.default_M)
         run = self._run(inputs, 1, None, seed)
         self.last_scores = run.scores
@@ -67,9 +67,9 @@ class InputXGradient(VanillaGrad):
     moves from the baseline to its value.
     """
 
-    def __init__(self, model, target=None, **kwargs):
+    def __init__(self, model, layer=None, **kwargs):
         kwargs["multiply_by_inputs"] = True
-        super().__init__(model, target, **kwargs)
+        super().__init__(model, layer, **kwargs)
 
 
 class _NoiseMixin:
@@ -78,18 +78,19 @@ class _NoiseMixin:
     ``noise_mode="absolute"``: sigma = ``noise`` (the BayesGrad paper uses a fixed
     sigma, "more stable in our experiment").  ``"relative"``: sigma = ``noise *
     (max - min)`` of the target per example (SmoothGrad's original scaling); for
-    node-level graph targets the range is taken over all atoms of the graph.
+    node-level graph targets the range is taken over all atoms of the graph; for tuple
+    inputs over all attributed inputs of the example together.
     """
 
-    def __init__(self, model, target=None, noise: float = 0.15, noise_mode: str = "absolute",
+    def __init__(self, model, layer=None, noise: float = 0.15, noise_mode: str = "absolute",
                  **kwargs):
-        super().__init__(model, target, **kwargs)
+        super().__init__(model, layer, **kwargs)
         if noise_mode not in ("absolute", "relative"):
             raise ValueError("noise_mode must be 'absolute' or 'relative'")
         self.noise = float(noise)
         self.noise_mode = noise_mode
 
-    def compute(self, inputs, M: Optional[int] = None, seed: Optional[int] = 0) -> Tensor:
+    def _compute(self, inputs, M: Optional[int] = None, seed: Optional[int] = 0) -> Tensor:
         M = int(M or self.default_M)
         self._check_dropout()
         run = self._run(inputs, M, self._noise_perturb(seed), seed)
@@ -153,7 +154,7 @@ class BayesGrad(Attribution):
     default_M = 100
     uses_dropout = True
 
-    def compute(self, inputs, M: Optional[int] = None, seed: Optional[int] = 0) -> Tensor:
+    def _compute(self, inputs, M: Optional[int] = None, seed: Optional[int] = 0) -> Tensor:
         M = int(M or self.default_M)
         self._check_dropout()
         run = self._run(inputs, M, None, seed)
@@ -163,7 +164,7 @@ class BayesGrad(Attribution):
     def _check_dropout(self):
         if not has_dropout(self.model):
             warnings.warn("BayesGrad on a model without nn.Dropout modules: all samples "
-                          "are identical (VanillaGrad)", stacklevel=3)
+                          "are identical (VanillaGrad)", stacklevel=4)
 
 
 class BayesSmoothGrad(_NoiseMixin, BayesGrad):

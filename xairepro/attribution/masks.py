@@ -18,6 +18,7 @@ project's one training loop (:func:`xairepro.training.train_mask_net`).
 """
 from __future__ import annotations
 
+import warnings
 from typing import Callable, Iterable, Optional
 
 import torch
@@ -35,9 +36,10 @@ class ExplanationMaskNet(nn.Module):
     model
         the pre-trained network; its parameters get ``requires_grad=False`` and
         it is kept in eval mode whatever ``train()`` is called on this module.
-    target, target_io
+    layer, target_io
         ``None``: mask the first input tensor (``batch.x`` for graphs); a module:
-        mask its output (or first input).  ``mask_logits`` must return a tensor
+        mask its output (or first input).  ``target=<module>`` is the deprecated name
+        of ``layer=`` (as in the attribution methods).  ``mask_logits`` must return a tensor
         broadcastable to that tensor, e.g. ``(B, T, 1)`` for token embeddings.
     task_loss
         ``"mse"`` (regression), ``"bce"`` (one logit per output, soft targets
@@ -47,16 +49,29 @@ class ExplanationMaskNet(nn.Module):
         weights of the mean mask value and of its mean binary entropy.
     """
 
-    def __init__(self, model: nn.Module, target: Optional[nn.Module] = None,
+    def __init__(self, model: nn.Module, layer: Optional[nn.Module] = None,
                  target_io: str = "output", task_loss="mse", sparsity: float = 1e-3,
-                 entropy: float = 0.0):
+                 entropy: float = 0.0, *, target: Optional[nn.Module] = None):
         super().__init__()
+        if target is not None:
+            if not isinstance(target, nn.Module):
+                raise TypeError("ExplanationMaskNet: the masked module is layer=")
+            warnings.warn("ExplanationMaskNet(target=<module>) is deprecated: pass layer=<module>",
+                          DeprecationWarning, stacklevel=2)
+            if layer is not None:
+                raise ValueError("ExplanationMaskNet: both layer= and target= given")
+            layer = target
         self.model = model
         for p in model.parameters():
             p.requires_grad_(False)
         model.eval()
-        self.target, self.target_io = target, target_io
+        self.layer, self.target_io = layer, target_io
         self.task_loss, self.sparsity, self.entropy = task_loss, float(sparsity), float(entropy)
+
+    @property
+    def target(self):
+        """Deprecated name of :attr:`layer`."""
+        return self.layer
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -72,7 +87,7 @@ class ExplanationMaskNet(nn.Module):
         return torch.sigmoid(self.mask_logits(inputs))
 
     def _masked_call(self, inputs, mask: Tensor):
-        if self.target is None:
+        if self.layer is None:
             if is_graph_batch(inputs):
                 import copy
                 b = copy.copy(inputs)
@@ -89,18 +104,40 @@ class ExplanationMaskNet(nn.Module):
             return value * mask
 
         if self.target_io == "output":
-            handle = self.target.register_forward_hook(lambda m, a, out: apply(out))
+            handle = self.layer.register_forward_hook(lambda m, a, out: apply(out))
         else:
             def pre(m, args):
                 args = list(args)
                 i, v = _first_tensor(args)
                 args[i] = apply(v)
                 return tuple(args)
-            handle = self.target.register_forward_pre_hook(pre)
+            handle = self.layer.register_forward_pre_hook(pre)
         try:
             return _call_model(self.model, inputs)
         finally:
             handle.remove()
+
+    def _reference_loss(self, out, reference):
+        if callable(self.task_loss):
+            return self.task_loss(out, reference)
+        if self.task_loss == "mse":
+            return F.mse_loss(out, reference)
+        if self.task_loss == "bce":
+            return F.binary_cross_entropy_with_logits(out, torch.sigmoid(reference))
+        if self.task_loss == "ce":
+            return F.cross_entropy(out, torch.softmax(reference, -1))
+        raise ValueError("task_loss must be 'mse', 'bce', 'ce' or a callable")
+
+    def _label_loss(self, out, labels):
+        if callable(self.task_loss):
+            return self.task_loss(out, labels)
+        if self.task_loss == "mse":
+            return F.mse_loss(out, labels.to(out.dtype).view(out.shape))
+        if self.task_loss == "bce":
+            return F.binary_cross_entropy_with_logits(out, labels.to(out.dtype).view(out.shape))
+        if self.task_loss == "ce":
+            return F.cross_entropy(out, labels.long().view(-1))
+        raise ValueError("task_loss must be 'mse', 'bce', 'ce' or a callable")
 
     def forward(self, inputs):
         """``(masked model output, mask, mask logits)``."""
@@ -108,20 +145,18 @@ class ExplanationMaskNet(nn.Module):
         mask = torch.sigmoid(logits)
         return self._masked_call(inputs, mask), mask, logits
 
-    def loss(self, inputs) -> tuple[Tensor, dict]:
-        with torch.no_grad():
-            reference = _call_model(self.model, inputs)
+    def loss(self, inputs, labels: Optional[Tensor] = None) -> tuple[Tensor, dict]:
+        """Mask network loss. Without ``labels`` the task term asks the masked prediction to match
+        the frozen model's own prediction (an explanation of the model); with ``labels`` it is the
+        task loss against the labels (the masked input must still predict the truth), as the
+        explanatory-masks paper trains its mask networks."""
         out, mask, logits = self(inputs)
-        if callable(self.task_loss):
-            task = self.task_loss(out, reference)
-        elif self.task_loss == "mse":
-            task = F.mse_loss(out, reference)
-        elif self.task_loss == "bce":
-            task = F.binary_cross_entropy_with_logits(out, torch.sigmoid(reference))
-        elif self.task_loss == "ce":
-            task = F.cross_entropy(out, torch.softmax(reference, -1))
+        if labels is not None:
+            task = self._label_loss(out, labels)
         else:
-            raise ValueError("task_loss must be 'mse', 'bce', 'ce' or a callable")
+            with torch.no_grad():
+                reference = _call_model(self.model, inputs)
+            task = self._reference_loss(out, reference)
         size = mask.mean()
         # binary entropy from the logits, stable where the mask saturates
         ent = (mask * F.softplus(-logits) + (1 - mask) * F.softplus(logits)).mean()

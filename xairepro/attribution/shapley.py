@@ -23,6 +23,10 @@ marginal contributions, so ``aggregate(..., "raw")`` is the Shapley estimate
 and ``return_std=True`` its sampling spread.  Following captum, every element of
 a feature group carries the group's value: use ``channel_axis=None``, or
 ``last_group_values`` ``(batch, n_groups)``.
+
+Feature masks may be shared by the batch or given per example (``(batch, *shape)``);
+tuple inputs take a tuple of masks (ids shared across inputs, as in captum), a tuple of
+backgrounds or baselines, and return a tuple.
 """
 from __future__ import annotations
 
@@ -31,57 +35,77 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from .base import (Attribution, _forked_rng, _tile_target_class, default_output_fn,
-                   eval_mode, inputs_device)
+from .base import (Attribution, _forked_rng, _per_input, _tile_target_class,
+                   default_output_fn, eval_mode, feature_groups, flat_feature_mask,
+                   inputs_device)
 
 __all__ = ["ShapleySampling"]
 
 
 class ShapleySampling(Attribution):
-    """Shapley values of the input features of a tensor batch ``(B, ...)``.
+    """Shapley values of the input features of a tensor batch ``(B, ...)`` or a tuple of them.
 
     method
-        ``"chimera"`` (needs ``background``, a tensor ``(n_bg, ...)``) or
-        ``"permutation"`` (uses ``baseline``).
+        ``"chimera"`` (the default; needs ``background``, a tensor ``(n_bg, ...)``, or a
+        tuple of them for tuple inputs) or ``"permutation"`` (captum's
+        ``ShapleyValueSampling``; uses ``baseline``).
     n_samples
         samples per feature (chimera) or permutations (permutation); ``compute``'s
         ``M`` overrides it.
     feature_mask
         integer group ids ``0..G-1`` with the per-example shape (or broadcastable
-        to it); default: every element is its own feature.  For one-hot
-        sequences ``(L, A)``, ``torch.arange(L)[:, None]`` makes positions the
-        players.
+        to it), ``(1, *shape)``, or ``(B, *shape)`` for one mask per example; default:
+        every element is its own feature.  For one-hot sequences ``(L, A)``,
+        ``torch.arange(L)[:, None]`` makes positions the players.
+    target
+        the output index (captum's name; ``target_class=`` is the deprecated one).
+        Works on the inputs only: ``layer=`` is refused.
     """
+
+    attributes_integer_inputs = True
+    engine_carries_pass = False
 
     def __init__(self, model, method: str = "chimera", n_samples: int = 100,
                  background: Optional[Tensor] = None, baseline=0.0,
                  feature_mask: Optional[Tensor] = None, **kwargs):
-        if kwargs.get("target") is not None:
-            raise ValueError("ShapleySampling works on the input tensor (target=None)")
-        kwargs.pop("target", None)
-        super().__init__(model, None, baseline=baseline, **kwargs)
+        super().__init__(model, kwargs.pop("layer", None), baseline=baseline, **kwargs)
+        if self.layer is not None:
+            raise ValueError("ShapleySampling works on the inputs (layer=None); the output "
+                             "index is target=")
         if method not in ("chimera", "permutation"):
             raise ValueError("method must be 'chimera' or 'permutation'")
         if method == "chimera" and background is None:
-            raise ValueError("the chimera estimator needs a background set of examples")
+            raise ValueError(
+                "ShapleySampling's default estimator, method='chimera', draws the missing "
+                "features from a background set: pass background=<tensor (n_bg, ...) of "
+                "examples>, or choose the permutation estimator (captum's "
+                "ShapleyValueSampling), which fills them from a fixed baseline: "
+                "ShapleySampling(model, method='permutation', baseline=0.0)")
         self.method, self.n_samples = method, int(n_samples)
         self.background, self.feature_mask = background, feature_mask
 
+    def _flat_setup(self, method, items, attributed, n):
+        if self.feature_mask is not None:
+            self.feature_mask = flat_feature_mask(self.feature_mask, items, attributed, n)
+        if self.background is not None:
+            bgs = _per_input(self.background, len(items), "background") \
+                if isinstance(self.background, (tuple, list)) else [self.background]
+            if len(bgs) == len(items) and len(items) != len(attributed):
+                bgs = [bgs[i] for i in attributed]
+            if len(bgs) != len(attributed):
+                raise ValueError("tuple inputs need a tuple of backgrounds, one per input")
+            dtype = self._example_baseline.dtype
+            self.background = torch.cat([b.reshape(b.shape[0], -1).to(dtype) for b in bgs], 1)
+
     # ------------------------------------------------------------------ helpers
-    def _groups(self, feat_shape, device) -> tuple[Tensor, int]:
+    def _groups(self, feat_shape, device, n_examples: int = 1) -> tuple[Tensor, int]:
+        """Flat group ids ``(F,)`` (shared) or ``(B, F)`` (per example), and ``G``."""
         if self.feature_mask is None:
             n = 1
             for s in feat_shape:
                 n *= s
             return torch.arange(n, device=device), n
-        fm = torch.as_tensor(self.feature_mask, device=device).long()
-        while fm.dim() > len(feat_shape) and fm.shape[0] == 1:
-            fm = fm[0]
-        fm = fm.expand(feat_shape).reshape(-1)
-        uniq = torch.unique(fm)
-        if not torch.equal(uniq, torch.arange(len(uniq), device=device)):
-            raise ValueError("feature_mask must use the ids 0..G-1")
-        return fm, int(len(uniq))
+        return feature_groups(self.feature_mask, feat_shape, n_examples, device)
 
     def _scores(self, x: Tensor, tc_batch: int) -> Tensor:
         """Scores of a stacked batch whose examples cycle through the ``B`` inputs."""
@@ -89,11 +113,11 @@ class ShapleySampling(Attribution):
         k = x.shape[0] // tc_batch
         if self.output_fn is not None:
             return self.output_fn(out)
-        return default_output_fn(out, _tile_target_class(self.target_class, 0, tc_batch, k))
+        return default_output_fn(out, _tile_target_class(self.output_index, 0, tc_batch, k))
 
-    def compute(self, inputs: Tensor, M: Optional[int] = None, seed: Optional[int] = 0) -> Tensor:
+    def _compute(self, inputs: Tensor, M: Optional[int] = None, seed: Optional[int] = 0) -> Tensor:
         if not isinstance(inputs, Tensor):
-            raise TypeError("ShapleySampling takes a tensor batch (B, ...)")
+            raise TypeError("ShapleySampling takes a tensor batch (B, ...) or a tuple of them")
         n = int(M or self.n_samples)
         with eval_mode(self.model), _forked_rng(inputs_device(inputs), seed), torch.no_grad():
             if self.method == "chimera":
@@ -104,7 +128,7 @@ class ShapleySampling(Attribution):
     def _chimera(self, x: Tensor, n: int, seed) -> Tensor:
         dev = x.device
         B, feat_shape = x.shape[0], x.shape[1:]
-        fm, G = self._groups(feat_shape, dev)
+        fm, G = self._groups(feat_shape, dev, B)
         bg = self.background.to(dev, x.dtype).reshape(self.background.shape[0], -1)
         xf = x.reshape(B, -1)
         gen = torch.Generator(device=dev)
@@ -120,7 +144,10 @@ class ShapleySampling(Attribution):
             ranks = torch.rand(kp, B, G, generator=gen, device=dev).argsort(-1).argsort(-1)
             z = bg[torch.randint(0, bg.shape[0], (kp, B), generator=gen, device=dev)]
             rank_g = ranks.gather(2, g.view(kp, 1, 1).expand(kp, B, 1))     # (kp, B, 1)
-            el_rank = ranks[:, :, fm]                                        # (kp, B, F)
+            if fm.dim() == 1:
+                el_rank = ranks[:, :, fm]                                    # (kp, B, F)
+            else:  # one mask per example
+                el_rank = ranks.gather(2, fm.unsqueeze(0).expand(kp, -1, -1))
             xx = xf.unsqueeze(0)
             plus = torch.where(el_rank <= rank_g, xx, z)
             minus = torch.where(el_rank < rank_g, xx, z)
@@ -134,9 +161,13 @@ class ShapleySampling(Attribution):
     def _permutation(self, x: Tensor, n: int) -> Tensor:
         dev = x.device
         B, feat_shape = x.shape[0], x.shape[1:]
-        fm, G = self._groups(feat_shape, dev)
-        base = self._baseline_like(x).expand_as(x).reshape(B, -1) if torch.is_floating_point(x) \
-            else torch.as_tensor(self.baseline, device=dev).to(x.dtype).expand_as(x).reshape(B, -1)
+        fm, G = self._groups(feat_shape, dev, B)
+        if self._example_baseline is not None:
+            base = self._example_baseline.to(dev, x.dtype).reshape(B, -1)
+        elif torch.is_floating_point(x):
+            base = self._baseline_like(x).expand_as(x).reshape(B, -1)
+        else:
+            base = torch.as_tensor(self.baseline, device=dev).to(x.dtype).expand_as(x).reshape(B, -1)
         xf = x.reshape(B, -1)
         # same draws as captum's _perm_generator: torch.randperm on the global RNG
         perms = torch.stack([torch.randperm(G) for _ in range(n)]).to(dev)   # (n, G)
@@ -149,8 +180,12 @@ class ShapleySampling(Attribution):
             s1 = min(n_states, s0 + per_pass)
             idx = torch.arange(s0, s1, device=dev)
             smp, j = idx // (G + 1), idx % (G + 1)
-            take = ranks[smp][:, fm] < j.unsqueeze(1)                        # (k, F)
-            states = torch.where(take.unsqueeze(1), xf.unsqueeze(0), base.unsqueeze(0))
+            el_rank = ranks[smp][:, fm]                                      # (k, [B,] F)
+            j = j.view(-1, *([1] * (el_rank.dim() - 1)))
+            take = el_rank < j
+            if take.dim() == 2:
+                take = take.unsqueeze(1)
+            states = torch.where(take, xf.unsqueeze(0), base.unsqueeze(0))
             scores[s0:s1] = self._scores(states.reshape(-1, *feat_shape), B).view(-1, B).float()
         scores = scores.view(n, G + 1, B)
         marg = scores[:, 1:] - scores[:, :-1]                                # (n, G, B) by rank
@@ -162,4 +197,6 @@ class ShapleySampling(Attribution):
         """(n, B, G) group contributions -> (n, B, *feat_shape) element samples."""
         self.last_group_values = per.mean(0)
         n, B, _ = per.shape
-        return per[:, :, fm].reshape(n, B, *feat_shape)
+        if fm.dim() == 1:
+            return per[:, :, fm].reshape(n, B, *feat_shape)
+        return per.gather(2, fm.unsqueeze(0).expand(n, -1, -1)).reshape(n, B, *feat_shape)

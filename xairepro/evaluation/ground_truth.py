@@ -5,15 +5,21 @@ asks whether an attribution method puts the pyridine ring atoms first. The metri
 knows which method produced the scores: it takes per-atom scores and per-molecule sets of
 ground-truth atoms and returns numbers.
 
-Top-k precision-recall curve (the paper's Fig. 1 and Table 1): for each rate ``r`` the
-``ceil(r * n)`` highest-scoring atoms of an ``n``-atom molecule (at least one) are "extracted";
-precision is the fraction of extracted atoms that are ground truth, recall the fraction of
-ground-truth atoms extracted; both are averaged over molecules, and the PRC-AUC is the
-trapezoidal area under the averaged (recall, precision) points. As in the paper's code, the
-curve is not anchored at recall 0, so even a perfect ranking scores at most ``1 - (mean recall at
-the first rate)``, not 1 (about 0.55 on our Tox21 validation pyridine molecules, where 10% of a
-molecule's atoms often already covers the ring), and a uniform random ranking about ``0.9 * mean
-ground-truth fraction`` (about 0.32 there). Compare methods on the same molecules only.
+Top-k precision-recall curve (the paper's Fig. 1 and Table 1): for each rate ``r`` the ``k``
+highest-scoring atoms of an ``n``-atom molecule are "extracted"; precision is the fraction of
+extracted atoms that are ground truth, recall the fraction of ground-truth atoms extracted; both are
+averaged over molecules, and the PRC-AUC is the trapezoidal area under the averaged (recall,
+precision) points. ``k`` depends on the extraction rule (:data:`EXTRACTION_RULES`):
+
+* ``"ceil"``: ``ceil(r * n)`` (at least one) -- this project's first rule;
+* ``"max1_int"``: ``max(1, int(r * n))`` -- the later fix of the reference code's rule;
+* ``"reference_int"``: ``int(r * n)``, and all ``n`` atoms when that is 0 -- the BayesGrad code
+  (``idx[-int(n * r):]``, and ``idx[-0:]`` is the whole array), the scale of the paper's Table 1.
+
+As in the paper's code, the curve is not anchored at recall 0, so even a perfect ranking scores
+well below 1 (about 0.55 under ``ceil`` on our Tox21 validation pyridine molecules), and the
+scales of the rules differ by 0.07-0.10: compare methods on the same molecules and rule only, and
+report a perfect and a random ranking beside them.
 """
 from __future__ import annotations
 
@@ -74,16 +80,33 @@ def pyridine_atoms(mol_or_smiles) -> list[int]:
 
 # --------------------------------------------------------------------------- top-k PR curve
 
-def n_extracted(n_atoms: int, rate: float) -> int:
-    """Atoms extracted at ``rate``: ``ceil(rate * n)``, at least one and at most ``n``.
+#: The extraction rules of the top-k curve (see the module docstring); the paper's is the last.
+EXTRACTION_RULES = ("ceil", "max1_int", "reference_int")
+#: The rule of the BayesGrad code, on which the paper's Table 1 was computed.
+REFERENCE_RULE = "reference_int"
 
-    The small tolerance keeps float noise (``0.3 * 10 = 3.0000000000000004``) from adding an atom.
+
+def n_extracted(n_atoms: int, rate: float, rule: str = "ceil") -> int:
+    """Atoms extracted at ``rate`` from an ``n_atoms`` molecule under ``rule`` (at most ``n``).
+
+    ``ceil``: ``ceil(rate * n)``, at least one; a small tolerance keeps float noise
+    (``0.3 * 10 = 3.0000000000000004``) from adding an atom. ``max1_int``: ``max(1, int(rate * n))``;
+    ``reference_int``: ``int(rate * n)``, or all atoms when it is 0. The last two use the product
+    exactly as the reference code does (no tolerance), so they agree with it atom for atom.
     """
-    return int(min(n_atoms, max(1, math.ceil(rate * n_atoms - 1e-9))))
+    if rule == "ceil":
+        k = max(1, math.ceil(rate * n_atoms - 1e-9))
+    elif rule == "max1_int":
+        k = max(1, int(n_atoms * rate))
+    elif rule == "reference_int":
+        k = int(n_atoms * rate) or n_atoms
+    else:
+        raise ValueError(f"unknown extraction rule {rule!r}; known: {EXTRACTION_RULES}")
+    return int(min(n_atoms, k))
 
 
 def topk_precision_recall(scores: Sequence[np.ndarray], truth: Sequence[Iterable[int]],
-                          rates: Sequence[float] = DEFAULT_RATES) -> tuple[np.ndarray, np.ndarray]:
+                          rates: Sequence[float] = DEFAULT_RATES, rule: str = "ceil") -> tuple[np.ndarray, np.ndarray]:
     """Mean recall and mean precision over molecules at each rate (arrays of ``len(rates)``).
 
     ``scores[i]``: one score per atom of molecule i (higher = more important); ties are broken by
@@ -110,28 +133,42 @@ def topk_precision_recall(scores: Sequence[np.ndarray], truth: Sequence[Iterable
         order = np.argsort(-s, kind="stable")
         hits = np.cumsum(is_truth[order])
         for j, r in enumerate(rates):
-            k = n_extracted(len(s), r)
+            k = n_extracted(len(s), r, rule)
             recall[i, j] = hits[k - 1] / len(t)
             precision[i, j] = hits[k - 1] / k
     return recall.mean(0), precision.mean(0)
 
 
-def prc_auc(recall: Sequence[float], precision: Sequence[float]) -> float:
-    """Trapezoidal area under (recall, precision) points, recall non-decreasing (not anchored at 0)."""
+def prc_auc(recall: Sequence[float], precision: Sequence[float], monotone: bool = True) -> float:
+    """Trapezoidal area under (recall, precision) points in rate order (not anchored at 0).
+
+    ``monotone``: recall must be non-decreasing (``ceil`` and ``max1_int`` guarantee it). The
+    ``reference_int`` rule does not (a small molecule's recall drops from 1 when ``int(r n)`` turns
+    from 0 to 1); with ``monotone=False`` the signed trapezoid sum is returned, which is what
+    ``sklearn.metrics.auc`` computes for a monotone curve (it refuses a non-monotone one).
+    """
     recall, precision = np.asarray(recall, float), np.asarray(precision, float)
     if recall.shape != precision.shape or recall.ndim != 1 or len(recall) < 2:
         raise ValueError("need two equal-length 1-d arrays of at least 2 points")
-    if np.any(np.diff(recall) < -1e-12):
+    if monotone and np.any(np.diff(recall) < -1e-12):
         raise ValueError("recall must be non-decreasing")
     return float(np.sum(np.diff(recall) * (precision[1:] + precision[:-1]) / 2))
 
 
 def substructure_prc_auc(scores: Sequence[np.ndarray], truth: Sequence[Iterable[int]],
-                         rates: Sequence[float] = DEFAULT_RATES) -> dict:
-    """The whole evaluation of one set of atom scores: curve points and their PRC-AUC."""
-    recall, precision = topk_precision_recall(scores, truth, rates)
-    return {"rates": np.asarray(rates, float), "recall": recall, "precision": precision,
-            "prc_auc": prc_auc(recall, precision)}
+                         rates: Sequence[float] = DEFAULT_RATES, rule: str = "ceil") -> dict:
+    """The whole evaluation of one set of atom scores under one extraction rule: curve points,
+    their PRC-AUC and whether mean recall is monotone over the rates."""
+    recall, precision = topk_precision_recall(scores, truth, rates, rule)
+    return {"rates": np.asarray(rates, float), "recall": recall, "precision": precision, "rule": rule,
+            "monotone": bool(np.all(np.diff(recall) >= -1e-12)),
+            "prc_auc": prc_auc(recall, precision, monotone=rule != "reference_int")}
+
+
+def prc_auc_by_rule(scores: Sequence[np.ndarray], truth: Sequence[Iterable[int]],
+                    rates: Sequence[float] = DEFAULT_RATES, rules: Sequence[str] = EXTRACTION_RULES) -> dict:
+    """``{rule: substructure_prc_auc(...)}`` for every extraction rule, on the same molecules."""
+    return {rule: substructure_prc_auc(scores, truth, rates, rule) for rule in rules}
 
 
 def atom_rank(scores: Sequence[float], atom: int) -> int:

@@ -12,5 +12,10 @@ from __future__ import annotations
 from .registry import MODELS, build_model, register_model
 
 from . import gnn, text, vision  # noqa: E402,F401  (registration side effects)
+from . import tabular  # noqa: E402,F401
+from . import peptide_cnn  # noqa: E402,F401
+from . import smiles2vec  # noqa: E402,F401
+from . import text_masks  # noqa: E402,F401
+from . import preact_resnet  # noqa: E402,F401
 
 __all__ = ["MODELS", "build_model", "register_model"]

@@ -10,6 +10,11 @@ Word dropout zeroes whole word vectors (mask shape ``(B, T, 1)``), rescaled by
 dropout module (``is_dropout = True``), so MC dropout samples it too.  It acts
 *after* the embedding module, so a hook on ``model.embedding`` sees the
 un-dropped vectors and a dropped word gets a zero gradient in that sample.
+
+``packed=True`` runs the GRU on packed sequences: each review's length is its last
+non-padding position plus one, so the backward direction starts at the review's
+last word instead of running through the trailing padding first (padding in the
+middle, e.g. a word removed for a faithfulness curve, still runs as a zero vector).
 """
 from __future__ import annotations
 
@@ -58,9 +63,12 @@ class BiGRUClassifier(nn.Module):
 
     def __init__(self, vocab_size: int, embed_dim: int = 100, hidden: int = 256,
                  dropout: float = 0.0, word_dropout: float = 0.4, n_classes: int = 2,
-                 fc_dim: int = 128, padding_idx: Optional[int] = 0):
+                 fc_dim: int = 128, padding_idx: Optional[int] = 0, packed: bool = False):
         super().__init__()
+        if packed and padding_idx is None:
+            raise ValueError("packed=True needs a padding_idx to find each sequence's length")
         self.padding_idx = padding_idx
+        self.packed = bool(packed)
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=padding_idx)
         self.word_dropout = WordDropout(word_dropout)
         self.gru = nn.GRU(embed_dim, hidden, batch_first=True, bidirectional=True)
@@ -76,7 +84,25 @@ class BiGRUClassifier(nn.Module):
 
     def encode(self, tokens):
         """Per-token BiGRU outputs ``(B, T, 2*hidden)`` (the mask network's input)."""
-        out, _ = self.gru(self.word_dropout(self.embedding(tokens)))
+        emb = self.word_dropout(self.embedding(tokens))
+        if not self.packed:
+            out, _ = self.gru(emb)
+            return out
+        return self._packed_gru(emb, self.lengths(tokens))
+
+    def lengths(self, tokens) -> torch.Tensor:
+        """Last non-padding position + 1 per sequence (at least 1), on the CPU."""
+        t = tokens.shape[1]
+        real = tokens != self.padding_idx
+        pos = torch.arange(1, t + 1, device=tokens.device).expand_as(tokens)
+        return (pos * real).amax(1).clamp_min(1).cpu()
+
+    def _packed_gru(self, emb, lengths):
+        from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+        packed = pack_padded_sequence(emb, lengths, batch_first=True, enforce_sorted=False)
+        out, _ = self.gru(packed)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=emb.shape[1])
         return out
 
     def forward(self, tokens):

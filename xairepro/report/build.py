@@ -19,7 +19,7 @@ from typing import Sequence
 import pandas as pd
 import yaml
 
-from .targets import Target, reproduction_table
+from .targets import NOT_YET, Target, reproduction_table
 
 PACKAGES = ["xairepro", "torch", "torch-geometric", "rdkit", "captum", "numpy", "pandas", "scikit-learn",
             "scipy", "matplotlib", "seaborn", "snakemake", "papermill", "pooch", "deepchem"]
@@ -109,8 +109,14 @@ def _table_html(df: pd.DataFrame) -> str:
     rows = []
     for _, r in df.iterrows():
         rep = r.get("reproduced")
-        cls = "na" if rep is None or (isinstance(rep, float) and pd.isna(rep)) else ("ok" if str(rep) == "True" else "fail")
-        verdict = {"na": "not yet", "ok": "yes", "fail": "no"}[cls]
+        undecided = rep is None or (isinstance(rep, float) and pd.isna(rep))
+        if undecided:
+            # no row yet, or a figure the target leaves to the reader's eye
+            cls = "na"
+            verdict = "not yet" if str(r.get("note", "")).startswith(NOT_YET) else "compare by eye"
+        else:
+            cls = "ok" if str(rep) == "True" else "fail"
+            verdict = {"ok": "yes", "fail": "no"}[cls]
         cells = [r.get("id", ""), r.get("source", ""), r.get("experiment", ""), r.get("paper", ""), r.get("ours", ""),
                  r.get("criterion", ""), verdict, r.get("scale", ""), r.get("note", "")]
         rows.append(f"<tr class='{cls}'>" + "".join(

@@ -1,1 +1,19 @@
-"""smiles2vec experiment: targets declared (xairepro/experiments/smiles2vec/targets.py); studies built in later work."""
+"""SMILES2vec with an explanation mask on ESOL ("Explanatory masks", section 3.3).
+
+Character-level SMILES (DeepChem's ``SmilesToSeq`` on RDKit canonical SMILES, vocabulary from
+``create_char_to_idx``, sorted) feed a torch SMILES2vec (embedding, 1D convolution, stacked
+bidirectional GRUs, regression head). It is trained on a seeded random split and, beside it, on
+DeepChem's scaffold split (test RMSE of each; paper 0.846 on a held-out split). A mask network (a
+residual stack of SELU 1D convolutions on the frozen embedding, a length-1 convolution with batch
+norm and softplus) puts one weight on each character, applied across the embedding, trained with
+L1 1e-3 and L2 1e-4 on the mask while the base model stays frozen (paper: masked RMSE 0.831). The
+top-3 check counts how often the three most-weighted characters of a soluble molecule
+(log S >= -1) sit on O or N atoms and those of an insoluble one (log S <= -5) on C or halogen
+atoms (paper 88%), for the mask, integrated gradients, BayesGrad and a random mask. Characters are
+mapped to atoms and the masks drawn as atom maps; a faithfulness study (deletion/insertion over
+characters) compares the four.
+
+Modules: ``data`` (featurization, character-to-atom map, splits), ``training``, ``mask`` (the mask
+network), ``explain`` (attributions, top-3, maps), ``study`` (runs them), ``faithfulness``, ``reproduction``,
+``targets``.
+"""

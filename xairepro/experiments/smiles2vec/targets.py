@@ -8,5 +8,7 @@ TARGETS = [
            "0.831", (at_most(0.831 + 0.05),), "within 0.05 above the paper"),
     Target("masks.esol_smiles2vec.top3_accuracy", "masks",
            "SMILES2vec mask: top-3 characters on O/N (soluble) or C/halogens (insoluble)", "88%",
-           (at_least(0.88 - 0.05),), "within 5 percentage points below the paper"),
+           (at_least(0.88 - 0.05),),
+           "within 5 percentage points below the paper; soluble log S >= -1, insoluble <= -5 (the paper prints "
+           "<= -1.0 and >= -5.0, which reads inverted); a hit is one of the three characters on a target atom"),
 ]

@@ -5,25 +5,37 @@ from __future__ import annotations
 import pandas as pd
 
 from ...report.targets import reproduction_row
-from .targets import IG_MODELS, METHOD_NAMES
+from .targets import IG_MODELS, METHOD_NAMES, TOP_RANK
+
+RANK_METHOD_NAMES = {"bayesgrad": "BayesGrad", "vanilla": "VanillaGrad",
+                     "signed_bayesgrad": "signed input x gradient (dropout)",
+                     "signed_vanilla": "signed input x gradient (no dropout)"}
 
 
 def _fmt(mean: float, sd: float) -> str:
     return f"{mean:.3f}±{sd:.3f}"
 
 
-def _map_rows(maps: list[dict], scale: str) -> list[dict]:
+def _map_rows(maps: list[dict], scale: str, counts: pd.DataFrame | None = None) -> list[dict]:
+    """Fig. 3 rows: how many seed models put the key oxygen in the top ``TOP_RANK`` (BayesGrad), with
+    the other methods' counts and the median-rank model's ranks in the note."""
     rows = []
     by_name = {m["name"]: m for m in maps}
     for name, tid in (("Tyrphostin 9", "bayesgrad.tox21.srmmp.tyrphostin9"),
                       ("Tyrphostin 9 O-methyl", "bayesgrad.tox21.srmmp.tyrphostin9_methyl")):
         m = by_name.get(name)
-        if m is not None and m.get("oxygen_rank") is not None:
-            rows.append(reproduction_row(
-                tid, f"rank {m['oxygen_rank']} of {m['n_atoms']}, {m['oxygen_share']:.1%} of the map", scale,
-                f"BayesGrad, squared gradient; rank with signed input x gradient: BayesGrad "
-                f"{m['oxygen_rank_signed_bayesgrad']}, without dropout {m['oxygen_rank_signed_vanilla']}",
-                oxygen_rank=int(m["oxygen_rank"])))
+        if counts is None or m is None or m.get("oxygen_rank") is None:
+            continue
+        c = counts[counts["molecule"] == name].set_index("method")
+        b = c.loc["bayesgrad"]
+        others = ", ".join(f"{RANK_METHOD_NAMES[k]} {int(c.loc[k, 'n_top'])}/{int(c.loc[k, 'n_seeds'])}"
+                           for k in RANK_METHOD_NAMES if k != "bayesgrad" and k in c.index)
+        rows.append(reproduction_row(
+            tid, f"O in the top {TOP_RANK} in {int(b['n_top'])} of {int(b['n_seeds'])} seeds (BayesGrad; median rank "
+                 f"{b['median_rank']:g} of {int(b['n_atoms'])})", scale,
+            f"other scores, seeds with the O in the top {TOP_RANK}: {others}; the figure's model (seed "
+            f"{m.get('seed', '?')}, median BayesGrad rank) ranks it {m['oxygen_rank']}",
+            fraction_top=float(b["n_top"] / b["n_seeds"]), oxygen_rank=int(m["oxygen_rank"])))
     others = [m for m in maps if m["name"] not in ("Tyrphostin 9", "Tyrphostin 9 O-methyl") and m.get("oxygen_rank")]
     if others:
         rows.append(reproduction_row(
@@ -38,12 +50,32 @@ def _map_rows(maps: list[dict], scale: str) -> list[dict]:
 
 def reproduction_rows(table: pd.DataFrame, wilcoxon: pd.DataFrame, full: dict, srmmp: dict, maps: list[dict],
                       completeness: pd.DataFrame, saturation: pd.DataFrame, dead: pd.DataFrame,
-                      scale: str) -> list[dict]:
+                      scale: str, counts: pd.DataFrame | None = None, ablation: pd.DataFrame | None = None,
+                      rules: pd.DataFrame | None = None) -> list[dict]:
+    """``table``/``wilcoxon``: Table 1 under the reference code's extraction rule (the paper's scale);
+    ``rules``: every rule (for the notes); ``ablation``: the ablation model's Wilcoxon table;
+    ``counts``: Fig. 3 oxygen ranks across seeds."""
     rows = []
     n = int(table["n_models"].iloc[0])
+    other_rules = ""
+    if rules is not None:
+        r = rules[rules["method"] == "vanilla"].set_index("rule")
+        other_rules = "; gain under the other rules: " + ", ".join(
+            f"{k} {v['bayesgrad_gain']:+.3f} (p = {v['pvalue']:.2g})" for k, v in r.iterrows() if k != "reference_int")
     for _, r in table.iterrows():
         rows.append(reproduction_row(f"bayesgrad.tox21.table1.{r['method']}", _fmt(r["mean"], r["sd"]), scale,
-                                     f"{n} models; difference {r['diff']:+.3f}", mean=float(r["mean"])))
+                                     f"{n} models; reference code's extraction rule int(r n) (all atoms when 0); "
+                                     f"difference {r['diff']:+.3f}", mean=float(r["mean"])))
+    v = wilcoxon.set_index("versus").loc["vanilla"]
+    abl = ""
+    if ablation is not None and len(ablation):
+        a = ablation.set_index("versus").loc["vanilla"]
+        abl = (f"; ablation (embedding as the GRU state): {a['mean_diff']:+.3f}, p = {a['pvalue']:.2g}, "
+               f"{int(a['n'])} models")
+    rows.append(reproduction_row(
+        "bayesgrad.tox21.table1.gain", f"{v['mean_diff']:+.3f} (median per model {v['median_diff']:+.3f}), "
+        f"p = {v['pvalue']:.2g}", scale, f"{int(v['n'])} models, reference rule" + other_rules + abl,
+        mean_diff=float(v["mean_diff"]), pvalue=float(v["pvalue"])))
     for _, w in wilcoxon.iterrows():
         rows.append(reproduction_row(
             f"bayesgrad.tox21.table1.bayesgrad_vs_{w['versus']}",
@@ -57,7 +89,7 @@ def reproduction_rows(table: pd.DataFrame, wilcoxon: pd.DataFrame, full: dict, s
     v = float(srmmp["test_roc_auc"])
     rows.append(reproduction_row("bayesgrad.tox21.srmmp.test_roc_auc", f"{v:.4f}", scale,
                                  f"n_test = {srmmp['n_test']} ({srmmp['n_test_positive']} positive)", value=v))
-    rows += _map_rows(maps, scale)
+    rows += _map_rows(maps, scale, counts)
     labels = {label: key for key, label in IG_MODELS.items()}
     for model, g in completeness.groupby("model"):
         med, q95 = g["rel_error"].median(), g["rel_error"].quantile(0.95)

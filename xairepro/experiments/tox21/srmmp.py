@@ -1,11 +1,13 @@
 """Tox21 SR-MMP study (BayesGrad 4.2, Fig. 3): BayesGrad maps of Tyrphostin 9, its O-methyl
 derivative and Tox21 compounds with the same hindered phenol, each with the per-atom standard
-deviation across the M samples, and the rank of the hindered-phenol oxygen."""
+deviation across the M samples, and the rank of the hindered-phenol oxygen; across seeds, the
+oxygen's rank per seed and method and the seed whose model the figure shows (the median rank)."""
 from __future__ import annotations
 
 from typing import Sequence
 
 import numpy as np
+import pandas as pd
 from rdkit import Chem
 
 from ...context import RunContext
@@ -79,3 +81,41 @@ def srmmp_maps(model, molecules: Sequence[dict], *, mc_samples: int, oxygen_smar
                        oxygen_signed_bayesgrad=float(signed["bayesgrad"][i][o]))
         records.append(rec)
     return records
+
+
+#: Fig. 3 across seeds: the per-seed oxygen ranks of each method, keyed by the maps' fields.
+RANK_METHODS = {"bayesgrad": "oxygen_rank", "vanilla": "oxygen_rank_vanilla",
+                "signed_bayesgrad": "oxygen_rank_signed_bayesgrad", "signed_vanilla": "oxygen_rank_signed_vanilla"}
+
+
+def seed_ranks(maps_by_seed: dict[int, list[dict]]) -> pd.DataFrame:
+    """One row per seed, molecule and method: the key oxygen's rank (1 = highest score) and the
+    molecule's atom count. Methods: squared BayesGrad and VanillaGrad, signed input x gradient with
+    dropout sampling (signed_bayesgrad) and without (signed_vanilla)."""
+    rows = []
+    for seed, maps in sorted(maps_by_seed.items()):
+        for m in maps:
+            if m.get("oxygen_rank") is None:
+                continue
+            rows += [{"seed": int(seed), "molecule": m["name"], "method": method, "rank": int(m[key]),
+                      "n_atoms": int(m["n_atoms"]), "probability": float(m["probability"])}
+                     for method, key in RANK_METHODS.items()]
+    return pd.DataFrame(rows)
+
+
+def median_rank_seed(ranks: pd.DataFrame, molecule: str, method: str = "bayesgrad") -> int:
+    """The seed whose ``molecule`` oxygen rank under ``method`` is the median over seeds (lower
+    median for an even count; seeds sorted by rank, then seed number) -- the model whose maps the
+    figure shows."""
+    r = ranks[(ranks["molecule"] == molecule) & (ranks["method"] == method)].sort_values(["rank", "seed"])
+    if r.empty:
+        raise ValueError(f"no ranks for {molecule!r} / {method!r}")
+    return int(r["seed"].iloc[(len(r) - 1) // 2])
+
+
+def top_rank_counts(ranks: pd.DataFrame, top: int) -> pd.DataFrame:
+    """Per molecule and method: seeds, seeds with the oxygen in the top ``top``, median rank."""
+    g = ranks.groupby(["molecule", "method"])
+    return g.agg(n_seeds=("seed", "nunique"), n_top=("rank", lambda v: int((v <= top).sum())),
+                 median_rank=("rank", "median"), min_rank=("rank", "min"), max_rank=("rank", "max"),
+                 n_atoms=("n_atoms", "first")).reset_index()

@@ -48,7 +48,8 @@ def train_recipe(recipe: str, graphs: Sequence, splits: dict, *, spec: dict, tra
     ``pyridine_full``: the model on the whole pyridine training split (paper: ROC-AUC about 0.99).
     ``pyridine_subset``: the model on random subset ``subset`` of ``subset_size`` compounds (Table 1),
     with the seed of that piece of the run (``ctx.child(subset)``).
-    ``srmmp``: the model on the SR-MMP label, train / val / test ROC-AUC.
+    ``srmmp``: the model on the SR-MMP label, train / val / test ROC-AUC; ``subset=k`` trains seed
+    replicate k (``ctx.child(k)``) on the same split (Fig. 3 across seeds).
     """
     if recipe not in RECIPES:
         raise ValueError(f"unknown Tox21 recipe {recipe!r}; known: {RECIPES}")
@@ -56,14 +57,14 @@ def train_recipe(recipe: str, graphs: Sequence, splits: dict, *, spec: dict, tra
         raise ValueError("recipe pyridine_subset needs subset=k")
     if recipe == "srmmp":
         parts = srmmp_data(graphs, splits)
-        run_ctx = ctx
+        run_ctx = ctx.child(subset) if subset is not None else ctx  # subset: the seed replicate
     else:
         k = subset if recipe == "pyridine_subset" else None
         tr, val = pyridine_data(graphs, splits, k, subset_size, ctx.seed)
         parts = {"train": tr, "val": val}
         run_ctx = ctx.child(k) if k is not None else ctx
     trained = train_binary(spec, parts["train"], parts["val"], train, ctx=run_ctx, progress=progress)
-    metrics = {"recipe": recipe, "model": trained.arch, "subset": subset if recipe == "pyridine_subset" else None,
+    metrics = {"recipe": recipe, "model": trained.arch, "subset": subset,
                "epochs": int(train["epochs"]), "seed": run_ctx.seed,
                **final_roc(trained.model, parts, run_ctx.torch_device)}
     return trained, metrics

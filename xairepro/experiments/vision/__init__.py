@@ -1,1 +1,17 @@
-"""vision experiment: targets declared (xairepro/experiments/vision/targets.py); studies built in later work."""
+"""CIFAR-10 vision experiment.
+
+Reproduces, on CIFAR-10 with pre-activation ResNets (ResNet-164 at full scale, ResNet-20 in quick
+runs):
+
+* "Gradients of counterfactuals" (Sundararajan, Taly & Yan), sections 2.1-2.5 on CIFAR-10 instead of
+  ImageNet: saturation of the top-class score along the scaling path, interior gradients,
+  integrated gradients beside the gradient at the image with the completeness check, and the
+  pixel-ablation AOPC (:mod:`.counterfactuals`, :mod:`.aopc`);
+* "Explanatory masks" (Phillips, Goh & Hodas), section 3.1: the mask network on the frozen
+  classifier's pooled features, masked accuracy and mask sparsity (:mod:`.masks`);
+* the chainer-chemistry saliency blog's image examples: VanillaGrad, SmoothGrad, BayesGrad and
+  BayesSmoothGrad on a classifier with dropout, and the BayesGrad uncertainty map (:mod:`.saliency`).
+
+Data (:mod:`.data`) is read once into a tensor cache; the classifiers are trained by the project's
+one loop (:mod:`.training`); :mod:`.reproduction` writes the rows of :mod:`.targets`.
+"""

@@ -6,7 +6,7 @@ TARGETS = [
     Target("masks.cifar10.test_accuracy", "masks", "CIFAR-10 pre-activation ResNet test accuracy",
            "94.04% (ResNet-164 v2)", (within(0.9404, 0.01),), "within 1 percentage point"),
     Target("masks.cifar10.masked_accuracy", "masks", "CIFAR-10 test accuracy on mask-multiplied images",
-           "not stated (figure 2 shows masks)", (Check("value", ">=", 0.0),),
+           "not stated (figure 2 shows masks)", (),
            "reported beside the unmasked accuracy; the paper gives no number"),
     Target("counterfactuals.cifar10.saturation", "counterfactuals",
            "CIFAR-10 CNN: top-class score saturates along the scaling path (Fig. 2)",

@@ -1,0 +1,252 @@
+"""CIFAR-10 experiment pieces on synthetic images: the pre-activation ResNet, device-side
+augmentation and batches, resumable training, the mask network, saturation/completeness and the
+pixel AOPC (checked against an independent loop over the same region perturbation)."""
+import numpy as np
+import pytest
+import torch
+
+from xairepro.context import RunContext
+from xairepro.experiments.vision import aopc, counterfactuals, data, masks, training
+from xairepro.models import build_model
+from xairepro.training import load_checkpoint
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread: on a shared 2-core machine more threads only oversubscribe it."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def fake_cache(n_train=40, n_test=20, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    # class k: a bright square in a class-specific corner, so a tiny network can learn something
+    def make(n):
+        y = torch.arange(n) % 10
+        x = torch.randint(0, 60, (n, 3, 32, 32), generator=g, dtype=torch.uint8)
+        for i, k in enumerate(y.tolist()):
+            r, c = 4 * (k // 4), 4 * (k % 4) + 8
+            x[i, :, r:r + 8, c:c + 8] = 250
+        return x, y
+    (xtr, ytr), (xte, yte) = make(n_train), make(n_test)
+    return {"source": "synthetic", "classes": [str(k) for k in range(10)],
+            "x_train": xtr, "y_train": ytr, "x_test": xte, "y_test": yte}
+
+
+TINY = {"arch": "preact_resnet", "depth": 8, "block": "basic", "dropout": 0.0, "width": 4}
+TRAIN = {"epochs": 2, "batch_size": 16, "lr": 0.05, "optimizer": "sgd", "momentum": 0.9, "nesterov": True,
+         "schedule": "onecycle"}
+
+
+def test_preact_resnet_depths_features_and_errors():
+    r164 = build_model("preact_resnet", depth=164, block="bottleneck")
+    assert r164.n_features == 256  # the masks paper's 256-d bottleneck vector
+    assert 1.6e6 < sum(p.numel() for p in r164.parameters()) < 1.8e6
+    r20 = build_model("preact_resnet", depth=20)
+    assert r20.n_features == 64 and 2.6e5 < sum(p.numel() for p in r20.parameters()) < 2.8e5
+    assert r20(torch.rand(2, 3, 32, 32)).shape == (2, 10)
+    assert not any(isinstance(m, torch.nn.Dropout) and m.p > 0 for m in r20.modules())
+    with pytest.raises(ValueError, match="depth = 9n"):
+        build_model("preact_resnet", depth=21, block="bottleneck")
+    with pytest.raises(ValueError, match="block"):
+        build_model("preact_resnet", depth=20, block="wide")
+
+
+def test_augment_is_a_padded_crop_or_its_mirror():
+    torch.manual_seed(0)
+    x = torch.rand(6, 3, 8, 8)
+    out = data.augment(x, pad=2)
+    padded = torch.nn.functional.pad(x, (2, 2, 2, 2))
+    n_flipped = 0
+    for i in range(len(x)):
+        crops = [padded[i, :, r:r + 8, c:c + 8] for r in range(5) for c in range(5)]
+        plain = any(torch.equal(out[i], c) for c in crops)
+        mirrored = any(torch.equal(out[i], c.flip(2)) for c in crops)
+        assert plain or mirrored
+        n_flipped += mirrored and not plain
+    assert out.shape == x.shape and 0 < n_flipped < len(x) or n_flipped in (0, len(x))
+
+
+def test_tensor_batches_cover_each_image_once_per_epoch():
+    x = torch.arange(10, dtype=torch.uint8).view(10, 1, 1, 1).expand(10, 3, 2, 2).contiguous()
+    y = torch.arange(10)
+    batches = data.TensorBatches(x, y, 4)
+    assert len(batches) == 3
+    torch.manual_seed(1)
+    seen = torch.cat([b[1] for b in batches])
+    assert sorted(seen.tolist()) == list(range(10)) and seen.tolist() != list(range(10))
+    xb, yb = next(iter(data.TensorBatches(x, y, 4, shuffle=False)))
+    assert xb.dtype == torch.float32 and torch.allclose(xb[:, 0, 0, 0] * 255, yb.float())
+
+
+def test_training_resumes_from_its_checkpoint_to_the_same_weights(tmp_path):
+    cache = fake_cache()
+    ctx = RunContext(seed=3, device="cpu")
+    ref = training.train_classifier(cache, TINY, TRAIN, ctx, checkpoint_dir=tmp_path / "a")
+    assert not ref["checkpoint"].exists() or ref["checkpoint"].parent == tmp_path / "a"
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_first(row):
+        if row["epoch"] == 1:
+            raise Stop
+
+    with pytest.raises(Stop):
+        training.train_classifier(cache, TINY, TRAIN, ctx, checkpoint_dir=tmp_path / "b", progress=stop_after_first)
+    resumed = training.train_classifier(cache, TINY, TRAIN, ctx, checkpoint_dir=tmp_path / "b")
+    assert list(resumed["history"]["epoch"]) == [1, 2]
+    for a, b in zip(ref["trained"].model.state_dict().values(), resumed["trained"].model.state_dict().values()):
+        assert torch.equal(a, b)
+    # a changed configuration gets another checkpoint name, so it never resumes a foreign run
+    other = training.checkpoint_path(tmp_path, TINY, dict(TRAIN, lr=0.01), ctx, cache)
+    assert other != training.checkpoint_path(tmp_path, TINY, TRAIN, ctx, cache)
+    assert 0.0 <= resumed["metrics"]["test_accuracy"] <= 1.0 and resumed["metrics"]["n_train"] == 40
+
+
+def test_train_and_save_rebuilds_by_name(tmp_path):
+    torch.save(fake_cache(), tmp_path / "cache.pt")
+    history, metrics = training.train_and_save(tmp_path / "cache.pt", TINY, dict(TRAIN, epochs=1),
+                                               RunContext(seed=0, device="cpu"), tmp_path / "model.pt")
+    model, ckpt = load_checkpoint(tmp_path / "model.pt")
+    x = data.to_float(fake_cache()["x_test"])
+    acc = training.accuracy(model, x, fake_cache()["y_test"])
+    assert acc == pytest.approx(metrics["test_accuracy"])
+    assert not list(tmp_path.glob("checkpoint-*.pt"))  # removed once the model is written
+    assert {"val_accuracy", "images_per_s"} <= set(history.columns)
+
+
+def test_mask_net_trains_only_itself_and_round_trips(tmp_path):
+    torch.manual_seed(0)
+    model = build_model("preact_resnet", depth=8, width=4).eval()  # 16-d features -> 4 x 4 map
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    cache = fake_cache()
+    cfg = {"width": 4, "n_convs": 2, "l2": 1e-4, "epochs": 1, "batch_size": 8, "lr": 1e-2, "n_train": 24,
+           "n_examples": 3}
+    out = masks.train_cifar_mask(model, cache, cfg, RunContext(seed=0, device="cpu"))
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k]), k
+    m = out["examples"]["masks"]
+    assert m.shape == (3, 32, 32) and m.min() >= 0 and m.max() <= 1
+    assert 0 <= out["metrics"]["masked_accuracy"] <= 1 and 0 < out["metrics"]["mask_mean"] < 1
+    twice = masks.train_cifar_mask(model, cache, cfg, RunContext(seed=0, device="cpu"))
+    assert np.array_equal(twice["examples"]["masks"], m)  # a fixed seed gives the same mask network
+    masks.save_mask_net(tmp_path / "mask.pt", out["net"])
+    again = masks.load_mask_net(tmp_path / "mask.pt", model)
+    x = torch.rand(2, 3, 32, 32)
+    assert torch.allclose(again.mask(x), out["net"].mask(x))
+    with pytest.raises(ValueError, match="square"):
+        masks.CifarMaskNet(build_model("preact_resnet", depth=8, width=3))
+
+
+def test_saturation_curves_and_completeness():
+    torch.manual_seed(0)
+    model = build_model("preact_resnet", depth=8, width=4).eval()
+    x = torch.rand(3, 3, 32, 32)
+    curves = counterfactuals.saturation_curves(model, x, np.linspace(0, 1, 5))
+    at_one = curves[curves["alpha"] == 1.0].sort_values("image")
+    with torch.no_grad():
+        probs = torch.softmax(model(x), -1)
+    assert np.allclose(at_one["softmax"], probs.max(1).values.numpy(), atol=1e-6)
+    flat = {"image": [0] * 3, "alpha": [0.0, 0.9, 1.0], "softmax": [0.0, 1.0, 1.0]}
+    import pandas as pd
+    assert counterfactuals.tail_share(pd.DataFrame(flat)).iloc[0] == 0.0
+    cfg = {"n_images": 4, "n_alphas": 5, "interior_alphas": [0.1, 0.5, 1.0], "n_interior": 2, "n_grid": 2,
+           "ig_steps": 64, "ig_rule": "trapezoid"}
+    out = counterfactuals.counterfactuals_study(model, fake_cache(), cfg, RunContext(seed=0, device="cpu"))
+    comp = out["completeness"]
+    assert np.allclose(comp["ig_sum"], comp["delta"], atol=0.02 * comp["delta"].abs().max() + 1e-4)
+    assert out["arrays"]["interior_maps"].shape == (2, 3, 32, 32)
+    assert out["arrays"]["ig_maps"].shape == (2, 32, 32)
+
+
+def _reference_deletion_curve(model, x, scores, target, fractions):
+    """An independent loop: blacken the top-k pixels (all channels) one setting at a time."""
+    order = np.argsort(-scores, kind="stable")
+    out = []
+    for f in fractions:
+        k = int(np.rint(f * scores.size))
+        xk = x.clone().view(3, -1)
+        xk[:, order[:k]] = 0.0
+        with torch.no_grad():
+            out.append(float(torch.softmax(model(xk.view(1, *x.shape)), -1)[0, target]))
+    return np.array(out)
+
+
+def test_aopc_study_matches_an_independent_region_perturbation():
+    torch.manual_seed(0)
+    clf = build_model("preact_resnet", depth=8, width=4).eval()
+    drop = build_model("preact_resnet", depth=8, width=4, dropout=0.5).eval()
+    cfg = {"n_examples": 3, "steps": 5, "max_fraction": 0.1, "n_random": 1, "ig_steps": 8, "mc_samples": 3,
+           "smoothgrad_noise": 0.15, "occlusion_window": 8, "occlusion_stride": 8,
+           "methods": ["ig", "gradient", "smoothgrad", "occlusion"], "dropout_methods": ["gradient", "bayesgrad"]}
+    ctx = RunContext(seed=0, device="cpu")
+    out = aopc.aopc_study(clf, drop, None, fake_cache(), cfg, ctx)
+    summ = out["summary"]
+    assert set(summ[summ["model"] == "classifier"]["method"]) == {"ig", "gradient", "smoothgrad", "occlusion", "random"}
+    assert set(summ[summ["model"] == "dropout"]["method"]) == {"gradient", "bayesgrad", "random"}
+    assert "classifier_ig_vs_gradient" in out["stats"] and out["stats"]["n_pixels_removed"] == 102
+    # recompute the IG deletion AOPC of each image with the independent loop
+    x, _ = data.test_images(fake_cache(), 3, offset=1)
+    with torch.no_grad():
+        top = clf(x).argmax(1)
+    attr = aopc.pixel_attributions("ig", clf, x, top, cfg, ctx)
+    fractions = np.linspace(0, 0.1, 6)
+    per = out["per_example"].query("model == 'classifier' and method == 'ig'").sort_values("example")
+    for i in range(3):
+        curve = _reference_deletion_curve(clf, x[i], attr[i].abs().sum(0).numpy().ravel(), int(top[i]), fractions)
+        assert per["deletion_aopc"].iloc[i] == pytest.approx((curve[0] - curve).mean(), abs=1e-5)
+    with pytest.raises(ValueError, match="mask network"):
+        aopc.pixel_attributions("mask", clf, x, top, cfg, ctx)
+
+
+def test_config_section_both_scales_and_bad_keys_are_named():
+    import copy
+
+    import yaml
+
+    from xairepro.config import ConfigError, resolve_scale, validate_config
+    from conftest import REPO_ROOT
+
+    cfg = yaml.safe_load((REPO_ROOT / "config.yaml").read_text())
+    full = resolve_scale(cfg, "full")["vision"]
+    assert full["models"]["classifier"] == {"arch": "preact_resnet", "depth": 164, "block": "bottleneck",
+                                            "dropout": 0.0}
+    assert full["models"]["dropout"]["dropout"] > 0 and full["aopc"]["n_examples"] >= 150
+    assert full["aopc"]["steps"] == 50 and full["aopc"]["max_fraction"] == 0.1
+    quick = resolve_scale(cfg, "quick")["vision"]
+    assert quick["models"]["classifier"]["depth"] == 20 and quick["train"]["epochs"] <= 3
+    bad = copy.deepcopy(cfg)
+    bad["vision"]["aopc"]["methods"] = ["ig", "bayesgrad"]  # BayesGrad belongs to the dropout network
+    with pytest.raises(ConfigError, match=r"vision\.aopc\.methods"):
+        validate_config(bad)
+
+
+def test_pixel_deletion_curve_agrees_with_quantus_region_perturbation():
+    """Quantus' RegionPerturbation with 1x1 regions and a black (0) baseline is our deletion curve
+    taken one pixel per step: the same drops of the top class's softmax."""
+    import quantus  # a third-party reference, pinned in requirements.txt
+    from xairepro.evaluation.faithfulness import faithfulness_curves
+    from xairepro.evaluation.units import PixelUnit
+
+    torch.manual_seed(0)
+    model = build_model("preact_resnet", depth=8, width=4).eval()
+    x, _ = data.test_images(fake_cache(), 3)
+    with torch.no_grad():
+        top = model(x).argmax(1)
+    attr = aopc.pixel_attributions("gradient", model, x, top, {}, RunContext(seed=0, device="cpu"))
+    scores = attr.abs().sum(1, keepdim=True)  # (N, 1, H, W): the pixel unit's score
+    k = 12
+    metric = quantus.RegionPerturbation(patch_size=1, regions_evaluation=k, order="morf", abs=False,
+                                        normalise=False, perturb_baseline=0.0, disable_warnings=True)
+    theirs = np.asarray(metric(model=model, x_batch=x.numpy(), y_batch=top.numpy(), a_batch=scores.numpy(),
+                               device="cpu", softmax=True))
+    unit = PixelUnit(baseline=0.0)
+    ours = faithfulness_curves(model, list(x), [unit.reduce(a) for a in attr], unit,
+                               fractions=np.arange(k + 1) / 1024, targets=top.tolist(),
+                               score_fn=lambda out: torch.softmax(out, -1))
+    assert theirs.shape == (3, k)
+    np.testing.assert_allclose(ours[:, :1] - ours[:, 1:], theirs, atol=1e-5)
+    assert np.abs(theirs).max() > 0

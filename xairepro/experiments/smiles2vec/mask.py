@@ -1,0 +1,133 @@
+"""The SMILES2vec explanation mask network (section 3.3) and its training.
+
+Input: the frozen model's character embeddings ``(B, T, E)``. A 1D convolution to ``hidden``
+channels, then ``n_layers - 1`` residual convolutions (``h + SELU(conv(h))``, "same" padding), a
+length-1 convolution to one channel, batch norm and softplus: one non-negative weight per
+character, multiplied into that character's embedding across all channels (a hook on
+``model.embedding``). The loss is fidelity to the frozen model's own prediction (mean squared
+error, :class:`~xairepro.attribution.ExplanationMaskNet`'s design) plus L1 and L2 on the mask,
+summed over the characters of a molecule and averaged over the batch (Keras' activity-regularizer
+convention). The softplus replaces the base class's sigmoid, so ``forward`` and ``loss`` are
+overridden; the freezing, the eval-mode base model and the embedding hook are the base class's.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ...attribution import ExplanationMaskNet
+from ...context import RunContext
+from ...training import train_mask_net
+from .data import SmilesData
+from .training import rmse
+
+__all__ = ["SmilesMaskNet", "train_smiles_mask", "mask_weights", "masked_predictions"]
+
+
+class SmilesMaskNet(ExplanationMaskNet):
+    def __init__(self, model: nn.Module, hidden: int = 32, n_layers: int = 20, kernel_size: int = 3,
+                 l1: float = 1e-3, l2: float = 1e-4):
+        super().__init__(model, target=model.embedding, task_loss="mse", sparsity=l1, entropy=0.0)
+        if n_layers < 1:
+            raise ValueError(f"smiles2vec mask: n_layers must be >= 1, got {n_layers}")
+        dim = model.embedding.embedding_dim
+        self.l2 = float(l2)
+        self.first = nn.Conv1d(dim, hidden, kernel_size, padding="same")
+        self.blocks = nn.ModuleList(nn.Conv1d(hidden, hidden, kernel_size, padding="same")
+                                    for _ in range(n_layers - 1))
+        self.final = nn.Conv1d(hidden, 1, 1)
+        self.norm = nn.BatchNorm1d(1)
+
+    def mask_logits(self, tokens):
+        with torch.no_grad():
+            emb = self.model.embedding(tokens.long())
+        h = F.selu(self.first(emb.transpose(1, 2)))
+        for conv in self.blocks:
+            h = h + F.selu(conv(h))
+        return self.norm(self.final(h)).transpose(1, 2)                 # (B, T, 1)
+
+    def mask(self, tokens):
+        return F.softplus(self.mask_logits(tokens))
+
+    def forward(self, tokens):
+        logits = self.mask_logits(tokens)
+        mask = F.softplus(logits)
+        # cuDNN's GRU refuses backward in eval mode; the frozen model stays in eval mode
+        with torch.backends.cudnn.flags(enabled=False):
+            out = self._masked_call(tokens, mask)
+        return out, mask, logits
+
+    def loss(self, tokens):
+        with torch.no_grad():
+            reference = self.model(tokens)
+        out, mask, _ = self(tokens)
+        task = F.mse_loss(out, reference)
+        l1 = mask.abs().sum((1, 2)).mean()
+        l2 = mask.pow(2).sum((1, 2)).mean()
+        total = task + self.sparsity * l1 + self.l2 * l2
+        return total, {k: float(v.detach()) for k, v in (("task", task), ("l1", l1), ("l2", l2), ("total", total))}
+
+
+def train_smiles_mask(model, data: SmilesData, split: str, spec: Mapping, *,
+                      ctx: RunContext) -> tuple[SmilesMaskNet, list[dict]]:
+    """Build and train the mask network on the training molecules of ``split``."""
+    torch.manual_seed(ctx.seed)
+    net = SmilesMaskNet(model, hidden=int(spec["hidden"]), n_layers=int(spec["n_layers"]),
+                        kernel_size=int(spec["kernel_size"]), l1=float(spec["l1"]), l2=float(spec["l2"]))
+    ds = data.dataset(data.splits[split]["train"])
+    loader = torch.utils.data.DataLoader(ds, batch_size=int(spec["batch_size"]), shuffle=True,
+                                         generator=torch.Generator().manual_seed(ctx.seed))
+    history = train_mask_net(net, loader, epochs=int(spec["epochs"]), lr=float(spec["lr"]),
+                             device=str(ctx.torch_device), seed=ctx.seed)
+    return net, history
+
+
+@torch.no_grad()
+def _batched(fn, tokens: np.ndarray, device, size: int = 256) -> np.ndarray:
+    out = [fn(torch.as_tensor(tokens[i:i + size], device=device)).cpu() for i in range(0, len(tokens), size)]
+    return torch.cat(out).numpy()
+
+
+def mask_weights(net: SmilesMaskNet, tokens: np.ndarray, device) -> np.ndarray:
+    """(N, T) mask weight of every character (eval mode: batch norm's running statistics)."""
+    net.eval()
+    return _batched(lambda t: net.mask(t)[..., 0], tokens, device)
+
+
+def masked_predictions(net: SmilesMaskNet, data: SmilesData, split: str, device) -> dict:
+    """RMSE of the masked and the unmasked model on each part of ``split``."""
+    net.eval()
+    out = {}
+    for part, idx in data.splits[split].items():
+        tokens = data.tokens[idx]
+        masked = _batched(lambda t: net(t)[0], tokens, device)
+        plain = _batched(net.model, tokens, device)
+        out[f"{part}_masked_rmse"] = rmse(data.y[idx], masked)["rmse"]
+        out[f"{part}_rmse"] = rmse(data.y[idx], plain)["rmse"]
+        out[f"{part}_fidelity_rmse"] = rmse(plain, masked)["rmse"]
+    return out
+
+
+_NET_KEYS = ("hidden", "n_layers", "kernel_size", "l1", "l2")
+
+
+def save_mask_net(path, net: SmilesMaskNet, spec: Mapping) -> None:
+    """The mask network's own weights (not the frozen model's) and its constructor settings."""
+    state = {k: v.detach().cpu() for k, v in net.state_dict().items() if not k.startswith("model.")}
+    torch.save({"spec": {k: spec[k] for k in _NET_KEYS}, "state_dict": state}, path)
+
+
+def load_mask_net(path, model) -> SmilesMaskNet:
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    spec = ckpt["spec"]
+    net = SmilesMaskNet(model, hidden=int(spec["hidden"]), n_layers=int(spec["n_layers"]),
+                        kernel_size=int(spec["kernel_size"]), l1=float(spec["l1"]), l2=float(spec["l2"]))
+    missing, unexpected = net.load_state_dict(ckpt["state_dict"], strict=False)
+    if unexpected or any(not k.startswith("model.") for k in missing):
+        raise ValueError(f"{path}: mask network weights do not match (missing {missing}, unexpected {unexpected})")
+    device = next(model.parameters()).device
+    return net.to(device).eval()
