@@ -1,8 +1,6 @@
 """Word attributions (IG, gradient, SmoothGrad, BayesGrad, occlusion), completeness, saturation."""
-import torch
-
 from xairepro.context import RunContext
-from xairepro.experiments.text.attributions import word_attributions
+from xairepro.experiments.text.attributions import save_scores, word_attributions
 from xairepro.experiments.text.data import load_cache
 from xairepro.runtime import script_setup, write_json
 from xairepro.training import load_checkpoint
@@ -12,7 +10,7 @@ log = script_setup(sm)
 ctx = RunContext.from_params(sm.params.run)
 model, _ = load_checkpoint(sm.input.model, ctx.device)
 out = word_attributions(model, load_cache(sm.input.cache), sm.params.cfg, ctx=ctx)
-torch.save({k: out[k] for k in ("indices", "classes", "scores")}, sm.output.scores)
+save_scores(out, sm.output.scores)
 for key in ("completeness", "path", "saturation"):
     out[key].to_csv(sm.output[key], index=False)
 write_json(out["table"], sm.output.table)

@@ -1,7 +1,6 @@
 """Word deletion/insertion curves and AOPC for every attribution method and the mask."""
-import torch
-
 from xairepro.context import RunContext
+from xairepro.experiments.text.attributions import load_scores
 from xairepro.experiments.text.data import load_cache
 from xairepro.experiments.text.faithfulness import word_faithfulness
 from xairepro.experiments.text.masks import load_mask_net
@@ -12,7 +11,7 @@ sm = snakemake  # noqa: F821
 log = script_setup(sm)
 ctx = RunContext.from_params(sm.params.run)
 model, _ = load_checkpoint(sm.input.model, ctx.device)
-attributions = torch.load(sm.input.scores, weights_only=False)
+attributions = load_scores(sm.input.scores)
 per_example, curves, summary = word_faithfulness(model, load_cache(sm.input.cache), attributions,
                                                  load_mask_net(model, sm.input.head, ctx.device), sm.params.cfg, ctx=ctx)
 per_example.to_csv(sm.output.per_example, index=False)

@@ -366,3 +366,22 @@ def test_workflow_plans_one_job_per_seed(tmp_path, scale, n_models):
                  "gather_tox21_table1", "gather_tox21_ablation", "gather_tox21_srmmp", "tox21_integrated_gradients",
                  "tox21_dead_features", "tox21_faithfulness", "tox21_reproduction", "notebook_tox21"):
         assert rules.count(rule) == 1, rule
+
+
+def test_fig3_across_seeds_picks_the_median_rank_model_and_counts_top3():
+    def rec(name, bayes, seed_vanilla=5):
+        return {"name": name, "n_atoms": 21, "probability": 0.5, "oxygen_rank": bayes,
+                "oxygen_rank_vanilla": seed_vanilla, "oxygen_rank_signed_bayesgrad": 21,
+                "oxygen_rank_signed_vanilla": 20}
+
+    maps = {0: [rec("Tyrphostin 9", 8)], 1: [rec("Tyrphostin 9", 2)], 2: [rec("Tyrphostin 9", 5)],
+            3: [rec("Tyrphostin 9", 3), dict(rec("no oxygen", 1), oxygen_rank=None)]}
+    metrics = {s: {"train_roc_auc": 0.9, "val_roc_auc": 0.8, "test_roc_auc": 0.7 + s / 100, "epochs": 8}
+               for s in maps}
+    ranks, counts, chosen_maps, chosen = S.gather_seeds(maps, metrics, "Tyrphostin 9", top=3)
+    assert set(ranks["molecule"]) == {"Tyrphostin 9"}  # a molecule without the oxygen has no rank
+    # BayesGrad ranks sorted: 2 (seed 1), 3 (seed 3), 5 (seed 2), 8 (seed 0): lower median = seed 3
+    assert chosen["seed"] == 3 and chosen_maps[0]["seed"] == 3 and chosen["test_roc_auc"] == 0.73
+    row = counts.set_index(["molecule", "method"]).loc[("Tyrphostin 9", "bayesgrad")]
+    assert (row["n_seeds"], row["n_top"], row["median_rank"]) == (4, 2, 4.0)
+    assert [s["seed"] for s in chosen["seeds"]] == [0, 1, 2, 3]

@@ -24,6 +24,7 @@ from ...context import RunContext
 from ...training import train_mask_net
 from .data import SmilesData
 from .training import rmse
+from ...safe_io import atomic_torch_save, safe_torch_load
 
 __all__ = ["SmilesMaskNet", "train_smiles_mask", "mask_weights", "masked_predictions"]
 
@@ -118,11 +119,11 @@ _NET_KEYS = ("hidden", "n_layers", "kernel_size", "l1", "l2")
 def save_mask_net(path, net: SmilesMaskNet, spec: Mapping) -> None:
     """The mask network's own weights (not the frozen model's) and its constructor settings."""
     state = {k: v.detach().cpu() for k, v in net.state_dict().items() if not k.startswith("model.")}
-    torch.save({"spec": {k: spec[k] for k in _NET_KEYS}, "state_dict": state}, path)
+    atomic_torch_save({"spec": {k: spec[k] for k in _NET_KEYS}, "state_dict": state}, path)
 
 
 def load_mask_net(path, model) -> SmilesMaskNet:
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    ckpt = safe_torch_load(path, "mask-network checkpoint", "rerun the smiles2vec_mask rule")
     spec = ckpt["spec"]
     net = SmilesMaskNet(model, hidden=int(spec["hidden"]), n_layers=int(spec["n_layers"]),
                         kernel_size=int(spec["kernel_size"]), l1=float(spec["l1"]), l2=float(spec["l2"]))

@@ -6,6 +6,7 @@ from typing import Mapping
 import numpy as np
 
 from ...context import RunContext
+from ...evaluation.regression import regression_metrics
 from ...training import TrainedModel, predict, train_model
 from .data import SmilesData
 
@@ -13,7 +14,8 @@ __all__ = ["rmse", "train_smiles2vec"]
 
 
 def rmse(y_true: np.ndarray, pred: np.ndarray) -> dict:
-    return {"rmse": float(np.sqrt(np.mean((np.asarray(pred).reshape(-1) - np.asarray(y_true).reshape(-1)) ** 2)))}
+    """``{"rmse": ...}`` in log S units (the metric of ``fit``'s per-epoch validation log)."""
+    return {"rmse": regression_metrics(y_true, pred)["rmse"]}
 
 
 def train_smiles2vec(data: SmilesData, split: str, spec: Mapping, train: Mapping, *,

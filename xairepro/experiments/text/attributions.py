@@ -25,6 +25,7 @@ from torch import nn
 from ...attribution import BayesGrad, IntegratedGradients, Occlusion, SmoothGrad, VanillaGrad
 from ...context import RunContext
 from .data import PAD_ID, TextCache, decode
+from ...safe_io import atomic_torch_save, safe_torch_load
 
 log = logging.getLogger(__name__)
 
@@ -179,3 +180,12 @@ def saturation_summary(path: pd.DataFrame, completeness: pd.DataFrame, tail: flo
                      "tail_share": float((s[-1] - s_tail) / total) if total != 0 else float("nan"),
                      "gradient_to_ig": abs(float(comp.loc[review, "gradient_sum"])) / max(abs(ig_total), 1e-12)})
     return pd.DataFrame(rows)
+
+
+def save_scores(out: dict, path) -> None:
+    """The per-position scores of :func:`word_attributions` (indices, classes, scores), weights-only."""
+    atomic_torch_save({k: out[k] for k in ("indices", "classes", "scores")}, path)
+
+
+def load_scores(path) -> dict:
+    return safe_torch_load(path, "word-attribution file", "rerun the text_attribute rule")

@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 
 from ...data.loaders import load_aclimdb, load_glove
+from ...safe_io import atomic_torch_save, safe_torch_load
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ def prepare(imdb_path, data_cfg: Mapping, seed: int, glove_path=None, embed_dim:
     """Read aclImdb, subset, tokenize, build the vocabulary, encode; optionally GloVe.
 
     ``data_cfg`` keys: ``n_train``, ``n_test`` (reviews per split, null for all 25,000),
-    ``vocab_size``, ``max_len``, ``glove`` (bool). Returns ``(cache dict for torch.save, summary)``.
+    ``vocab_size``, ``max_len``, ``glove`` (bool). Returns ``(cache dict for save_cache, summary)``.
     """
     for key in ("n_train", "n_test", "vocab_size", "max_len"):
         if key not in data_cfg:
@@ -164,9 +165,14 @@ def prepare(imdb_path, data_cfg: Mapping, seed: int, glove_path=None, embed_dim:
     return cache, summary
 
 
+def save_cache(cache: dict, path) -> None:
+    """Write the token cache as plain tensors, lists and strings, atomically."""
+    atomic_torch_save(cache, path)
+
+
 def load_cache(path) -> TextCache:
-    """The cache :func:`prepare` wrote (``torch.save``); a clear error when it is not one."""
-    obj = torch.load(path, map_location="cpu", weights_only=False)
+    """The cache :func:`save_cache` wrote (weights-only); a clear error when it is not one."""
+    obj = safe_torch_load(path, "text token cache", "rerun the text_prepare rule")
     if not isinstance(obj, dict) or "train_ids" not in obj:
         raise ValueError(f"{path}: not a text token cache (written by xairepro.experiments.text.data.prepare)")
     return TextCache(**obj)

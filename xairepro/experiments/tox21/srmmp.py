@@ -119,3 +119,16 @@ def top_rank_counts(ranks: pd.DataFrame, top: int) -> pd.DataFrame:
     return g.agg(n_seeds=("seed", "nunique"), n_top=("rank", lambda v: int((v <= top).sum())),
                  median_rank=("rank", "median"), min_rank=("rank", "min"), max_rank=("rank", "max"),
                  n_atoms=("n_atoms", "first")).reset_index()
+
+
+def gather_seeds(maps_by_seed: dict[int, list[dict]], metrics_by_seed: dict[int, dict], molecule: str,
+                 top: int) -> tuple[pd.DataFrame, pd.DataFrame, list[dict], dict]:
+    """Fig. 3 across seeds: (ranks per seed, molecule and method; counts of seeds with the oxygen in
+    the top ``top``; the maps of the model whose ``molecule`` rank is the median; that model's metrics
+    with every seed's ROC-AUC)."""
+    ranks = seed_ranks(maps_by_seed)
+    chosen = median_rank_seed(ranks, molecule)
+    per_seed = [{"seed": s, **{k: m[k] for k in ("train_roc_auc", "val_roc_auc", "test_roc_auc")}}
+                for s, m in metrics_by_seed.items()]
+    metrics = dict(metrics_by_seed[chosen], seed=chosen, median_rank_molecule=molecule, seeds=per_seed)
+    return ranks, top_rank_counts(ranks, top), [dict(m, seed=chosen) for m in maps_by_seed[chosen]], metrics

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ...data.loaders import CIFAR10_CLASSES, load_cifar10
+from ...safe_io import atomic_torch_save, safe_torch_load
 
 __all__ = ["TensorBatches", "augment", "load_cached", "prepare_cache", "prepare_cifar10", "summary", "test_images"]
 
@@ -43,8 +44,8 @@ def summary(data: Mapping) -> dict:
 
 
 def load_cached(path) -> dict:
-    """The tensor file written by :func:`prepare_cifar10` (via ``torch.save``)."""
-    data = torch.load(path, map_location="cpu", weights_only=False)
+    """The tensor file written by :func:`prepare_cifar10` (weights-only)."""
+    data = safe_torch_load(path, "CIFAR-10 cache", "rerun the vision_data rule")
     missing = [k for k in ("x_train", "y_train", "x_test", "y_test", "classes") if k not in data]
     if missing:
         raise ValueError(f"{path}: not a CIFAR-10 cache (missing {missing}); rerun the data rule")
@@ -120,5 +121,5 @@ def prepare_cache(raw_path, out_path, n_train_per_class: int | None = None,
                   n_test_per_class: int | None = None) -> dict:
     """Read CIFAR-10 once (:func:`prepare_cifar10`), write the tensor cache, return its summary."""
     data = prepare_cifar10(raw_path, n_train_per_class, n_test_per_class)
-    torch.save(data, out_path)
+    atomic_torch_save(data, out_path)
     return summary(data)

@@ -23,6 +23,7 @@ from ...attribution import ExplanationMaskNet
 from ...context import RunContext
 from ...training import seed_everything, train_mask_net
 from .data import TensorBatches, test_images, to_float
+from ...safe_io import atomic_torch_save, safe_torch_load
 
 __all__ = ["CifarMaskNet", "load_mask_net", "mask_metrics", "run_mask", "save_mask_net", "train_cifar_mask"]
 
@@ -86,14 +87,14 @@ class CifarMaskNet(ExplanationMaskNet):
 
 
 def save_mask_net(path, net: CifarMaskNet, extra: dict | None = None) -> None:
-    torch.save({"state_dict": net.trainable_state(),
+    atomic_torch_save({"state_dict": net.trainable_state(),
                 "kwargs": {"width": net.width, "n_convs": net.n_convs, "l2": net.l2, "image_size": net.image_size},
                 "extra": extra or {}}, path)
 
 
 def load_mask_net(path, model: nn.Module, device="cpu") -> CifarMaskNet:
     """The mask network of ``path`` around the (frozen) classifier ``model`` it was trained on."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    ckpt = safe_torch_load(path, "mask-network checkpoint", "rerun the vision_mask rule")
     net = CifarMaskNet(model, **ckpt["kwargs"])
     missing, unexpected = net.load_state_dict(ckpt["state_dict"], strict=False)
     if unexpected or any(not k.startswith("model.") for k in missing):
