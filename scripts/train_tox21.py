@@ -1,4 +1,6 @@
 """Train one Tox21 model: the full-data pyridine model, one Table 1 subset model, or the SR-MMP model."""
+from pathlib import Path
+
 from xairepro.context import RunContext
 from xairepro.data.featurize import load_graphs
 from xairepro.experiments.tox21.training import train_recipe
@@ -9,7 +11,7 @@ sm = snakemake  # noqa: F821
 log = script_setup(sm)
 subset = int(sm.wildcards.seed) if "seed" in sm.wildcards.keys() else None
 trained, metrics = train_recipe(sm.params.recipe, load_graphs(sm.input.graphs).graphs, read_json(sm.input.splits),
-                                **sm.params.training, ctx=RunContext.from_params(sm.params.run), subset=subset,
+                                **sm.params.training, ctx=RunContext.from_params(sm.params.run, resume_dir=Path(sm.output.model).parent), subset=subset,
                                 subset_size=sm.params.get("subset_size", 1000), progress=lambda r: log.info("%s", r))
 trained.history.to_csv(sm.output.history, index=False)
 write_json(metrics, sm.output.metrics)

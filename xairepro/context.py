@@ -42,12 +42,17 @@ def derive_seed(base: int, *indices: int) -> int:
 
 @dataclass(frozen=True, kw_only=True)
 class RunContext:
-    """Seed, device, the largest replicated batch for attribution, and torch threads of one job."""
+    """Seed, device, the largest replicated batch for attribution, and torch threads of one job.
+
+    ``resume_dir``: where training keeps its per-epoch state (the folder of the job's model
+    output); when set, a killed training job resumes from its last finished epoch on rerun.
+    """
 
     seed: int = 0
     device: str = "auto"
     max_batch: int = 2048
     threads: int | None = None
+    resume_dir: str | None = None
 
     def child(self, *indices: int) -> "RunContext":
         """The same context with the seed of one piece of the run (see :func:`derive_seed`)."""
@@ -58,7 +63,9 @@ class RunContext:
         return resolve_device(self.device)
 
     @classmethod
-    def from_params(cls, params) -> "RunContext":
-        """From a rule's ``params.run`` dict (``seed``, ``device``, ``max_batch``, ``threads``)."""
+    def from_params(cls, params, *, resume_dir=None) -> "RunContext":
+        """From a rule's ``params.run`` dict (``seed``, ``device``, ``max_batch``, ``threads``);
+        ``resume_dir`` makes training in this job resumable (see the class docstring)."""
         run = dict(params)
-        return cls(**{k: run[k] for k in ("seed", "device", "max_batch", "threads") if k in run})
+        return cls(**{k: run[k] for k in ("seed", "device", "max_batch", "threads") if k in run},
+                   resume_dir=None if resume_dir is None else str(resume_dir))

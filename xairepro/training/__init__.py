@@ -2,8 +2,8 @@
 from .core import (TrainConfig, fit, load_checkpoint, predict, resolve_device, save_checkpoint,
                    seed_everything)
 from .masks import train_mask_net
-from .recipe import TrainedModel, model_kwargs, save_trained, train_config, train_model
+from .recipe import TrainedModel, model_kwargs, resume_path, save_trained, train_config, train_model
 
 __all__ = ["TrainConfig", "fit", "predict", "resolve_device", "seed_everything", "save_checkpoint",
-           "load_checkpoint", "TrainedModel", "model_kwargs", "save_trained", "train_config", "train_model",
+           "load_checkpoint", "TrainedModel", "model_kwargs", "resume_path", "save_trained", "train_config", "train_model",
            "train_mask_net"]

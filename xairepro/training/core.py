@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ..context import resolve_device  # noqa: F401  (re-exported: training.resolve_device)
+from ..progress import progress as progress_bar
 from ..safe_io import atomic_torch_save, safe_torch_load
 
 log = logging.getLogger(__name__)
@@ -204,7 +205,7 @@ def _standardize_output(model, train_data, device):
 def fit(model: nn.Module, train_data, val_data: Sequence | None = None,
         cfg: TrainConfig = TrainConfig(), metric: Callable[[np.ndarray, np.ndarray], dict] | None = None,
         progress: Callable[[dict], None] | None = None, *, loss_fn: LossFn | None = None,
-        batch_transform: Callable[[Any], Any] | None = None) -> list[dict]:
+        batch_transform: Callable[[Any], Any] | None = None, history_csv=None) -> list[dict]:
     """Train ``model`` in place and return the per-epoch history (loss, optional val metrics).
 
     ``train_data``: a sequence of PyG graphs or of ``(x, y)`` pairs (a torch Dataset), or any
@@ -216,6 +217,10 @@ def fit(model: nn.Module, train_data, val_data: Sequence | None = None,
     For regression the targets are standardized with the training set's mean and std and, when
     the model has an ``output`` layer with ``shift``/``scale`` buffers, those are set so the model
     predicts in target units.
+
+    Epochs and batches show a progress bar with rate and time left (:mod:`xairepro.progress`);
+    ``history_csv``, when given, is rewritten (atomically) with the history after every epoch, so a
+    long run can be watched and a killed one shows how far it got.
     """
     seed_everything(cfg.seed)
     device = resolve_device(cfg.device)
@@ -249,10 +254,10 @@ def fit(model: nn.Module, train_data, val_data: Sequence | None = None,
         _set_rng_state(state["rng"], loader)
         history, first_epoch = list(state["history"]), int(state["epoch"]) + 1
         log.info("resuming from %s after epoch %d", cfg.checkpoint, state["epoch"])
-    for epoch in range(first_epoch, cfg.epochs + 1):
+    for epoch in progress_bar(range(first_epoch, cfg.epochs + 1), "train epochs", unit="epoch"):
         model.train()
         t0, total, count = time.perf_counter(), 0.0, 0
-        for batch in loader:
+        for batch in progress_bar(loader, f"epoch {epoch} batches", unit="batch", leave=False):
             x, y, mask = _split_batch(batch, device)
             if batch_transform is not None:
                 x = batch_transform(x)
@@ -283,11 +288,29 @@ def fit(model: nn.Module, train_data, val_data: Sequence | None = None,
                                 "scheduler": sched.state_dict() if sched is not None else None,
                                 "scaler": scaler.state_dict(), "rng": _rng_state(loader), "history": history,
                                 "epoch": epoch}, Path(cfg.checkpoint))
+        if history_csv is not None:
+            write_history_csv(history, history_csv)
         if progress is not None:
             progress(row)
         elif epoch % cfg.log_every == 0 or epoch == cfg.epochs:
             log.info("epoch %d: %s", epoch, {k: round(v, 4) for k, v in row.items() if k != "epoch"})
     return history
+
+
+def write_history_csv(history: list[dict], path) -> None:
+    """The per-epoch history as CSV, written to a temporary file and renamed into place."""
+    import pandas as pd
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        pd.DataFrame(history).to_csv(tmp, index=False)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def load_training_state(path) -> dict:

@@ -7,7 +7,10 @@ everything :func:`save_trained` needs to write a checkpoint that rebuilds the mo
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import pandas as pd
@@ -17,7 +20,7 @@ from ..context import RunContext
 from ..models import build_model
 from .core import TrainConfig, fit, save_checkpoint, seed_everything
 
-__all__ = ["TrainedModel", "model_kwargs", "save_trained", "train_config", "train_model"]
+__all__ = ["TrainedModel", "model_kwargs", "resume_path", "save_trained", "train_config", "train_model"]
 
 _TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
 
@@ -41,6 +44,21 @@ def train_config(train: Mapping[str, Any], *, task: str, ctx: RunContext, **over
     return TrainConfig(task=task, seed=ctx.seed, device=ctx.device, **fields)
 
 
+def resume_path(directory, fingerprint: Mapping[str, Any], stem: str = "training-state") -> Path:
+    """The per-epoch training state file in ``directory`` for a run described by ``fingerprint``
+    (model, train section, seed, data size...): its name carries a hash of the fingerprint, so a
+    job whose configuration changed never resumes from another configuration's state."""
+    digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return Path(directory) / f"{stem}-{digest}.pt"
+
+
+def _size(data) -> int | None:
+    try:
+        return len(data)
+    except TypeError:
+        return None
+
+
 @dataclass
 class TrainedModel:
     model: nn.Module
@@ -56,12 +74,29 @@ def train_model(spec: Mapping[str, Any], train_data, val_data=None, *, train: Ma
     """Build the model of ``spec`` under the run's seed (initialization is part of the seeded run)
     and train it with :func:`~xairepro.training.core.fit`. ``train`` may also set ``log_every``,
     ``checkpoint`` and the other TrainConfig fields; ``fit_kwargs`` go to ``fit`` (``loss_fn``,
-    ``batch_transform``)."""
+    ``batch_transform``, ``history_csv``).
+
+    When ``ctx.resume_dir`` is set and ``train`` names no checkpoint, the per-epoch state goes to
+    :func:`resume_path` in that folder: a killed job resumes from its last epoch when rerun, and
+    the state file is removed once training has finished. Beside it, ``training-state-<hash>.csv``
+    holds the history so far while the job runs.
+    """
     arch, kwargs = model_kwargs(spec, n_out)
     seed_everything(ctx.seed)
     model = build_model(arch, **kwargs)
     cfg = train_config(train, task=task, ctx=ctx)
+    state = None
+    if ctx.resume_dir and cfg.checkpoint is None:
+        fingerprint = {"arch": arch, "kwargs": kwargs, "n_train": _size(train_data),
+                       "train": {k: v for k, v in dataclasses.asdict(cfg).items() if k != "checkpoint"}}
+        state = resume_path(ctx.resume_dir, fingerprint)
+        cfg = dataclasses.replace(cfg, checkpoint=str(state))
+        fit_kwargs.setdefault("history_csv", state.with_suffix(".csv"))
     history = fit(model, train_data, val_data, cfg, metric=metric, progress=progress, **fit_kwargs)
+    if state is not None:
+        state.unlink(missing_ok=True)
+        state.with_suffix(".csv").unlink(missing_ok=True)
+        cfg = dataclasses.replace(cfg, checkpoint=None)
     return TrainedModel(model=model, arch=arch, kwargs=kwargs, history=pd.DataFrame(history), config=cfg)
 
 

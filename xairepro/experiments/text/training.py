@@ -9,8 +9,6 @@ changed configuration never resumes from a stale one; it is removed once trainin
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
 from pathlib import Path
@@ -22,7 +20,7 @@ import torch
 
 from ...context import RunContext
 from ...models import build_model
-from ...training import TrainedModel, model_kwargs, predict, seed_everything, train_config
+from ...training import TrainedModel, model_kwargs, predict, resume_path, seed_everything, train_config
 from ...training.core import fit, resolve_device
 from .data import PAD_ID, TextCache
 
@@ -45,11 +43,6 @@ def accuracy_metric(labels: np.ndarray, pred: np.ndarray) -> dict:
     return {"accuracy": float((pred.argmax(1) == labels.reshape(-1)).mean())}
 
 
-def _resume_path(base: Path, fingerprint: Mapping) -> Path:
-    digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True, default=str).encode()).hexdigest()[:12]
-    return base.with_name(f"{base.stem}.resume-{digest}.pt")
-
-
 def train_classifier(cache: TextCache, spec: Mapping, train: Mapping, *, ctx: RunContext,
                      resume_base: str | Path | None = None, monitor_test: bool = True,
                      progress: Callable[[dict], None] | None = None) -> tuple[TrainedModel, dict]:
@@ -62,9 +55,10 @@ def train_classifier(cache: TextCache, spec: Mapping, train: Mapping, *, ctx: Ru
     arch, kwargs = classifier_kwargs(spec, cache)
     resume = None
     if resume_base is not None:
-        resume = _resume_path(Path(resume_base), {"spec": kwargs, "arch": arch, "train": dict(train),
+        resume = resume_path(Path(resume_base).parent, {"spec": kwargs, "arch": arch, "train": dict(train),
                                                    "seed": ctx.seed, "n_train": len(cache.train_ids),
-                                                   "glove": cache.glove is not None})
+                                                   "glove": cache.glove is not None},
+                             stem=f"{Path(resume_base).stem}.resume")
     seed_everything(ctx.seed)
     model = build_model(arch, **kwargs)
     if cache.glove is not None:

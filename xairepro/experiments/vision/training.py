@@ -8,8 +8,6 @@ configuration changed starts afresh; it is removed once the model is written.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from pathlib import Path
 from typing import Mapping
@@ -19,16 +17,16 @@ import pandas as pd
 import torch
 
 from ...context import RunContext
-from ...training import train_model
+from ...training import resume_path, train_model
 from .data import TensorBatches, augment, to_float
 
 __all__ = ["accuracy", "checkpoint_path", "predict_logits", "train_and_save", "train_classifier"]
 
 
 def checkpoint_path(directory, spec: Mapping, train: Mapping, ctx: RunContext, data: Mapping) -> Path:
-    key = json.dumps({"spec": dict(spec), "train": dict(train), "seed": ctx.seed,
-                      "n_train": int(len(data["y_train"])), "source": data["source"]}, sort_keys=True)
-    return Path(directory) / f"checkpoint-{hashlib.sha1(key.encode()).hexdigest()[:12]}.pt"
+    return resume_path(directory, {"spec": dict(spec), "train": dict(train), "seed": ctx.seed,
+                                   "n_train": int(len(data["y_train"])), "source": data["source"]},
+                       stem="checkpoint")
 
 
 @torch.no_grad()

@@ -1,0 +1,76 @@
+"""Reliability of the workflow as a whole: a training job killed with SIGKILL resumes from its last
+epoch under ``--rerun-incomplete`` and ends with the uninterrupted run's numbers; nothing a killed
+job leaves behind is taken for a finished output."""
+from __future__ import annotations
+
+import csv
+import glob
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from conftest import copy_workflow, run_snakemake
+
+IRIS_SLOW = {"iris": {"train": {"epochs": 400}}}
+IRIS_MODEL = "results/iris/model.pt"
+
+
+def _without_seconds(path):
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(open(path))]
+
+
+def _epochs_done(pattern: str) -> int:
+    files = glob.glob(pattern)
+    if not files:
+        return 0
+    try:
+        return len(_without_seconds(files[0]))
+    except (OSError, csv.Error):
+        return 0
+
+
+@pytest.mark.timeout(900)
+def test_training_killed_mid_run_resumes_to_the_same_numbers(tmp_path):
+    reference = copy_workflow(tmp_path / "reference", IRIS_SLOW)
+    run_snakemake(reference, "--config", "device=cpu", "--", IRIS_MODEL)
+
+    wf = copy_workflow(tmp_path / "killed", IRIS_SLOW)
+    live = str(wf / "results/iris/training-state-*.csv")
+    proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "1", "--config", "device=cpu",
+                             "--", IRIS_MODEL], cwd=wf, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 600
+    while _epochs_done(live) < 30 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert proc.poll() is None, "training finished before it could be killed; raise its epochs"
+    os.killpg(proc.pid, signal.SIGKILL)  # Snakemake and its job, as an out-of-memory kill would
+    proc.wait()
+    killed_at = _epochs_done(live)
+    assert 30 <= killed_at < 400
+    assert not (wf / IRIS_MODEL).exists(), "a killed training job left a model behind"
+    assert glob.glob(str(wf / "results/iris/training-state-*.pt")), "no per-epoch state to resume from"
+
+    # Without --rerun-incomplete Snakemake does not accept what the killed job left.
+    run_snakemake(wf, "--unlock")
+    plain = run_snakemake(wf, "-n", "--config", "device=cpu", "--", IRIS_MODEL, check=False)
+    assert "train_iris" in plain.stdout + plain.stderr
+
+    run_snakemake(wf, "--rerun-incomplete", "--config", "device=cpu", "--", IRIS_MODEL)
+    log = (wf / "results/logs/iris/train.log").read_text()
+    resumed = re.search(r"resuming from \S+ after epoch (\d+)", log)
+    assert resumed, log[-2000:]
+    assert int(resumed.group(1)) >= killed_at - 1  # the state may be one epoch behind the live CSV
+
+    assert (wf / "results/iris/metrics.json").read_text() == (reference / "results/iris/metrics.json").read_text()
+    assert _without_seconds(wf / "results/iris/history.csv") == _without_seconds(reference / "results/iris/history.csv")
+    a = torch.load(wf / IRIS_MODEL, weights_only=True)["state_dict"]
+    b = torch.load(reference / IRIS_MODEL, weights_only=True)["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in b)
+    # the per-epoch state is gone once the model is written
+    assert not glob.glob(str(wf / "results/iris/training-state-*"))
