@@ -29,8 +29,10 @@ GPU = 1 if str(config["device"]).startswith("cuda") else 0
 # to rules/, where every rule file lives.
 CONDA_ENV = "../envs/xairepro.yaml"
 # What every training or attribution job gets as its run context (xairepro.context.RunContext).
-RUN = {"seed": config["seed"], "device": config["device"], "max_batch": config["attribution"]["max_batch"]}
-RUN_TRAIN = {"seed": config["seed"], "device": config["device"]}  # training never depends on max_batch
+RUN = {"seed": config["seed"], "device": config["device"], "deterministic": config["deterministic"],
+       "max_batch": config["attribution"]["max_batch"]}
+# training never depends on max_batch
+RUN_TRAIN = {"seed": config["seed"], "device": config["device"], "deterministic": config["deterministic"]}
 
 
 def runtime_min(quick, full):

@@ -305,3 +305,34 @@ def test_nfp_matches_chainer_chemistry_layer_by_layer():
     model.mlp[0] = fixed
     out = model(Batch.from_data_list([g]))[0]
     torch.testing.assert_close(out, _reference_nfp(model, g, masks), rtol=1e-5, atol=1e-6)
+
+
+def test_script_setup_switches_deterministic_algorithms_as_the_rule_says(tmp_path):
+    from types import SimpleNamespace
+
+    from xairepro.runtime import script_setup
+
+    def job(flag):
+        return SimpleNamespace(log=[str(tmp_path / "job.log")], output=[], threads=1, rule="demo",
+                               params=SimpleNamespace(run={"seed": 0, "deterministic": flag}))
+
+    try:
+        script_setup(job(False))
+        assert not torch.are_deterministic_algorithms_enabled()
+        assert torch.backends.cudnn.benchmark
+        script_setup(job(True))
+        assert torch.are_deterministic_algorithms_enabled()
+        assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
+    finally:
+        from xairepro.context import set_deterministic
+
+        set_deterministic(False)
+        torch.backends.cudnn.benchmark = False
+
+
+def test_run_context_reads_deterministic_and_resume_dir_from_params(tmp_path):
+    from xairepro.context import RunContext
+
+    ctx = RunContext.from_params({"seed": 3, "device": "cpu", "deterministic": False}, resume_dir=tmp_path)
+    assert (ctx.seed, ctx.deterministic, ctx.resume_dir) == (3, False, str(tmp_path))
+    assert ctx.child(2).resume_dir == str(tmp_path) and ctx.child(2).seed == 3002

@@ -89,7 +89,8 @@ def test_build_report_assembles_notebooks_table_and_provenance(tmp_path):
     out = tmp_path / "report" / "index.html"
     csv = rows_csv(tmp_path, [reproduction_row("demo.r", 0.9, "quick", value=0.9),
                               reproduction_row("demo.figure", "figure", "quick")])
-    build_report([str(nb_path)], [str(csv)], [str(raw)], {"scale": "quick", "seed": 0}, "quick", tmp_path / "none",
+    build_report([str(nb_path)], [str(csv)], [str(raw)], {"scale": "quick", "seed": 7, "deterministic": False}, "quick",
+                 tmp_path / "none",
                  tmp_path, out, targets=TARGETS, table_csv=tmp_path / "table.csv")
     assert pd.read_csv(tmp_path / "table.csv")["id"].tolist() == [t.id for t in TARGETS]
     html = out.read_text()
@@ -97,7 +98,8 @@ def test_build_report_assembles_notebooks_table_and_provenance(tmp_path):
     assert "print(&#x27;hidden code&#x27;)" not in html and "hidden code')" not in html  # code cells hidden
     import hashlib
     assert hashlib.sha256(raw.read_bytes()).hexdigest() in html
-    assert "not yet reproduced" in html and "Provenance" in html and "seed: 0" in html
+    assert "not yet reproduced" in html and "Provenance" in html and "seed: 7" in html
+    assert "<td>base seed</td><td>7</td>" in html and "<td>deterministic algorithms</td><td>False</td>" in html
     assert "demo.wilcoxon" in html and "ESOL NFP r" in html
     assert "compare by eye" in html  # a figure target with a row is not "not yet"
     assert html.count("<td>not yet</td>") == 2  # demo.mae and demo.wilcoxon have no row

@@ -15,7 +15,7 @@ import time
 import pytest
 import torch
 
-from conftest import copy_workflow, run_snakemake
+from conftest import SHARED_DATA, copy_workflow, needs_shared_data, run_snakemake
 
 IRIS_SLOW = {"iris": {"train": {"epochs": 400}}}
 IRIS_MODEL = "results/iris/model.pt"
@@ -74,3 +74,27 @@ def test_training_killed_mid_run_resumes_to_the_same_numbers(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in b)
     # the per-epoch state is gone once the model is written
     assert not glob.glob(str(wf / "results/iris/training-state-*"))
+
+
+ESOL_FOLD0 = ["results/esol/nfp/fold0/atoms.csv", "results/esol/ggnn/fold0/atoms.csv"]
+ESOL_COMPARED = ["esol/featurize.json", "esol/nfp/fold0/predictions.csv", "esol/nfp/fold0/atoms.csv",
+                 "esol/ggnn/fold0/predictions.csv", "esol/ggnn/fold0/atoms.csv"]
+
+
+@needs_shared_data
+@pytest.mark.timeout(1200)
+def test_two_runs_from_scratch_give_identical_numbers(tmp_path):
+    """Training and every attribution method of ESOL fold 0 (both graph networks), twice from an
+    empty results folder: the same bytes, and the same per-epoch history but for the timings."""
+    runs = []
+    for name in ("first", "second"):
+        wf = copy_workflow(tmp_path / name)
+        run_snakemake(wf, "--config", "device=cpu", "--", *ESOL_FOLD0, mirror=SHARED_DATA)
+        runs.append(wf / "results")
+    for rel in ESOL_COMPARED:
+        assert (runs[0] / rel).read_bytes() == (runs[1] / rel).read_bytes(), rel
+    for model in ("nfp", "ggnn"):
+        hist = [_without_seconds(r / f"esol/{model}/fold0/history.csv") for r in runs]
+        assert hist[0] == hist[1] and len(hist[0]) > 1
+    atoms = (runs[0] / "esol/nfp/fold0/atoms.csv").read_text()
+    assert len(atoms.splitlines()) > 1000  # attributions of every held-out atom, not an empty table

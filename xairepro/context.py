@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-__all__ = ["RunContext", "derive_seed", "resolve_device"]
+__all__ = ["RunContext", "derive_seed", "resolve_device", "set_deterministic"]
 
 
 def resolve_device(name: str = "auto"):
@@ -24,6 +24,21 @@ def resolve_device(name: str = "auto"):
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError(f"config key 'device' is {name!r} but no CUDA device is available")
     return dev
+
+
+def set_deterministic(on: bool = True) -> None:
+    """Deterministic algorithms in torch (``warn_only``: an operation without a deterministic
+    kernel warns instead of failing), cuDNN autotuning off, and the cuBLAS workspace setting that
+    deterministic CUDA matrix products need (effective when CUDA starts after this call)."""
+    import os
+
+    import torch
+
+    if on:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(bool(on), warn_only=True)
+    torch.backends.cudnn.deterministic = bool(on)
+    torch.backends.cudnn.benchmark = not on
 
 
 def derive_seed(base: int, *indices: int) -> int:
@@ -42,7 +57,8 @@ def derive_seed(base: int, *indices: int) -> int:
 
 @dataclass(frozen=True, kw_only=True)
 class RunContext:
-    """Seed, device, the largest replicated batch for attribution, and torch threads of one job.
+    """Seed, device, the largest replicated batch for attribution, torch threads and whether
+    deterministic algorithms are on (see :func:`set_deterministic`) for one job.
 
     ``resume_dir``: where training keeps its per-epoch state (the folder of the job's model
     output); when set, a killed training job resumes from its last finished epoch on rerun.
@@ -52,6 +68,7 @@ class RunContext:
     device: str = "auto"
     max_batch: int = 2048
     threads: int | None = None
+    deterministic: bool = True
     resume_dir: str | None = None
 
     def child(self, *indices: int) -> "RunContext":
@@ -64,8 +81,9 @@ class RunContext:
 
     @classmethod
     def from_params(cls, params, *, resume_dir=None) -> "RunContext":
-        """From a rule's ``params.run`` dict (``seed``, ``device``, ``max_batch``, ``threads``);
+        """From a rule's ``params.run`` dict (``seed``, ``device``, ``max_batch``, ``threads``,
+        ``deterministic``);
         ``resume_dir`` makes training in this job resumable (see the class docstring)."""
         run = dict(params)
-        return cls(**{k: run[k] for k in ("seed", "device", "max_batch", "threads") if k in run},
+        return cls(**{k: run[k] for k in ("seed", "device", "max_batch", "threads", "deterministic") if k in run},
                    resume_dir=None if resume_dir is None else str(resume_dir))

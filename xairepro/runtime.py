@@ -12,7 +12,8 @@ import numpy as np
 
 def script_setup(snakemake) -> logging.Logger:
     """Route logging (and warnings) to ``snakemake.log[0]`` and stderr; limit torch threads to
-    the rule's ``threads`` so parallel jobs don't oversubscribe the cores."""
+    the rule's ``threads`` so parallel jobs don't oversubscribe the cores; switch deterministic
+    algorithms on or off as the rule's ``params.run["deterministic"]`` says (on by default)."""
     handlers = [logging.StreamHandler(sys.stderr)]
     if len(snakemake.log):
         Path(snakemake.log[0]).parent.mkdir(parents=True, exist_ok=True)
@@ -24,6 +25,10 @@ def script_setup(snakemake) -> logging.Logger:
         import torch
 
         torch.set_num_threads(max(1, int(snakemake.threads)))
+        from .context import set_deterministic
+
+        run = getattr(snakemake.params, "run", None)
+        set_deterministic(bool(run.get("deterministic", True)) if isinstance(run, dict) else True)
     except ImportError:
         pass
     for out in snakemake.output:

@@ -16,6 +16,7 @@ from ..context import RunContext
 from ..evaluation.atoms import atom_environment
 from ..evaluation.faithfulness import faithfulness_study, faithfulness_summary
 from ..evaluation.units import AtomUnit
+from ..progress import progress
 
 #: The four gradient methods of the BayesGrad paper, by the names used in every table.
 GRADIENT_METHODS = {
@@ -60,7 +61,7 @@ def atom_scores(model, graphs: Sequence, methods: Sequence[str], *, M: int, sign
                                       max_batch=max_batch)
         m_samples = 1 if name == "vanilla" else M
         means, stds = [], []
-        for start in range(0, len(graphs), chunk):
+        for start in progress(range(0, len(graphs), chunk), f"{name} chunks", unit="chunk"):
             part = list(graphs[start:start + chunk])
             batch = Batch.from_data_list(part).to(device)
             samples = method.compute(batch, M=m_samples, seed=seed + start)

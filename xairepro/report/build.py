@@ -88,6 +88,12 @@ def provenance(config: dict, raw_files: Sequence[str], benchmark_dir, workdir) -
         "git_commit": _git_commit(workdir),
         "python": platform.python_version(), "platform": platform.platform(), "accelerator": device,
         "packages": versions,
+        "reproducibility": {
+            "base seed": config.get("seed"),
+            "seed of piece k of a run": "base seed x 1000 + k (nested for folds, subsets, chunks)",
+            "deterministic algorithms": config.get("deterministic"),
+            "device setting": config.get("device"),
+        },
         "data": {str(p): sha256(p) for p in raw_files},
         "config": config,
         "runtimes": rule_runtimes(benchmark_dir),
@@ -153,6 +159,9 @@ def build_report(notebooks: Sequence[str], reproduction_csvs: Sequence[str], raw
     parts += ["<section class='nb' id='provenance'><h2>Provenance</h2>",
               f"<p>git commit: <code>{html.escape(prov['git_commit'])}</code><br>python {prov['python']} on "
               f"{html.escape(prov['platform'])}; accelerator: {html.escape(prov['accelerator'])}</p>",
+              "<h3>Seeds and determinism</h3><table>" + "".join(
+                  f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>"
+                  for k, v in prov["reproducibility"].items()) + "</table>",
               "<h3>Data checksums (sha256)</h3><table><tr><th>file</th><th>sha256</th></tr>"
               + "".join(f"<tr><td>{html.escape(k)}</td><td><code>{v}</code></td></tr>" for k, v in prov["data"].items())
               + "</table>",

@@ -15,6 +15,7 @@ from ...evaluation.atoms import environment_table
 from ...training import predict
 from ..graphs import atom_table
 from .data import split_fold
+from ...progress import progress
 
 BLOG_FOLD = 0
 
@@ -26,7 +27,7 @@ def _ig_scores(model, graphs, *, steps: int, baseline: float, ctx: RunContext, c
     ig = IntegratedGradients(model, target=model.embedding, baseline=baseline, steps=steps, rule="trapezoid",
                              max_batch=ctx.max_batch)
     scores, rel_errors = [], []
-    for start in range(0, len(graphs), chunk):
+    for start in progress(range(0, len(graphs), chunk), "integrated gradients chunks", unit="chunk"):
         part = list(graphs[start:start + chunk])
         samples, res = ig.compute(Batch.from_data_list(part).to(device), seed=ctx.seed, return_path=True)
         atoms = aggregate(samples, method="raw", channel_axis=-1).cpu().numpy()

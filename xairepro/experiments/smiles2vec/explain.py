@@ -20,6 +20,7 @@ import torch
 from ...attribution import BayesGrad, IntegratedGradients, aggregate
 from ...context import RunContext
 from .data import SmilesData
+from ...progress import progress
 
 __all__ = ["METHODS", "TARGET_ATOMS", "character_scores", "top3_table", "top3_summary", "atom_scores"]
 
@@ -41,7 +42,7 @@ def character_scores(model, mask_weights: np.ndarray, tokens: np.ndarray, attrib
     bg = BayesGrad(model, target=model.embedding, max_batch=ctx.max_batch)
     chunk = max(1, ctx.max_batch // max(int(attribution["ig_steps"]) + 2, int(attribution["mc_samples"])))
     ig_parts, bg_parts, errors = [], [], []
-    for k, start in enumerate(range(0, len(tokens), chunk)):
+    for k, start in enumerate(progress(range(0, len(tokens), chunk), "attribution chunks", unit="chunk")):
         t = torch.as_tensor(tokens[start:start + chunk], device=device)
         ig_parts.append(ig.compute(t, seed=ctx.child(k).seed)[0].sum(-1).cpu())
         errors.append(ig.last_result.rel_error.cpu())

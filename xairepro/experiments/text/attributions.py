@@ -26,6 +26,7 @@ from ...attribution import BayesGrad, IntegratedGradients, Occlusion, SmoothGrad
 from ...context import RunContext
 from .data import PAD_ID, TextCache, decode
 from ...safe_io import atomic_torch_save, safe_torch_load
+from ...progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ def word_attributions(model: nn.Module, cache: TextCache, cfg: Mapping, *, ctx: 
     timing = {m: 0.0 for m in METHODS}
     rows, path_rows = [], []
     chunk = int(cfg["chunk"])
-    for start in range(0, n, chunk):
+    for start in progress(range(0, n, chunk), "attribution chunks", unit="chunk"):
         sl = slice(start, min(n, start + chunk))
         ids = _trim(model, ids_all[sl]).to(device)
         classes = classes_all[sl].to(device)

@@ -14,6 +14,7 @@ from torch_geometric.data import Batch
 from ...attribution import IntegratedGradients
 from ...context import RunContext
 from .data import pyridine_labels, srmmp_data, with_labels
+from ...progress import progress
 
 
 def ig_molecule_sets(graphs: Sequence, splits: dict, which: str, cfg: dict) -> tuple[list, list]:
@@ -47,7 +48,7 @@ def integrated_gradients_study(model, graphs: Sequence, steps: int, n_path: int,
     ig = IntegratedGradients(model, target=model.embedding, baseline=0.0, steps=steps, rule="trapezoid",
                              keep_grads=True, max_batch=max_batch)
     comp, path, attributions = [], [], []
-    for start in range(0, len(graphs), chunk):
+    for start in progress(range(0, len(graphs), chunk), "integrated gradients chunks", unit="chunk"):
         part = list(graphs[start:start + chunk])
         batch = Batch.from_data_list(part).to(device)
         samples, res = ig.compute(batch, return_path=True, seed=seed)

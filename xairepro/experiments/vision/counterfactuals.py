@@ -20,6 +20,7 @@ from torch import nn
 from ...attribution import IntegratedGradients, VanillaGrad
 from ...context import RunContext
 from .data import test_images
+from ...progress import progress
 
 __all__ = ["Softmax", "counterfactuals_study", "pixel_importance", "run_counterfactuals", "saturation_curves",
            "tail_share"]
@@ -52,7 +53,7 @@ def saturation_curves(model: nn.Module, x: torch.Tensor, alphas: np.ndarray, max
     a = torch.as_tensor(alphas, dtype=x.dtype, device=device)
     rows = []
     per_chunk = max(1, max_batch // len(a))
-    for s in range(0, len(x), per_chunk):
+    for s in progress(range(0, len(x), per_chunk), "counterfactual chunks", unit="chunk"):
         xb, tb = x[s:s + per_chunk], top[s:s + per_chunk]
         scaled = (a.view(1, -1, 1, 1, 1) * xb.unsqueeze(1)).flatten(0, 1)
         logits = model(scaled).float().view(len(xb), len(a), -1)
