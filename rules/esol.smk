@@ -65,6 +65,7 @@ rule attribute_esol:
         predictions=f"{RESULTS}/esol/{{model}}/fold{{fold}}/predictions.csv",
         atoms=f"{RESULTS}/esol/{{model}}/fold{{fold}}/atoms.csv",
     params:
+        spec=lambda wc: ESOL["models"][wc.model],
         n_folds=ESOL["data"]["n_folds"],
         attribution=ESOL_ATTRIBUTION,
         run=RUN,

@@ -8,7 +8,7 @@ from xairepro.training import load_checkpoint
 sm = snakemake  # noqa: F821
 log = script_setup(sm)
 ctx = RunContext.from_params(sm.params.run)
-model, _ = load_checkpoint(sm.input.model, ctx.torch_device)
+model, _ = load_checkpoint(sm.input.model, ctx.torch_device, expect=sm.params.spec)
 predictions, atoms = attribute_fold(model, load_graphs(sm.input.graphs).graphs, int(sm.wildcards.fold),
                                     n_folds=sm.params.n_folds, attribution=sm.params.attribution, ctx=ctx)
 predictions.to_csv(sm.output.predictions, index=False)

@@ -31,8 +31,10 @@ def script_setup(snakemake) -> logging.Logger:
         set_deterministic(bool(run.get("deterministic", True)) if isinstance(run, dict) else True)
     except ImportError:
         pass
+    from .safe_io import output_folder
+
     for out in snakemake.output:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        output_folder(out)  # an unwritable target fails here, naming it, before any work is done
     return logging.getLogger(f"xairepro.{snakemake.rule}")
 
 
@@ -48,7 +50,10 @@ def _default(o):
 
 def write_json(obj, path) -> None:
     """Write JSON atomically (temporary file, then rename)."""
+    from .safe_io import output_folder
+
     path = Path(path)
+    output_folder(path)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(obj, indent=2, default=_default))
     os.replace(tmp, path)

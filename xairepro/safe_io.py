@@ -15,17 +15,36 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["UnsafeFileError", "atomic_torch_save", "safe_torch_load"]
+__all__ = ["OutputPathError", "UnsafeFileError", "atomic_torch_save", "output_folder", "safe_torch_load"]
 
 
 class UnsafeFileError(ValueError):
     """A torch file holds something other than tensors and plain data."""
 
 
-def atomic_torch_save(obj, path) -> None:
+class OutputPathError(OSError):
+    """An output cannot be written where it is asked for; the message names the path."""
+
+
+def output_folder(path) -> Path:
+    """Create the folder of output ``path`` and check it can be written; raise
+    :class:`OutputPathError` naming the path otherwise. Returns the folder."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputPathError(f"cannot write {path}: its folder {path.parent} cannot be created "
+                              f"({err.strerror or err})") from None
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise OutputPathError(f"cannot write {path}: its folder {path.parent} is not writable")
+    return path.parent
+
+
+def atomic_torch_save(obj, path) -> None:
+    """``torch.save`` to a temporary file in the target's folder, renamed into place when complete
+    (an existing file at ``path`` stays as it was if anything fails)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=output_folder(path), prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         torch.save(obj, tmp)

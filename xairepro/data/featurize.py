@@ -16,6 +16,7 @@ from rdkit import Chem, RDLogger
 from torch_geometric.data import Data
 
 from ..safe_io import UnsafeFileError, atomic_torch_save, safe_torch_load
+from .loaders import EmptyDatasetError
 
 #: Size of the atom-type vocabulary: index = atomic number (0 is unused).
 N_ATOM_TYPES = 120
@@ -103,6 +104,10 @@ def featurize_smiles(
             source, len(failures), len(smiles),
             ", ".join(f"{f['mol_id']} (row {f['row']})" for f in failures),
         )
+    if not graphs:
+        raise EmptyDatasetError(f"{source}: no molecule left: RDKit could parse none of its {len(smiles)} "
+                                f"SMILES rows" + (f" (first: row {failures[0]['row']}, {failures[0]['smiles']!r})"
+                                                  if failures else ""))
     log.info("%s: featurized %d molecules", source, len(graphs))
     return FeaturizeResult(graphs, failures)
 

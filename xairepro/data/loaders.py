@@ -8,8 +8,10 @@ archive, so nothing is ever extracted beside a read-only source. Bad input raise
 """
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
+import lzma
 import os
 import pickle
 import re
@@ -38,6 +40,11 @@ SPLITS = ("train", "test")
 
 class DataFormatError(ValueError):
     """A data file is not in the expected format; the message names the file."""
+
+
+class EmptyDatasetError(DataFormatError):
+    """Nothing is left of a data file after filtering (unparsable rows, missing labels); the
+    message names the file and what removed the rows."""
 
 
 def _require_file(path: str | os.PathLike) -> Path:
@@ -112,13 +119,31 @@ def _iter_files(path: Path, wanted: Callable[[str], bool]) -> Iterator[tuple[str
                 yield name, file.read_bytes()
         return
     try:
-        with tarfile.open(path, "r|*") as archive:
-            for member in archive:
-                name = member.name.removeprefix("./")
-                if member.isfile() and wanted(name):
-                    yield name, archive.extractfile(member).read()
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as err:
-        raise DataFormatError(f"{path}: not a readable directory or tar archive ({err})") from err
+        with _decompressed(path) as stream:
+            with tarfile.open(fileobj=stream, mode="r|") as archive:
+                for member in archive:
+                    name = member.name.removeprefix("./")
+                    if member.isfile() and wanted(name):
+                        yield name, archive.extractfile(member).read()
+            # Read the compressed stream to its end: a truncated archive fails its end-of-stream
+            # and checksum check here instead of yielding a silently shortened dataset.
+            while stream.read(1 << 20):
+                pass
+    except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError) as err:
+        raise DataFormatError(f"{path}: not a readable directory or complete tar archive ({err})") from err
+
+
+def _decompressed(path: Path):
+    """The file, decompressed on the fly when it starts with a gzip, bzip2 or xz signature."""
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if magic[:2] == b"\x1f\x8b":
+        return gzip.open(path, "rb")
+    if magic[:3] == b"BZh":
+        return bz2.open(path, "rb")
+    if magic == b"\xfd7zXZ\x00":
+        return lzma.open(path, "rb")
+    return open(path, "rb")
 
 
 # --------------------------------------------------------------------------- CIFAR-10

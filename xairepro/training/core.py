@@ -23,7 +23,7 @@ from torch import nn
 
 from ..context import resolve_device  # noqa: F401  (re-exported: training.resolve_device)
 from ..progress import progress as progress_bar
-from ..safe_io import atomic_torch_save, safe_torch_load
+from ..safe_io import atomic_torch_save, output_folder, safe_torch_load
 
 log = logging.getLogger(__name__)
 
@@ -246,8 +246,13 @@ def fit(model: nn.Module, train_data, val_data: Sequence | None = None,
     first_epoch = 1
     if cfg.checkpoint and Path(cfg.checkpoint).exists():
         state = load_training_state(cfg.checkpoint)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
+        try:
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as err:
+            raise CheckpointMismatchError(
+                f"{cfg.checkpoint}: training state of another configuration ({str(err).splitlines()[0]}); "
+                "delete it to restart the training from scratch") from None
         if sched is not None and state.get("scheduler"):
             sched.load_state_dict(state["scheduler"])
         scaler.load_state_dict(state["scaler"])
@@ -302,8 +307,7 @@ def write_history_csv(history: list[dict], path) -> None:
     import pandas as pd
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=output_folder(path), prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         pd.DataFrame(history).to_csv(tmp, index=False)
@@ -345,12 +349,37 @@ def save_checkpoint(path, model: nn.Module, model_name: str, model_kwargs: dict,
     }, path)
 
 
-def load_checkpoint(path, device="cpu") -> tuple[nn.Module, dict]:
-    """Rebuild a registered model from a checkpoint; returns (model in eval mode, checkpoint dict)."""
+class CheckpointMismatchError(ValueError):
+    """A checkpoint or training state does not belong to the configuration that reads it; the
+    message names the file."""
+
+
+def load_checkpoint(path, device="cpu", expect: dict | None = None) -> tuple[nn.Module, dict]:
+    """Rebuild a registered model from a checkpoint; returns (model in eval mode, checkpoint dict).
+
+    ``expect``: the config's model spec (``{arch: ..., keywords...}``); a checkpoint of another
+    architecture or with other constructor keywords is refused, naming the file and both specs.
+    """
     from ..models import build_model
 
     ckpt = safe_torch_load(path, "checkpoint", "rerun the training rule that wrote it")
+    needed = {"model_name", "model_kwargs", "state_dict"}
+    if not isinstance(ckpt, dict) or not needed <= set(ckpt):
+        raise CheckpointMismatchError(f"{path}: not a model checkpoint (needs {sorted(needed)}); "
+                                      "rerun the training rule that writes it")
+    if expect is not None:
+        want = {k: v for k, v in expect.items() if k != "arch"}
+        differs = {k: (ckpt["model_kwargs"].get(k), v) for k, v in want.items() if ckpt["model_kwargs"].get(k) != v}
+        if ckpt["model_name"] != expect.get("arch") or differs:
+            raise CheckpointMismatchError(
+                f"{path}: a {ckpt['model_name']} checkpoint {ckpt['model_kwargs']} but the configuration asks for "
+                f"{dict(expect)} (differing: {differs or 'arch'}); it was trained under another configuration: "
+                "delete it and rerun its training rule")
     model = build_model(ckpt["model_name"], **ckpt["model_kwargs"])
-    model.load_state_dict(ckpt["state_dict"])
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as err:
+        raise CheckpointMismatchError(f"{path}: its weights do not fit the {ckpt['model_name']} model it names "
+                                      f"({str(err).splitlines()[0]}); rerun the training rule that writes it") from None
     model.to(resolve_device(device) if isinstance(device, str) else device).eval()
     return model, ckpt

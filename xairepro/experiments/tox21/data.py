@@ -11,7 +11,7 @@ import torch
 
 from ...context import derive_seed
 from ...data.featurize import FeaturizeResult, featurize_smiles
-from ...data.loaders import TOX21_TASKS, load_moleculenet_csv
+from ...data.loaders import TOX21_TASKS, EmptyDatasetError, load_moleculenet_csv
 from ...data.splits import random_split, random_subset
 from ...evaluation.ground_truth import has_substructure, pyridine_atoms
 
@@ -69,6 +69,9 @@ def make_splits(graphs: Sequence, data_cfg: dict, seed: int) -> dict:
     fractions = (1.0 - data_cfg["val_fraction"], data_cfg["val_fraction"])
     train, val = random_split(len(graphs), fractions, seed)
     labelled = np.flatnonzero(~np.isnan(task_labels(graphs, SRMMP_TASK)))
+    if len(labelled) == 0:
+        raise EmptyDatasetError(f"Tox21: none of the {len(graphs)} parsable molecules has a measured {SRMMP_TASK} "
+                                f"label, so the SR-MMP split is empty")
     parts = random_split(len(labelled), tuple(data_cfg["srmmp_split"]), seed + 1)
     return {"seed": seed,
             "pyridine": {"train": train.tolist(), "val": val.tolist()},
