@@ -35,6 +35,12 @@ RUN = {"seed": config["seed"], "device": config["device"], "deterministic": conf
 RUN_TRAIN = {"seed": config["seed"], "device": config["device"], "deterministic": config["deterministic"]}
 
 
+def mem(mb):
+    """Memory request of a job in MB: ``mb`` on the first attempt, ``mb`` times the attempt number on
+    each retry, so a job killed for exceeding its memory is resubmitted with more."""
+    return lambda wildcards, attempt: mb * attempt
+
+
 def runtime_min(quick, full):
     """Wall-time request (minutes) for the cluster, by scale."""
     return quick if SCALE == "quick" else full

@@ -23,7 +23,7 @@ for _source in SOURCES.values():
             f"results/logs/data/download_{_source.key}.log",
         localrule: True
         resources:
-            mem_mb=1000,
+            mem_mb=mem(1000),
             runtime=60,
         conda:
             CONDA_ENV

@@ -23,7 +23,7 @@ rule featurize_esol:
     benchmark:
         f"{BENCH}/featurize_esol.tsv"
     resources:
-        mem_mb=2000,
+        mem_mb=mem(2000),
         runtime=10,
     conda:
         CONDA_ENV
@@ -48,9 +48,10 @@ rule train_esol:
         f"{BENCH}/train_esol/{{model}}_fold{{fold}}.tsv"
     threads: 1
     resources:
-        mem_mb=3000,
+        mem_mb=mem(3000),
         runtime=runtime_min(15, 120),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -75,9 +76,10 @@ rule attribute_esol:
         f"{BENCH}/attribute_esol/{{model}}_fold{{fold}}.tsv"
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=mem(4000),
         runtime=runtime_min(15, 120),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -98,7 +100,7 @@ rule gather_esol:
     benchmark:
         f"{BENCH}/gather_esol/{{model}}.tsv"
     resources:
-        mem_mb=2000,
+        mem_mb=mem(2000),
         runtime=10,
     conda:
         CONDA_ENV
@@ -120,9 +122,10 @@ rule esol_maps:
     benchmark:
         f"{BENCH}/esol_maps/{{model}}.tsv"
     resources:
-        mem_mb=2000,
+        mem_mb=mem(2000),
         runtime=runtime_min(10, 30),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -148,9 +151,10 @@ rule esol_faithfulness:
         f"{BENCH}/esol_faithfulness/{{model}}.tsv"
     threads: 1
     resources:
-        mem_mb=2500,
+        mem_mb=mem(2500),
         runtime=runtime_min(10, 60),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -174,9 +178,10 @@ rule train_esol_blog:
         f"{BENCH}/train_esol_blog.tsv"
     threads: 1
     resources:
-        mem_mb=3000,
+        mem_mb=mem(3000),
         runtime=runtime_min(15, 120),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -201,9 +206,10 @@ rule esol_blog_ig:
         f"{BENCH}/esol_blog_ig.tsv"
     threads: 1
     resources:
-        mem_mb=2500,
+        mem_mb=mem(2500),
         runtime=runtime_min(10, 60),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -226,9 +232,10 @@ rule esol_blog_ig_maps:
         f"{BENCH}/esol_blog_ig_maps.tsv"
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=mem(2000),
         runtime=runtime_min(5, 30),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -248,7 +255,7 @@ rule esol_reproduction:
     log:
         f"{LOGS}/esol/reproduction.log",
     resources:
-        mem_mb=500,
+        mem_mb=mem(500),
         runtime=5,
     conda:
         CONDA_ENV

@@ -22,9 +22,10 @@ rule train_iris:
         f"{BENCH}/train_iris.tsv"
     threads: 1
     resources:
-        mem_mb=1000,
+        mem_mb=mem(1000),
         runtime=runtime_min(5, 10),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -47,9 +48,10 @@ rule iris_importance:
         f"{BENCH}/iris_importance.tsv"
     threads: 1
     resources:
-        mem_mb=1500,
+        mem_mb=mem(1500),
         runtime=runtime_min(5, 10),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -69,7 +71,7 @@ rule iris_reproduction:
         f"{BENCH}/iris_reproduction.tsv"
     threads: 1
     resources:
-        mem_mb=500,
+        mem_mb=mem(500),
         runtime=5,
     conda:
         CONDA_ENV

@@ -27,9 +27,10 @@ rule train_peptides:
         f"{BENCH}/train_peptides.tsv"
     threads: 1
     resources:
-        mem_mb=1500,
+        mem_mb=mem(1500),
         runtime=runtime_min(5, 15),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -55,9 +56,10 @@ rule explain_peptide:
         f"{BENCH}/explain_peptide.tsv"
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=mem(2000),
         runtime=runtime_min(5, 15),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -83,9 +85,10 @@ rule peptides_faithfulness:
         f"{BENCH}/peptides_faithfulness.tsv"
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=mem(2000),
         runtime=runtime_min(5, 20),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -106,7 +109,7 @@ rule peptides_reproduction:
         f"{BENCH}/peptides_reproduction.tsv"
     threads: 1
     resources:
-        mem_mb=500,
+        mem_mb=mem(500),
         runtime=5,
     conda:
         CONDA_ENV

@@ -31,7 +31,7 @@ for _name, _nb in NOTEBOOKS.items():
         benchmark:
             f"{BENCH}/notebook_{_name}.tsv"
         resources:
-            mem_mb=3000,
+            mem_mb=mem(3000),
             runtime=15,
         conda:
             CONDA_ENV
@@ -55,7 +55,7 @@ rule report:
     log:
         f"{LOGS}/report/report.log",
     resources:
-        mem_mb=2000,
+        mem_mb=mem(2000),
         runtime=10,
     conda:
         CONDA_ENV

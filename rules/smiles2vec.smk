@@ -23,7 +23,7 @@ rule featurize_smiles2vec:
         f"{BENCH}/featurize_smiles2vec.tsv"
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=mem(2000),
         runtime=10,
     conda:
         CONDA_ENV
@@ -51,9 +51,10 @@ rule train_smiles2vec:
         f"{BENCH}/train_smiles2vec/{{split}}.tsv"
     threads: 1
     resources:
-        mem_mb=3000,
+        mem_mb=mem(3000),
         runtime=runtime_min(10, 30),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -78,9 +79,10 @@ rule smiles2vec_mask:
         f"{BENCH}/smiles2vec_mask.tsv"
     threads: 1
     resources:
-        mem_mb=3000,
+        mem_mb=mem(3000),
         runtime=runtime_min(10, 30),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -107,9 +109,10 @@ rule smiles2vec_explain:
         f"{BENCH}/smiles2vec_explain.tsv"
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=mem(4000),
         runtime=runtime_min(10, 30),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -136,9 +139,10 @@ rule smiles2vec_faithfulness:
         f"{BENCH}/smiles2vec_faithfulness.tsv"
     threads: 1
     resources:
-        mem_mb=3000,
+        mem_mb=mem(3000),
         runtime=runtime_min(5, 20),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -161,7 +165,7 @@ rule smiles2vec_reproduction:
         f"{BENCH}/smiles2vec_reproduction.tsv"
     threads: 1
     resources:
-        mem_mb=500,
+        mem_mb=mem(500),
         runtime=5,
     conda:
         CONDA_ENV

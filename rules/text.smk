@@ -57,6 +57,7 @@ rule text_train:
         mem_mb=runtime_min(3000, 16000),
         runtime=runtime_min(10, 120),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -86,6 +87,7 @@ rule text_attribute:
         mem_mb=runtime_min(4000, 16000),
         runtime=runtime_min(10, 60),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -114,6 +116,7 @@ rule text_mask:
         mem_mb=runtime_min(3000, 16000),
         runtime=runtime_min(10, 120),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -142,6 +145,7 @@ rule text_faithfulness:
         mem_mb=runtime_min(3000, 16000),
         runtime=runtime_min(10, 60),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -163,7 +167,7 @@ rule text_reproduction:
     log:
         f"{LOGS}/text/reproduction.log",
     resources:
-        mem_mb=500,
+        mem_mb=mem(500),
         runtime=5,
     conda:
         CONDA_ENV

@@ -33,7 +33,7 @@ rule featurize_tox21:
     benchmark:
         f"{BENCH}/featurize_tox21.tsv"
     resources:
-        mem_mb=3000,
+        mem_mb=mem(3000),
         runtime=10,
     conda:
         CONDA_ENV
@@ -54,7 +54,7 @@ rule split_tox21:
     benchmark:
         f"{BENCH}/split_tox21.tsv"
     resources:
-        mem_mb=2000,
+        mem_mb=mem(2000),
         runtime=5,
     conda:
         CONDA_ENV
@@ -80,9 +80,10 @@ rule train_tox21_pyridine:
         f"{BENCH}/train_tox21_pyridine.tsv"
     threads: 1
     resources:
-        mem_mb=3000,
+        mem_mb=mem(3000),
         runtime=runtime_min(10, 60),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -109,9 +110,10 @@ rule attribute_tox21_pyridine:
         f"{BENCH}/attribute_tox21_pyridine.tsv"
     threads: 1
     resources:
-        mem_mb=3000,
+        mem_mb=mem(3000),
         runtime=runtime_min(10, 30),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -137,9 +139,10 @@ rule train_tox21_subset:
         f"{BENCH}/train_tox21_{{study}}/seed{{seed}}.tsv"
     threads: 1
     resources:
-        mem_mb=2500,
+        mem_mb=mem(2500),
         runtime=runtime_min(10, 30),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -163,9 +166,10 @@ rule prcauc_tox21_subset:
         f"{BENCH}/prcauc_tox21_{{study}}/seed{{seed}}.tsv"
     threads: 1
     resources:
-        mem_mb=2500,
+        mem_mb=mem(2500),
         runtime=runtime_min(10, 30),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -186,7 +190,7 @@ rule gather_tox21_table1:
     benchmark:
         f"{BENCH}/gather_tox21_table1.tsv"
     resources:
-        mem_mb=1000,
+        mem_mb=mem(1000),
         runtime=5,
     conda:
         CONDA_ENV
@@ -204,7 +208,7 @@ rule gather_tox21_ablation:
     benchmark:
         f"{BENCH}/gather_tox21_ablation.tsv"
     resources:
-        mem_mb=1000,
+        mem_mb=mem(1000),
         runtime=5,
     conda:
         CONDA_ENV
@@ -230,9 +234,10 @@ rule train_tox21_srmmp:
         f"{BENCH}/train_tox21_srmmp/seed{{seed}}.tsv"
     threads: 1
     resources:
-        mem_mb=3000,
+        mem_mb=mem(3000),
         runtime=runtime_min(10, 120),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -256,9 +261,10 @@ rule tox21_srmmp_maps:
         f"{BENCH}/tox21_srmmp_maps/seed{{seed}}.tsv"
     threads: 1
     resources:
-        mem_mb=2500,
+        mem_mb=mem(2500),
         runtime=runtime_min(5, 15),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -280,7 +286,7 @@ rule gather_tox21_srmmp:
     log:
         f"{LOGS}/tox21/gather_srmmp.log",
     resources:
-        mem_mb=1000,
+        mem_mb=mem(1000),
         runtime=5,
     conda:
         CONDA_ENV
@@ -307,9 +313,10 @@ rule tox21_integrated_gradients:
         f"{BENCH}/tox21_integrated_gradients.tsv"
     threads: 1
     resources:
-        mem_mb=3000,
+        mem_mb=mem(3000),
         runtime=runtime_min(5, 30),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -334,9 +341,10 @@ rule tox21_dead_features:
         f"{BENCH}/tox21_dead_features.tsv"
     threads: 1
     resources:
-        mem_mb=2500,
+        mem_mb=mem(2500),
         runtime=runtime_min(5, 60),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -362,9 +370,10 @@ rule tox21_faithfulness:
         f"{BENCH}/tox21_faithfulness.tsv"
     threads: 1
     resources:
-        mem_mb=2500,
+        mem_mb=mem(2500),
         runtime=runtime_min(5, 30),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -391,7 +400,7 @@ rule tox21_reproduction:
     log:
         f"{LOGS}/tox21/reproduction.log",
     resources:
-        mem_mb=500,
+        mem_mb=mem(500),
         runtime=5,
     conda:
         CONDA_ENV

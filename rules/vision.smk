@@ -56,6 +56,7 @@ rule train_vision:
         mem_mb=runtime_min(2500, 16000),
         runtime=runtime_min(10, 60),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -83,6 +84,7 @@ rule vision_mask:
         mem_mb=runtime_min(2500, 16000),
         runtime=runtime_min(10, 60),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -111,6 +113,7 @@ rule vision_counterfactuals:
         mem_mb=runtime_min(2500, 16000),
         runtime=runtime_min(10, 30),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -140,6 +143,7 @@ rule vision_aopc:
         mem_mb=runtime_min(3000, 16000),
         runtime=runtime_min(10, 60),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -164,6 +168,7 @@ rule vision_saliency:
         mem_mb=runtime_min(2000, 8000),
         runtime=runtime_min(5, 15),
         gpu=GPU,
+    retries: 1
     conda:
         CONDA_ENV
     script:
@@ -186,7 +191,7 @@ rule vision_reproduction:
         f"{LOGS}/vision/reproduction.log",
     threads: 1
     resources:
-        mem_mb=500,
+        mem_mb=mem(500),
         runtime=5,
     conda:
         CONDA_ENV
