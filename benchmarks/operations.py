@@ -144,7 +144,9 @@ def main(argv=None) -> int:
     cfg = ["--config", f"scale={args.scale}", "device=cpu"]
     figures: dict = {"cores": args.cores, "scale": args.scale, "cpu_count": os.cpu_count(),
                      "memory_gb": round(psutil.virtual_memory().total / 2**30, 1)}
-    if not args.reuse:
+    if args.reuse:
+        copy_workflow(wd)  # today's rules and scripts beside the finished results
+    else:
         if wd.exists():
             shutil.rmtree(wd)
         copy_workflow(wd)

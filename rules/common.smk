@@ -35,9 +35,12 @@ RUN = {"seed": config["seed"], "device": config["device"], "deterministic": conf
 RUN_TRAIN = {"seed": config["seed"], "device": config["device"], "deterministic": config["deterministic"]}
 
 
-def mem(mb):
-    """Memory request of a job in MB: ``mb`` on the first attempt, ``mb`` times the attempt number on
-    each retry, so a job killed for exceeding its memory is resubmitted with more."""
+def mem(quick, full=None):
+    """Memory request of a job in MB: ``quick`` (or ``full`` at full scale, when given) on the first
+    attempt, times the attempt number on each retry, so a job killed for exceeding its memory is
+    resubmitted with more. The quick values cover the peak memory the benchmark files recorded in a
+    quick run (README, Operations)."""
+    mb = quick if full is None or SCALE == "quick" else full
     return lambda wildcards, attempt: mb * attempt
 
 

@@ -29,7 +29,7 @@ rule text_prepare:
         f"{BENCH}/text_prepare.tsv"
     threads: 1
     resources:
-        mem_mb=runtime_min(3000, 6000),
+        mem_mb=mem(3000, 6000),
         runtime=runtime_min(5, 15),
     conda:
         CONDA_ENV
@@ -51,10 +51,10 @@ rule text_train:
     log:
         f"{LOGS}/text/train_{TEXT_MODEL}.log",
     benchmark:
-        f"{BENCH}/text_train_{TEXT_MODEL}.tsv"
+        f"{BENCH}/text_train/{TEXT_MODEL}.tsv"
     threads: 1
     resources:
-        mem_mb=runtime_min(3000, 16000),
+        mem_mb=mem(3000, 16000),
         runtime=runtime_min(10, 120),
         gpu=GPU,
     retries: 1
@@ -81,10 +81,10 @@ rule text_attribute:
     log:
         f"{LOGS}/text/attribute_{TEXT_MODEL}.log",
     benchmark:
-        f"{BENCH}/text_attribute_{TEXT_MODEL}.tsv"
+        f"{BENCH}/text_attribute/{TEXT_MODEL}.tsv"
     threads: 1
     resources:
-        mem_mb=runtime_min(4000, 16000),
+        mem_mb=mem(4000, 16000),
         runtime=runtime_min(10, 60),
         gpu=GPU,
     retries: 1
@@ -110,10 +110,10 @@ rule text_mask:
     log:
         f"{LOGS}/text/mask_{TEXT_MODEL}.log",
     benchmark:
-        f"{BENCH}/text_mask_{TEXT_MODEL}.tsv"
+        f"{BENCH}/text_mask/{TEXT_MODEL}.tsv"
     threads: 1
     resources:
-        mem_mb=runtime_min(3000, 16000),
+        mem_mb=mem(3000, 16000),
         runtime=runtime_min(10, 120),
         gpu=GPU,
     retries: 1
@@ -139,10 +139,10 @@ rule text_faithfulness:
     log:
         f"{LOGS}/text/faithfulness_{TEXT_MODEL}.log",
     benchmark:
-        f"{BENCH}/text_faithfulness_{TEXT_MODEL}.tsv"
+        f"{BENCH}/text_faithfulness/{TEXT_MODEL}.tsv"
     threads: 1
     resources:
-        mem_mb=runtime_min(3000, 16000),
+        mem_mb=mem(3000, 16000),
         runtime=runtime_min(10, 60),
         gpu=GPU,
     retries: 1

@@ -136,7 +136,7 @@ rule train_tox21_subset:
     log:
         f"{LOGS}/tox21/train_{{study}}_seed{{seed}}.log",
     benchmark:
-        f"{BENCH}/train_tox21_{{study}}/seed{{seed}}.tsv"
+        f"{BENCH}/train_tox21_subset/{{study}}_seed{{seed}}.tsv"
     threads: 1
     resources:
         mem_mb=mem(2500),
@@ -163,7 +163,7 @@ rule prcauc_tox21_subset:
     log:
         f"{LOGS}/tox21/prcauc_{{study}}_seed{{seed}}.log",
     benchmark:
-        f"{BENCH}/prcauc_tox21_{{study}}/seed{{seed}}.tsv"
+        f"{BENCH}/prcauc_tox21_subset/{{study}}_seed{{seed}}.tsv"
     threads: 1
     resources:
         mem_mb=mem(2500),

@@ -25,7 +25,7 @@ rule vision_data:
         f"{BENCH}/vision_data.tsv"
     threads: 1
     resources:
-        mem_mb=runtime_min(1500, 4000),
+        mem_mb=mem(1500, 4000),
         runtime=runtime_min(5, 15),
     conda:
         CONDA_ENV
@@ -53,7 +53,7 @@ rule train_vision:
         f"{BENCH}/train_vision/{{model}}.tsv"
     threads: 1
     resources:
-        mem_mb=runtime_min(2500, 16000),
+        mem_mb=mem(2500, 16000),
         runtime=runtime_min(10, 60),
         gpu=GPU,
     retries: 1
@@ -81,7 +81,7 @@ rule vision_mask:
         f"{BENCH}/vision_mask.tsv"
     threads: 1
     resources:
-        mem_mb=runtime_min(2500, 16000),
+        mem_mb=mem(2500, 16000),
         runtime=runtime_min(10, 60),
         gpu=GPU,
     retries: 1
@@ -110,7 +110,7 @@ rule vision_counterfactuals:
         f"{BENCH}/vision_counterfactuals.tsv"
     threads: 1
     resources:
-        mem_mb=runtime_min(2500, 16000),
+        mem_mb=mem(5500, 16000),
         runtime=runtime_min(10, 30),
         gpu=GPU,
     retries: 1
@@ -140,7 +140,7 @@ rule vision_aopc:
         f"{BENCH}/vision_aopc.tsv"
     threads: 1
     resources:
-        mem_mb=runtime_min(3000, 16000),
+        mem_mb=mem(5000, 16000),
         runtime=runtime_min(10, 60),
         gpu=GPU,
     retries: 1
@@ -165,7 +165,7 @@ rule vision_saliency:
         f"{BENCH}/vision_saliency.tsv"
     threads: 1
     resources:
-        mem_mb=runtime_min(2000, 8000),
+        mem_mb=mem(2000, 8000),
         runtime=runtime_min(5, 15),
         gpu=GPU,
     retries: 1

@@ -155,9 +155,34 @@ def test_slurm_profile_routes_by_resource_not_by_rule_name():
 
     profile = yaml.safe_load((REPO_ROOT / "profiles/slurm/config.yaml").read_text())
     assert profile["executor"] == "slurm" and "set-resources" not in profile
+    assert profile["default-resources"]["slurm_account"] == "CHANGE_ME"  # the documented placeholder
     partitions = yaml.safe_load((REPO_ROOT / profile["slurm-partition-config"]).read_text())["partitions"]
     gpu_limits = sorted(p.get("max_gpu", 0) for p in partitions.values())
     assert gpu_limits[0] == 0 and gpu_limits[-1] >= 1  # a CPU partition and a GPU partition
+
+
+def _rule_blocks():
+    from conftest import REPO_ROOT
+
+    for smk in sorted((REPO_ROOT / "rules").glob("*.smk")):
+        text = smk.read_text()
+        for m in re.finditer(r"^rule (\w+):\n(.*?)(?=^\S|\Z)", text, flags=re.M | re.S):
+            yield smk.name, m.group(1), m.group(2)
+
+
+def test_rules_declare_retry_aware_memory_and_benchmarks_named_after_them():
+    """Per-rule tables (report, benchmarks/operations.py) group benchmark files by the rule's name;
+    memory requests grow with the attempt; rules that may run on a GPU retry once."""
+    blocks = list(_rule_blocks())
+    assert len(blocks) > 40
+    for smk, rule, body in blocks:
+        bench = re.search(r"benchmark:\n\s+f\"\{BENCH\}/([^\"]+)\"", body)
+        if bench:
+            assert bench.group(1) == f"{rule}.tsv" or bench.group(1).startswith(f"{rule}/"), (smk, rule, bench.group(1))
+        if "mem_mb=" in body:
+            assert re.search(r"mem_mb=mem\(", body), (smk, rule, "mem_mb must use mem(): it grows with the attempt")
+        if "gpu=GPU" in body:
+            assert re.search(r"^\s+retries: [1-9]", body, flags=re.M), (smk, rule, "no retries")
 
 
 def test_cuda_config_makes_training_and_attribution_jobs_ask_for_a_gpu(tmp_path):
