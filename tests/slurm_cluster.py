@@ -3,8 +3,9 @@
 ``one_node_cluster()`` installs Debian's ``slurm-wlm`` and ``munge`` when they are absent (only as
 root with apt-get; otherwise it says why it cannot), writes ``/etc/slurm/slurm.conf`` for this
 machine's cores and memory, starts munged, slurmctld and slurmd, waits for the node to be idle, and
-on exit stops every daemon it started. It never touches a SLURM configuration it did not write: a
-``slurm.conf`` without its marker line is left alone and the cluster test is skipped.
+on exit stops every daemon it started and removes the configuration it wrote. It never touches a
+SLURM configuration it did not write: a ``slurm.conf`` without its marker line is left alone and
+the cluster test is skipped.
 
 Settings that make SLURM run in a container without cgroups or accounting:
 ``ProctrackType=proctrack/linuxproc``, ``TaskPlugin=task/none``, ``SelectType=select/cons_tres``
@@ -164,3 +165,8 @@ def one_node_cluster(partition: str = "xairepro"):
         for daemon in started:
             if _running(daemon):
                 _run(["pkill", f"-{int(signal.SIGKILL)}", "-x", daemon])
+        if "slurmctld" in started:
+            # With a configuration naming a controller that no longer runs, every SLURM client call
+            # (the Snakemake SLURM plugin runs `scontrol show config` when it loads, in every later
+            # Snakemake run) waits about 9 s for it; without one it fails at once.
+            SLURM_CONF.unlink(missing_ok=True)
