@@ -1,15 +1,12 @@
 """Train the iris MLP on all 150 flowers."""
-from pathlib import Path
-
-from xairepro.context import RunContext
 from xairepro.experiments.iris.data import iris_data
 from xairepro.experiments.iris.training import train_iris
-from xairepro.runtime import script_setup, write_json
+from xairepro.runtime import script_setup, training_context, write_json
 from xairepro.training import save_trained
 
 sm = snakemake  # noqa: F821
 log = script_setup(sm)
-ctx = RunContext.from_params(sm.params.run, resume_dir=Path(sm.output.model).parent)
+ctx = training_context(sm)
 trained, metrics = train_iris(iris_data(), sm.params.spec, sm.params.train, ctx=ctx)
 log.info("iris MLP: %s", metrics)
 save_trained(sm.output.model, trained)

@@ -1,15 +1,12 @@
 """Train the chapter's hemolytic-peptide CNN on the shuffled training split."""
-from pathlib import Path
-
-from xairepro.context import RunContext
 from xairepro.experiments.peptides.data import load_peptides
 from xairepro.experiments.peptides.training import train_peptides
-from xairepro.runtime import script_setup, write_json
+from xairepro.runtime import script_setup, training_context, write_json
 from xairepro.training import save_trained
 
 sm = snakemake  # noqa: F821
 log = script_setup(sm)
-ctx = RunContext.from_params(sm.params.run, resume_dir=Path(sm.output.model).parent)
+ctx = training_context(sm)
 data = load_peptides(sm.input.raw, test_fraction=sm.params.data["test_fraction"],
                      val_fraction=sm.params.data["val_fraction"], seed=ctx.seed)
 trained, metrics = train_peptides(data, sm.params.spec, sm.params.train, sm.params.probe, ctx=ctx)

@@ -12,9 +12,13 @@ from xairepro.context import RunContext
 
 
 def test_off_a_terminal_progress_logs_rate_and_time_left(monkeypatch, caplog):
+    import io
+    import sys
+
     monkeypatch.delenv("XAIREPRO_PROGRESS", raising=False)
     monkeypatch.setenv("XAIREPRO_PROGRESS_SECONDS", "0")
-    assert progress_mode() == "log"  # pytest captures stderr: not a terminal
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # a log file, not a terminal
+    assert progress_mode() == "log"
     with caplog.at_level(logging.INFO, logger="xairepro.progress"):
         assert list(progress(range(4), "chunks", unit="chunk")) == [0, 1, 2, 3]
     lines = [r.getMessage() for r in caplog.records]

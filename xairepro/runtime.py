@@ -61,3 +61,11 @@ def write_json(obj, path) -> None:
 
 def read_json(path):
     return json.loads(Path(path).read_text())
+
+
+def training_context(snakemake):
+    """The run context of a training job: its rule's ``params.run``, with the per-epoch training
+    state kept in the folder of its ``model`` output, so a killed job resumes there on rerun."""
+    from .context import RunContext
+
+    return RunContext.from_params(snakemake.params.run, resume_dir=Path(snakemake.output.model).parent)

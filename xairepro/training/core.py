@@ -259,7 +259,8 @@ def fit(model: nn.Module, train_data, val_data: Sequence | None = None,
         _set_rng_state(state["rng"], loader)
         history, first_epoch = list(state["history"]), int(state["epoch"]) + 1
         log.info("resuming from %s after epoch %d", cfg.checkpoint, state["epoch"])
-    for epoch in progress_bar(range(first_epoch, cfg.epochs + 1), "train epochs", unit="epoch"):
+    epochs_desc = "train epochs" if first_epoch == 1 else f"train epochs {first_epoch}-{cfg.epochs} (resumed)"
+    for epoch in progress_bar(range(first_epoch, cfg.epochs + 1), epochs_desc, unit="epoch"):
         model.train()
         t0, total, count = time.perf_counter(), 0.0, 0
         for batch in progress_bar(loader, f"epoch {epoch} batches", unit="batch", leave=False):
