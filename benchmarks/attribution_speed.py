@@ -14,7 +14,7 @@ captum   captum's implementation where it has the method (Saliency,
          NoiseTunnel(Saliency), IntegratedGradients; LayerIntegratedGradients and
          LayerGradientXActivation at the text embedding); "-" where it has none
          (MC dropout, PyG batches);
-floor    one plain batched forward + gradient at the target over the same number
+floor    one plain batched forward + gradient at the attributed tensor over the same number
          of replicated inputs in the same chunks, with the replicated inputs
          built beforehand: the cost of the arithmetic alone.
 
@@ -44,10 +44,13 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 
-from xairepro.attribution import BayesGrad, IntegratedGradients, SmoothGrad, VanillaGrad
-from xairepro.attribution.integrated import _RULES, DEFAULT_RULE
-from xairepro.attribution.base import (_call_model, eval_mode, is_graph_batch, num_examples,
-                                       replicate, split_inputs)
+from xairepro.attribution import BayesGrad, IntegratedGradients, SmoothGrad, VanillaGrad, eval_mode, replicate
+from xairepro.attribution._utils.batching import call_model, is_graph_batch, num_examples, split_inputs
+from xairepro.attribution.integrated import DEFAULT_RULE, canonical_rule
+
+#: the integration rules of the completeness table (IntegratedGradients' ``method=``)
+RULES = tuple(canonical_rule(r) for r in
+              ("gausslegendre", "riemann_middle", "riemann_left", "riemann_right", "trapezoid"))
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -84,8 +87,9 @@ def subset(inputs, n):
     return inputs[:n]
 
 
-def floor_time(model, inputs, target, n_copies, max_batch, score_fn, device) -> float:
-    """Plain batched forward + autograd.grad at the target, same chunks as the engine."""
+def floor_time(model, inputs, layer, n_copies, max_batch, score_fn, device) -> float:
+    """Plain batched forward + autograd.grad at the input or at ``layer``'s output, same chunks as
+    the engine."""
     jobs = []
     for start, stop, piece in split_inputs(inputs, max_batch):
         per_pass = max(1, max_batch // (stop - start))
@@ -103,7 +107,7 @@ def floor_time(model, inputs, target, n_copies, max_batch, score_fn, device) -> 
         with eval_mode(model), torch.enable_grad(), \
                 torch.backends.cudnn.flags(enabled=not rnn_cuda):
             for rep in jobs:
-                if target is None:
+                if layer is None:
                     leaf = rep.detach().requires_grad_(True)
                     out = model(leaf)
                 else:
@@ -112,8 +116,8 @@ def floor_time(model, inputs, target, n_copies, max_batch, score_fn, device) -> 
                     def hook(m, a, o):
                         box["leaf"] = o.detach().requires_grad_(True)
                         return box["leaf"]
-                    h = target.register_forward_hook(hook)
-                    out = _call_model(model, rep)
+                    h = layer.register_forward_hook(hook)
+                    out = call_model(model, rep)
                     h.remove()
                     leaf = box["leaf"]
                 torch.autograd.grad(score_fn(out).sum(), leaf)
@@ -168,7 +172,7 @@ def graph_model():
         return ToyGNN(), "toy GNN"
 
 
-def bench(name, model, inputs, target, methods, captum_fns, args, score_fn):
+def bench(name, model, inputs, layer, methods, captum_fns, args, score_fn):
     device = args.device
     n = num_examples(inputs)
     loop_inputs = subset(inputs, min(n, args.loop_examples))
@@ -185,7 +189,7 @@ def bench(name, model, inputs, target, methods, captum_fns, args, score_fn):
         if cap is not None:
             cap(small)
             t_cap = timed(lambda: cap(inputs), device)
-        t_floor = floor_time(model, inputs, target, copies, args.max_batch, score_fn, device)
+        t_floor = floor_time(model, inputs, layer, copies, args.max_batch, score_fn, device)
         rows.append((name, label, M if label != "IG" else copies - 2,
                      n / t_ours, n_loop / t_loop if t_loop else None,
                      n / t_cap if t_cap else None, n / t_floor, t_ours))
@@ -224,7 +228,7 @@ def completeness_models(seed: int = 0):
             ("LSTM", lstm, x_lstm)]
 
 
-def completeness_table(steps_grid=COMPLETENESS_STEPS, rules=_RULES, tol: float = 0.01,
+def completeness_table(steps_grid=COMPLETENESS_STEPS, rules=RULES, tol: float = 0.01,
                        max_batch: int = 4096, seed: int = 0, out=print):
     """Median relative completeness error per (model, rule, steps); prints the table.
 
@@ -240,9 +244,9 @@ def completeness_table(steps_grid=COMPLETENESS_STEPS, rules=_RULES, tol: float =
         for rule in rules:
             row = []
             for steps in steps_grid:
-                ig = IntegratedGradients(model, steps=steps, rule=rule, keep_grads=False,
+                ig = IntegratedGradients(model, n_steps=steps, method=rule, keep_grads=False,
                                          max_batch=max_batch)
-                _, res = ig.compute(x, return_path=True)
+                res = ig.compute(x).path
                 row.append(float(res.rel_error.double().median()))
             errors[(name, rule)] = row
             to_tol[(name, rule)] = next((s for s, e in zip(steps_grid, row) if e <= tol), None)
@@ -255,8 +259,8 @@ def completeness_table(steps_grid=COMPLETENESS_STEPS, rules=_RULES, tol: float =
     best = min(rules, key=key)
     head = f"{'model':17s} {'rule':15s} " + " ".join(f"{s:>7d}" for s in steps_grid) + \
         f" {'to ' + format(tol, '.0%'):>7s}"
-    out(f"IG completeness: median relative error |sum attr - (F(x)-F(0))| / |F(x)-F(0)| "
-        f"over 16 examples, by steps")
+    out("IG completeness: median relative error |sum attr - (F(x)-F(0))| / |F(x)-F(0)| "
+        "over 16 examples, by steps")
     out(head)
     out("-" * len(head))
     for name, _, _ in models:
@@ -316,9 +320,9 @@ def main(argv=None):
         kw = dict(layer=emb, output_fn=score)
         methods = [
             ("VanillaGrad", lambda mb: VanillaGrad(model, max_batch=mb, **kw), 1, 1),
-            ("SmoothGrad", lambda mb: SmoothGrad(model, noise=0.15, max_batch=mb, **kw), M, M),
+            ("SmoothGrad", lambda mb: SmoothGrad(model, stdevs=0.15, max_batch=mb, **kw), M, M),
             ("BayesGrad", lambda mb: BayesGrad(model, max_batch=mb, **kw), M, M),
-            ("IG", lambda mb: IntegratedGradients(model, steps=steps, rule="riemann_middle",
+            ("IG", lambda mb: IntegratedGradients(model, n_steps=steps, method="riemann_middle",
                                                   max_batch=mb, **kw), 1, steps + 2),
         ]
         print(f"[1] {mname} on {n_mol} random molecules ({batch.num_nodes} atoms), M={M}",
@@ -339,10 +343,10 @@ def main(argv=None):
         kw = dict(target=labels)
         methods = [
             ("VanillaGrad", lambda mb: VanillaGrad(model, max_batch=mb, **kw), 1, 1),
-            ("SmoothGrad", lambda mb: SmoothGrad(model, noise=0.15, noise_mode="relative",
+            ("SmoothGrad", lambda mb: SmoothGrad(model, stdevs=0.15, noise_mode="relative",
                                                  max_batch=mb, **kw), M, M),
             ("BayesGrad", lambda mb: BayesGrad(model, max_batch=mb, **kw), M, M),
-            ("IG", lambda mb: IntegratedGradients(model, steps=steps, rule="riemann_middle",
+            ("IG", lambda mb: IntegratedGradients(model, n_steps=steps, method="riemann_middle",
                                                   max_batch=mb, **kw), 1, steps + 2),
         ]
         from captum.attr import IntegratedGradients as CIG
@@ -375,9 +379,9 @@ def main(argv=None):
         kw = dict(layer=model.embedding, target=1)
         methods = [
             ("VanillaGrad", lambda mb: VanillaGrad(model, max_batch=mb, **kw), 1, 1),
-            ("SmoothGrad", lambda mb: SmoothGrad(model, noise=0.15, max_batch=mb, **kw), M, M),
+            ("SmoothGrad", lambda mb: SmoothGrad(model, stdevs=0.15, max_batch=mb, **kw), M, M),
             ("BayesGrad", lambda mb: BayesGrad(model, max_batch=mb, **kw), M, M),
-            ("IG", lambda mb: IntegratedGradients(model, steps=steps, rule="riemann_middle",
+            ("IG", lambda mb: IntegratedGradients(model, n_steps=steps, method="riemann_middle",
                                                   max_batch=mb, **kw), 1, steps + 2),
         ]
         from captum.attr import LayerGradientXActivation, LayerIntegratedGradients

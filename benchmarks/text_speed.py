@@ -66,7 +66,7 @@ def main():
     sync(args.device)
     train_s = time.perf_counter() - t0
     model.eval()
-    ig = IntegratedGradients(model, model.embedding, steps=args.ig_steps, rule="trapezoid", target_class=1,
+    ig = IntegratedGradients(model, model.embedding, n_steps=args.ig_steps, method="trapezoid", target=1,
                              max_batch=args.max_batch)
     xi = reviews(n_ig, max_len, vocab, seed=1).to(args.device)
     ig.compute(xi[:2])  # warm-up
@@ -74,8 +74,8 @@ def main():
     t0 = time.perf_counter()
     errors = []
     for start in range(0, n_ig, args.chunk):
-        _, res = ig.compute(xi[start:start + args.chunk], return_path=True)
-        errors.append(res.rel_error.cpu())
+        path = ig.compute(xi[start:start + args.chunk]).path
+        errors.append(path.rel_error.cpu())
     sync(args.device)
     ig_s = time.perf_counter() - t0
     dev = torch.cuda.get_device_name() if cuda else f"cpu, {torch.get_num_threads()} threads"

@@ -20,7 +20,7 @@ import torch
 
 from xairepro.context import RunContext
 from xairepro.experiments.vision.data import load_cached
-from xairepro.experiments.vision.training import train_classifier
+from xairepro.experiments.vision.training import train_vision
 
 
 def synthetic(n_train: int, n_test: int, seed: int = 0) -> dict:
@@ -62,10 +62,10 @@ def main():
              "nesterov": True, "weight_decay": 5e-4, "schedule": "onecycle", "amp": not args.no_amp}
     with tempfile.TemporaryDirectory() as tmp:
         t0, c0 = time.perf_counter(), time.process_time()
-        out = train_classifier(data, spec, train, ctx, checkpoint_dir=tmp,
-                               eval_every=1 if args.cache else args.epochs + 1,
-                               progress=lambda row: print("  epoch", row["epoch"], {k: round(v, 4) for k, v in row.items()
-                                                                                    if k != "epoch"}, flush=True))
+        out = train_vision(data, spec, train, ctx=ctx, checkpoint_dir=tmp,
+                           eval_every=1 if args.cache else args.epochs + 1,
+                           progress=lambda row: print("  epoch", row["epoch"], {k: round(v, 4) for k, v in row.items()
+                                                                                if k != "epoch"}, flush=True))
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     m, h = out["metrics"], out["history"]
     steady = h["images_per_s"].iloc[1:] if len(h) > 1 else h["images_per_s"]

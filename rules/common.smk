@@ -11,13 +11,18 @@ min_version("8.0")
 # its path), with or without `pip install -e .` and inside the conda env alike.
 sys.path.insert(0, os.path.abspath(workflow.basedir))
 
-from xairepro.config import check_models, data_mirror, resolve_scale, validate_config  # noqa: E402
+from xairepro.config import (check_device, check_methods, check_models, data_mirror, load_plugins,  # noqa: E402
+                             resolve_scale, validate_config)
 
 validate_config(config)  # the whole schema, each experiment's section included; errors name the key
 SCALE = config["scale"]
 CFG = resolve_scale(config)  # every {quick: .., full: ..} value resolved for this scale
-check_models(CFG)  # model names must be registered, before any job runs
+load_plugins(CFG, workflow.basedir)  # a user's own methods and models register themselves here
+check_models(CFG)  # model and method names must be registered, before any job runs
+check_methods(CFG)
 MIRROR = data_mirror(config)
+if MIRROR is not None and not os.path.isdir(MIRROR):
+    raise ValueError(f"data_mirror (or $XAIREPRO_DATA_MIRROR): the mirror folder {MIRROR} does not exist")
 RESULTS = "results"
 LOGS = f"{RESULTS}/logs"
 BENCH = f"{RESULTS}/benchmarks"
@@ -29,24 +34,60 @@ GPU = 1 if str(config["device"]).startswith("cuda") else 0
 # to rules/, where every rule file lives.
 CONDA_ENV = "../envs/xairepro.yaml"
 # What every training or attribution job gets as its run context (xairepro.context.RunContext).
-RUN = {"seed": config["seed"], "device": config["device"], "deterministic": config["deterministic"],
-       "max_batch": config["attribution"]["max_batch"]}
-# training never depends on max_batch
+# Training never depends on max_batch or on the plugins (methods a user registers); every
+# attribution job imports the plugins (xairepro.runtime.script_setup), so a user's method is
+# registered wherever it is named, and adding one never retrains a model.
 RUN_TRAIN = {"seed": config["seed"], "device": config["device"], "deterministic": config["deterministic"]}
+RUN = dict(RUN_TRAIN, max_batch=config["attribution"]["max_batch"], plugins=list(config.get("plugins") or []))
+
+
+onstart:
+    # device=cuda on a machine without CUDA stops here, before any job runs, naming the key (not in a
+    # dry run, which plans without running, and not when jobs go to a cluster's GPU nodes)
+    if workflow.local_exec:
+        check_device(config)
 
 
 def mem(quick, full=None):
-    """Memory request of a job in MB: ``quick`` (or ``full`` at full scale, when given) on the first
-    attempt, times the attempt number on each retry, so a job killed for exceeding its memory is
-    resubmitted with more. The quick values cover the peak memory the benchmark files recorded in a
+    """Memory request of a job in MB: ``quick`` (or ``full`` at the cpu and full scales, when given) on
+    the first attempt, times the attempt number on each retry, so a job killed for exceeding its memory
+    is resubmitted with more. The quick values cover the peak memory the benchmark files recorded in a
     quick run (README, Operations)."""
     mb = quick if full is None or SCALE == "quick" else full
     return lambda wildcards, attempt: mb * attempt
 
 
 def runtime_min(quick, full):
-    """Wall-time request (minutes) for the cluster, by scale."""
+    """Wall-time request (minutes) for the cluster, by scale (cpu as full)."""
     return quick if SCALE == "quick" else full
+
+
+def resources(quick_mb, full_mb=None, *, runtime=(5, 10), gpu=False):
+    """A rule's resources in one line, ``resources: **resources(1500, 4000, runtime=(5, 60), gpu=True)``:
+    memory by scale growing with the attempt (``mem``), wall time in minutes by scale (an int for
+    both), and the ``gpu`` resource the SLURM profile routes by, for rules that train or attribute."""
+    res = {"mem_mb": mem(quick_mb, full_mb),
+           "runtime": runtime_min(*runtime) if isinstance(runtime, (tuple, list)) else runtime}
+    if gpu:
+        res["gpu"] = GPU
+    return res
+
+
+def attribution_params(section, methods, keys):
+    """The attribution keys a rule uses and the method_options of its own methods only, so editing
+    one method's options reruns only the rules that run it."""
+    options = {k: v for k, v in (section.get("method_options") or {}).items() if k in methods}
+    return dict({k: section[k] for k in keys if k in section}, method_options=options)
+
+
+def log_path(experiment, name):
+    """``log: log_path("tox21", "featurize")``: results/logs/<experiment>/<name>.log."""
+    return f"{LOGS}/{experiment}/{name}.log"
+
+
+def bench_path(rule_name):
+    """``benchmark: bench_path("featurize_tox21")``: the benchmark file, named after its rule."""
+    return f"{BENCH}/{rule_name}.tsv"
 
 
 def tox21_training(section, study):
@@ -89,3 +130,7 @@ wildcard_constraints:
 NOTEBOOKS = {}  # name -> {"inputs": [...], "figures": [...], "parameters": {...}, "category": str}
 REPRODUCTION = []  # CSVs with reproduction-table rows
 REPORT_RAW = []  # raw data files whose checksums the report lists
+# Faithfulness tables of every experiment, in the shared schemas (xairepro.experiments.suite), that
+# rules/leaderboard.smk gathers: per-example rows, methods that did not apply, sanity check,
+# uncertainty, cost per method.
+LEADERBOARD = {"per_example": [], "skipped": [], "sanity": [], "uncertainty": [], "cost": []}

@@ -1,5 +1,5 @@
 # Raw data downloads: one rule per file in the registry (xairepro/data/sources.py), named
-# download_<key>. With a mirror (config data_mirror or $XAIREPRO_MIRROR) each file is
+# download_<key>. With a mirror (config data_mirror or $XAIREPRO_DATA_MIRROR) each file is
 # copied from the local folder and checked against its SHA256SUMS; otherwise it is downloaded
 # from the canonical URL and checked against the published checksum. Downloads run on the
 # submitting host (localrule), because compute nodes often have no internet. Where a file comes
@@ -20,11 +20,10 @@ for _source in SOURCES.values():
         params:
             key=_source.key,
         log:
-            f"results/logs/data/download_{_source.key}.log",
+            log_path("data", f"download_{_source.key}"),
         localrule: True
         resources:
-            mem_mb=mem(1000),
-            runtime=60,
+            **resources(1000, runtime=60),
         conda:
             CONDA_ENV
         script:

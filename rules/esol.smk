@@ -1,30 +1,37 @@
 # ESOL solubility (BayesGrad section 4.3): featurize -> k-fold training -> held-out predictions and
 # atom attributions -> gathered metrics and environment table -> maps of named molecules
 #                                                             -> faithfulness of every method;
-#           -> the saliency blog's GGNN: one model, integrated gradients, signed maps.
-# Each rule gets only the config keys it uses: editing esol.attribution.map_molecules reruns the
-# maps only, esol.attribution.mc_samples the attributions (never training), esol.train training.
+# rules/esol_blog.smk: the saliency blog's GGNN (integrated gradients, signed maps), ESOL's rows.
+# Rule name == script name (scripts/<rule>.py). Methods are named in config
+# (esol.attribution.methods, esol.faithfulness.methods). Each rule gets only the config keys it
+# uses: editing esol.attribution.map_molecules reruns the maps only, esol.attribution.mc_samples
+# the attributions (never training), esol.train training.
 
 ESOL = CFG["esol"]
+ESOL_DIR = f"{RESULTS}/esol"
 ESOL_MODELS = list(ESOL["models"])
-ESOL_FOLDS = list(range(ESOL["data"]["n_folds"]))
-# What attribution and the maps read; map_molecules only reaches the map rule.
+ESOL_N_FOLDS = ESOL["data"]["n_folds"]
+ESOL_FOLDS = list(range(ESOL_N_FOLDS))
+# What attribution reads; map_molecules only reaches the map rules.
 ESOL_ATTRIBUTION = {k: v for k, v in ESOL["attribution"].items() if k != "map_molecules"}
+# The attribution settings the faithfulness study shares (its methods and readings are its own).
+ESOL_FAITHFULNESS = dict({k: ESOL["attribution"][k] for k in ("mc_samples", "smoothgrad_noise", "baseline")},
+                         **ESOL["faithfulness"], n_folds=ESOL_N_FOLDS)
+ESOL_FOLD_MODELS = expand(f"{ESOL_DIR}/{{{{model}}}}/fold{{fold}}/model.pt", fold=ESOL_FOLDS)
 
 
 rule featurize_esol:
     input:
         raw_file("esol"),
     output:
-        graphs=f"{RESULTS}/esol/graphs.pt",
-        summary=f"{RESULTS}/esol/featurize.json",
+        graphs=f"{ESOL_DIR}/graphs.pt",
+        summary=f"{ESOL_DIR}/featurize.json",
     log:
-        f"{LOGS}/esol/featurize.log",
+        log_path("esol", "featurize"),
     benchmark:
-        f"{BENCH}/featurize_esol.tsv"
+        bench_path("featurize_esol")
     resources:
-        mem_mb=mem(2000),
-        runtime=10,
+        **resources(2000, runtime=10),
     conda:
         CONDA_ENV
     script:
@@ -35,22 +42,20 @@ rule train_esol:
     input:
         graphs=rules.featurize_esol.output.graphs,
     output:
-        model=f"{RESULTS}/esol/{{model}}/fold{{fold}}/model.pt",
-        history=f"{RESULTS}/esol/{{model}}/fold{{fold}}/history.csv",
+        model=f"{ESOL_DIR}/{{model}}/fold{{fold}}/model.pt",
+        history=f"{ESOL_DIR}/{{model}}/fold{{fold}}/history.csv",
     params:
         spec=lambda wc: ESOL["models"][wc.model],
-        n_folds=ESOL["data"]["n_folds"],
+        n_folds=ESOL_N_FOLDS,
         train=ESOL["train"],
         run=RUN_TRAIN,
     log:
-        f"{LOGS}/esol/train_{{model}}_fold{{fold}}.log",
+        log_path("esol", "train_{model}_fold{fold}"),
     benchmark:
-        f"{BENCH}/train_esol/{{model}}_fold{{fold}}.tsv"
+        bench_path("train_esol/{model}_fold{fold}")
     threads: 1
     resources:
-        mem_mb=mem(3000),
-        runtime=runtime_min(15, 120),
-        gpu=GPU,
+        **resources(3000, runtime=(15, 120), gpu=True),
     retries: 1
     conda:
         CONDA_ENV
@@ -63,22 +68,19 @@ rule attribute_esol:
         graphs=rules.featurize_esol.output.graphs,
         model=rules.train_esol.output.model,
     output:
-        predictions=f"{RESULTS}/esol/{{model}}/fold{{fold}}/predictions.csv",
-        atoms=f"{RESULTS}/esol/{{model}}/fold{{fold}}/atoms.csv",
+        predictions=f"{ESOL_DIR}/{{model}}/fold{{fold}}/predictions.csv",
+        atoms=f"{ESOL_DIR}/{{model}}/fold{{fold}}/atoms.csv",
     params:
         spec=lambda wc: ESOL["models"][wc.model],
-        n_folds=ESOL["data"]["n_folds"],
-        attribution=ESOL_ATTRIBUTION,
+        cfg=dict(ESOL_ATTRIBUTION, n_folds=ESOL_N_FOLDS),
         run=RUN,
     log:
-        f"{LOGS}/esol/attribute_{{model}}_fold{{fold}}.log",
+        log_path("esol", "attribute_{model}_fold{fold}"),
     benchmark:
-        f"{BENCH}/attribute_esol/{{model}}_fold{{fold}}.tsv"
+        bench_path("attribute_esol/{model}_fold{fold}")
     threads: 1
     resources:
-        mem_mb=mem(4000),
-        runtime=runtime_min(15, 120),
-        gpu=GPU,
+        **resources(4000, runtime=(15, 120), gpu=True),
     retries: 1
     conda:
         CONDA_ENV
@@ -88,20 +90,21 @@ rule attribute_esol:
 
 rule gather_esol:
     input:
-        predictions=expand(f"{RESULTS}/esol/{{{{model}}}}/fold{{fold}}/predictions.csv", fold=ESOL_FOLDS),
-        atoms=expand(f"{RESULTS}/esol/{{{{model}}}}/fold{{fold}}/atoms.csv", fold=ESOL_FOLDS),
+        predictions=expand(f"{ESOL_DIR}/{{{{model}}}}/fold{{fold}}/predictions.csv", fold=ESOL_FOLDS),
+        atoms=expand(f"{ESOL_DIR}/{{{{model}}}}/fold{{fold}}/atoms.csv", fold=ESOL_FOLDS),
     output:
-        predictions=f"{RESULTS}/esol/{{model}}/predictions.csv",
-        atoms=f"{RESULTS}/esol/{{model}}/atoms.csv",
-        metrics=f"{RESULTS}/esol/{{model}}/metrics.json",
-        environments=f"{RESULTS}/esol/{{model}}/environments.csv",
+        predictions=f"{ESOL_DIR}/{{model}}/predictions.csv",
+        atoms=f"{ESOL_DIR}/{{model}}/atoms.csv",
+        metrics=f"{ESOL_DIR}/{{model}}/metrics.json",
+        environments=f"{ESOL_DIR}/{{model}}/environments.csv",
+    params:
+        methods=ESOL["attribution"]["methods"],
     log:
-        f"{LOGS}/esol/gather_{{model}}.log",
+        log_path("esol", "gather_{model}"),
     benchmark:
-        f"{BENCH}/gather_esol/{{model}}.tsv"
+        bench_path("gather_esol/{model}")
     resources:
-        mem_mb=mem(2000),
-        runtime=10,
+        **resources(2000, runtime=10),
     conda:
         CONDA_ENV
     script:
@@ -110,21 +113,18 @@ rule gather_esol:
 
 rule esol_maps:
     input:
-        models=expand(f"{RESULTS}/esol/{{{{model}}}}/fold{{fold}}/model.pt", fold=ESOL_FOLDS),
+        models=ESOL_FOLD_MODELS,
     output:
-        maps=f"{RESULTS}/esol/{{model}}/maps.json",
+        maps=f"{ESOL_DIR}/{{model}}/maps.json",
     params:
-        attribution=ESOL_ATTRIBUTION,
-        map_molecules=ESOL["attribution"]["map_molecules"],
+        cfg=ESOL["attribution"],
         run=RUN,
     log:
-        f"{LOGS}/esol/maps_{{model}}.log",
+        log_path("esol", "maps_{model}"),
     benchmark:
-        f"{BENCH}/esol_maps/{{model}}.tsv"
+        bench_path("esol_maps/{model}")
     resources:
-        mem_mb=mem(2000),
-        runtime=runtime_min(10, 30),
-        gpu=GPU,
+        **resources(2000, runtime=(10, 30), gpu=True),
     retries: 1
     conda:
         CONDA_ENV
@@ -135,146 +135,24 @@ rule esol_maps:
 rule esol_faithfulness:
     input:
         graphs=rules.featurize_esol.output.graphs,
-        models=expand(f"{RESULTS}/esol/{{{{model}}}}/fold{{fold}}/model.pt", fold=ESOL_FOLDS),
+        models=ESOL_FOLD_MODELS,
     output:
-        per_example=f"{RESULTS}/esol/{{model}}/faithfulness/per_example.csv",
-        curves=f"{RESULTS}/esol/{{model}}/faithfulness/curves.csv",
-        summary=f"{RESULTS}/esol/{{model}}/faithfulness/summary.csv",
+        per_example=f"{ESOL_DIR}/{{model}}/faithfulness/per_example.csv",
+        skipped=f"{ESOL_DIR}/{{model}}/faithfulness/faithfulness_skipped.csv",
+        curves=f"{ESOL_DIR}/{{model}}/faithfulness/curves.csv",
+        summary=f"{ESOL_DIR}/{{model}}/faithfulness/summary.csv",
     params:
-        n_folds=ESOL["data"]["n_folds"],
-        attribution=ESOL_ATTRIBUTION,
-        faithfulness=ESOL["faithfulness"],
+        cfg=ESOL_FAITHFULNESS,
         run=RUN,
     log:
-        f"{LOGS}/esol/faithfulness_{{model}}.log",
+        log_path("esol", "faithfulness_{model}"),
     benchmark:
-        f"{BENCH}/esol_faithfulness/{{model}}.tsv"
+        bench_path("esol_faithfulness/{model}")
     threads: 1
     resources:
-        mem_mb=mem(2500),
-        runtime=runtime_min(10, 60),
-        gpu=GPU,
+        **resources(2500, runtime=(10, 60), gpu=True),
     retries: 1
     conda:
         CONDA_ENV
     script:
         "../scripts/esol_faithfulness.py"
-
-
-rule train_esol_blog:
-    input:
-        graphs=rules.featurize_esol.output.graphs,
-    output:
-        model=f"{RESULTS}/esol/blog_ig/model.pt",
-        history=f"{RESULTS}/esol/blog_ig/history.csv",
-    params:
-        spec=ESOL["blog_ig"]["model"],
-        n_folds=ESOL["data"]["n_folds"],
-        train=ESOL["train"],
-        run=RUN_TRAIN,
-    log:
-        f"{LOGS}/esol/train_blog_ig.log",
-    benchmark:
-        f"{BENCH}/train_esol_blog.tsv"
-    threads: 1
-    resources:
-        mem_mb=mem(3000),
-        runtime=runtime_min(15, 120),
-        gpu=GPU,
-    retries: 1
-    conda:
-        CONDA_ENV
-    script:
-        "../scripts/train_esol_blog.py"
-
-
-rule esol_blog_ig:
-    input:
-        graphs=rules.featurize_esol.output.graphs,
-        model=rules.train_esol_blog.output.model,
-    output:
-        atoms=f"{RESULTS}/esol/blog_ig/atoms.csv",
-        environments=f"{RESULTS}/esol/blog_ig/environments.csv",
-    params:
-        n_folds=ESOL["data"]["n_folds"],
-        steps=ESOL["blog_ig"]["steps"],
-        baseline=ESOL["attribution"]["baseline"],
-        run=RUN,
-    log:
-        f"{LOGS}/esol/blog_ig.log",
-    benchmark:
-        f"{BENCH}/esol_blog_ig.tsv"
-    threads: 1
-    resources:
-        mem_mb=mem(2500),
-        runtime=runtime_min(10, 60),
-        gpu=GPU,
-    retries: 1
-    conda:
-        CONDA_ENV
-    script:
-        "../scripts/esol_blog_ig.py"
-
-
-rule esol_blog_ig_maps:
-    input:
-        model=rules.train_esol_blog.output.model,
-    output:
-        maps=f"{RESULTS}/esol/blog_ig/maps.json",
-    params:
-        steps=ESOL["blog_ig"]["steps"],
-        baseline=ESOL["attribution"]["baseline"],
-        map_molecules=ESOL["attribution"]["map_molecules"],
-        run=RUN,
-    log:
-        f"{LOGS}/esol/blog_ig_maps.log",
-    benchmark:
-        f"{BENCH}/esol_blog_ig_maps.tsv"
-    threads: 1
-    resources:
-        mem_mb=mem(2000),
-        runtime=runtime_min(5, 30),
-        gpu=GPU,
-    retries: 1
-    conda:
-        CONDA_ENV
-    script:
-        "../scripts/esol_blog_ig_maps.py"
-
-
-rule esol_reproduction:
-    input:
-        metrics=expand(f"{RESULTS}/esol/{{model}}/metrics.json", model=ESOL_MODELS),
-        environments=expand(f"{RESULTS}/esol/{{model}}/environments.csv", model=ESOL_MODELS),
-        blog_environments=rules.esol_blog_ig.output.environments,
-    output:
-        table=f"{RESULTS}/esol/reproduction.csv",
-    params:
-        models=ESOL_MODELS,
-        scale=SCALE,
-    log:
-        f"{LOGS}/esol/reproduction.log",
-    resources:
-        mem_mb=mem(500),
-        runtime=5,
-    conda:
-        CONDA_ENV
-    script:
-        "../scripts/esol_reproduction.py"
-
-
-NOTEBOOKS["esol"] = {
-    "inputs": expand(
-        f"{RESULTS}/esol/{{model}}/{{f}}",
-        model=ESOL_MODELS,
-        f=["predictions.csv", "atoms.csv", "metrics.json", "environments.csv", "maps.json",
-           "faithfulness/per_example.csv", "faithfulness/curves.csv", "faithfulness/summary.csv"],
-    )
-    + [rules.esol_reproduction.output.table, rules.featurize_esol.output.summary, *rules.esol_blog_ig.output, rules.esol_blog_ig_maps.output.maps],
-    "figures": ["esol_scatter.png", "esol_environments.png", "esol_faithfulness.png", "esol_blog_ig_maps.png"]
-    + [f"esol_maps_{m}.png" for m in ESOL_MODELS],
-    "parameters": {"models": ESOL_MODELS, "scale": SCALE},
-    "category": "ESOL solubility (BayesGrad 4.3)",
-}
-REPRODUCTION.append(rules.esol_reproduction.output.table)
-REPORT_RAW.append(raw_file("esol"))

@@ -1,10 +1,13 @@
 # Iris (chainer-chemistry saliency blog, tabular example): train the MLP on all flowers ->
-# gradient importance (VanillaGrad, SmoothGrad, BayesGrad) beside a random forest's -> rows.
+# gradient importance (every configured method) beside a random forest's -> rows;
+#                                                  -> faithfulness over the four measurements.
 # Iris ships with scikit-learn, so there is no download rule and no raw file.
 
 IRIS = CFG["iris"]
 IRIS_DIR = f"{RESULTS}/iris"
 IRIS_MODEL = IRIS["data"]["model"]
+# What the faithfulness study reads of the attribution section: SmoothGrad's noise.
+IRIS_NOISE = {k: v for k, v in IRIS["attribution"].items() if k in ("smoothgrad_noise", "noise_mode")}
 
 
 rule train_iris:
@@ -15,16 +18,14 @@ rule train_iris:
     params:
         spec=IRIS["models"][IRIS_MODEL],
         train=IRIS["train"],
-        run=RUN,
+        run=RUN_TRAIN,
     log:
-        f"{LOGS}/iris/train.log",
+        log_path("iris", "train"),
     benchmark:
-        f"{BENCH}/train_iris.tsv"
+        bench_path("train_iris")
     threads: 1
     resources:
-        mem_mb=mem(1000),
-        runtime=runtime_min(5, 10),
-        gpu=GPU,
+        **resources(1000, runtime=(5, 10), gpu=True),
     retries: 1
     conda:
         CONDA_ENV
@@ -38,24 +39,48 @@ rule iris_importance:
     output:
         importance=f"{IRIS_DIR}/importance.csv",
         agreement=f"{IRIS_DIR}/agreement.csv",
+        skipped=f"{IRIS_DIR}/importance_skipped.csv",
     params:
-        attribution=IRIS["attribution"],
-        forest=IRIS["importance"],
+        cfg={"attribution": IRIS["attribution"], "importance": IRIS["importance"]},
         run=RUN,
     log:
-        f"{LOGS}/iris/importance.log",
+        log_path("iris", "importance"),
     benchmark:
-        f"{BENCH}/iris_importance.tsv"
+        bench_path("iris_importance")
     threads: 1
     resources:
-        mem_mb=mem(1500),
-        runtime=runtime_min(5, 10),
-        gpu=GPU,
+        **resources(1500, runtime=(5, 10), gpu=True),
     retries: 1
     conda:
         CONDA_ENV
     script:
         "../scripts/iris_importance.py"
+
+
+rule iris_faithfulness:
+    input:
+        model=rules.train_iris.output.model,
+    output:
+        per_example=f"{IRIS_DIR}/faithfulness/per_example.csv",
+        curves=f"{IRIS_DIR}/faithfulness/curves.csv",
+        summary=f"{IRIS_DIR}/faithfulness/summary.csv",
+        skipped=f"{IRIS_DIR}/faithfulness/faithfulness_skipped.csv",
+    params:
+        cfg={"attribution": IRIS_NOISE, "faithfulness": IRIS["faithfulness"]},
+        model_name=IRIS_MODEL,
+        run=RUN,
+    log:
+        log_path("iris", "faithfulness"),
+    benchmark:
+        bench_path("iris_faithfulness")
+    threads: 1
+    resources:
+        **resources(1000, runtime=(5, 10), gpu=True),
+    retries: 1
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/iris_faithfulness.py"
 
 
 rule iris_reproduction:
@@ -66,13 +91,12 @@ rule iris_reproduction:
     params:
         scale=SCALE,
     log:
-        f"{LOGS}/iris/reproduction.log",
+        log_path("iris", "reproduction"),
     benchmark:
-        f"{BENCH}/iris_reproduction.tsv"
+        bench_path("iris_reproduction")
     threads: 1
     resources:
-        mem_mb=mem(500),
-        runtime=5,
+        **resources(500, runtime=5),
     conda:
         CONDA_ENV
     script:
@@ -80,8 +104,9 @@ rule iris_reproduction:
 
 
 NOTEBOOKS["iris"] = {
-    "inputs": [rules.train_iris.output.history, rules.train_iris.output.metrics, *rules.iris_importance.output, rules.iris_reproduction.output.table],
-    "figures": ["iris_importance.png"],
+    "inputs": [rules.train_iris.output.history, rules.train_iris.output.metrics, *rules.iris_importance.output,
+               *rules.iris_faithfulness.output, rules.iris_reproduction.output.table],
+    "figures": ["iris_importance.png", "iris_faithfulness.png"],
     "parameters": {"scale": SCALE, "mc_samples": IRIS["attribution"]["mc_samples"]},
     "category": "Iris (saliency blog, tabular)",
 }

@@ -1,9 +1,10 @@
 # Hemolytic peptides (dmol.pub interpretability chapter, 10.3-10.6): train the chapter's CNN on
-# the shuffled split -> explain RAGLQFPVGRLLRRLLRRLLR (gradient, integrated gradients, SmoothGrad,
-# Shapley; Shapley convergence; counterfactuals) -> faithfulness over residues -> rows.
+# the shuffled split -> explain RAGLQFPVGRLLRRLLRRLLR (every configured method; Shapley
+# convergence; counterfactuals) -> faithfulness over residues of every faithfulness method -> rows.
 
 PEPTIDES = CFG["peptides"]
 PEPTIDES_DIR = f"{RESULTS}/peptides"
+PEPTIDES_MODEL = PEPTIDES["data"]["model"]
 PEPTIDES_ATTRIBUTION = PEPTIDES["attribution"]
 PEPTIDES_SPLIT = {k: PEPTIDES["data"][k] for k in ("test_fraction", "val_fraction")}
 
@@ -16,20 +17,18 @@ rule train_peptides:
         history=f"{PEPTIDES_DIR}/history.csv",
         metrics=f"{PEPTIDES_DIR}/metrics.json",
     params:
-        spec=PEPTIDES["models"][PEPTIDES["data"]["model"]],
+        spec=PEPTIDES["models"][PEPTIDES_MODEL],
         data=PEPTIDES_SPLIT,
         train=PEPTIDES["train"],
         probe=PEPTIDES_ATTRIBUTION["probe"] + [PEPTIDES_ATTRIBUTION["peptide"]],
-        run=RUN,
+        run=RUN_TRAIN,
     log:
-        f"{LOGS}/peptides/train.log",
+        log_path("peptides", "train"),
     benchmark:
-        f"{BENCH}/train_peptides.tsv"
+        bench_path("train_peptides")
     threads: 1
     resources:
-        mem_mb=mem(1500),
-        runtime=runtime_min(5, 15),
-        gpu=GPU,
+        **resources(1500, runtime=(5, 15), gpu=True),
     retries: 1
     conda:
         CONDA_ENV
@@ -37,7 +36,7 @@ rule train_peptides:
         "../scripts/train_peptides.py"
 
 
-rule explain_peptide:
+rule peptides_explain:
     input:
         raw=raw_file("hemolytic"),
         model=rules.train_peptides.output.model,
@@ -45,20 +44,19 @@ rule explain_peptide:
         bars=f"{PEPTIDES_DIR}/attributions.csv",
         shapley=f"{PEPTIDES_DIR}/shapley_convergence.csv",
         counterfactuals=f"{PEPTIDES_DIR}/counterfactuals.csv",
+        skipped=f"{PEPTIDES_DIR}/attributions_skipped.csv",
         summary=f"{PEPTIDES_DIR}/explain.json",
     params:
         data=PEPTIDES_SPLIT,
-        attribution={k: v for k, v in PEPTIDES_ATTRIBUTION.items() if k != "probe"},
+        cfg={k: v for k, v in PEPTIDES_ATTRIBUTION.items() if k != "probe"},
         run=RUN,
     log:
-        f"{LOGS}/peptides/explain.log",
+        log_path("peptides", "explain"),
     benchmark:
-        f"{BENCH}/explain_peptide.tsv"
+        bench_path("peptides_explain")
     threads: 1
     resources:
-        mem_mb=mem(2000),
-        runtime=runtime_min(5, 15),
-        gpu=GPU,
+        **resources(2000, runtime=(5, 15), gpu=True),
     retries: 1
     conda:
         CONDA_ENV
@@ -74,20 +72,19 @@ rule peptides_faithfulness:
         per_example=f"{PEPTIDES_DIR}/faithfulness/per_example.csv",
         curves=f"{PEPTIDES_DIR}/faithfulness/curves.csv",
         summary=f"{PEPTIDES_DIR}/faithfulness/summary.csv",
+        skipped=f"{PEPTIDES_DIR}/faithfulness/faithfulness_skipped.csv",
     params:
         data=PEPTIDES_SPLIT,
-        attribution={"smoothgrad_sigma": PEPTIDES_ATTRIBUTION["smoothgrad_sigma"]},
-        faithfulness=PEPTIDES["faithfulness"],
+        cfg=dict(PEPTIDES["faithfulness"], smoothgrad_sigma=PEPTIDES_ATTRIBUTION["smoothgrad_sigma"]),
+        model_name=PEPTIDES_MODEL,
         run=RUN,
     log:
-        f"{LOGS}/peptides/faithfulness.log",
+        log_path("peptides", "faithfulness"),
     benchmark:
-        f"{BENCH}/peptides_faithfulness.tsv"
+        bench_path("peptides_faithfulness")
     threads: 1
     resources:
-        mem_mb=mem(2000),
-        runtime=runtime_min(5, 20),
-        gpu=GPU,
+        **resources(2000, runtime=(5, 20), gpu=True),
     retries: 1
     conda:
         CONDA_ENV
@@ -98,19 +95,18 @@ rule peptides_faithfulness:
 rule peptides_reproduction:
     input:
         metrics=rules.train_peptides.output.metrics,
-        summary=rules.explain_peptide.output.summary,
+        summary=rules.peptides_explain.output.summary,
     output:
         table=f"{PEPTIDES_DIR}/reproduction.csv",
     params:
         scale=SCALE,
     log:
-        f"{LOGS}/peptides/reproduction.log",
+        log_path("peptides", "reproduction"),
     benchmark:
-        f"{BENCH}/peptides_reproduction.tsv"
+        bench_path("peptides_reproduction")
     threads: 1
     resources:
-        mem_mb=mem(500),
-        runtime=5,
+        **resources(500, runtime=5),
     conda:
         CONDA_ENV
     script:
@@ -121,7 +117,7 @@ NOTEBOOKS["peptides"] = {
     "inputs": [
         rules.train_peptides.output.history,
         rules.train_peptides.output.metrics,
-        *rules.explain_peptide.output,
+        *rules.peptides_explain.output,
         *rules.peptides_faithfulness.output,
         rules.peptides_reproduction.output.table,
     ],

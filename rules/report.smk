@@ -27,12 +27,11 @@ for _name, _nb in NOTEBOOKS.items():
         params:
             parameters=dict(_nb["parameters"], results_dir=RESULTS, figure_dir=f"{RESULTS}/report/figures"),
         log:
-            f"{LOGS}/report/notebook_{_name}.log",
+            log_path("report", f"notebook_{_name}"),
         benchmark:
-            f"{BENCH}/notebook_{_name}.tsv"
+            bench_path(f"notebook_{_name}")
         resources:
-            mem_mb=mem(3000),
-            runtime=15,
+            **resources(3000, runtime=15),
         conda:
             CONDA_ENV
         script:
@@ -44,6 +43,9 @@ rule report:
         notebooks=[f"{RESULTS}/report/notebooks/{name}.ipynb" for name in NOTEBOOKS],
         reproduction=REPRODUCTION,
         raw=REPORT_RAW,
+        heatmap=f"{RESULTS}/report/figures/leaderboard_heatmap.png",
+        verdicts=rules.leaderboard.output.verdicts,
+        display=rules.leaderboard.output.display,
     output:
         html=f"{RESULTS}/report/index.html",
         table=f"{RESULTS}/report/reproduction.csv",
@@ -53,10 +55,11 @@ rule report:
         benchmarks=BENCH,
         workdir=workflow.basedir,
     log:
-        f"{LOGS}/report/report.log",
+        log_path("report", "report"),
+    benchmark:
+        bench_path("report")
     resources:
-        mem_mb=mem(2000),
-        runtime=10,
+        **resources(2000, runtime=10),
     conda:
         CONDA_ENV
     script:

@@ -1,14 +1,19 @@
 # SMILES2vec with an explanation mask on ESOL ("Explanatory masks" 3.3): featurize (DeepChem's
 # SmilesToSeq, random and scaffold splits) -> one model per split -> mask network on the random
-# split's model -> attributions, top-3 check and atom maps -> faithfulness over characters -> rows.
+# split's model -> every configured method's character scores, top-3 check and atom maps
+# -> faithfulness over characters of every faithfulness method -> rows.
 
 S2V = CFG["smiles2vec"]
 S2V_DIR = f"{RESULTS}/smiles2vec"
 S2V_SPLITS = ["random", "scaffold"]
 S2V_MASK_SPLIT = S2V["mask"]["split"]
+S2V_MODEL = S2V["data"]["model"]
+# What the faithfulness study reads of the attribution section: the settings and the reading, not
+# the attribution study's method list.
+S2V_READING = {k: v for k, v in S2V["attribution"].items() if k != "methods"}
 
 
-rule featurize_smiles2vec:
+rule smiles2vec_featurize:
     input:
         raw=raw_file("esol"),
     output:
@@ -16,25 +21,24 @@ rule featurize_smiles2vec:
         meta=f"{S2V_DIR}/featurized.json",
     params:
         data={k: S2V["data"][k] for k in ("max_len", "pad_len", "fractions")},
-        run=RUN,
+        run=RUN_TRAIN,
     log:
-        f"{LOGS}/smiles2vec/featurize.log",
+        log_path("smiles2vec", "featurize"),
     benchmark:
-        f"{BENCH}/featurize_smiles2vec.tsv"
+        bench_path("smiles2vec_featurize")
     threads: 1
     resources:
-        mem_mb=mem(2000),
-        runtime=10,
+        **resources(2000, runtime=10),
     conda:
         CONDA_ENV
     script:
         "../scripts/smiles2vec_featurize.py"
 
 
-rule train_smiles2vec:
+rule smiles2vec_train:
     input:
-        arrays=rules.featurize_smiles2vec.output.arrays,
-        meta=rules.featurize_smiles2vec.output.meta,
+        arrays=rules.smiles2vec_featurize.output.arrays,
+        meta=rules.smiles2vec_featurize.output.meta,
     output:
         model=f"{S2V_DIR}/{{split}}/model.pt",
         history=f"{S2V_DIR}/{{split}}/history.csv",
@@ -42,18 +46,16 @@ rule train_smiles2vec:
     wildcard_constraints:
         split="random|scaffold",
     params:
-        spec=S2V["models"][S2V["data"]["model"]],
+        spec=S2V["models"][S2V_MODEL],
         train=S2V["train"],
-        run=RUN,
+        run=RUN_TRAIN,
     log:
-        f"{LOGS}/smiles2vec/train_{{split}}.log",
+        log_path("smiles2vec", "train_{split}"),
     benchmark:
-        f"{BENCH}/train_smiles2vec/{{split}}.tsv"
+        bench_path("smiles2vec_train/{split}")
     threads: 1
     resources:
-        mem_mb=mem(3000),
-        runtime=runtime_min(10, 30),
-        gpu=GPU,
+        **resources(3000, runtime=(10, 30), gpu=True),
     retries: 1
     conda:
         CONDA_ENV
@@ -63,8 +65,8 @@ rule train_smiles2vec:
 
 rule smiles2vec_mask:
     input:
-        arrays=rules.featurize_smiles2vec.output.arrays,
-        meta=rules.featurize_smiles2vec.output.meta,
+        arrays=rules.smiles2vec_featurize.output.arrays,
+        meta=rules.smiles2vec_featurize.output.meta,
         model=f"{S2V_DIR}/{S2V_MASK_SPLIT}/model.pt",
     output:
         mask=f"{S2V_DIR}/mask/mask_net.pt",
@@ -72,16 +74,14 @@ rule smiles2vec_mask:
         metrics=f"{S2V_DIR}/mask/metrics.json",
     params:
         mask=S2V["mask"],
-        run=RUN,
+        run=RUN_TRAIN,
     log:
-        f"{LOGS}/smiles2vec/mask.log",
+        log_path("smiles2vec", "mask"),
     benchmark:
-        f"{BENCH}/smiles2vec_mask.tsv"
+        bench_path("smiles2vec_mask")
     threads: 1
     resources:
-        mem_mb=mem(3000),
-        runtime=runtime_min(10, 30),
-        gpu=GPU,
+        **resources(3000, runtime=(10, 30), gpu=True),
     retries: 1
     conda:
         CONDA_ENV
@@ -91,27 +91,26 @@ rule smiles2vec_mask:
 
 rule smiles2vec_explain:
     input:
-        arrays=rules.featurize_smiles2vec.output.arrays,
-        meta=rules.featurize_smiles2vec.output.meta,
+        arrays=rules.smiles2vec_featurize.output.arrays,
+        meta=rules.smiles2vec_featurize.output.meta,
         model=f"{S2V_DIR}/{S2V_MASK_SPLIT}/model.pt",
         mask=rules.smiles2vec_mask.output.mask,
     output:
         scores=f"{S2V_DIR}/explain/scores.npz",
         top3=f"{S2V_DIR}/explain/top3.csv",
         summary=f"{S2V_DIR}/explain/top3_summary.csv",
+        skipped=f"{S2V_DIR}/explain/skipped.csv",
         maps=f"{S2V_DIR}/explain/maps.json",
     params:
         cfg={"split": S2V_MASK_SPLIT, "attribution": S2V["attribution"], "top3": S2V["top3"]},
         run=RUN,
     log:
-        f"{LOGS}/smiles2vec/explain.log",
+        log_path("smiles2vec", "explain"),
     benchmark:
-        f"{BENCH}/smiles2vec_explain.tsv"
+        bench_path("smiles2vec_explain")
     threads: 1
     resources:
-        mem_mb=mem(4000),
-        runtime=runtime_min(10, 30),
-        gpu=GPU,
+        **resources(4000, runtime=(10, 30), gpu=True),
     retries: 1
     conda:
         CONDA_ENV
@@ -121,27 +120,26 @@ rule smiles2vec_explain:
 
 rule smiles2vec_faithfulness:
     input:
-        arrays=rules.featurize_smiles2vec.output.arrays,
-        meta=rules.featurize_smiles2vec.output.meta,
+        arrays=rules.smiles2vec_featurize.output.arrays,
+        meta=rules.smiles2vec_featurize.output.meta,
         model=f"{S2V_DIR}/{S2V_MASK_SPLIT}/model.pt",
-        scores=rules.smiles2vec_explain.output.scores,
+        mask=rules.smiles2vec_mask.output.mask,
     output:
         per_example=f"{S2V_DIR}/faithfulness/per_example.csv",
         curves=f"{S2V_DIR}/faithfulness/curves.csv",
         summary=f"{S2V_DIR}/faithfulness/summary.csv",
+        skipped=f"{S2V_DIR}/faithfulness/faithfulness_skipped.csv",
     params:
-        split=S2V_MASK_SPLIT,
-        faithfulness=S2V["faithfulness"],
+        cfg={"split": S2V_MASK_SPLIT, "attribution": S2V_READING, "faithfulness": S2V["faithfulness"]},
+        model_name=S2V_MODEL,
         run=RUN,
     log:
-        f"{LOGS}/smiles2vec/faithfulness.log",
+        log_path("smiles2vec", "faithfulness"),
     benchmark:
-        f"{BENCH}/smiles2vec_faithfulness.tsv"
+        bench_path("smiles2vec_faithfulness")
     threads: 1
     resources:
-        mem_mb=mem(3000),
-        runtime=runtime_min(5, 20),
-        gpu=GPU,
+        **resources(3000, runtime=(5, 20), gpu=True),
     retries: 1
     conda:
         CONDA_ENV
@@ -160,13 +158,12 @@ rule smiles2vec_reproduction:
     params:
         scale=SCALE,
     log:
-        f"{LOGS}/smiles2vec/reproduction.log",
+        log_path("smiles2vec", "reproduction"),
     benchmark:
-        f"{BENCH}/smiles2vec_reproduction.tsv"
+        bench_path("smiles2vec_reproduction")
     threads: 1
     resources:
-        mem_mb=mem(500),
-        runtime=5,
+        **resources(500, runtime=5),
     conda:
         CONDA_ENV
     script:
@@ -175,7 +172,7 @@ rule smiles2vec_reproduction:
 
 NOTEBOOKS["smiles2vec"] = {
     "inputs": [
-        rules.featurize_smiles2vec.output.meta,
+        rules.smiles2vec_featurize.output.meta,
         *expand(f"{S2V_DIR}/{{split}}/{{f}}", split=S2V_SPLITS, f=["history.csv", "metrics.json"]),
         rules.smiles2vec_mask.output.history,
         rules.smiles2vec_mask.output.metrics,

@@ -1,7 +1,9 @@
 # IMDB sentiment (explanatory masks section 3.2; gradients of counterfactuals section 3.2):
 # tokenize once -> BiGRU classifier (test accuracy) -> word attributions (completeness, saturation,
 # Figures 9-10 table) -> explanation mask (masked accuracy, top words) -> word deletion curves.
-# Each rule gets only the config keys it uses.
+# Each rule gets only the config keys it uses; rule name == script name (scripts/<rule>.py).
+# Methods are named in config (text.attribution.methods, text.faithfulness.methods); the
+# attribution and faithfulness rules get RUN (with the plugins), training rules RUN_TRAIN.
 
 TEXT = CFG["text"]
 TEXT_DIR = f"{RESULTS}/text"
@@ -22,15 +24,14 @@ rule text_prepare:
     params:
         data=TEXT["data"],
         embed_dim=TEXT["models"][TEXT_MODEL].get("embed_dim", 100),
-        run=RUN,
+        run=RUN_TRAIN,
     log:
-        f"{LOGS}/text/prepare.log",
+        log_path("text", "prepare"),
     benchmark:
-        f"{BENCH}/text_prepare.tsv"
+        bench_path("text_prepare")
     threads: 1
     resources:
-        mem_mb=mem(3000, 6000),
-        runtime=runtime_min(5, 15),
+        **resources(3000, 6000, runtime=(5, 15)),
     conda:
         CONDA_ENV
     script:
@@ -47,16 +48,14 @@ rule text_train:
     params:
         spec=TEXT["models"][TEXT_MODEL],
         train=TEXT["train"],
-        run=RUN,
+        run=RUN_TRAIN,
     log:
-        f"{LOGS}/text/train_{TEXT_MODEL}.log",
+        log_path("text", f"train_{TEXT_MODEL}"),
     benchmark:
-        f"{BENCH}/text_train/{TEXT_MODEL}.tsv"
+        bench_path("text_train")
     threads: 1
     resources:
-        mem_mb=mem(3000, 16000),
-        runtime=runtime_min(10, 120),
-        gpu=GPU,
+        **resources(3000, 16000, runtime=(10, 120), gpu=True),
     retries: 1
     conda:
         CONDA_ENV
@@ -79,14 +78,12 @@ rule text_attribute:
         cfg=TEXT["attribution"],
         run=RUN,
     log:
-        f"{LOGS}/text/attribute_{TEXT_MODEL}.log",
+        log_path("text", f"attribute_{TEXT_MODEL}"),
     benchmark:
-        f"{BENCH}/text_attribute/{TEXT_MODEL}.tsv"
+        bench_path("text_attribute")
     threads: 1
     resources:
-        mem_mb=mem(4000, 16000),
-        runtime=runtime_min(10, 60),
-        gpu=GPU,
+        **resources(4000, 16000, runtime=(10, 60), gpu=True),
     retries: 1
     conda:
         CONDA_ENV
@@ -106,16 +103,14 @@ rule text_mask:
         examples=f"{TEXT_MODEL_DIR}/mask/examples.json",
     params:
         cfg=TEXT["mask"],
-        run=RUN,
+        run=RUN_TRAIN,
     log:
-        f"{LOGS}/text/mask_{TEXT_MODEL}.log",
+        log_path("text", f"mask_{TEXT_MODEL}"),
     benchmark:
-        f"{BENCH}/text_mask/{TEXT_MODEL}.tsv"
+        bench_path("text_mask")
     threads: 1
     resources:
-        mem_mb=mem(3000, 16000),
-        runtime=runtime_min(10, 120),
-        gpu=GPU,
+        **resources(3000, 16000, runtime=(10, 120), gpu=True),
     retries: 1
     conda:
         CONDA_ENV
@@ -131,20 +126,20 @@ rule text_faithfulness:
         head=rules.text_mask.output.head,
     output:
         per_example=f"{TEXT_MODEL_DIR}/faithfulness/per_example.csv",
+        skipped=f"{TEXT_MODEL_DIR}/faithfulness/faithfulness_skipped.csv",
         curves=f"{TEXT_MODEL_DIR}/faithfulness/curves.csv",
         summary=f"{TEXT_MODEL_DIR}/faithfulness/summary.csv",
     params:
         cfg=TEXT["faithfulness"],
+        model=TEXT_MODEL,
         run=RUN,
     log:
-        f"{LOGS}/text/faithfulness_{TEXT_MODEL}.log",
+        log_path("text", f"faithfulness_{TEXT_MODEL}"),
     benchmark:
-        f"{BENCH}/text_faithfulness/{TEXT_MODEL}.tsv"
+        bench_path("text_faithfulness")
     threads: 1
     resources:
-        mem_mb=mem(3000, 16000),
-        runtime=runtime_min(10, 60),
-        gpu=GPU,
+        **resources(3000, 16000, runtime=(10, 60), gpu=True),
     retries: 1
     conda:
         CONDA_ENV
@@ -165,10 +160,11 @@ rule text_reproduction:
     params:
         scale=SCALE,
     log:
-        f"{LOGS}/text/reproduction.log",
+        log_path("text", "reproduction"),
+    benchmark:
+        bench_path("text_reproduction")
     resources:
-        mem_mb=mem(500),
-        runtime=5,
+        **resources(500, runtime=5),
     conda:
         CONDA_ENV
     script:

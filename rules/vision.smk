@@ -2,13 +2,15 @@
 # raw archive -> tensor cache -> classifier + its dropout variant (checkpoint each epoch, resumable)
 #   classifier -> saturation, interior gradients, IG vs gradient, completeness
 #   classifier -> explanation mask network
-#   classifier + dropout variant + mask -> pixel-ablation AOPC (one faithfulness metric)
-#   dropout variant -> blog saliency grid (Vanilla/Smooth/Bayes/BayesSmooth + BayesGrad sd)
+#   classifier + dropout variant + mask -> pixel-ablation AOPC of every configured method (one
+#     faithfulness metric; methods that cannot apply to a network listed with the reason)
+#   dropout variant -> blog saliency grid (each configured method's map and its spread)
 # Each rule gets only the config keys it uses.
 
 VISION = CFG["vision"]
 VISION_DIR = f"{RESULTS}/vision"
 VISION_MODELS = list(VISION["models"])
+VISION_ATTR = VISION["attribution"]
 
 
 rule vision_data:
@@ -20,20 +22,19 @@ rule vision_data:
     params:
         data={k: VISION["data"][k] for k in ("n_train_per_class", "n_test_per_class")},
     log:
-        f"{LOGS}/vision/data.log",
+        log_path("vision", "data"),
     benchmark:
-        f"{BENCH}/vision_data.tsv"
+        bench_path("vision_data")
     threads: 1
     resources:
-        mem_mb=mem(1500, 4000),
-        runtime=runtime_min(5, 15),
+        **resources(1500, 4000, runtime=(5, 15)),
     conda:
         CONDA_ENV
     script:
         "../scripts/vision_data.py"
 
 
-rule train_vision:
+rule vision_train:
     input:
         cache=rules.vision_data.output.cache,
     output:
@@ -44,18 +45,16 @@ rule train_vision:
         spec=lambda wc: VISION["models"][wc.model],
         train=VISION["train"],
         augmentation=VISION["data"]["augmentation"],
-        run=RUN,
+        run=RUN_TRAIN,
     wildcard_constraints:
         model="|".join(VISION_MODELS),
     log:
-        f"{LOGS}/vision/train_{{model}}.log",
+        log_path("vision", "train_{model}"),
     benchmark:
-        f"{BENCH}/train_vision/{{model}}.tsv"
+        bench_path("vision_train/{model}")
     threads: 1
     resources:
-        mem_mb=mem(2500, 16000),
-        runtime=runtime_min(10, 60),
-        gpu=GPU,
+        **resources(2500, 16000, runtime=(10, 60), gpu=True),
     retries: 1
     conda:
         CONDA_ENV
@@ -74,16 +73,14 @@ rule vision_mask:
         examples=f"{VISION_DIR}/mask/examples.npz",
     params:
         cfg=VISION["mask"],
-        run=RUN,
+        run=RUN_TRAIN,
     log:
-        f"{LOGS}/vision/mask.log",
+        log_path("vision", "mask"),
     benchmark:
-        f"{BENCH}/vision_mask.tsv"
+        bench_path("vision_mask")
     threads: 1
     resources:
-        mem_mb=mem(2500, 16000),
-        runtime=runtime_min(10, 60),
-        gpu=GPU,
+        **resources(2500, 16000, runtime=(10, 60), gpu=True),
     retries: 1
     conda:
         CONDA_ENV
@@ -102,17 +99,15 @@ rule vision_counterfactuals:
         arrays=f"{VISION_DIR}/counterfactuals/maps.npz",
         summary=f"{VISION_DIR}/counterfactuals/summary.json",
     params:
-        cfg=dict(VISION["counterfactuals"], ig_steps=VISION["attribution"]["ig_steps"]),
+        cfg=dict(VISION["counterfactuals"], ig_steps=VISION_ATTR["ig_steps"]),
         run=RUN,
     log:
-        f"{LOGS}/vision/counterfactuals.log",
+        log_path("vision", "counterfactuals"),
     benchmark:
-        f"{BENCH}/vision_counterfactuals.tsv"
+        bench_path("vision_counterfactuals")
     threads: 1
     resources:
-        mem_mb=mem(5500, 16000),
-        runtime=runtime_min(10, 30),
-        gpu=GPU,
+        **resources(5500, 16000, runtime=(10, 30), gpu=True),
     retries: 1
     conda:
         CONDA_ENV
@@ -128,21 +123,20 @@ rule vision_aopc:
         mask=rules.vision_mask.output.mask,
     output:
         per_example=f"{VISION_DIR}/aopc/per_example.csv",
+        skipped=f"{VISION_DIR}/aopc/faithfulness_skipped.csv",
         curves=f"{VISION_DIR}/aopc/curves.csv",
         summary=f"{VISION_DIR}/aopc/summary.csv",
         stats=f"{VISION_DIR}/aopc/stats.json",
     params:
-        cfg=dict(VISION["aopc"], **VISION["attribution"]),
+        cfg=dict(VISION["aopc"], **VISION_ATTR),
         run=RUN,
     log:
-        f"{LOGS}/vision/aopc.log",
+        log_path("vision", "aopc"),
     benchmark:
-        f"{BENCH}/vision_aopc.tsv"
+        bench_path("vision_aopc")
     threads: 1
     resources:
-        mem_mb=mem(5000, 16000),
-        runtime=runtime_min(10, 60),
-        gpu=GPU,
+        **resources(5000, 16000, runtime=(15, 90), gpu=True),
     retries: 1
     conda:
         CONDA_ENV
@@ -157,17 +151,16 @@ rule vision_saliency:
     output:
         maps=f"{VISION_DIR}/saliency/maps.npz",
     params:
-        cfg=dict(VISION["saliency"], **{k: VISION["attribution"][k] for k in ("mc_samples", "smoothgrad_noise")}),
+        cfg=dict(VISION["saliency"], **attribution_params(VISION_ATTR, VISION["saliency"]["methods"],
+                                                          ("mc_samples", "smoothgrad_noise"))),
         run=RUN,
     log:
-        f"{LOGS}/vision/saliency.log",
+        log_path("vision", "saliency"),
     benchmark:
-        f"{BENCH}/vision_saliency.tsv"
+        bench_path("vision_saliency")
     threads: 1
     resources:
-        mem_mb=mem(2000, 8000),
-        runtime=runtime_min(5, 15),
-        gpu=GPU,
+        **resources(2000, 8000, runtime=(5, 15), gpu=True),
     retries: 1
     conda:
         CONDA_ENV
@@ -188,11 +181,12 @@ rule vision_reproduction:
     params:
         scale=SCALE,
     log:
-        f"{LOGS}/vision/reproduction.log",
+        log_path("vision", "reproduction"),
+    benchmark:
+        bench_path("vision_reproduction")
     threads: 1
     resources:
-        mem_mb=mem(500),
-        runtime=5,
+        **resources(500, runtime=5),
     conda:
         CONDA_ENV
     script:
@@ -219,8 +213,7 @@ NOTEBOOKS["vision"] = {
         "vision_masks.png",
         "vision_saliency.png",
     ],
-    "parameters": {"scale": SCALE, "ig_steps": VISION["attribution"]["ig_steps"],
-                   "mc_samples": VISION["attribution"]["mc_samples"]},
+    "parameters": {"scale": SCALE, "ig_steps": VISION_ATTR["ig_steps"], "mc_samples": VISION_ATTR["mc_samples"]},
     "category": "CIFAR-10 (counterfactuals 2.1-2.5, masks 3.1, saliency blog)",
 }
 REPRODUCTION.append(rules.vision_reproduction.output.table)

@@ -1,7 +1,8 @@
-"""Deletion and insertion curves over atoms for every attribution method of one ESOL model."""
+"""Deletion and insertion curves over atoms for every method of esol.faithfulness.methods, one ESOL
+model (its fold models); the methods that cannot apply go to the skipped table with the reason."""
 from xairepro.context import RunContext
 from xairepro.data.featurize import load_graphs
-from xairepro.experiments.esol.faithfulness import heldout_faithfulness
+from xairepro.experiments.esol.faithfulness import faithfulness_study
 from xairepro.runtime import script_setup
 from xairepro.training import load_checkpoint
 
@@ -9,10 +10,12 @@ sm = snakemake  # noqa: F821
 log = script_setup(sm)
 ctx = RunContext.from_params(sm.params.run)
 models = [load_checkpoint(p, ctx.torch_device)[0] for p in sm.input.models]
-per_example, curves, summary = heldout_faithfulness(models, load_graphs(sm.input.graphs).graphs,
-                                                    n_folds=sm.params.n_folds, attribution=sm.params.attribution,
-                                                    faithfulness=sm.params.faithfulness, ctx=ctx)
-per_example.to_csv(sm.output.per_example, index=False)
-curves.to_csv(sm.output.curves, index=False)
-summary.to_csv(sm.output.summary, index=False)
-log.info("\n%s", summary.to_string())
+inputs = {"models": models, "graphs": load_graphs(sm.input.graphs).graphs, "model_name": sm.wildcards.model}
+result = faithfulness_study(inputs, sm.params.cfg, ctx=ctx)
+result.per_example.to_csv(sm.output.per_example, index=False)
+result.skipped.to_csv(sm.output.skipped, index=False)
+result.curves.to_csv(sm.output.curves, index=False)
+result.summary.to_csv(sm.output.summary, index=False)
+log.info("\n%s", result.summary.to_string())
+for method, reason in result.skipped.drop_duplicates("method")[["method", "reason"]].itertuples(index=False):
+    log.info("not applicable: %s (%s)", method, reason)

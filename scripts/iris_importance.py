@@ -1,4 +1,5 @@
-"""Gradient and random-forest feature importance of iris, and how their rankings agree."""
+"""Feature importance of iris from every configured method and a random forest, and how their
+rankings agree."""
 from xairepro.context import RunContext
 from xairepro.experiments.iris.data import iris_data
 from xairepro.experiments.iris.importance import importance_study
@@ -9,7 +10,10 @@ sm = snakemake  # noqa: F821
 log = script_setup(sm)
 ctx = RunContext.from_params(sm.params.run)
 model, _ = load_checkpoint(sm.input.model, ctx.device)
-importance, agreement = importance_study(model, iris_data(), sm.params.attribution, sm.params.forest, ctx=ctx)
-log.info("rank agreement:\n%s", agreement.to_string())
-importance.to_csv(sm.output.importance, index=False)
-agreement.to_csv(sm.output.agreement, index=False)
+out = importance_study({"model": model, "data": iris_data()}, sm.params.cfg, ctx=ctx)
+log.info("rank agreement:\n%s", out.agreement.to_string())
+for method, reason in zip(out.skipped["method"], out.skipped["reason"]):
+    log.warning("%s does not apply: %s", method, reason)
+out.importance.to_csv(sm.output.importance, index=False)
+out.agreement.to_csv(sm.output.agreement, index=False)
+out.skipped.to_csv(sm.output.skipped, index=False)

@@ -1,7 +1,8 @@
-"""The chapter's explanations of one peptide: bars, Shapley convergence, counterfactuals."""
+"""The chapter's explanations of one peptide: bars of every configured method, Shapley convergence,
+counterfactuals."""
 from xairepro.context import RunContext
 from xairepro.experiments.peptides.data import load_peptides
-from xairepro.experiments.peptides.explain import explain_peptide
+from xairepro.experiments.peptides.explain import explain_study
 from xairepro.runtime import script_setup, write_json
 from xairepro.training import load_checkpoint
 
@@ -11,10 +12,12 @@ ctx = RunContext.from_params(sm.params.run)
 data = load_peptides(sm.input.raw, test_fraction=sm.params.data["test_fraction"],
                      val_fraction=sm.params.data["val_fraction"], seed=ctx.seed)
 model, _ = load_checkpoint(sm.input.model, ctx.device)
-attribution = sm.params.attribution
-bars, conv, flips, summary = explain_peptide(model, data, attribution["peptide"], attribution, ctx=ctx)
-log.info("%s", summary)
-bars.to_csv(sm.output.bars, index=False)
-conv.to_csv(sm.output.shapley, index=False)
-flips.to_csv(sm.output.counterfactuals, index=False)
-write_json(summary, sm.output.summary)
+out = explain_study({"model": model, "data": data}, sm.params.cfg, ctx=ctx)
+log.info("%s", out.summary)
+for method, reason in zip(out.skipped["method"], out.skipped["reason"]):
+    log.warning("%s does not apply: %s", method, reason)
+out.bars.to_csv(sm.output.bars, index=False)
+out.convergence.to_csv(sm.output.shapley, index=False)
+out.flips.to_csv(sm.output.counterfactuals, index=False)
+out.skipped.to_csv(sm.output.skipped, index=False)
+write_json(out.summary, sm.output.summary)

@@ -2,7 +2,7 @@
 from xairepro.context import RunContext
 from xairepro.data.featurize import load_graphs
 from xairepro.experiments.tox21.data import pyridine_evaluation_set
-from xairepro.experiments.tox21.pyridine import pyridine_attributions
+from xairepro.experiments.tox21.pyridine import pyridine_study
 from xairepro.runtime import read_json, script_setup
 from xairepro.training import load_checkpoint
 
@@ -12,8 +12,8 @@ k = int(sm.wildcards.seed)
 ctx = RunContext.from_params(sm.params.run).child(k)
 graphs, truth = pyridine_evaluation_set(load_graphs(sm.input.graphs).graphs, read_json(sm.input.splits))
 model, _ = load_checkpoint(sm.input.model, ctx.torch_device)
-summary, curves, _ = pyridine_attributions(model, graphs, truth, sm.params.attribution, ctx=ctx)
-for frame, path in ((summary, sm.output.prcauc), (curves, sm.output.curves)):
+result = pyridine_study({"model": model, "graphs": graphs, "truth": truth}, sm.params.cfg, ctx=ctx)
+for frame, path in ((result.summary, sm.output.prcauc), (result.curves, sm.output.curves)):
     frame.insert(0, "seed", k)
     frame.to_csv(path, index=False)
-log.info("model %d:\n%s", k, summary.to_string())
+log.info("model %d:\n%s", k, result.summary.to_string())

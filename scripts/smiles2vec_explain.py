@@ -1,4 +1,4 @@
-"""Character attributions (mask, integrated gradients, BayesGrad, random), top-3 check, atom maps."""
+"""Character attributions of every configured method, the top-3 check and the atom maps."""
 import numpy as np
 
 from xairepro.context import RunContext
@@ -13,9 +13,13 @@ log = script_setup(sm)
 ctx = RunContext.from_params(sm.params.run)
 data = load(sm.input.arrays, sm.input.meta)
 model, _ = load_checkpoint(sm.input.model, ctx.device)
-out = explain_study(model, load_mask_net(sm.input.mask, model), data, sm.params.cfg, ctx=ctx)
+inputs = {"model": model, "mask_net": load_mask_net(sm.input.mask, model, ctx.torch_device), "data": data}
+out = explain_study(inputs, sm.params.cfg, ctx=ctx)
 log.info("top-3 accuracy:\n%s", out["summary"].to_string())
+for method, reason in zip(out["skipped"]["method"], out["skipped"]["reason"]):
+    log.warning("%s does not apply: %s", method, reason)
 np.savez_compressed(sm.output.scores, **out["arrays"])
 out["table"].to_csv(sm.output.top3, index=False)
 out["summary"].to_csv(sm.output.summary, index=False)
+out["skipped"].to_csv(sm.output.skipped, index=False)
 write_json(out["maps"], sm.output.maps)

@@ -1,8 +1,8 @@
-"""Word deletion/insertion curves and AOPC for every attribution method and the mask."""
+"""Word deletion/insertion curves and AOPC for every method of text.faithfulness.methods."""
 from xairepro.context import RunContext
 from xairepro.experiments.text.attributions import load_scores
-from xairepro.experiments.text.data import load_cache
-from xairepro.experiments.text.faithfulness import word_faithfulness
+from xairepro.experiments.text.data import TextInputs, load_cache
+from xairepro.experiments.text.faithfulness import word_faithfulness_study
 from xairepro.experiments.text.masks import load_mask_net
 from xairepro.runtime import script_setup
 from xairepro.training import load_checkpoint
@@ -11,9 +11,8 @@ sm = snakemake  # noqa: F821
 log = script_setup(sm)
 ctx = RunContext.from_params(sm.params.run)
 model, _ = load_checkpoint(sm.input.model, ctx.device)
-attributions = load_scores(sm.input.scores)
-per_example, curves, summary = word_faithfulness(model, load_cache(sm.input.cache), attributions,
-                                                 load_mask_net(model, sm.input.head, ctx.device), sm.params.cfg, ctx=ctx)
-per_example.to_csv(sm.output.per_example, index=False)
-curves.to_csv(sm.output.curves, index=False)
-summary.to_csv(sm.output.summary, index=False)
+inputs = TextInputs(model, load_cache(sm.input.cache), scores=load_scores(sm.input.scores),
+                    mask_net=load_mask_net(sm.input.head, model, ctx.device), model_name=sm.params.model)
+out = word_faithfulness_study(inputs, sm.params.cfg, ctx=ctx)
+for key in ("per_example", "skipped", "curves", "summary"):
+    out[key].to_csv(sm.output[key], index=False)

@@ -7,9 +7,8 @@ from xairepro.runtime import read_json, script_setup
 
 sm = snakemake  # noqa: F821
 log = script_setup(sm)
-summary, pairs = dead_features_study(load_graphs(sm.input.graphs).graphs, read_json(sm.input.splits), sm.params.cfg,
-                                     train=sm.params.train, subset_size=sm.params.subset_size,
-                                     ctx=RunContext.from_params(sm.params.run))
+inputs = {"graphs": load_graphs(sm.input.graphs).graphs, "splits": read_json(sm.input.splits)}
+summary, pairs = dead_features_study(inputs, sm.params.cfg, ctx=RunContext.from_params(sm.params.run))
 summary.to_csv(sm.output.summary, index=False)
 pairs.to_csv(sm.output.pairs, index=False)
 log.info("\n%s", summary.to_string())

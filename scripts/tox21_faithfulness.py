@@ -1,7 +1,8 @@
-"""Deletion and insertion curves over atoms for every attribution method on the pyridine model."""
+"""Deletion and insertion curves over atoms for every method of tox21.faithfulness.methods on the
+pyridine model; the methods that cannot apply go to the skipped table with the reason."""
 from xairepro.context import RunContext
 from xairepro.data.featurize import load_graphs
-from xairepro.experiments.tox21.faithfulness import pyridine_faithfulness
+from xairepro.experiments.tox21.faithfulness import faithfulness_study
 from xairepro.runtime import read_json, script_setup
 from xairepro.training import load_checkpoint
 
@@ -9,10 +10,13 @@ sm = snakemake  # noqa: F821
 log = script_setup(sm)
 ctx = RunContext.from_params(sm.params.run)
 model, _ = load_checkpoint(sm.input.model, ctx.torch_device)
-per_example, curves, summary = pyridine_faithfulness(model, load_graphs(sm.input.graphs).graphs,
-                                                     read_json(sm.input.splits), attribution=sm.params.attribution,
-                                                     faithfulness=sm.params.faithfulness, ctx=ctx)
-per_example.to_csv(sm.output.per_example, index=False)
-curves.to_csv(sm.output.curves, index=False)
-summary.to_csv(sm.output.summary, index=False)
-log.info("\n%s", summary.to_string())
+inputs = {"model": model, "graphs": load_graphs(sm.input.graphs).graphs, "splits": read_json(sm.input.splits),
+          "model_name": sm.params.model_name}
+result = faithfulness_study(inputs, sm.params.cfg, ctx=ctx)
+result.per_example.to_csv(sm.output.per_example, index=False)
+result.skipped.to_csv(sm.output.skipped, index=False)
+result.curves.to_csv(sm.output.curves, index=False)
+result.summary.to_csv(sm.output.summary, index=False)
+log.info("\n%s", result.summary.to_string())
+for method, reason in result.skipped[["method", "reason"]].itertuples(index=False):
+    log.info("not applicable: %s (%s)", method, reason)

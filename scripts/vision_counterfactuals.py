@@ -7,7 +7,7 @@ from xairepro.runtime import script_setup, write_json
 
 sm = snakemake  # noqa: F821
 log = script_setup(sm)
-out = run_counterfactuals(sm.input.cache, sm.input.model, sm.params.cfg, RunContext.from_params(sm.params.run))
+out = run_counterfactuals(sm.input.cache, sm.input.model, sm.params.cfg, ctx=RunContext.from_params(sm.params.run))
 out["curves"].to_csv(sm.output.curves, index=False)
 out["trend"].to_csv(sm.output.trend, index=False)
 out["completeness"].to_csv(sm.output.completeness, index=False)

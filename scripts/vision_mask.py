@@ -8,8 +8,8 @@ from xairepro.runtime import script_setup, write_json
 
 sm = snakemake  # noqa: F821
 log = script_setup(sm)
-out = run_mask(sm.input.cache, sm.input.model, sm.params.cfg, RunContext.from_params(sm.params.run),
-               sm.output.mask, progress=lambda row: log.info("%s", row))
+out = run_mask(sm.input.cache, sm.input.model, sm.params.cfg, sm.output.mask,
+               ctx=RunContext.from_params(sm.params.run), progress=lambda row: log.info("%s", row))
 pd.DataFrame(out["history"]).to_csv(sm.output.history, index=False)
 write_json(out["metrics"], sm.output.metrics)
 np.savez_compressed(sm.output.examples, **out["examples"])

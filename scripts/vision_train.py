@@ -5,9 +5,9 @@ from xairepro.runtime import script_setup, write_json
 
 sm = snakemake  # noqa: F821
 log = script_setup(sm)
-history, metrics = train_and_save(sm.input.cache, sm.params.spec, sm.params.train,
-                                  RunContext.from_params(sm.params.run), sm.output.model,
-                                  augmentation=sm.params.augmentation, progress=lambda row: log.info("%s", row))
+history, metrics = train_and_save(sm.input.cache, sm.params.spec, sm.params.train, sm.output.model,
+                                  ctx=RunContext.from_params(sm.params.run), augmentation=sm.params.augmentation,
+                                  progress=lambda row: log.info("%s", row))
 history.to_csv(sm.output.history, index=False)
 write_json(metrics, sm.output.metrics)
 log.info("%s", metrics)

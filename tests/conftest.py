@@ -30,6 +30,21 @@ needs_shared_data = pytest.mark.skipif(
     not HAVE_SHARED_DATA, reason=f"real data not available: {SHARED_DATA} (as on a user's machine)")
 
 
+#: A user's own attribution method as a plugin file (registered here for in-process tests; workflow
+#: tests name the file in the config's ``plugins``).
+TOY_PLUGIN = REPO_ROOT / "tests" / "fixtures" / "toy_method.py"
+TOY_METHOD = "toy_reverse_grad"
+
+
+def _register_toy_method():
+    from xairepro.config import load_plugins
+
+    load_plugins({"plugins": [str(TOY_PLUGIN)]})
+
+
+_register_toy_method()
+
+
 @pytest.fixture
 def shared_data() -> Path:
     if not HAVE_SHARED_DATA:

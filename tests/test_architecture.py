@@ -102,3 +102,121 @@ def test_experiment_modules_stay_small_and_each_experiment_declares_targets():
     for pkg in (PKG / "experiments").iterdir():
         if pkg.is_dir() and (pkg / "__init__.py").exists():
             assert (pkg / "targets.py").exists(), f"{pkg.name} declares no targets"
+
+
+# ----------------------------------------------------------------------------- issue 18
+MAX_ATTRIBUTION_MODULE_LINES = 300
+
+
+def _module_name(path: Path) -> str:
+    return ".".join(path.relative_to(REPO_ROOT).with_suffix("").parts).removesuffix(".__init__")
+
+
+def _from_module(path: Path, node: ast.ImportFrom) -> str:
+    """The absolute dotted module of a ``from ... import`` in ``path``."""
+    if not node.level:
+        return node.module or ""
+    here = path.relative_to(REPO_ROOT).with_suffix("").parts
+    base = list(here[:-1][: len(here) - node.level])
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def _is_private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def test_no_attribution_module_is_over_300_lines():
+    long = [f"{p.relative_to(REPO_ROOT)}: {n} lines" for p in sorted((PKG / "attribution").rglob("*.py"))
+            if "__pycache__" not in p.parts and (n := len(p.read_text().splitlines())) > MAX_ATTRIBUTION_MODULE_LINES]
+    assert not long, long
+
+
+def test_no_private_name_is_imported_from_another_module():
+    """``from .x import _y`` couples a module to another's internals (issue 18: shapley.py and masks.py
+    imported base.py's private names). Dunder names are fine; so are the ``_utils`` helper modules,
+    whose functions are public within the package."""
+    bad = []
+    for path in _modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                module = _from_module(path, node)
+                if not module.startswith("xairepro"):
+                    continue
+                bad += [f"{path.relative_to(REPO_ROOT)}:{node.lineno} imports {a.name} from {module}"
+                        for a in node.names if _is_private(a.name)]
+            elif isinstance(node, ast.Import):
+                bad += [f"{path.relative_to(REPO_ROOT)}:{node.lineno} imports {a.name}" for a in node.names
+                        if a.name.startswith("xairepro") and _is_private(a.name.split(".")[-1])]
+    assert not bad, "\n".join(bad)
+
+
+def _attribution_bindings(path: Path, tree) -> tuple[set[str], set[str]]:
+    """Names bound in ``path`` to attribution classes, and names bound to attribution modules."""
+    import importlib
+    import inspect
+
+    from xairepro.attribution import Attribution
+
+    classes, modules = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            module = _from_module(path, node)
+            for a in node.names:
+                if module.startswith("xairepro.attribution"):
+                    obj = getattr(importlib.import_module(module), a.name, None)
+                    if inspect.isclass(obj) and issubclass(obj, Attribution):
+                        classes.add(a.asname or a.name)
+                    elif inspect.ismodule(obj):
+                        modules.add(a.asname or a.name)
+                elif module == "xairepro" and a.name == "attribution":
+                    modules.add(a.asname or a.name)
+        elif isinstance(node, ast.Import):
+            modules |= {a.asname for a in node.names if a.name.startswith("xairepro.attribution") and a.asname}
+    return classes, modules
+
+
+def _class_tables(path: Path, source: str) -> list[int]:
+    """Line numbers of the dict literals in ``source`` (module level or inside a function) with a
+    value that is an attribution class imported from xairepro.attribution."""
+    tree = ast.parse(source)
+    classes, modules = _attribution_bindings(path, tree)
+
+    def is_class(value):
+        return (isinstance(value, ast.Name) and value.id in classes) or (
+            isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name) and value.value.id in modules)
+    return [node.lineno for node in ast.walk(tree)
+            if isinstance(node, ast.Dict) and any(is_class(v) for v in node.values)]
+
+
+def test_experiments_hold_no_name_to_class_tables_of_methods():
+    """Experiments name methods in config and build them with the registry (create_method); a dict
+    literal whose values are attribution classes is a second, experiment-local vocabulary."""
+    bad = [f"{path.relative_to(REPO_ROOT)}:{line}: a table of attribution classes"
+           for path in sorted((PKG / "experiments").rglob("*.py")) if "__pycache__" not in path.parts
+           for line in _class_tables(path, path.read_text())]
+    assert not bad, "\n".join(bad)
+
+
+def test_the_table_check_finds_the_old_tables():
+    """The check above is not vacuous: it flags the shape of the tables issue 18 removed."""
+    src = ("from ...attribution import IntegratedGradients, VanillaGrad, aggregate\n"
+           "from ... import attribution as A\n"
+           "METHODS = {'vanilla': VanillaGrad, 'ig': IntegratedGradients}\n"
+           "SETTINGS = {'n_steps': 64, 'reduce': aggregate}\n"
+           "def f():\n    return {'smooth': A.SmoothGrad}\n")
+    assert _class_tables(PKG / "experiments" / "probe" / "explain.py", src) == [3, 6]
+
+
+def test_target_class_appears_nowhere_in_the_package():
+    """The old keyword is gone with its shim (issue 18): not in code, schemas or docstrings."""
+    hits = []
+    for path in sorted(PKG.rglob("*")):
+        if not path.is_file() or "__pycache__" in path.parts or path.suffix in (".pyc", ".so"):
+            continue
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError:
+            continue
+        hits += [f"{path.relative_to(REPO_ROOT)}:{i}" for i, line in enumerate(text.splitlines(), 1)
+                 if "target_class" in line]
+    assert not hits, "\n".join(hits)

@@ -20,20 +20,22 @@ from conftest import MLP, Linear, ToyGNN, graph_batch, random_graph
 def test_vanilla_grad_of_linear_model_is_the_weights():
     model = Linear()
     x = torch.randn(4, 6)
-    s = VanillaGrad(model).compute(x)
-    assert s.shape == (1, 4, 6)
+    exp = VanillaGrad(model).compute(x)
+    s = exp.samples
+    assert s.shape == (1, 4, 6) and exp.M == 1
     assert torch.allclose(s[0], model.lin.weight.expand(4, 6), atol=1e-7)
     assert not s.requires_grad
+    assert torch.allclose(exp.output[0], model(x)[:, 0].detach(), atol=1e-6)  # the explained score
 
 
 def test_input_x_gradient_of_linear_model_with_baseline():
     model = Linear()
     x, xb = torch.randn(4, 6), torch.randn(6)
-    s = InputXGradient(model, baseline=xb).compute(x)[0]
+    s = InputXGradient(model, baselines=xb).compute(x).samples[0]
     assert torch.allclose(s, model.lin.weight * (x - xb), atol=1e-6)
     # the sum is the exact score difference for a linear model
     assert torch.allclose(s.sum(1), (model(x) - model(xb[None])).squeeze(-1), atol=1e-5)
-    s0 = VanillaGrad(model, multiply_by_inputs=True, baseline=0.5).compute(x)[0]
+    s0 = VanillaGrad(model, multiply_by_inputs=True, baselines=0.5).compute(x).samples[0]
     assert torch.allclose(s0, model.lin.weight * (x - 0.5), atol=1e-6)
 
 
@@ -48,20 +50,21 @@ def test_channel_reduce_norms():
 def test_aggregate_semantics_hand_made():
     s = torch.tensor([[[1.0, -2.0], [3.0, 0.0]],
                       [[-1.0, 2.0], [1.0, 4.0]]])  # (M=2, bs=2, ch=2)
-    assert torch.equal(aggregate(s, "raw"), torch.tensor([0.0, 4.0]))
-    assert torch.equal(aggregate(s, "abs"), torch.tensor([3.0, 4.0]))
-    assert torch.equal(aggregate(s, "square"), torch.tensor([5.0, 13.0]))
-    assert torch.equal(aggregate(s, "raw", channel_axis=None), torch.tensor([[0.0, 0.0], [2.0, 2.0]]))
+    assert torch.equal(aggregate(s, "raw", channel_axis=-1), torch.tensor([0.0, 4.0]))
+    assert torch.equal(aggregate(s, "abs", channel_axis=-1), torch.tensor([3.0, 4.0]))
+    assert torch.equal(aggregate(s, "square", channel_axis=-1), torch.tensor([5.0, 13.0]))
+    # the default channel axis is None: nothing is summed
+    assert torch.equal(aggregate(s, "raw"), torch.tensor([[0.0, 0.0], [2.0, 2.0]]))
     assert torch.equal(aggregate(s, "abs", channel_axis=2), aggregate(s, "abs", channel_axis=-1))
     with pytest.raises(ValueError, match="batch axis"):  # never sums over examples
         aggregate(s, "raw", channel_axis=(1, 2))
-    mean, std = aggregate(s, "raw", return_std=True)
+    mean, std = aggregate(s, "raw", channel_axis=-1, return_std=True)
     assert torch.allclose(std, torch.full((2,), float(np.sqrt(2.0))))
-    m_np, sd_np = aggregate(s.numpy(), "square", return_std=True)
+    m_np, sd_np = aggregate(s.numpy(), "square", channel_axis=-1, return_std=True)
     assert isinstance(m_np, np.ndarray) and np.allclose(m_np, [5.0, 13.0])
     with pytest.raises(ValueError):
         aggregate(s, channel_axis=0)
-    _, sd1 = aggregate(s[:1], return_std=True)
+    _, sd1 = aggregate(s[:1], channel_axis=-1, return_std=True)
     assert torch.equal(sd1, torch.zeros(2))
 
 
@@ -70,8 +73,8 @@ def test_bayesgrad_without_dropout_equals_vanilla():
     model = MLP(p=0.0)
     model.net[1].running_mean.normal_()
     x = torch.randn(5, 6)
-    v = VanillaGrad(model).compute(x)
-    b = BayesGrad(model).compute(x, M=4)
+    v = VanillaGrad(model).compute(x).samples
+    b = BayesGrad(model).compute(x, M=4).samples
     assert b.shape == (4, 5, 6)
     assert torch.allclose(b, v.expand_as(b), atol=1e-6)
 
@@ -84,13 +87,17 @@ def test_bayesgrad_samples_differ_and_batch_norm_is_frozen(start_mode):
     mean0, var0, n0 = bn.running_mean.clone(), bn.running_var.clone(), bn.num_batches_tracked.clone()
     flags0 = [m.training for m in model.modules()]
     x = torch.randn(5, 6)
-    s = BayesGrad(model).compute(x, M=16)
-    assert s.shape == (16, 5, 6)
+    exp = BayesGrad(model).compute(x, M=16)
+    s = exp.samples
+    assert s.shape == (16, 5, 6) and exp.method == "bayesgrad"
     # the copies of one example get different masks, the examples too
     assert (s[0] - s[1]).abs().max() > 1e-4
     assert torch.equal(bn.running_mean, mean0) and torch.equal(bn.running_var, var0)
     assert torch.equal(bn.num_batches_tracked, n0)
     assert [m.training for m in model.modules()] == flags0
+    # the (M, batch) MC predictions are the explained output, and they vary with the masks
+    assert exp.output.shape == (16, 5) and (exp.output.std(0) > 0).all()
+    assert (exp.spread(channel_axis=-1) > 0).all()
 
 
 def test_mc_dropout_context_sets_and_restores_modes():
@@ -108,16 +115,16 @@ def test_rng_is_forked_and_seeds_reproduce():
     torch.manual_seed(123)
     expected_next = torch.rand(1)
     torch.manual_seed(123)
-    a = BayesGrad(model).compute(x, M=8, seed=1)
+    a = BayesGrad(model).compute(x, M=8, seed=1).samples
     assert torch.equal(torch.rand(1), expected_next)  # global RNG untouched
-    b = BayesGrad(model).compute(x, M=8, seed=1)
-    c = BayesGrad(model).compute(x, M=8, seed=2)
+    b = BayesGrad(model).compute(x, M=8, seed=1).samples
+    c = BayesGrad(model).compute(x, M=8, seed=2).samples
     assert torch.equal(a, b) and not torch.allclose(a, c)
-    sg = SmoothGrad(MLP(p=0.0), noise=0.3)
-    assert torch.equal(sg.compute(x, M=8, seed=5), sg.compute(x, M=8, seed=5))
-    assert not torch.allclose(sg.compute(x, M=8, seed=5), sg.compute(x, M=8, seed=6))
-    bs = BayesSmoothGrad(model, noise=0.3)
-    assert torch.equal(bs.compute(x, M=8, seed=5), bs.compute(x, M=8, seed=5))
+    sg = SmoothGrad(MLP(p=0.0), stdevs=0.3)
+    assert torch.equal(sg.compute(x, M=8, seed=5).samples, sg.compute(x, M=8, seed=5).samples)
+    assert not torch.allclose(sg.compute(x, M=8, seed=5).samples, sg.compute(x, M=8, seed=6).samples)
+    bs = BayesSmoothGrad(model, stdevs=0.3)
+    assert torch.equal(bs.compute(x, M=8, seed=5).samples, bs.compute(x, M=8, seed=5).samples)
 
 
 # ----------------------------------------------------------------------------- SmoothGrad
@@ -125,8 +132,8 @@ def test_rng_is_forked_and_seeds_reproduce():
 def test_smoothgrad_with_tiny_noise_equals_vanilla(mode):
     model = MLP(p=0.0)
     x = torch.randn(5, 6)
-    v = VanillaGrad(model).compute(x)
-    s = SmoothGrad(model, noise=1e-8, noise_mode=mode).compute(x, M=5)
+    v = VanillaGrad(model).compute(x).samples
+    s = SmoothGrad(model, stdevs=1e-8, noise_mode=mode).compute(x, M=5).samples
     assert torch.allclose(s, v.expand_as(s), atol=1e-6)
 
 
@@ -139,10 +146,10 @@ class HalfSquare(nn.Module):
 
 def test_relative_noise_scales_with_each_example_range():
     x = torch.stack([torch.linspace(0, 1, 10), torch.linspace(-5, 5, 10)])  # ranges 1 and 10
-    s = SmoothGrad(HalfSquare(), noise=0.2, noise_mode="relative").compute(x, M=4000, seed=0)
+    s = SmoothGrad(HalfSquare(), stdevs=0.2, noise_mode="relative").compute(x, M=4000, seed=0).samples
     sd = (s - x).std(dim=(0, 2))
     assert torch.allclose(sd, torch.tensor([0.2, 2.0]), rtol=0.05)
-    s_abs = SmoothGrad(HalfSquare(), noise=0.2).compute(x, M=4000, seed=0)
+    s_abs = SmoothGrad(HalfSquare(), stdevs=0.2).compute(x, M=4000, seed=0).samples
     assert torch.allclose((s_abs - x).std(dim=(0, 2)), torch.tensor([0.2, 0.2]), rtol=0.05)
 
 
@@ -162,8 +169,8 @@ def test_relative_noise_on_graph_uses_the_range_of_each_graph():
     g2 = Data(x=torch.tensor([0, 4]), edge_index=torch.zeros(2, 0, dtype=torch.long))  # range 14
     batch = Batch.from_data_list([g1, g2])
     model = Emb()
-    s = SmoothGrad(model, target=model.embedding, noise=0.1, noise_mode="relative").compute(
-        batch, M=3000)
+    s = SmoothGrad(model, layer=model.embedding, stdevs=0.1, noise_mode="relative").compute(
+        batch, M=3000).samples
     h = model.embedding(batch.x).detach()
     sd = (s - h).std(dim=(0, 2))
     assert torch.allclose(sd, torch.tensor([0.2, 0.2, 1.4, 1.4]), rtol=0.06)
@@ -182,7 +189,7 @@ def test_smoothgrad_expectation_matches_captum_noise_tunnel():
 
     model = Quad()
     x = torch.randn(3, 6)
-    ours = aggregate(SmoothGrad(model, noise=0.1).compute(x, M=4000), "raw", channel_axis=None)
+    ours = aggregate(SmoothGrad(model, stdevs=0.1).compute(x, M=4000), "raw")
     nt = NoiseTunnel(Saliency(model)).attribute(x, nt_type="smoothgrad", nt_samples=4000,
                                                 stdevs=0.1, abs=False)
     # E[2a(x+eps)] = 2ax; std of each mean is 2|a| 0.1 / sqrt(4000)
@@ -191,7 +198,7 @@ def test_smoothgrad_expectation_matches_captum_noise_tunnel():
     assert torch.allclose(nt, 2 * a * x, atol=tol)
     nt0 = NoiseTunnel(Saliency(model)).attribute(x, nt_type="smoothgrad", nt_samples=3,
                                                  stdevs=0.0, abs=False)
-    ours0 = SmoothGrad(model, noise=0.0).compute(x, M=3).mean(0)
+    ours0 = SmoothGrad(model, stdevs=0.0).compute(x, M=3).attribution()
     assert torch.allclose(ours0, nt0, atol=1e-5)
 
 
@@ -201,24 +208,26 @@ def test_vanilla_matches_captum_saliency():
     model = MLP(k=3, p=0.2).train()
     x = torch.randn(7, 6)
     tc = torch.tensor([0, 1, 2, 0, 1, 2, 0])
-    ours = VanillaGrad(model, target_class=tc).compute(x)[0]
+    ours = VanillaGrad(model, target=tc).compute(x).samples[0]
     model.eval()
     theirs = Saliency(model).attribute(x, target=tc, abs=False)
     assert torch.allclose(ours, theirs, atol=1e-5)
 
 
 # ----------------------------------------------------------------------------- outputs, tuples
-def test_multi_output_needs_target_class():
+def test_multi_output_needs_a_target():
     model = MLP(k=3)
     x = torch.randn(4, 6)
-    with pytest.raises(ValueError, match="target_class"):
+    with pytest.raises(ValueError, match="pass the output index as target="):
         VanillaGrad(model).compute(x)
-    a = VanillaGrad(model, target_class=2).compute(x)
-    b = VanillaGrad(model, output_fn=lambda out: out[:, 2]).compute(x)
+    a = VanillaGrad(model, target=2).compute(x).samples
+    b = VanillaGrad(model, output_fn=lambda out: out[:, 2]).compute(x).samples
     assert torch.equal(a, b)
     tc = torch.tensor([2, 2, 2, 2])
-    c = BayesGrad(model, target_class=tc, max_batch=4).compute(x, M=3)  # tiled over chunks
+    c = BayesGrad(model, target=tc, max_batch=4).compute(x, M=3).samples  # tiled over chunks
     assert torch.allclose(c, a.expand_as(c), atol=1e-6)
+    with pytest.raises(ValueError, match="3 output indices for a batch of 4"):
+        VanillaGrad(model, target=[2, 2, 2]).compute(x)
 
 
 def test_tuple_inputs_and_input_side_hook():
@@ -233,11 +242,11 @@ def test_tuple_inputs_and_input_side_hook():
     model = TwoArg()
     x, scale = torch.randn(3, 4), torch.rand(3, 1) + 0.5
     # a tuple in, a tuple out: every floating-point input is attributed (issue 12)
-    s, s_scale = VanillaGrad(model).compute((x, scale))
+    s, s_scale = VanillaGrad(model).compute((x, scale)).samples
     assert torch.allclose(s[0], model.lin.weight * scale, atol=1e-6)
     assert torch.allclose(s_scale[0], (model.lin.weight * x).sum(1, keepdim=True), atol=1e-6)
     # gradient at the linear layer's input is the weight
-    s_in = VanillaGrad(model, layer=model.lin, target_io="input").compute((x, scale))[0]
+    s_in = VanillaGrad(model, layer=model.lin, layer_io="input").compute((x, scale)).samples[0]
     assert torch.allclose(s_in, model.lin.weight.expand(3, 4), atol=1e-6)
 
 
@@ -251,9 +260,9 @@ def test_integer_input_without_target_is_a_clear_error():
 def test_max_batch_chunking_does_not_change_results():
     model = MLP(p=0.0)
     x = torch.randn(10, 6)
-    ref = BayesGrad(model, max_batch=4096).compute(x, M=7)
+    ref = BayesGrad(model, max_batch=4096).compute(x, M=7).samples
     for mb in (1, 3, 10, 25):
-        assert torch.allclose(BayesGrad(model, max_batch=mb).compute(x, M=7), ref, atol=1e-6)
+        assert torch.allclose(BayesGrad(model, max_batch=mb).compute(x, M=7).samples, ref, atol=1e-6)
 
 
 def _assert_same_graph_batch(a, b):
@@ -280,7 +289,7 @@ def test_replicate_graph_batch_matches_from_data_list():
 def test_graph_batched_gradients_equal_a_per_graph_per_sample_loop():
     model = ToyGNN(p=0.0)
     batch = graph_batch()
-    got = BayesGrad(model, target=model.embedding, max_batch=6).compute(batch, M=3)
+    got = BayesGrad(model, layer=model.embedding, max_batch=6).compute(batch, M=3).samples
     assert got.shape == (3, batch.num_nodes, 8)
     model.eval()
     rows = []
@@ -298,27 +307,30 @@ def test_graph_batched_gradients_equal_a_per_graph_per_sample_loop():
 def test_hooked_embedding_matches_manual_autograd_and_bayesgrad_shapes():
     model = ToyGNN(p=0.3)
     batch = graph_batch(seed=3)
-    v = VanillaGrad(model, target=model.embedding).compute(batch)
+    v = VanillaGrad(model, layer=model.embedding).compute(batch).samples
     model.eval()
     h = model.embedding(batch.x).detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(model.from_embedding(h, batch).sum(), h)
     assert torch.allclose(v[0], grad, atol=1e-6)
-    ixg = InputXGradient(model, target=model.embedding).compute(batch)[0]
+    ixg = InputXGradient(model, layer=model.embedding).compute(batch).samples[0]
     assert torch.allclose(ixg, h.detach() * grad, atol=1e-6)
 
-    s = BayesGrad(model, target=model.embedding, max_batch=9).compute(batch, M=10)
+    exp = BayesGrad(model, layer=model.embedding, max_batch=9).compute(batch, M=10)
+    s = exp.samples
     assert s.shape == (10, batch.num_nodes, 8)
     assert (s[0] - s[1]).abs().max() > 1e-5
-    mean, std = aggregate(s, "raw", return_std=True)
+    mean, std = aggregate(exp, "raw", channel_axis=-1, return_std=True)
     assert mean.shape == std.shape == (batch.num_nodes,)
     assert (std > 0).any()
+    # atoms are rows of the batch: the explanation knows each atom's molecule
+    assert torch.equal(exp.example_index, batch.batch) and exp.n_examples == batch.num_graphs
 
 
 def test_input_batch_larger_than_max_batch_is_split():
     model = ToyGNN(p=0.0)
     batch = graph_batch(sizes=(3, 4, 5, 6, 7), seed=1)
-    ref = VanillaGrad(model, target=model.embedding).compute(batch)
-    small = BayesGrad(model, target=model.embedding, max_batch=2).compute(batch, M=2)
+    ref = VanillaGrad(model, layer=model.embedding).compute(batch).samples
+    small = BayesGrad(model, layer=model.embedding, max_batch=2).compute(batch, M=2).samples
     assert torch.allclose(small, ref.expand_as(small), atol=1e-6)
     assert model.embedding.weight.grad is None  # the model's parameters are never touched
 
@@ -339,9 +351,9 @@ def test_recurrent_model_on_token_embeddings():
 
     model = GRUClassifier()
     tokens = torch.randint(0, 20, (4, 9))
-    s = BayesGrad(model, target=model.embedding, target_class=1, max_batch=8).compute(tokens, M=6)
+    s = BayesGrad(model, layer=model.embedding, target=1, max_batch=8).compute(tokens, M=6).samples
     assert s.shape == (6, 4, 9, 5)
-    v = VanillaGrad(model, target=model.embedding, target_class=1).compute(tokens)
+    v = VanillaGrad(model, layer=model.embedding, target=1).compute(tokens).samples
     assert v.shape == (1, 4, 9, 5) and v.abs().sum() > 0
 
 
@@ -362,7 +374,7 @@ def test_project_ggnn_batched_equals_per_graph_loop():
     gen = torch.Generator().manual_seed(2)
     graphs = [random_graph(n, n_types=10, gen=gen) for n in (4, 9, 6)]
     batch = Batch.from_data_list(graphs)
-    got = BayesGrad(model, target=model.embedding, max_batch=4).compute(batch, M=3)
-    ref = torch.cat([VanillaGrad(model, target=model.embedding).compute(Batch.from_data_list([g]))[0]
+    got = BayesGrad(model, layer=model.embedding, max_batch=4).compute(batch, M=3).samples
+    ref = torch.cat([VanillaGrad(model, layer=model.embedding).compute(Batch.from_data_list([g])).samples[0]
                      for g in graphs])
     assert torch.allclose(got, ref.expand_as(got), atol=1e-6)

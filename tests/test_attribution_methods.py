@@ -11,14 +11,14 @@ from torch import nn
 from xairepro.attribution import (IntegratedGradients, Occlusion, ShapleySampling, aggregate,
                                   path_rule, single_substitution_counterfactuals)
 
-from torch_geometric.data import Batch, Data
+from torch_geometric.data import Batch
 
 from conftest import CNN, GRUText, ToyGNN, graph_batch, mlp
 
 
-def assert_complete(result, rel=0.01, floor=1e-4):
-    delta = (result.score - result.baseline_score).abs()
-    assert (result.abs_error <= rel * delta + floor).all(), result.completeness_report()
+def assert_complete(path, rel=0.01, floor=1e-4):
+    delta = (path.score - path.baseline_score).abs()
+    assert (path.abs_error <= rel * delta + floor).all(), path.completeness_report()
 
 
 # ----------------------------------------------------------------------------- IG
@@ -27,9 +27,9 @@ def test_ig_of_linear_model_is_exact():
     lin = nn.Linear(6, 1)
     x, xb = torch.randn(4, 6), torch.randn(6)
     for rule in ("riemann_right", "riemann_left", "riemann_middle", "trapezoid"):
-        s, res = IntegratedGradients(lin, baseline=xb, steps=5, rule=rule).compute(
-            x, return_path=True)
-        assert s.shape == (1, 4, 6)
+        exp = IntegratedGradients(lin, baselines=xb, n_steps=5, method=rule).compute(x)
+        s, res = exp.samples, exp.path
+        assert s.shape == (1, 4, 6) and exp.method == "integrated_gradients" and exp.M == 1
         assert torch.allclose(s[0], lin.weight * (x - xb), atol=1e-6)
         assert res.abs_error.max() < 1e-5
 
@@ -48,13 +48,12 @@ def test_path_rules():
 @pytest.mark.parametrize("rule", ["riemann_middle", "trapezoid"])
 def test_ig_completeness_mlp_and_cnn(rule):
     x = torch.randn(5, 6)
-    _, res = IntegratedGradients(mlp(), steps=64, rule=rule).compute(x, return_path=True)
-    assert_complete(res)
+    assert_complete(IntegratedGradients(mlp(), n_steps=64, method=rule).compute(x).path)
     model = CNN()
     model.body[1].running_var.fill_(0.5)
     img = torch.rand(4, 3, 8, 8)
-    s, res = IntegratedGradients(model, steps=64, rule=rule, target_class=2,
-                                 max_batch=50).compute(img, return_path=True)
+    exp = IntegratedGradients(model, n_steps=64, method=rule, target=2, max_batch=50).compute(img)
+    s, res = exp.samples, exp.path
     assert s.shape == (1, 4, 3, 8, 8)
     assert_complete(res)
     # interior gradients and path scores are kept for the saturation plots
@@ -62,20 +61,24 @@ def test_ig_completeness_mlp_and_cnn(rule):
     assert res.path_scores.shape == (64, 4)
     assert torch.allclose(res.attribution_sum, aggregate(s, "raw", channel_axis=(2, 3, 4)),
                           atol=1e-5)
+    # the explained output is F(x), the end of the path
+    assert torch.allclose(exp.output[0], res.score)
 
 
 @pytest.mark.parametrize("rule", ["riemann_middle", "trapezoid"])
 def test_ig_completeness_gru_and_gnn_at_embeddings(rule):
     model = GRUText()
     tokens = torch.randint(1, 30, (4, 11))
-    s, res = IntegratedGradients(model, target=model.embedding, steps=64, rule=rule,
-                                 target_class=1).compute(tokens, return_path=True)
+    exp = IntegratedGradients(model, layer=model.embedding, n_steps=64, method=rule,
+                              target=1).compute(tokens)
+    s, res = exp.samples, exp.path
     assert s.shape == (1, 4, 11, 8)
     assert_complete(res)
     gnn = ToyGNN()
     batch = graph_batch()
-    s, res = IntegratedGradients(gnn, target=gnn.embedding, steps=64, rule=rule,
-                                 max_batch=7).compute(batch, return_path=True)
+    exp = IntegratedGradients(gnn, layer=gnn.embedding, n_steps=64, method=rule,
+                              max_batch=7).compute(batch)
+    s, res = exp.samples, exp.path
     assert s.shape == (1, batch.num_nodes, 8)
     assert res.attribution_sum.shape == (4,)
     assert_complete(res)
@@ -89,21 +92,21 @@ def test_ig_matches_captum():
     img = torch.rand(3, 3, 8, 8)
     for ours_rule, theirs in [("riemann_right", "riemann_right"), ("riemann_left", "riemann_left"),
                               ("riemann_middle", "riemann_middle")]:
-        ours = IntegratedGradients(model, steps=20, rule=ours_rule, target_class=0,
-                                   baseline=0.1).compute(img)[0]
+        ours = IntegratedGradients(model, n_steps=20, method=ours_rule, target=0,
+                                   baselines=0.1).compute(img).samples[0]
         model.eval()
         ref = CaptumIG(model).attribute(img, baselines=0.1, target=0, n_steps=20, method=theirs)
         assert torch.allclose(ours, ref, atol=1e-5)
     # captum's "riemann_trapezoid" weights the points by 1/n instead of 1/(n-1)
-    ours = IntegratedGradients(model, steps=20, rule="trapezoid", target_class=0).compute(img)[0]
+    ours = IntegratedGradients(model, n_steps=20, method="trapezoid", target=0).compute(img).samples[0]
     ref = CaptumIG(model).attribute(img, target=0, n_steps=20, method="riemann_trapezoid")
     assert torch.allclose(ours * 19 / 20, ref, atol=1e-5)
 
-    # hooked embedding target == captum's layer IG (padding token 0 embeds to zero)
+    # layer=embedding == captum's layer IG (padding token 0 embeds to zero)
     text = GRUText()
     tokens = torch.randint(1, 30, (3, 7))
-    ours = IntegratedGradients(text, target=text.embedding, steps=16, rule="riemann_middle",
-                               target_class=1).compute(tokens)[0]
+    ours = IntegratedGradients(text, layer=text.embedding, n_steps=16, method="riemann_middle",
+                               target=1).compute(tokens).samples[0]
     ref = LayerIntegratedGradients(text, text.embedding).attribute(
         tokens, baselines=torch.zeros_like(tokens), target=1, n_steps=16, method="riemann_middle")
     assert torch.allclose(ours, ref, atol=1e-5)
@@ -113,28 +116,41 @@ def test_ig_matches_captum():
 @pytest.mark.parametrize("window,strides", [((3, 2, 2), (3, 1, 2)), ((1, 3, 3), (1, 2, 2)),
                                             ((3, 1, 1), None)])
 def test_occlusion_matches_captum(window, strides):
+    """Ours is additive: each element gets the drop of every window covering it divided by that
+    window's element count, averaged over those windows; captum averages the whole drops. So
+    captum = ours x the window's size wherever every covering window is whole."""
     from captum.attr import Occlusion as CaptumOcclusion
 
     model = CNN()
     img = torch.rand(4, 3, 8, 8)
-    ours = Occlusion(model, window=window, strides=strides, baseline=0.25, target_class=1,
-                     max_batch=33).compute(img)
+    exp = Occlusion(model, sliding_window_shapes=window, strides=strides, baselines=0.25, target=1,
+                    max_batch=33).compute(img)
     model.eval()
     ref = CaptumOcclusion(model).attribute(img, sliding_window_shapes=window,
                                            strides=strides if strides else 1, baselines=0.25,
                                            target=1)
-    assert ours.shape == (1, 4, 3, 8, 8)
-    assert torch.allclose(ours[0], ref, atol=1e-5)
+    ours = exp.samples
+    assert ours.shape == (1, 4, 3, 8, 8) and exp.method == "occlusion"
+    size = window[0] * window[1] * window[2]
+    if window == (1, 3, 3):
+        # windows start at 0, 2, 4, 6 on 8 pixels: the last one is cropped to 2 pixels, so rows and
+        # columns 0-5 are covered by whole windows only, and pixel (7, 7) by the 1x2x2 corner alone
+        assert torch.allclose(ours[0, ..., :6, :6] * size, ref[..., :6, :6], atol=1e-5)
+        assert torch.allclose(ours[0, ..., 7, 7] * 4, ref[..., 7, 7], atol=1e-5)
+    else:
+        assert torch.allclose(ours[0] * size, ref, atol=1e-5)
 
 
 def test_row_occlusion_on_graph_atoms_matches_a_loop():
     gnn = ToyGNN()
     batch = graph_batch()
-    occ = Occlusion(gnn, target=gnn.embedding, max_batch=5)
-    drops = occ.row_drops(batch)
-    assert drops.shape == (batch.num_nodes,)
+    occ = Occlusion(gnn, layer=gnn.embedding, max_batch=5)
     full = occ.compute(batch)
-    assert full.shape == (1, batch.num_nodes, 8) and torch.allclose(full[0, :, 3], drops)
+    drops = full.extras["row_drops"]
+    assert drops.shape == (batch.num_nodes,)
+    # additive: the atom's drop is shared by its 8 channels, which sum to it
+    assert full.samples.shape == (1, batch.num_nodes, 8)
+    assert torch.allclose(full.samples[0, :, 3], drops / 8) and torch.allclose(full.samples[0].sum(-1), drops)
     # reference: zero one atom's embedding at a time, graph by graph
     ref = []
     with torch.no_grad():
@@ -155,8 +171,10 @@ def test_row_occlusion_on_graph_atoms_matches_a_loop():
 def test_row_occlusion_on_tokens():
     text = GRUText()
     tokens = torch.randint(1, 30, (2, 6))
-    drops = Occlusion(text, target=text.embedding, target_class=0).row_drops(tokens)
+    exp = Occlusion(text, layer=text.embedding, target=0).compute(tokens)
+    drops = exp.extras["row_drops"]
     assert drops.shape == (2, 6)
+    assert torch.allclose(exp.samples[0].sum(-1), drops, atol=1e-6)  # a token's channels sum to its drop
     with torch.no_grad():
         t = tokens.clone()
         t[1, 4] = 0  # padding token embeds to zero = the baseline
@@ -170,11 +188,12 @@ def test_shapley_of_linear_model():
     lin = nn.Linear(5, 1)
     x, bg = torch.randn(3, 5), torch.randn(400, 5) + 1.0
     expected = lin.weight * (x - bg.mean(0))
-    perm = ShapleySampling(lin, method="permutation", baseline=bg.mean(0), n_samples=4).compute(x)
-    assert torch.allclose(aggregate(perm, channel_axis=None), expected, atol=1e-5)
-    chim = ShapleySampling(lin, background=bg, n_samples=400, max_batch=512)
-    samples = chim.compute(x, seed=1)
-    mean, std = aggregate(samples, channel_axis=None, return_std=True)
+    perm = ShapleySampling(lin, estimator="permutation", baselines=bg.mean(0)).compute(x, M=4)
+    assert torch.allclose(perm.attribution(), expected, atol=1e-5)
+    chim = ShapleySampling(lin, background=bg, max_batch=512)
+    samples = chim.compute(x, M=400, seed=1)
+    assert samples.M == 400 and samples.method == "shapley_sampling"
+    mean, std = samples.attribution(), samples.spread()
     # within 5 standard errors of the sampled background
     assert ((mean - expected).abs() <= 5 * std / 400 ** 0.5 + 1e-6).all()
     # efficiency: the values sum to f(x) - E f(z)
@@ -188,14 +207,19 @@ def test_shapley_permutation_matches_captum_at_same_seed():
     model = mlp(k=2)
     x = torch.randn(4, 6)
     fm = torch.tensor([[0, 0, 1, 2, 2, 3]])
-    sv = ShapleySampling(model, method="permutation", baseline=0.2, n_samples=9, feature_mask=fm,
-                         target_class=1, max_batch=7)
-    ours = aggregate(sv.compute(x, seed=3), channel_axis=None)
+    sv = ShapleySampling(model, estimator="permutation", baselines=0.2, feature_mask=fm,
+                         target=1, max_batch=7)
+    exp = sv.compute(x, M=9, seed=3)
     torch.manual_seed(3)
     ref = ShapleyValueSampling(model).attribute(x, baselines=0.2, target=1, feature_mask=fm,
                                                 n_samples=9)
-    assert torch.allclose(ours, ref, atol=1e-5)
-    assert sv.last_group_values.shape == (4, 4)
+    # captum gives every element its group's whole value; ours is additive, the value divided by the
+    # group's size (2, 1, 2, 1 elements)
+    sizes = torch.tensor([2.0, 2, 1, 2, 2, 1])
+    assert torch.allclose(exp.attribution() * sizes, ref, atol=1e-5)
+    groups = exp.extras["group_values"]
+    assert groups.shape == (4, 4)
+    assert torch.allclose(groups, ref[:, [0, 2, 3, 5]], atol=1e-5)  # the group values are captum's
 
 
 def test_chimera_on_one_hot_positions():
@@ -210,10 +234,11 @@ def test_chimera_on_one_hot_positions():
     gen = torch.Generator().manual_seed(0)
     bg = nn.functional.one_hot(torch.randint(0, A, (300, L), generator=gen), A).float()
     x = nn.functional.one_hot(torch.tensor([[0, 1, 3, 2, 0, 1]]), A).float()
-    sv = ShapleySampling(model, background=bg, n_samples=200,
-                         feature_mask=torch.arange(L).unsqueeze(1))
-    sv.compute(x)
-    phi = sv.last_group_values[0]
+    sv = ShapleySampling(model, background=bg, feature_mask=torch.arange(L).unsqueeze(1))
+    exp = sv.compute(x, M=200)
+    phi = exp.extras["group_values"][0]
+    # additive: a position's A letters share its value
+    assert torch.allclose(exp.attribution()[0].sum(-1), phi, atol=1e-6)
     p3 = (bg[:, 2, 3]).mean()
     assert abs(phi[2] - 2.0 * (1 - p3)) < 0.15
     assert phi[[0, 1, 3, 4, 5]].abs().max() < 1e-6
@@ -296,7 +321,7 @@ def test_explanation_mask_at_an_embedding_target():
 
     class TokenMask(ExplanationMaskNet):
         def __init__(self, model):
-            super().__init__(model, target=model.embedding, task_loss="ce")
+            super().__init__(model, layer=model.embedding, task_loss="ce")
             self.score = nn.Embedding(30, 1)
 
         def mask_logits(self, tokens):
@@ -319,12 +344,12 @@ def test_resnet20_and_bigru_plug_into_the_engine():
 
     net = resnet20(dropout=0.2)
     assert 0.26e6 < sum(p.numel() for p in net.parameters()) < 0.28e6  # He et al.: 0.27 M
-    s = BayesGrad(net, target_class=0).compute(torch.rand(2, 3, 32, 32), M=3)
+    s = BayesGrad(net, target=0).compute(torch.rand(2, 3, 32, 32), M=3).samples
     assert s.shape == (3, 2, 3, 32, 32)
 
     text = BiGRUClassifier(50, embed_dim=6, hidden=8, dropout=0.1, word_dropout=0.5)
     tokens = torch.randint(1, 50, (3, 20))
-    s = BayesGrad(text, target=text.embedding, target_class=1).compute(tokens, M=8)
+    s = BayesGrad(text, layer=text.embedding, target=1).compute(tokens, M=8).samples
     dropped = (s == 0).all(-1).float().mean()
     assert 0.3 < dropped < 0.7  # word dropout is sampled: whole words get zero gradient
 

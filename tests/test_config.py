@@ -86,3 +86,52 @@ def test_unregistered_model_is_named():
     cfg["esol"]["models"]["mine"] = {"arch": "my_gnn"}
     with pytest.raises(ConfigError, match=r"esol\.models\.mine\.arch.*my_gnn"):
         check_models(cfg)
+
+
+def test_cuda_device_without_cuda_is_refused_naming_the_key(monkeypatch):
+    import torch
+
+    from xairepro.config import check_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match=r"^device: 'cuda' asks for a CUDA device"):
+        check_device({"device": "cuda"})
+    with pytest.raises(ConfigError, match=r"^device: 'cuda:1'"):
+        check_device({"device": "cuda:1"})
+    check_device({"device": "auto"})  # auto falls back to the CPU, never an error
+    check_device({"device": "cpu"})
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    check_device({"device": "cuda:0"})
+    with pytest.raises(ConfigError, match=r"cuda:3.*has 1 CUDA device"):
+        check_device({"device": "cuda:3"})
+
+
+def test_unknown_attribution_method_is_named_with_its_key_and_the_registered_names():
+    from xairepro.config import check_methods
+
+    cfg = {"esol": {"faithfulness": {"methods": ["vanilla_grad", "gradient"]}}}
+    with pytest.raises(ConfigError, match=r"esol\.faithfulness\.methods: unknown attribution method\(s\) "
+                                          r"\['gradient'\]; registered: vanilla_grad, input_x_gradient"):
+        check_methods(cfg)
+    with pytest.raises(ConfigError, match=r"vision\.aopc\.method_options: unknown .*'ig'"):
+        check_methods({"vision": {"aopc": {"method_options": {"ig": {"n_steps": 4}}}}})
+    check_methods({"esol": {"faithfulness": {"methods": ["vanilla_grad", "random"]}}})
+
+
+def test_a_plugin_file_registers_its_method_for_the_config_check(tmp_path):
+    from xairepro.attribution import method_names
+    from xairepro.config import check_methods, load_plugins
+
+    plugin = tmp_path / "my_methods.py"
+    plugin.write_text("from xairepro.attribution import register_method\n"
+                      "from xairepro.attribution.gradients import VanillaGrad\n\n"
+                      "@register_method('my_plugin_grad')\nclass MyGrad(VanillaGrad):\n    pass\n")
+    cfg = {"plugins": ["my_methods.py"], "iris": {"faithfulness": {"methods": ["my_plugin_grad"]}}}
+    load_plugins(cfg, tmp_path)
+    assert "my_plugin_grad" in method_names()
+    check_methods(cfg)
+    with pytest.raises(ConfigError, match=r"plugins: no file .*absent\.py"):
+        load_plugins({"plugins": ["absent.py"]}, tmp_path)
+    with pytest.raises(ConfigError, match=r"plugins: cannot import 'no_such_module_xyz'"):
+        load_plugins({"plugins": ["no_such_module_xyz"]}, tmp_path)

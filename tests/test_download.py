@@ -338,3 +338,10 @@ def test_real_mirror_esol_matches_published_md5(tmp_path):
     assert f"md5:{md5(path.read_bytes())}" == SOURCES["esol"].known_hash
     hemolytic = fetch("hemolytic", tmp_path, mirror=SHARED_DATA)
     assert "sha256:" + hashlib.sha256(hemolytic.read_bytes()).hexdigest() == SOURCES["hemolytic"].known_hash
+
+
+def test_mirror_folder_that_does_not_exist_is_named_as_such(tmp_path):
+    missing = tmp_path / "no-such-mirror"
+    with pytest.raises(DownloadError, match=r"mirror folder .*no-such-mirror does not exist"):
+        fetch("esol", tmp_path / "data", mirror=missing)
+    assert not (tmp_path / "data").exists() or files_under(tmp_path / "data") == []

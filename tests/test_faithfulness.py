@@ -4,6 +4,7 @@ import pytest
 import torch
 from torch import nn
 
+from xairepro.attribution import RandomOrder
 from xairepro.data.featurize import graphs_from_smiles
 from xairepro.evaluation.faithfulness import (RANDOM, faithfulness_curves, faithfulness_study, faithfulness_summary,
                                               removal_masks)
@@ -40,8 +41,11 @@ def test_pixel_deletion_curve_and_aopc_by_hand():
     np.testing.assert_allclose(curve[0], [10, 6, 3, 1, 0])  # the largest contributions go first
     reverse = faithfulness_curves(model, [x], [-true], PixelUnit(), fractions=fractions)
     np.testing.assert_allclose(reverse[0], [10, 9, 7, 4, 0])
-    per_example, curves = faithfulness_study(model, [x], {"true": [true], "reversed": [-true]}, PixelUnit(),
-                                             fractions=fractions, n_random=3, seed=0)
+    # the floor is the registered method "random", an explanation like the others
+    random = RandomOrder(model, n_random=3).compute(x.unsqueeze(0), seed=0)
+    per_example, curves = faithfulness_study(model, [x], {"true": [true], "reversed": [-true], RANDOM: random},
+                                             PixelUnit(), fractions=fractions)
+    assert set(per_example["method"]) == {"true", "reversed", RANDOM}
     aopc = per_example.set_index("method")["deletion_aopc"]
     assert aopc["true"] == pytest.approx(np.mean([0, 4, 7, 9, 10]))
     assert aopc["reversed"] == pytest.approx(np.mean([0, 1, 3, 6, 10]))
@@ -79,7 +83,9 @@ def test_token_unit_replaces_only_real_tokens():
     assert unit.count(tokens) == 3
     out = unit.forward_removed(CountNonPad(), [tokens], [torch.tensor([[False, False, False], [True, False, True]])])
     assert out[:, 0].tolist() == [3.0, 1.0]
-    np.testing.assert_allclose(unit.reduce(np.ones((5, 4))), np.full(5, 4.0))
+    # a token's score sums its row's channels, at the real (non-pad) positions only
+    np.testing.assert_allclose(unit.reduce(np.ones((5, 4)), tokens), np.full(3, 4.0))
+    np.testing.assert_allclose(unit.reduce(np.arange(5.0), tokens), [0.0, 1.0, 2.0])  # (L,) per position
 
 
 def test_atom_unit_sets_the_embedding_row_to_the_baseline():

@@ -4,17 +4,26 @@ import json
 import pandas as pd
 import pytest
 import torch
+import torch.nn.functional as F
 
+import numpy as np
+
+from conftest import TOY_METHOD
+from xairepro.attribution import SmoothGrad
 from xairepro.context import RunContext
 from xairepro.experiments.iris.data import iris_data
-from xairepro.experiments.iris.importance import GRADIENT_METHODS, importance_study, rank_agreement
+from xairepro.experiments.iris.faithfulness import faithfulness_study
+from xairepro.experiments.iris.importance import importance_study, rank_agreement
 from xairepro.experiments.iris.reproduction import reproduction_rows
 from xairepro.experiments.iris.training import train_iris
+from xairepro.experiments.methods import FAITHFULNESS_COLUMNS
 from xairepro.models import build_model
 
 SPEC = {"arch": "tabular_mlp", "hidden_dim": 16, "n_layers": 2, "dropout": 0.5}
 TRAIN = {"epochs": 6, "batch_size": 32, "lr": 0.03}
-ATTR = {"mc_samples": 3, "smoothgrad_noise": 0.15, "noise_mode": "relative", "aggregate": "square"}
+GRADIENT_METHODS = ["vanilla_grad", "smoothgrad", "bayesgrad"]
+ATTR = {"methods": GRADIENT_METHODS, "mc_samples": 3, "smoothgrad_noise": 0.15, "noise_mode": "relative",
+        "aggregate": "square"}
 FOREST = {"n_trees": 10, "permutation_repeats": 2}
 
 
@@ -33,14 +42,53 @@ def test_seeded_training_and_importance_are_reproducible():
     runs = []
     for _ in range(2):
         trained, metrics = train_iris(data, SPEC, TRAIN, ctx=ctx)
-        runs.append(importance_study(trained.model, data, ATTR, FOREST, ctx=ctx))
-    pd.testing.assert_frame_equal(runs[0][0], runs[1][0])
-    importance, agreement = runs[0]
-    assert metrics["train_accuracy"] > 0.5 and metrics["n"] == 150
+        runs.append(importance_study({"model": trained.model, "data": data},
+                                     {"attribution": ATTR, "importance": FOREST}, ctx=ctx))
+    pd.testing.assert_frame_equal(runs[0].importance, runs[1].importance)
+    out = runs[0]
+    importance, agreement = out.importance, out.agreement
+    assert metrics["train_accuracy"] > 0.5 and metrics["n"] == 150 and out.skipped.empty
     assert set(importance["method"]) == set(GRADIENT_METHODS) | {"forest_impurity", "forest_permutation"}
     assert (importance["importance"] >= 0).all()  # squared aggregation
     # the forest's own two rankings agree perfectly with themselves
     assert agreement.set_index("method").loc["forest_impurity", "rho_vs_forest_impurity"] == 1.0
+    # SmoothGrad is method 1 of the list: it draws with ctx.child(1)'s seed, the squared loss
+    # gradient averaged over samples and flowers
+    x = torch.as_tensor(data.x, dtype=torch.float32)
+    y = torch.as_tensor(data.y)
+    sg = SmoothGrad(trained.model, stdevs=0.15, noise_mode="relative",
+                    output_fn=lambda out: F.cross_entropy(out, y.repeat(out.shape[0] // len(y)), reduction="none"))
+    by_hand = sg.compute(x, M=3, seed=ctx.child(1).seed).attribution("square").mean(0).numpy()
+    got = importance[importance["method"] == "smoothgrad"]["importance"].to_numpy()
+    np.testing.assert_allclose(got, by_hand, rtol=1e-5)
+    # a method that cannot apply is listed, not an error
+    skipped = importance_study({"model": trained.model, "data": data},
+                               {"attribution": dict(ATTR, methods=["vanilla_grad", "explanation_mask"]),
+                                "importance": FOREST}, ctx=ctx).skipped
+    assert list(skipped["method"]) == ["explanation_mask"]
+
+
+def test_faithfulness_names_a_registered_plugin_method():
+    ctx = RunContext(seed=0, device="cpu", max_batch=2048)
+    data = iris_data()
+    trained, _ = train_iris(data, SPEC, TRAIN, ctx=ctx)
+    spec = {"methods": [TOY_METHOD, "input_x_gradient", "occlusion", "shapley_sampling", "explanation_mask", "random"],
+            "n_examples": 20, "steps": 4, "max_fraction": 1.0, "mc_samples": 8, "ig_steps": 8, "n_random": 3}
+    res = faithfulness_study({"model": trained.model, "data": data, "model_name": "mlp"},
+                             {"attribution": {"smoothgrad_noise": 0.15, "noise_mode": "relative"}, "faithfulness": spec},
+                             ctx=ctx)
+    pe = res.per_example
+    assert list(pe.columns) == list(FAITHFULNESS_COLUMNS)
+    assert set(pe["method"]) == {TOY_METHOD, "input_x_gradient", "occlusion", "shapley_sampling", "random"}
+    assert (pe.groupby("method").size() == 20).all()
+    assert set(pe[["experiment", "modality", "unit", "model"]].itertuples(index=False, name=None)) == {
+        ("iris", "table", "feature", "mlp")}
+    assert list(res.skipped["method"]) == ["explanation_mask"]
+    # removing the features input x gradient (from the training mean) ranks first lowers the true
+    # class's logit more than the reverse order the toy method gives
+    summary = res.summary.set_index("method")
+    assert summary.loc["input_x_gradient", "deletion_aopc"] > summary.loc[TOY_METHOD, "deletion_aopc"]
+    assert summary.loc["input_x_gradient", "deletion_aopc"] > summary.loc["random", "deletion_aopc"]
 
 
 def test_rank_agreement_and_reproduction_row():

@@ -1,21 +1,29 @@
 """The iris, hemolytic-peptide and SMILES2vec slices of the workflow, run together by Snakemake on
-the real data with a tiny configuration (one DAG, both cores), and the content of their outputs."""
+the real data with a tiny configuration (one DAG, both cores), a user's plugin method named in each
+faithfulness study, and the content of their outputs."""
 import json
 
 import pandas as pd
+import pytest
 import torch
 
-from conftest import SHARED_DATA, copy_workflow, needs_shared_data, planned_rules, run_snakemake
-from xairepro.experiments.peptides.explain import METHODS as PEPTIDE_METHODS
-from xairepro.experiments.smiles2vec.explain import METHODS as S2V_METHODS
+from conftest import SHARED_DATA, TOY_METHOD, TOY_PLUGIN, copy_workflow, needs_shared_data, planned_rules, run_snakemake
+from xairepro.experiments.methods import FAITHFULNESS_COLUMNS, SKIPPED_COLUMNS
 
+S2V_METHODS = ["explanation_mask", "integrated_gradients", "bayesgrad", "random"]
+PEPTIDE_METHODS = ["vanilla_grad", "integrated_gradients", "smoothgrad", "shapley_sampling"]
 TINY = {
+    "plugins": [str(TOY_PLUGIN)],
     "iris": {"train": {"epochs": 20, "batch_size": 16, "lr": 0.02}, "attribution": {"mc_samples": 4},
-             "importance": {"n_trees": 20, "permutation_repeats": 2}},
+             "importance": {"n_trees": 20, "permutation_repeats": 2},
+             "faithfulness": {"methods": [TOY_METHOD, "integrated_gradients", "bayesgrad", "explanation_mask", "random"],
+                              "n_examples": 20, "mc_samples": 4, "ig_steps": 8, "n_random": 2}},
     "peptides": {"train": {"epochs": 3, "batch_size": 16, "lr": 0.01},
-                 "attribution": {"ig_steps": 16, "smoothgrad_samples": 16, "shapley_samples": 64},
-                 "faithfulness": {"n_examples": 3, "steps": 4, "max_fraction": 1.0, "n_random": 2, "ig_steps": 8,
-                                  "smoothgrad_samples": 8, "shapley_samples": 8}},
+                 "attribution": {"samples": 64, "ig_steps": 16},
+                 "faithfulness": {"methods": [TOY_METHOD, "integrated_gradients", "bayesgrad", "shapley_sampling",
+                                              "random"],
+                                  "n_examples": 3, "steps": 4, "max_fraction": 1.0, "n_random": 2, "samples": 8,
+                                  "ig_steps": 8}},
     "smiles2vec": {
         "models": {"smiles2vec": {"arch": "smiles2vec", "embedding_dim": 8, "filters": 8, "rnn_sizes": [8],
                                   "dropout": 0.1}},
@@ -23,47 +31,71 @@ TINY = {
         "mask": {"split": "random", "hidden": 4, "n_layers": 2, "kernel_size": 3, "l1": 0.001, "l2": 0.0001,
                  "epochs": 1, "batch_size": 64, "lr": 0.001},
         "attribution": {"ig_steps": 4, "mc_samples": 2},
-        "faithfulness": {"n_examples": 5, "steps": 4, "max_fraction": 1.0, "n_random": 2}},
+        "faithfulness": {"methods": [TOY_METHOD, "integrated_gradients", "shapley_sampling", "explanation_mask",
+                                     "random"],
+                         "n_examples": 5, "steps": 4, "max_fraction": 1.0, "n_random": 2}},
 }
 
 
+def _faithfulness(res, experiment):
+    pe = pd.read_csv(res / experiment / "faithfulness/per_example.csv")
+    skipped = pd.read_csv(res / experiment / "faithfulness/faithfulness_skipped.csv")
+    assert list(pe.columns) == list(FAITHFULNESS_COLUMNS) and list(skipped.columns) == list(SKIPPED_COLUMNS)
+    assert set(pe["experiment"]) == {experiment} and TOY_METHOD in set(pe["method"])
+    return pe, skipped
+
+
+@pytest.mark.slow
 @needs_shared_data
 def test_three_slices(tmp_path):
     wd = copy_workflow(tmp_path / "wf", config_overrides=TINY)
-    proc = run_snakemake(wd, "results/iris/reproduction.csv", "results/peptides/reproduction.csv",
-                         "results/peptides/faithfulness/summary.csv", "results/smiles2vec/reproduction.csv",
-                         "results/smiles2vec/faithfulness/summary.csv", mirror=SHARED_DATA)
+    proc = run_snakemake(wd, "results/iris/reproduction.csv", "results/iris/faithfulness/summary.csv",
+                         "results/peptides/reproduction.csv", "results/peptides/faithfulness/summary.csv",
+                         "results/smiles2vec/reproduction.csv", "results/smiles2vec/faithfulness/summary.csv",
+                         mirror=SHARED_DATA)
     assert sorted(planned_rules(proc)) == sorted([
-        "train_iris", "iris_importance", "iris_reproduction",
-        "download_hemolytic", "train_peptides", "explain_peptide", "peptides_faithfulness", "peptides_reproduction",
-        "download_esol", "featurize_smiles2vec", "train_smiles2vec", "train_smiles2vec", "smiles2vec_mask",
+        "train_iris", "iris_importance", "iris_faithfulness", "iris_reproduction",
+        "download_hemolytic", "train_peptides", "peptides_explain", "peptides_faithfulness", "peptides_reproduction",
+        "download_esol", "smiles2vec_featurize", "smiles2vec_train", "smiles2vec_train", "smiles2vec_mask",
         "smiles2vec_explain", "smiles2vec_faithfulness", "smiles2vec_reproduction"])
     res = wd / "results"
 
-    # iris: one row, every method's importance of the four measurements, the model as configured
+    # iris: one row, every method's importance of the four measurements, the model as configured;
+    # faithfulness over the four features, the plugin method in it, the mask skipped
     rep = pd.read_csv(res / "iris/reproduction.csv")
     assert list(rep["id"]) == ["blog.iris.petal_first"] and rep.loc[0, "scale"] == "quick"
     assert len(pd.read_csv(res / "iris/importance.csv")) == 5 * 4
     ckpt = torch.load(res / "iris/model.pt", weights_only=False)
     assert ckpt["model_kwargs"]["hidden_dim"] == 48 and ckpt["model_kwargs"]["n_in"] == 4
+    pe, skipped = _faithfulness(res, "iris")
+    assert set(pe["method"]) == {TOY_METHOD, "integrated_gradients", "bayesgrad", "random"}
+    assert pe["example"].nunique() == 20 and list(skipped["method"]) == ["explanation_mask"]
 
-    # peptides: the chapter's split sizes, the example peptide, four methods plus random
+    # peptides: the chapter's split sizes, the example peptide, the configured methods; BayesGrad
+    # skipped in the faithfulness study (the CNN has no dropout)
     metrics = json.loads((res / "peptides/metrics.json").read_text())
     assert metrics["n_test"] == 63 and metrics["n_train"] == 508  # 634 peptides, 10% / 10% / rest
-    assert "".join(pd.read_csv(res / "peptides/attributions.csv")["residue"]) == "RAGLQFPVGRLLRRLLRRLLR"
+    bars = pd.read_csv(res / "peptides/attributions.csv")
+    assert "".join(bars["residue"]) == "RAGLQFPVGRLLRRLLRRLLR" and list(bars.columns[2:]) == PEPTIDE_METHODS
     summary = pd.read_csv(res / "peptides/faithfulness/summary.csv")
-    assert set(summary["method"]) == {*PEPTIDE_METHODS, "random"} and (summary["n_examples"] <= 3).all()
+    assert set(summary["method"]) == {TOY_METHOD, "integrated_gradients", "shapley_sampling", "random"}
+    assert (summary["n_examples"] <= 3).all()
+    pe, skipped = _faithfulness(res, "peptides")
+    assert list(skipped["method"]) == ["bayesgrad"] and set(pe["unit"]) == {"residue"}
     assert len(pd.read_csv(res / "peptides/reproduction.csv")) == 4
 
     # SMILES2vec: all 1,128 molecules without the trailing spaces, scaffold split sizes, the 366
-    # soluble or insoluble molecules in the top-3 table
+    # soluble or insoluble molecules in the top-3 table; Shapley skipped at the embedding layer
     meta = json.loads((res / "smiles2vec/featurized.json").read_text())
     assert len(meta["smiles"]) == 1128 and " " not in meta["vocab"]
     assert sorted(len(v) for v in meta["splits"]["scaffold"].values()) == [113, 113, 902]
     top3 = pd.read_csv(res / "smiles2vec/explain/top3.csv")
     assert top3["molecule"].nunique() == 366 and set(top3["method"]) == set(S2V_METHODS)
     fs = pd.read_csv(res / "smiles2vec/faithfulness/summary.csv")
-    assert set(fs["method"]) == set(S2V_METHODS) and (fs["n_examples"] == 5).all()
+    assert set(fs["method"]) == {TOY_METHOD, "integrated_gradients", "explanation_mask", "random"}
+    assert (fs["n_examples"] == 5).all()
+    pe, skipped = _faithfulness(res, "smiles2vec")
+    assert list(skipped["method"]) == ["shapley_sampling"] and set(pe["unit"]) == {"character"}
     rep = pd.read_csv(res / "smiles2vec/reproduction.csv")
     assert list(rep["id"]) == ["masks.esol_smiles2vec.rmse", "masks.esol_smiles2vec.masked_rmse",
                                "masks.esol_smiles2vec.top3_accuracy"]

@@ -7,18 +7,24 @@ import pandas as pd
 import pytest
 import torch
 
+from conftest import TOY_METHOD
 from xairepro.context import RunContext
 from xairepro.data.loaders import HEMOLYTIC_ALPHABET
+from xairepro.experiments.methods import FAITHFULNESS_COLUMNS
 from xairepro.experiments.peptides.data import ALPHABET, encode, load_peptides
-from xairepro.experiments.peptides.explain import METHODS, explain_peptide
+from xairepro.experiments.peptides.explain import explain_study, residue_results, residue_unit, simplex_projection
+from xairepro.experiments.peptides.faithfulness import faithfulness_study
 from xairepro.experiments.peptides.reproduction import reproduction_rows
 from xairepro.experiments.peptides.training import train_peptides
 from xairepro.models import build_model
-from xairepro.models.peptide_cnn import IdsToOneHot
+from xairepro.models.peptide_cnn import IdsToOneHot, ResidueRows
 
 L = 40
-ATTR = {"ig_steps": 16, "smoothgrad_samples": 8, "smoothgrad_sigma": 1e-3, "shapley_samples": 32,
+METHODS = ["vanilla_grad", "integrated_gradients", "smoothgrad", "shapley_sampling"]
+ATTR = {"peptide": "KLLKWLAK", "methods": METHODS, "samples": 32, "ig_steps": 16, "smoothgrad_sigma": 1e-3,
         "shapley_counts": [4, 16, 32, 64]}
+CTX = RunContext(seed=0, device="cpu", max_batch=512)
+SPEC = {"arch": "peptide_cnn", "filters": 4, "dense": [16, 8]}
 
 
 def _npz(tmp_path, n=40, seed=0):
@@ -72,20 +78,30 @@ def test_shuffled_split_partitions_and_mixes_classes(tmp_path):
     assert np.array_equal(again.x, data.x)
 
 
-def test_training_and_explanations_are_seeded(tmp_path):
-    data = load_peptides(_npz(tmp_path), test_fraction=0.1, val_fraction=0.1, seed=0)
-    ctx = RunContext(seed=0, device="cpu", max_batch=512)
-    spec = {"arch": "peptide_cnn", "filters": 4, "dense": [16, 8]}
-    runs = []
-    for _ in range(2):
-        trained, metrics = train_peptides(data, spec, {"epochs": 2, "batch_size": 16, "lr": 0.01}, ["QQQQQ"], ctx=ctx)
-        runs.append(explain_peptide(trained.model, data, "KLLKWLAK", ATTR, ctx=ctx))
-    pd.testing.assert_frame_equal(runs[0][0], runs[1][0])
-    bars, conv, flips, summary = runs[0]
-    assert list(bars.columns) == ["position", "residue", *METHODS] and len(bars) == 8
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    data = load_peptides(_npz(tmp_path_factory.mktemp("hemolytic")), test_fraction=0.1, val_fraction=0.1, seed=0)
+    trained, metrics = train_peptides(data, SPEC, {"epochs": 2, "batch_size": 16, "lr": 0.01}, ["QQQQQ"], ctx=CTX)
+    return data, trained.model, metrics
+
+
+def test_training_and_explanations_are_seeded(trained, tmp_path):
+    data, model, metrics = trained
+    again, _ = train_peptides(data, SPEC, {"epochs": 2, "batch_size": 16, "lr": 0.01}, ["QQQQQ"], ctx=CTX)
+    runs = [explain_study({"model": m, "data": data}, ATTR, ctx=CTX) for m in (model, again.model)]
+    pd.testing.assert_frame_equal(runs[0].bars, runs[1].bars)
+    out = runs[0]
+    bars, conv, flips, summary = out.bars, out.convergence, out.flips, out.summary
+    assert list(bars.columns) == ["position", "residue", *METHODS] and len(bars) == 8 and out.skipped.empty
     assert 0.0 <= metrics["test_accuracy"] <= 1.0 and set(metrics["probabilities"]) == {"QQQQQ"}
-    assert summary["ig_rel_error"] < 0.05  # integrated gradients are complete
+    # integrated gradients are complete: with no residue the bias-free model gives logit 0, so the
+    # residues' values add up to the logit
+    assert set(summary["completeness_rel_error"]) == {"integrated_gradients"}
+    assert summary["completeness_rel_error"]["integrated_gradients"] < 0.05
+    assert bars["integrated_gradients"].sum() == pytest.approx(summary["logit"], rel=0.05)
+    # the bars' Shapley values are the convergence study's estimate at the largest count
     assert list(conv["samples"]) == [4, 16, 32]  # counts beyond the samples drawn are dropped
+    assert bars["shapley_sampling"].sum() == pytest.approx(summary["shapley_sum"], rel=1e-5)
     # every listed counterfactual flips the class, closest to the boundary first
     assert (np.sign(flips["logit_after"]) != np.sign(summary["logit"])).all()
     assert flips["distance"].is_monotonic_increasing
@@ -93,3 +109,61 @@ def test_training_and_explanations_are_seeded(tmp_path):
     assert [r["id"] for r in rows] == ["dmol.peptides.test_accuracy", "dmol.peptides.attributions",
                                        "dmol.peptides.shapley_sum", "dmol.peptides.counterfactuals"]
     assert json.loads(rows[3]["measures"]) == {"n_flips": len(flips)}
+    assert "integrated_gradients completeness error" in rows[1]["note"]
+
+
+def test_residue_readings_are_the_chapters(trained):
+    """Input x gradient summed over a one-hot row is the gradient at the residue's own letter; the
+    chapter's SmoothGrad is the mean gradient at clipped, renormalised noisy rows; Shapley values
+    add up to f(x) - E[f] over chimeras that keep the peptide's own gap rows."""
+    data, model, _ = trained
+    seq = "KLLKWLAK"
+    x = torch.as_tensor(encode(seq, data.length)).unsqueeze(0)
+    n = len(seq)
+    background = torch.as_tensor(data.x[data.split["train"]])
+    cfg = dict(ATTR, samples=256)
+    res = residue_results(model, x, n, background, ["vanilla_grad", "smoothgrad", "shapley_sampling"], cfg, M=256,
+                          seed=3, ctx=CTX)
+    ids = [x[0, :n].argmax(-1)]
+    unit = residue_unit()
+    leaf = x.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(model(leaf).sum(), leaf)
+    own = grad[0, :n].gather(-1, x[0, :n].argmax(-1, keepdim=True))[:, 0]
+    np.testing.assert_allclose(res["vanilla_grad"].units(unit, ids)[0], own.numpy(), rtol=1e-5, atol=1e-7)
+    # SmoothGrad: the same noise draw by hand (seeded generator, the attributed rows only)
+    gen = torch.Generator().manual_seed(3)
+    noisy = simplex_projection(x[:, :n] + 1e-3 * torch.randn((256, 1, n, len(ALPHABET)), generator=gen)[:, 0])
+    assert torch.allclose(noisy.sum(-1), torch.ones(256, n)) and (noisy >= 0).all()
+    noisy.requires_grad_(True)
+    wrapped = ResidueRows(model, x[0, n:])
+    (g,) = torch.autograd.grad(wrapped(noisy).sum(), noisy)
+    by_hand = g.mean(0).gather(-1, x[0, :n].argmax(-1, keepdim=True))[:, 0]
+    np.testing.assert_allclose(res["smoothgrad"].units(unit, ids)[0], by_hand.numpy(), rtol=1e-4, atol=1e-6)
+    # Shapley: one value per residue, the group's letters share it (additive), the sum is f(x) - E[f]
+    shap = res["shapley_sampling"]
+    per_letter = shap.attribution()[0]
+    assert torch.allclose(per_letter, per_letter[:, :1].expand_as(per_letter))
+    bg = background.clone()
+    bg[:, n:] = x[0, n:]
+    with torch.no_grad():
+        target = float(model(x)) - float(model(bg).mean())
+    assert shap.units(unit, ids)[0].sum() == pytest.approx(target, abs=0.25 * max(1.0, abs(target)))
+
+
+def test_faithfulness_names_a_registered_plugin_method(trained):
+    data, model, _ = trained
+    cfg = {"methods": [TOY_METHOD, "input_x_gradient", "bayesgrad", "occlusion", "random"], "n_examples": 3,
+           "steps": 4, "max_fraction": 1.0, "n_random": 2, "samples": 8, "ig_steps": 8, "smoothgrad_sigma": 1e-3}
+    res = faithfulness_study({"model": model, "data": data, "model_name": "cnn"}, cfg, ctx=CTX)
+    pe = res.per_example
+    assert list(pe.columns) == list(FAITHFULNESS_COLUMNS)
+    assert set(pe["method"]) == {TOY_METHOD, "input_x_gradient", "occlusion", "random"}
+    assert set(pe[["experiment", "modality", "unit", "model"]].itertuples(index=False, name=None)) == {
+        ("peptides", "peptide sequence", "residue", "cnn")}
+    n = pe["example"].nunique()
+    assert 1 <= n <= 3 and (pe.groupby("method").size() == n).all()
+    # BayesGrad needs dropout, which the chapter's CNN has none of
+    assert list(res.skipped["method"]) == ["bayesgrad"] and "Dropout" in res.skipped["reason"][0]
+    # the toy method ranks the residues in reverse of input x gradient (signed ranking): other curves
+    wide = pe.pivot(index="example", columns="method", values="deletion_aopc")
+    assert not np.allclose(wide["input_x_gradient"], wide[TOY_METHOD])

@@ -103,3 +103,46 @@ def test_build_report_assembles_notebooks_table_and_provenance(tmp_path):
     assert "demo.wilcoxon" in html and "ESOL NFP r" in html
     assert "compare by eye" in html  # a figure target with a row is not "not yet"
     assert html.count("<td>not yet</td>") == 2  # demo.mae and demo.wilcoxon have no row
+
+
+SEEDED = [
+    Target("demo.probe", "dmol", "P(GGGGG) < 0.5", "0.00", (at_most(0.5, "p"),), over_seeds=True),
+    Target("demo.bbox", "counterfactuals", "IG inside the box on 82 of 100 images", "82/100",
+           not_applicable="needs ImageNet bounding boxes; this adaptation uses CIFAR-10"),
+]
+
+
+@pytest.mark.parametrize("probabilities, verdict, seeds", [
+    ([0.1, 0.2, 0.9, 0.3, 0.95, 0.2, 0.7, 0.1, 0.2, 0.99], "unstable", "6/10"),
+    ([0.1] * 9 + [0.9], "reproduced", "9/10"),
+    ([0.9] * 9 + [0.1], "not reproduced", "1/10"),
+])
+def test_a_claim_over_seeds_is_unstable_when_it_holds_in_some_seeds_and_not_others(tmp_path, probabilities,
+                                                                                    verdict, seeds):
+    csv = rows_csv(tmp_path, [reproduction_row("demo.probe", "median 0.25", "full",
+                                               per_seed=[{"p": p} for p in probabilities])])
+    table = reproduction_table([csv], SEEDED).set_index("id")
+    assert table.loc["demo.probe", "verdict"] == verdict and table.loc["demo.probe", "seeds"] == seeds
+    assert table.loc["demo.probe", "reproduced"] == {"reproduced": True, "not reproduced": False}.get(verdict)
+    assert "in at least 80% of seeds" in table.loc["demo.probe", "criterion"]
+    # a claim that needs data the adaptation lacks is listed with its reason, never measured
+    assert table.loc["demo.bbox", "verdict"] == "not applicable"
+    assert "ImageNet bounding boxes" in table.loc["demo.bbox", "note"]
+
+
+def test_a_seeded_claim_without_per_seed_measures_is_an_error_naming_the_target(tmp_path):
+    csv = rows_csv(tmp_path, [reproduction_row("demo.probe", "0.2", "full", p=0.2)])
+    with pytest.raises(KeyError, match=r"demo\.probe: a claim over seeds needs the measures 'per_seed'"):
+        reproduction_table([csv], SEEDED)
+
+
+def test_dashboard_counts_every_verdict_per_source():
+    from xairepro.report.build import dashboard_counts
+
+    table = pd.DataFrame({"source": ["A", "A", "A", "B", "B"],
+                          "verdict": ["reproduced", "unstable", "not yet", "not applicable", "reproduced"]})
+    counts = dashboard_counts(table)
+    assert list(counts.index) == ["A", "B"]
+    assert counts.loc["A", "reproduced"] == 1 and counts.loc["A", "unstable"] == 1 and counts.loc["A", "not yet"] == 1
+    assert counts.loc["B", "not applicable"] == 1 and counts.loc["A", "total"] == 3
+    assert counts.loc["B", "not reproduced"] == 0

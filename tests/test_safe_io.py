@@ -58,3 +58,41 @@ def test_a_cache_of_the_old_format_says_how_to_regenerate(tmp_path):
     torch.save({"graphs": [], "failures": []}, path)  # plain, but no format marker
     with pytest.raises(UnsafeFileError, match="rerun the featurize rule"):
         load_graphs(path)
+
+
+def test_atomic_writes_get_the_mode_a_plain_write_gets(tmp_path):
+    """Temporary files are owner-only; the renamed result must follow the umask, so that a group can
+    read the models in a cluster's shared results folder."""
+    import os
+    import stat
+
+    from xairepro.runtime import write_json
+    from xairepro.safe_io import atomic_torch_save
+    from xairepro.training.core import write_history_csv
+
+    old = os.umask(0o002)
+    try:
+        plain = tmp_path / "plain.txt"
+        plain.write_text("x")
+        atomic_torch_save({"w": torch.zeros(2)}, tmp_path / "model.pt")
+        write_json({"a": 1}, tmp_path / "metrics.json")
+        write_history_csv([{"epoch": 1, "loss": 0.5}], tmp_path / "history.csv")
+        want = stat.S_IMODE(plain.stat().st_mode)
+        assert want == 0o664
+        for name in ("model.pt", "metrics.json", "history.csv"):
+            assert stat.S_IMODE((tmp_path / name).stat().st_mode) == want, name
+    finally:
+        os.umask(old)
+
+
+def test_a_truncated_checkpoint_names_the_file_and_the_rule_that_rebuilds_it(tmp_path):
+    from xairepro.safe_io import CorruptFileError
+
+    kwargs = dict(n_in=4, hidden_dim=8, n_layers=2, dropout=0.0, n_out=3)
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, build_model("tabular_mlp", **kwargs), "tabular_mlp", kwargs)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CorruptFileError, match=r"model\.pt: this checkpoint cannot be read .*truncated.*"
+                                               r"rerun the training rule"):
+        load_checkpoint(path)

@@ -1,17 +1,24 @@
 """SMILES2vec on ESOL with an explanation mask: featurization, character-to-atom map, the mask
-network and the top-3 check (the workflow slice: test_iris_peptides_smiles2vec_workflow.py)."""
+network, the top-3 check and the studies over configured methods (the workflow slice:
+test_iris_peptides_smiles2vec_workflow.py)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from xairepro.context import RunContext
+from conftest import TOY_METHOD
+from xairepro.attribution import IntegratedGradients
+from xairepro.context import RunContext, resolve_device
 from xairepro.data.loaders import DataFormatError
+from xairepro.experiments.methods import FAITHFULNESS_COLUMNS, SKIPPED_COLUMNS
 from xairepro.experiments.smiles2vec.data import char_atoms, featurize_esol, load, random_split, save
 from xairepro.experiments.smiles2vec.explain import top3_summary, top3_table
+from xairepro.experiments.smiles2vec.faithfulness import faithfulness_study
 from xairepro.experiments.smiles2vec.mask import (load_mask_net, mask_weights, masked_predictions, save_mask_net,
-                                                  train_smiles_mask)
+                                                  train_smiles2vec_mask)
+from xairepro.experiments.smiles2vec.reproduction import reproduction_rows
+from xairepro.experiments.smiles2vec.study import explain_study
 from xairepro.experiments.smiles2vec.training import train_smiles2vec
 
 TARGET = "measured log solubility in mols per litre"
@@ -33,6 +40,23 @@ def small(tmp_path_factory):
     data = featurize_esol(_csv(tmp_path_factory.mktemp("esol")), max_len=20, pad_len=2)
     data.splits = {"random": random_split(len(data.y), (0.5, 0.25, 0.25), 0)}
     return data
+
+
+CTX = RunContext(seed=0, device="cpu", max_batch=256)
+SPEC = {"arch": "smiles2vec", "embedding_dim": 8, "filters": 8, "rnn_sizes": [8], "dropout": 0.1}
+MSPEC = {"hidden": 4, "n_layers": 3, "kernel_size": 3, "l1": 1e-3, "l2": 1e-4, "epochs": 2, "batch_size": 4,
+         "lr": 0.01}
+SQUARE = {"aggregation": "square"}
+ATTR = {"methods": ["explanation_mask", "integrated_gradients", "bayesgrad", "random"], "ig_steps": 8,
+        "mc_samples": 3, "ranking": "abs", "method_options": {"bayesgrad": SQUARE, "vanilla_grad": SQUARE}}
+
+
+@pytest.fixture(scope="module")
+def trained(small):
+    """A tiny model (2 epochs) and mask network on the twelve molecules."""
+    trained, metrics = train_smiles2vec(small, "random", SPEC, {"epochs": 2, "batch_size": 4, "lr": 0.01}, ctx=CTX)
+    net, history = train_smiles2vec_mask(trained.model, small, "random", MSPEC, ctx=CTX)
+    return trained.model, net, metrics, history
 
 
 def test_char_atoms_follow_rdkit_order():
@@ -63,22 +87,72 @@ def test_bad_input_names_the_row_or_key(tmp_path):
 
 
 def test_mask_network_trains_with_the_model_frozen(small, tmp_path):
-    ctx = RunContext(seed=0, device="cpu", max_batch=256)
-    spec = {"arch": "smiles2vec", "embedding_dim": 8, "filters": 8, "rnn_sizes": [8], "dropout": 0.1}
-    trained, metrics = train_smiles2vec(small, "random", spec, {"epochs": 2, "batch_size": 4, "lr": 0.01}, ctx=ctx)
+    trained, metrics = train_smiles2vec(small, "random", SPEC, {"epochs": 2, "batch_size": 4, "lr": 0.01}, ctx=CTX)
     assert metrics["n_test"] == 3 and metrics["test_rmse"] > 0
     model = trained.model
     before = [p.detach().clone() for p in model.parameters()]
-    mspec = {"hidden": 4, "n_layers": 3, "kernel_size": 3, "l1": 1e-3, "l2": 1e-4, "epochs": 2, "batch_size": 4,
-             "lr": 0.01}
-    net, history = train_smiles_mask(model, small, "random", mspec, ctx=ctx)
+    net, history = train_smiles2vec_mask(model, small, "random", MSPEC, ctx=CTX)
+    assert net.layer is model.embedding  # the mask multiplies the character embeddings
     assert len(history) == 2 and all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
     w = mask_weights(net, small.tokens, "cpu")
     assert w.shape == small.tokens.shape and (w > 0).all()  # softplus: one positive weight per character
     out = masked_predictions(net, small, "random", "cpu")
     assert out["test_rmse"] == pytest.approx(metrics["test_rmse"], rel=1e-5)
-    save_mask_net(tmp_path / "mask.pt", net, mspec)
-    np.testing.assert_allclose(mask_weights(load_mask_net(tmp_path / "mask.pt", model), small.tokens, "cpu"), w)
+    save_mask_net(tmp_path / "mask.pt", net, MSPEC)
+    np.testing.assert_allclose(mask_weights(load_mask_net(tmp_path / "mask.pt", model, "cpu"), small.tokens, "cpu"), w)
+    # the device as the config writes it ("auto") resolves as the run context does
+    assert next(load_mask_net(tmp_path / "mask.pt", model, "auto").parameters()).device.type == resolve_device("auto").type
+
+
+def test_explain_study_reads_every_method_the_same_way(small, trained):
+    model, net, _, _ = trained
+    thresholds = {"soluble": -1.0, "insoluble": -5.0, "n_maps": 2}
+    out = explain_study({"model": model, "mask_net": net, "data": small},
+                        {"split": "random", "attribution": ATTR, "top3": thresholds}, ctx=CTX)
+    idx = out["arrays"]["molecules"]
+    assert list(out["summary"]["method"]) == ATTR["methods"] and out["skipped"].empty
+    pads = small.tokens[idx] == small.pad_id
+    # the mask method's character scores are the mask network's weights; padding scores nothing
+    np.testing.assert_allclose(out["arrays"]["explanation_mask"], np.where(pads, 0.0, mask_weights(net, small.tokens[idx], "cpu")),
+                               rtol=1e-5)
+    # integrated gradients at the embedding, summed over its channels, signed and complete
+    ig = IntegratedGradients(model, layer=model.embedding, n_steps=8).compute(torch.as_tensor(small.tokens[idx]))
+    np.testing.assert_allclose(out["arrays"]["integrated_gradients"], ig.attribution().sum(-1).numpy(), atol=1e-6)
+    assert (out["arrays"]["integrated_gradients"] < 0).any()
+    np.testing.assert_allclose(out["arrays"]["integrated_gradients_rel_error"], ig.path.rel_error.numpy(), rtol=1e-5)
+    assert (out["arrays"]["bayesgrad"] >= 0).all()  # read as squared gradients (method_options)
+    assert {tuple(sorted(r["scores"])) for r in out["maps"]} == {tuple(sorted(ATTR["methods"]))}
+    # without a trained mask the method is skipped with its reason, and the reproduction row says so
+    none = explain_study({"model": model, "mask_net": None, "data": small},
+                         {"split": "random", "attribution": ATTR, "top3": thresholds}, ctx=CTX)
+    assert list(none["skipped"]["method"]) == ["explanation_mask"] and "mask" in none["skipped"]["reason"][0]
+    with pytest.raises(ValueError, match="explanation_mask"):
+        reproduction_rows({"test_rmse": 1, "n_test": 1}, {"test_rmse": 1}, {"test_masked_rmse": 1, "test_rmse": 1,
+                          "test_fidelity_rmse": 0}, none["summary"], "quick")
+
+
+def test_faithfulness_names_a_registered_plugin_method(small, trained):
+    model, net, _, _ = trained
+    spec = {"methods": [TOY_METHOD, "input_x_gradient", "shapley_sampling", "explanation_mask", "random"],
+            "n_examples": 3, "steps": 4, "max_fraction": 1.0, "n_random": 2}
+    inputs = {"model": model, "mask_net": net, "data": small, "model_name": "smiles2vec"}
+    res = faithfulness_study(inputs, {"split": "random", "attribution": ATTR, "faithfulness": spec}, ctx=CTX)
+    pe = res.per_example
+    assert list(pe.columns) == list(FAITHFULNESS_COLUMNS) and list(res.skipped.columns) == list(SKIPPED_COLUMNS)
+    assert set(pe["method"]) == {TOY_METHOD, "input_x_gradient", "explanation_mask", "random"}
+    assert pe[pe["method"] == TOY_METHOD]["example"].tolist() == small.splits["random"]["test"][:3]
+    assert set(pe[["experiment", "modality", "unit", "model", "replicate"]].itertuples(index=False, name=None)) == {
+        ("smiles2vec", "SMILES string", "character", "smiles2vec", 0)}
+    # the method that cannot apply at the embedding layer is listed with its reason
+    assert list(res.skipped["method"]) == ["shapley_sampling"] and "layer" in res.skipped["reason"][0]
+    # the toy method is input x gradient with the sign flipped: ranked by magnitude (ranking: abs,
+    # the same for every method) the two order the characters alike; ranked by sign they do not
+    wide = pe.pivot(index="example", columns="method", values="deletion_aopc")
+    np.testing.assert_allclose(wide[TOY_METHOD], wide["input_x_gradient"])
+    signed = faithfulness_study(inputs, {"split": "random", "attribution": dict(ATTR, ranking="signed"),
+                                         "faithfulness": spec}, ctx=CTX).per_example
+    wide = signed.pivot(index="example", columns="method", values="deletion_aopc")
+    assert not np.allclose(wide[TOY_METHOD], wide["input_x_gradient"])
 
 
 def test_top3_counts_hits_on_the_right_atoms(small):
@@ -88,15 +162,22 @@ def test_top3_counts_hits_on_the_right_atoms(small):
         for pos, t in enumerate(small.tokens[i]):
             if small.vocab[t] in ("O", "N", "o", "n"):
                 planted[r, pos] = 1.0
-    scores = {"mask": planted, "integrated_gradients": -planted, "bayesgrad": planted ** 2,
+    scores = {"explanation_mask": planted, "integrated_gradients": -planted, "bayesgrad": planted ** 2,
               "random": np.random.default_rng(0).random(planted.shape)}
-    table = top3_table(small, idx, scores, {"soluble": -1.0, "insoluble": -5.0})
+    table = top3_table(small, idx, scores, {"soluble": -1.0, "insoluble": -5.0}, ranking="abs")
     # classes: soluble log S >= -1 (7 molecules), insoluble <= -5 (1: dibromobenzene)
     assert set(table.groupby("class")["molecule"].nunique().items()) == {("soluble", 7), ("insoluble", 1)}
-    mask = table[table["method"] == "mask"].set_index("molecule")
+    mask = table[table["method"] == "explanation_mask"].set_index("molecule")
     soluble_with_on = [i for i in idx if LOGS[i] >= -1 and mask.loc[i, "has_target_atom"]]
     assert mask.loc[soluble_with_on, "hit"].all()
     assert not mask.loc[4, "hit"] or "C" in mask.loc[4, "top3_atoms"]
     summary = top3_summary(table).set_index("method")
-    # integrated gradients rank by magnitude, so the negated planted scores give the same hits
-    assert summary.loc["integrated_gradients", "top3_accuracy"] == summary.loc["mask", "top3_accuracy"]
+    # every method ranks by magnitude, so the negated planted scores give the same hits
+    assert summary.loc["integrated_gradients", "top3_accuracy"] == summary.loc["explanation_mask", "top3_accuracy"]
+    # ranked by sign, the negated scores put the O/N characters last
+    signed = top3_summary(top3_table(small, idx, scores, {"soluble": -1.0, "insoluble": -5.0}, ranking="signed"))
+    signed = signed.set_index("method")
+    assert signed.loc["integrated_gradients", "soluble_accuracy"] < summary.loc["integrated_gradients", "soluble_accuracy"]
+    assert signed.loc["explanation_mask", "top3_accuracy"] == summary.loc["explanation_mask", "top3_accuracy"]
+    with pytest.raises(ValueError, match="ranking"):
+        top3_table(small, idx, scores, {"soluble": -1.0, "insoluble": -5.0}, ranking="square")

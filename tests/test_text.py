@@ -12,19 +12,24 @@ import pandas as pd
 import pytest
 import torch
 
-from conftest import REPO_ROOT, SHARED_DATA, copy_workflow, needs_shared_data, run_snakemake
+from conftest import REPO_ROOT, SHARED_DATA, TOY_METHOD, copy_workflow, needs_shared_data, run_snakemake
+from xairepro.attribution import method_names
 from xairepro.config import ConfigError, load_config
 from xairepro.context import RunContext
-from xairepro.experiments.text.attributions import METHODS, saturation_summary, word_attributions
-from xairepro.experiments.text.data import (OOV_ID, PAD_ID, TextCache, build_vocab, decode, encode, prepare,
-                                            tokenize)
-from xairepro.experiments.text.faithfulness import word_faithfulness
-from xairepro.experiments.text.masks import TextMaskNet, mask_study, mask_weights, top_words
+from xairepro.experiments.methods import FAITHFULNESS_COLUMNS, SKIPPED_COLUMNS
+from xairepro.experiments.text.attributions import (GRADIENT, IG, load_scores, saturation_summary, save_scores,
+                                                    word_attribution_study)
+from xairepro.experiments.text.data import (OOV_ID, PAD_ID, TextCache, TextInputs, build_vocab, decode, encode,
+                                            prepare, tokenize)
+from xairepro.experiments.text.faithfulness import word_faithfulness_study
+from xairepro.experiments.text.masks import TextMaskNet, load_mask_net, mask_study, mask_weights, top_words
 from xairepro.experiments.text.reproduction import reproduction_rows
 from xairepro.experiments.text.targets import TARGETS
-from xairepro.experiments.text.training import train_classifier
+from xairepro.experiments.text.training import train_text
+from xairepro.experiments.text.words import build_methods, explain_words, method_settings
 from xairepro.models import build_model
 from xairepro.report.targets import reproduction_table
+from xairepro.training import save_checkpoint
 
 CTX = RunContext(seed=0, device="cpu", max_batch=512)
 POS = ["a wonderful great film", "great acting and a wonderful story", "i loved it great", "superb and great fun"]
@@ -60,7 +65,7 @@ def tiny(tmp_path_factory):
 def trained(tiny):
     cache = tiny[0]
     spec = {"arch": "bigru", "embed_dim": 8, "hidden": 6, "fc_dim": 8, "word_dropout": 0.2, "packed": True}
-    model, metrics = train_classifier(cache, spec, {"epochs": 6, "batch_size": 8, "lr": 0.02}, ctx=CTX)
+    model, metrics = train_text(cache, spec, {"epochs": 6, "batch_size": 8, "lr": 0.02}, ctx=CTX)
     return model.model.eval(), metrics
 
 
@@ -115,53 +120,75 @@ def test_interrupted_training_resumes_to_the_same_weights(tiny, tmp_path):
     cache = tiny[0]
     spec = {"arch": "bigru", "embed_dim": 8, "hidden": 4, "fc_dim": 4}
     train = {"epochs": 3, "batch_size": 8, "lr": 0.01}
-    ref, _ = train_classifier(cache, spec, train, ctx=CTX, monitor_test=False)
+    ref, _ = train_text(cache, spec, train, ctx=CTX, monitor_test=False)
 
     def stop(row):
         if row["epoch"] == 2:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        train_classifier(cache, spec, train, ctx=CTX, resume_base=tmp_path / "model.pt", monitor_test=False,
-                         progress=stop)
+        train_text(cache, spec, train, ctx=CTX, resume_base=tmp_path / "model.pt", monitor_test=False,
+                   progress=stop)
     assert len(list(tmp_path.glob("model.resume-*.pt"))) == 1
-    resumed, _ = train_classifier(cache, spec, train, ctx=CTX, resume_base=tmp_path / "model.pt", monitor_test=False)
+    resumed, _ = train_text(cache, spec, train, ctx=CTX, resume_base=tmp_path / "model.pt", monitor_test=False)
     assert list(resumed.history["epoch"]) == [1, 2, 3] and not list(tmp_path.glob("model.resume-*.pt"))
     for a, b in zip(ref.model.state_dict().values(), resumed.model.state_dict().values()):
         assert torch.allclose(a, b)
 
 
+ATTRIBUTION_METHODS = ["integrated_gradients", "vanilla_grad", "input_x_gradient", "smoothgrad", "bayesgrad",
+                       "occlusion", "random"]
+ATTRIBUTION_CFG = {"methods": ATTRIBUTION_METHODS, "n_reviews": 6, "chunk": 4, "ig_steps": 16, "ig_max_steps": 128,
+                   "completeness_tol": 0.01, "mc_samples": 4, "smoothgrad_noise": 0.1, "n_random": 3, "n_table": 2,
+                   "n_saturation": 3}
+
+
 @pytest.fixture(scope="module")
 def attributed(tiny, trained):
-    cfg = {"n_reviews": 6, "chunk": 4, "ig_steps": 16, "ig_max_steps": 128, "completeness_tol": 0.01,
-           "mc_samples": 4, "smoothgrad_noise": 0.1, "n_table": 2, "n_saturation": 3}
-    return word_attributions(trained[0], tiny[0], cfg, ctx=CTX)
+    return word_attribution_study(TextInputs(trained[0], tiny[0]), ATTRIBUTION_CFG, ctx=CTX)
 
 
 def test_word_attributions_complete_and_match_occlusion_by_hand(tiny, trained, attributed):
     cache, model = tiny[0], trained[0]
     comp = attributed["completeness"]
     assert len(comp) == 6 and comp["rel_error"].median() <= 0.01
-    assert set(attributed["scores"]) == set(METHODS)
+    assert list(attributed["scores"]) == ATTRIBUTION_METHODS
     idx = attributed["indices"].numpy()
     pad = cache.test_ids[idx] == PAD_ID
-    for m in METHODS:
-        assert attributed["scores"][m].shape == (6, 8) and torch.all(attributed["scores"][m][pad] == 0)
-    # occlusion of word 0 of review 0 = the drop when that word's embedding is zeroed
+    for m in ATTRIBUTION_METHODS:
+        rows = 3 if m == "random" else 1  # the random floor keeps each of its n_random orders
+        assert attributed["scores"][m].shape == (rows, 6, 8) and torch.all(attributed["scores"][m][:, pad] == 0)
+        assert attributed["orders"][m] is (m == "random")
+    # occlusion of word 0 of review 0 = the drop when that word's embedding is zeroed (additive
+    # occlusion summed over the word's channels: no special case)
     x, c = cache.test_ids[idx[:1]], int(attributed["classes"][0])
     with torch.no_grad():
         clean = torch.softmax(model(x), -1)[0, c]
         handle = model.embedding.register_forward_hook(lambda m, a, out: out * torch.tensor([0.0] + [1.0] * 7)[None, :, None])
         occluded = torch.softmax(model(x), -1)[0, c]
         handle.remove()
-    assert float(attributed["scores"]["occlusion"][0, 0]) == pytest.approx(float(clean - occluded), abs=1e-5)
-    ig_total = attributed["scores"]["ig"].sum(1).numpy()
+    assert float(attributed["scores"]["occlusion"][0, 0, 0]) == pytest.approx(float(clean - occluded), abs=1e-5)
+    # gradient . embedding: vanilla_grad with multiply_by_inputs equals input x gradient at a zero baseline
+    assert torch.allclose(attributed["scores"][GRADIENT], attributed["scores"]["input_x_gradient"], atol=1e-7)
+    ig_total = attributed["scores"][IG][0].sum(1).numpy()
     assert np.allclose(ig_total, comp["ig_sum"], atol=1e-5)
+    assert np.allclose(attributed["scores"][GRADIENT][0].sum(1).numpy(), comp["gradient_sum"], atol=1e-6)
     table = attributed["table"]
-    assert len(table) == 2 and all(len(t["words"]) == len(t["ig"]) == len(t["gradient"]) for t in table)
+    assert len(table) == 2 and all(len(t["words"]) == len(t[IG]) == len(t[GRADIENT]) for t in table)
     path = attributed["path"]
     assert path["review"].nunique() == 3 and path["alpha"].min() == 0.0 and path["alpha"].max() == 1.0
+    # at alpha = 1 the path's summed gradient . embedding is the gradient total of the review
+    at_input = path[path["alpha"] == 1.0].set_index("review")["gradient_sum"]
+    assert np.allclose(at_input.to_numpy(), comp.set_index("review").loc[at_input.index, "gradient_sum"], atol=1e-5)
     assert len(attributed["saturation"]) == 3
+    summary = attributed["summary"]
+    assert set(summary["seconds"]) == set(ATTRIBUTION_METHODS) and summary["not_applicable"] == {}
+
+
+def test_word_attributions_need_integrated_gradients_and_the_gradient(tiny, trained):
+    cfg = dict(ATTRIBUTION_CFG, methods=["integrated_gradients", "occlusion"])
+    with pytest.raises(ValueError, match="vanilla_grad"):
+        word_attribution_study(TextInputs(trained[0], tiny[0]), cfg, ctx=CTX)
 
 
 def test_saturation_summary_tail_share_of_a_straight_and_a_flat_path():
@@ -179,7 +206,7 @@ def masked(tiny, trained):
     cfg = {"head": {"arch": "bigru_mask_head", "hidden": 4, "n_layers": 2, "fc_dim": 8}, "entropy": 0.5,
            "sparsity": 0.1, "epochs": 2, "batch_size": 8, "lr": 0.01, "n_examples": 2, "top_k": 3, "min_count": 1}
     before = {k: v.clone() for k, v in trained[0].state_dict().items()}
-    out = mask_study(trained[0], tiny[0], cfg, ctx=CTX)
+    out = mask_study(TextInputs(trained[0], tiny[0]), cfg, ctx=CTX)
     return out, before
 
 
@@ -196,6 +223,17 @@ def test_mask_study_keeps_the_classifier_frozen_and_zero_at_padding(tiny, traine
     assert torch.all(weights[tiny[0].test_ids == PAD_ID] == 0) and torch.all(weights <= 1)
     assert len(out["examples"]) == 2 and all(len(e["words"]) == len(e["weights"]) for e in out["examples"])
     assert set(out["top_words"]["sentiment"]) == {"positive", "negative"}
+
+
+def test_the_mask_explains_through_the_registered_method_with_its_weights(tiny, trained, masked):
+    net, model = masked[0]["net"], trained[0]
+    ids = tiny[0].test_ids[:5]
+    settings = method_settings(model, ATTRIBUTION_CFG, max_batch=512, mask_net=net)
+    methods = build_methods(model, ["explanation_mask"], settings)
+    words = explain_words(methods, ids, torch.zeros(5, dtype=torch.long), M=4, chunk=2, ctx=CTX)
+    assert torch.allclose(words["scores"]["explanation_mask"][0], mask_weights(net, ids)[0], atol=1e-6)
+    missing = build_methods(model, ["explanation_mask"], dict(settings, mask_net=None))["explanation_mask"]
+    assert "no explanation mask" in missing.reason
 
 
 def test_mask_net_rejects_a_classifier_whose_gru_mode_matters():
@@ -215,15 +253,35 @@ def test_top_words_rank_by_mean_weight_per_sentiment():
     assert neg["word"].tolist() == ["bad", "the"] and neg["mean_weight"].iloc[1] == pytest.approx(0.3)
 
 
-def test_faithfulness_and_reproduction_rows(tiny, trained, attributed, masked):
-    cfg = {"steps": 4, "max_fraction": 1.0, "n_random": 2, "methods": ["ig", "gradient", "occlusion", "mask"]}
-    per_example, curves, summary = word_faithfulness(trained[0], tiny[0], attributed, masked[0]["net"], cfg, ctx=CTX)
-    assert set(summary["method"]) == {"ig", "gradient", "occlusion", "mask", "random"}
-    assert len(per_example) == 6 * 5 and len(curves) == 5 * 2 * 5
+def test_faithfulness_names_every_method_and_reproduction_rows(tiny, trained, attributed, masked, tmp_path):
+    save_scores(attributed, tmp_path / "scores.pt")
+    net = masked[0]["net"]
+    save_checkpoint(tmp_path / "head.pt", net.head, masked[0]["head"]["arch"], masked[0]["head"]["kwargs"])
+    mask_net = load_mask_net(tmp_path / "head.pt", trained[0])
+    assert all(torch.equal(a, b) for a, b in zip(net.head.state_dict().values(), mask_net.head.state_dict().values()))
+    canonical = ["integrated_gradients", "vanilla_grad", "input_x_gradient", "smoothgrad", "bayesgrad",
+                 "bayes_smoothgrad", "occlusion", "shapley_sampling", "explanation_mask", "random"]
+    assert set(canonical) | {TOY_METHOD} <= set(method_names())
+    methods = canonical + [TOY_METHOD]  # the user's method (tests/fixtures/toy_method.py), named in the cfg
+    inputs = TextInputs(trained[0], tiny[0], scores=load_scores(tmp_path / "scores.pt"), mask_net=mask_net)
+    cfg = {"steps": 4, "max_fraction": 1.0, "methods": methods}
+    out = word_faithfulness_study(inputs, cfg, ctx=CTX)
+    per_example, curves, summary, skipped = out["per_example"], out["curves"], out["summary"], out["skipped"]
+    ran = [m for m in methods if m != "shapley_sampling"]
+    assert list(per_example.columns) == list(FAITHFULNESS_COLUMNS) and list(skipped.columns) == list(SKIPPED_COLUMNS)
+    assert set(per_example[["experiment", "modality", "unit", "model"]].itertuples(index=False)) == {
+        ("text", "text", "word", "bigru")} and set(per_example["replicate"]) == {0}
+    assert list(dict.fromkeys(per_example["method"])) == ran and len(per_example) == 6 * len(ran)
+    assert set(summary["method"]) == set(ran) and len(curves) == len(ran) * 2 * 5
+    assert skipped["method"].tolist() == ["shapley_sampling"] and "layer" in skipped["reason"].iloc[0]
     first = curves[(curves["mode"] == "deletion") & (curves["fraction"] == 0)]["mean"]
     assert np.allclose(first, first.iloc[0])
-    with pytest.raises(KeyError, match="no attributions"):
-        word_faithfulness(trained[0], tiny[0], attributed, None, dict(cfg, methods=["lime"]), ctx=CTX)
+    aopc = summary.set_index("method")["deletion_aopc"]
+    # the user's method (input x gradient with its sign flipped) removes the words that carry the
+    # prediction last: it ranks below input x gradient
+    assert aopc[TOY_METHOD] < aopc["input_x_gradient"]
+    with pytest.raises(KeyError, match="unknown attribution method"):
+        word_faithfulness_study(inputs, dict(cfg, methods=["lime"]), ctx=CTX)
     metrics = dict(trained[1], test_accuracy=0.85, device="cpu")
     rows = reproduction_rows(metrics, dict(masked[0]["metrics"], masked_accuracy=0.70), attributed["completeness"],
                              attributed["saturation"], summary, masked[0]["top_words"], "quick")
@@ -232,6 +290,7 @@ def test_faithfulness_and_reproduction_rows(tiny, trained, attributed, masked):
     assert table.loc["masks.imdb.test_accuracy", "reproduced"] == True  # noqa: E712
     assert table.loc["masks.imdb.masked_accuracy", "reproduced"] == False  # noqa: E712
     assert table.loc["counterfactuals.imdb.completeness", "reproduced"] == True  # noqa: E712
+    assert "integrated_gradients" in table.loc["counterfactuals.imdb.aopc_ranking", "ours"]
 
 
 def _write(rows):
@@ -259,14 +318,16 @@ TINY = {
                              "dropout": 0.0, "packed": False}},
         "data": {"n_train": 200, "n_test": 100, "max_len": 40, "glove": True},
         "train": {"epochs": 1},
-        "attribution": {"n_reviews": 4, "chunk": 4, "ig_steps": 16, "mc_samples": 4, "n_table": 2, "n_saturation": 4},
+        "attribution": {"n_reviews": 4, "chunk": 4, "ig_steps": 16, "mc_samples": 4, "n_random": 2, "n_table": 2,
+                        "n_saturation": 4},
         "mask": {"head": {"arch": "bigru_mask_head", "hidden": 4, "n_layers": 2, "fc_dim": 8}, "epochs": 1,
                  "n_examples": 2, "min_count": 2},
-        "faithfulness": {"steps": 4, "n_random": 2},
+        "faithfulness": {"steps": 4},
     }
 }
 
 
+@pytest.mark.slow
 @needs_shared_data
 def test_workflow_text_slice_on_the_real_reviews(tmp_path):
     wf = copy_workflow(tmp_path / "wf", config_overrides=TINY)

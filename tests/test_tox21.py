@@ -9,7 +9,8 @@ import pytest
 import torch
 from torch_geometric.data import Batch
 
-from conftest import REPO_ROOT, copy_workflow, needs_shared_data, planned_rules, run_snakemake
+from conftest import (REPO_ROOT, TOY_METHOD, copy_workflow, make_mirror, needs_shared_data, planned_rules,
+                      run_snakemake)
 from xairepro.config import load_config
 from xairepro.context import RunContext
 from xairepro.data.featurize import featurize_smiles, graphs_from_smiles
@@ -19,10 +20,11 @@ from xairepro.experiments.tox21 import dead_features as DF
 from xairepro.experiments.tox21 import integrated_gradients as IG
 from xairepro.experiments.tox21 import pyridine as P
 from xairepro.experiments.tox21 import srmmp as S
-from xairepro.experiments.tox21.faithfulness import pyridine_faithfulness
+from xairepro.experiments.methods import FAITHFULNESS_COLUMNS, SKIPPED_COLUMNS
+from xairepro.experiments.tox21.faithfulness import faithfulness_study
 from xairepro.experiments.tox21.reproduction import reproduction_rows
 from xairepro.experiments.tox21.targets import METHODS, TARGETS
-from xairepro.experiments.tox21.training import train_recipe
+from xairepro.experiments.tox21.training import train_tox21
 from xairepro.models.gnn import PairConv
 from xairepro.report.targets import reproduction_table
 
@@ -42,7 +44,15 @@ SPEC = {"ggnn": {"arch": "ggnn", "hidden_dim": 8, "n_layers": 2, "dropout": 0.25
         "nfp": {"arch": "nfp", "hidden_dim": 8, "n_layers": 2, "dropout": 0.25}}
 TRAIN = {"batch_size": 8, "lr": 0.01, "epochs": 2}
 DATA = {"val_fraction": 0.3, "srmmp_split": [0.5, 0.25, 0.25]}
-ATTRIBUTION = {"mc_samples": 3, "smoothgrad_noise": 0.15, "noise_sweep": [0.1, 0.15], "n_rates": 20, "n_examples": 2}
+ATTRIBUTION = {"methods": list(METHODS), "multiply_by_inputs": False, "aggregation": "square", "mc_samples": 3,
+               "smoothgrad_noise": 0.15, "noise_sweep": [0.1, 0.15], "n_rates": 20, "n_examples": 2}
+MAPS = {"methods": ["bayesgrad", "vanilla_grad"], "signed_methods": ["bayesgrad", "input_x_gradient"],
+        "mc_samples": 3, "smoothgrad_noise": 0.15, "oxygen_smarts": "[OX2]c1c(C(C)(C)C)cccc1C(C)(C)C"}
+ALL_METHODS = ["vanilla_grad", "input_x_gradient", "smoothgrad", "bayesgrad", "bayes_smoothgrad",
+               "integrated_gradients", "occlusion", "shapley_sampling", "explanation_mask", "random"]
+FAITH = {"mc_samples": 3, "smoothgrad_noise": 0.15, "n_examples": 4, "steps": 4, "max_fraction": 1.0,
+         "n_random": 2, "ig_steps": 8,
+         "method_options": {"vanilla_grad": {"multiply_by_inputs": False, "aggregation": "square"}}}
 IG_CFG = {"steps": 16, "n_molecules": 8, "n_saturation": 3}
 DEAD = {"models": ["weave", "ggnn"], "layers": [1, 2], "hidden_dim": 8, "dropout": 0.0, "epochs": 1,
         "n_molecules": 5, "ig_steps": 8, "rel_tol": 1e-4}
@@ -66,29 +76,30 @@ def tiny():
 @pytest.fixture(scope="module")
 def full_model(tiny):
     graphs, splits = tiny
-    return train_recipe("pyridine_full", graphs, splits, spec=SPEC["ggnn"], train=TRAIN, ctx=CTX)
+    return train_tox21("pyridine_full", graphs, splits, spec=SPEC["ggnn"], train=TRAIN, ctx=CTX)
 
 
 @pytest.fixture(scope="module")
 def srmmp_model(tiny):
     graphs, splits = tiny
-    return train_recipe("srmmp", graphs, splits, spec=SPEC["nfp"], train=TRAIN, ctx=CTX)
+    return train_tox21("srmmp", graphs, splits, spec=SPEC["nfp"], train=TRAIN, ctx=CTX)
 
 
 @pytest.fixture(scope="module")
 def table1_runs(tiny):
-    """Two subset models scored by every method: (per-model PRC rows, curve rows, last scores)."""
+    """Two subset models scored by every method: (per-model PRC rows, curve rows, last result)."""
     graphs, splits = tiny
     ev, truth = D.pyridine_evaluation_set(graphs, splits)
     prc_rows, curves = [], []
     for k in range(2):
-        trained, metrics = train_recipe("pyridine_subset", graphs, splits, spec=SPEC["ggnn"], train=TRAIN, ctx=CTX,
-                                        subset=k, subset_size=20)
+        trained, metrics = train_tox21("pyridine_subset", graphs, splits, spec=SPEC["ggnn"], train=TRAIN, ctx=CTX,
+                                       subset=k, subset_size=20)
         assert metrics["n_train"] == 20 and metrics["seed"] == CTX.child(k).seed
-        summary, curve, scores = P.pyridine_attributions(trained.model, ev, truth, ATTRIBUTION, ctx=CTX.child(k))
-        prc_rows.append(summary.assign(seed=k))
-        curves.append(curve.assign(seed=k))
-    return pd.concat(prc_rows), pd.concat(curves), scores
+        result = P.pyridine_study({"model": trained.model, "graphs": ev, "truth": truth}, ATTRIBUTION,
+                                  ctx=CTX.child(k))
+        prc_rows.append(result.summary.assign(seed=k))
+        curves.append(result.curves.assign(seed=k))
+    return pd.concat(prc_rows), pd.concat(curves), result
 
 
 # --------------------------------------------------------------------------- labels and splits
@@ -139,11 +150,15 @@ def test_splits_are_fixed_disjoint_and_srmmp_only_labelled(tiny):
 
 def test_method_runs_cover_the_sweep_and_mark_the_main_sigma():
     runs = P.method_runs(ATTRIBUTION)
-    assert [m for m, _ in runs[:2]] == ["vanilla", "bayesgrad"] and all(np.isnan(s) for _, s in runs[:2])
-    noisy = [(m, s) for m, s in runs if m in P.NOISY_METHODS]
+    assert [m for m, _ in runs[:2]] == ["vanilla_grad", "bayesgrad"] and all(np.isnan(s) for _, s in runs[:2])
+    noisy = [(m, s) for m, s in runs if not np.isnan(s)]
+    assert [m for m, _ in noisy] == ["smoothgrad", "bayes_smoothgrad"] * 2  # the methods that take a sigma
     assert sorted({s for _, s in noisy}) == [0.1, 0.15]
-    mains = [m for m, s in runs if P.is_main_run(m, s, ATTRIBUTION)]
+    mains = [m for m, s in runs if P.is_main_run(s, ATTRIBUTION)]
     assert sorted(mains) == sorted(METHODS)
+    # the sweep follows the configured list: a registered noise-free method runs once
+    runs = P.method_runs(dict(ATTRIBUTION, methods=["smoothgrad", TOY_METHOD]))
+    assert runs[0][0] == TOY_METHOD and np.isnan(runs[0][1]) and [m for m, _ in runs[1:]] == ["smoothgrad"] * 2
 
 
 def test_key_oxygen_of_tyrphostin_and_its_methyl_ether():
@@ -170,7 +185,7 @@ def test_one_layer_weave_gives_identical_attributions_two_layers_do_not():
     results = {}
     for n_layers in (1, 2):
         model = PairConv(hidden_dim=8, n_layers=n_layers)
-        _, _, attr = IG.integrated_gradients_study(model, graphs, 8, 0, ctx=RunContext(max_batch=512, device="cpu"))
+        _, _, attr = IG.molecule_integrated_gradients(model, graphs, 8, 0, ctx=RunContext(max_batch=512, device="cpu"))
         pairs = DF.dead_feature_pairs(graphs, attr, 1e-4)
         assert len(pairs) > 0  # e.g. C1 (next to O) and C2 in OCCCC: same type, same bonds
         results[n_layers] = pairs["identical"].mean()
@@ -194,13 +209,38 @@ def test_full_model_recipe(full_model):
     assert len(trained.history) == 2 and trained.arch == "ggnn"
 
 
-def test_pyridine_attributions_every_method_and_sigma(tiny, table1_runs):
-    prc, curves, scores = table1_runs
+def test_pyridine_study_every_method_and_sigma(tiny, table1_runs):
+    prc, curves, result = table1_runs
     one = prc[prc["seed"] == 0]
     assert len(one) == 2 + 2 * 2 and one["prc_auc"].between(0, 1).all()
     assert set(one.loc[one["main"], "method"]) == set(METHODS)
     assert len(curves[curves["seed"] == 0]) == len(one) * 20
-    assert set(scores) == set(METHODS) | {f"{m}_std" for m in METHODS}
+    assert list(result.scores) == list(result.spread) and set(result.scores) == set(METHODS)
+    # Table 1's score: the squared plain gradient, so never negative; one sample for VanillaGrad
+    assert all((s >= 0).all() for v in result.scores.values() for s in v)
+    assert all((s == 0).all() for s in result.spread["vanilla_grad"])
+    assert any((s > 0).any() for s in result.spread["bayesgrad"])
+
+
+def test_pyridine_study_is_the_squared_gradient_summed_over_channels(tiny, full_model):
+    """The Table 1 score of one molecule, by hand: (d score / d embedding)^2 summed over channels."""
+    graphs, splits = tiny
+    ev, truth = D.pyridine_evaluation_set(graphs, splits)
+    model = full_model[0].model.eval()
+    res = P.pyridine_study({"model": model, "graphs": ev[:1], "truth": truth[:1]},
+                           dict(ATTRIBUTION, methods=["vanilla_grad"]), ctx=CTX)
+    emb = {}
+
+    def keep(module, args, out):
+        out.retain_grad()
+        emb["x"] = out
+
+    handle = model.embedding.register_forward_hook(keep)
+    try:
+        model(Batch.from_data_list(ev[:1]))[0, 0].backward()
+    finally:
+        handle.remove()
+    np.testing.assert_allclose(res.scores["vanilla_grad"][0], (emb["x"].grad ** 2).sum(-1).numpy(), rtol=1e-5)
 
 
 def test_table1_wilcoxon_sweep_and_curves(table1_runs):
@@ -208,24 +248,26 @@ def test_table1_wilcoxon_sweep_and_curves(table1_runs):
     table = P.table1(prc)
     assert table["method"].tolist() == list(METHODS) and (table["n_models"] == 2).all()
     wil = P.wilcoxon_table(prc)
-    assert wil["versus"].tolist() == ["vanilla", "smoothgrad", "bayessmoothgrad"]
+    assert wil["versus"].tolist() == ["vanilla_grad", "smoothgrad", "bayes_smoothgrad"]
     assert len(P.noise_sweep_table(prc)) == 4 and len(P.mean_curves(curves)) == 4 * 20
 
 
 def test_bounds_examples_and_atom_table(tiny, table1_runs):
     graphs, splits = tiny
     ev, truth = D.pyridine_evaluation_set(graphs, splits)
-    _, _, scores = table1_runs
+    _, _, result = table1_runs
     bounds = P.ranking_bounds(ev, truth, ATTRIBUTION, seed=0)
     assert bounds["rule"] == "reference_int" and set(bounds["by_rule"]) == {"ceil", "max1_int", "reference_int"}
     assert bounds["perfect"] == bounds["by_rule"]["reference_int"]["perfect"]
     for rule in ("ceil", "max1_int"):  # monotone rules; the reference rule's all-atoms quirk is not (tiny molecules)
         b = bounds["by_rule"][rule]
         assert b["reversed"]["prc_auc"] < b["random"]["prc_auc"] < b["perfect"]["prc_auc"]
-    examples = P.pyridine_examples(ev, truth, scores, 2, seed=0)
-    assert len(examples) == 2 and {"truth", "bayesgrad", "bayesgrad_std"} <= set(examples[0])
-    atoms = P.pyridine_atom_table(ev, truth, scores)
+    examples = P.pyridine_examples(ev, truth, result, 2, seed=0)
+    assert len(examples) == 2 and {"truth", "scores", "sd"} <= set(examples[0])
+    assert list(examples[0]["scores"]) == list(result.scores) and "bayesgrad" in examples[0]["sd"]
+    atoms = P.pyridine_atom_table(ev, truth, result)
     assert atoms["truth"].sum() == sum(len(t) for t in truth)
+    assert {"bayesgrad", "bayesgrad_sd", "vanilla_grad_sd"} <= set(atoms) and not any(c.endswith("_std") for c in atoms)
 
 
 def test_srmmp_recipe_and_maps(tiny, srmmp_model):
@@ -236,25 +278,34 @@ def test_srmmp_recipe_and_maps(tiny, srmmp_model):
     similar = S.similar_phenols(graphs, splits, OXYGEN, 2)
     assert len(similar) == 2 and all("C(C)(C)C" in m["smiles"] and m["smiles"].endswith("O") for m in similar)
     named = [{"name": "Tyrphostin 9", "smiles": TYRPHOSTIN}, {"name": "Tyrphostin 9 O-methyl", "smiles": TYRPHOSTIN_OME}]
-    maps = S.srmmp_maps(trained.model, named + similar, mc_samples=3, oxygen_smarts=OXYGEN, ctx=CTX)
+    maps = S.srmmp_maps_study({"model": trained.model, "molecules": named + similar}, MAPS, ctx=CTX)
     assert [m["oxygen"] for m in maps[:2]] == [20, 20]
     assert all(1 <= m["oxygen_rank"] <= m["n_atoms"] for m in maps)
-    assert all(len(m["bayesgrad"]) == len(m["bayesgrad_std"]) == m["n_atoms"] for m in maps)
+    assert all(m["method"] == "bayesgrad" and list(m["scores"]) == ["bayesgrad", "vanilla_grad"] for m in maps)
+    assert all(len(m["scores"]["bayesgrad"]) == len(m["sd"]["bayesgrad"]) == m["n_atoms"] for m in maps)
+    assert all(list(m["oxygen_ranks"]) == ["bayesgrad", "vanilla_grad", "signed_bayesgrad",
+                                           "signed_input_x_gradient"] for m in maps)
+    assert all(m["oxygen_ranks"]["bayesgrad"] == m["oxygen_rank"] for m in maps)
+    assert all(min(m["scores"]["bayesgrad"]) >= 0 for m in maps)  # squared gradient
+    signed = [v for m in maps for v in m["oxygen_signed"].values()]
+    assert all(set(m["oxygen_signed"]) == {"signed_bayesgrad", "signed_input_x_gradient"} for m in maps)
+    assert any(v < 0 for v in signed) or any(v > 0 for v in signed)
 
 
 def test_integrated_gradients_completeness_path_and_runs(tiny, srmmp_model, full_model):
     graphs, splits = tiny
     actives, held_out = IG.ig_molecule_sets(graphs, splits, "srmmp", IG_CFG)
-    comp, _, attr = IG.integrated_gradients_study(srmmp_model[0].model, held_out, 16, 0, ctx=CTX, label="nfp")
+    comp, _, attr = IG.molecule_integrated_gradients(srmmp_model[0].model, held_out, 16, 0, ctx=CTX, label="nfp")
     assert len(comp) == len(held_out) and len(attr) == len(held_out)
     np.testing.assert_allclose(comp["attribution_sum"], [a.sum() for a in attr], rtol=1e-4, atol=1e-6)
     actives, _ = IG.ig_molecule_sets(graphs, splits, "pyridine", IG_CFG)
-    _, path, _ = IG.integrated_gradients_study(full_model[0].model, actives, 16, len(actives), ctx=CTX, label="ggnn")
+    _, path, _ = IG.molecule_integrated_gradients(full_model[0].model, actives, 16, len(actives), ctx=CTX,
+                                                  label="ggnn")
     assert len(path) == 16 * len(actives) and path["alpha"].min() == 0 and path["alpha"].max() == 1
     assert len(IG.saturation_summary(path)) == len(actives)
-    comp_all, path_all = IG.integrated_gradients_runs(
-        [("srmmp", "nfp", srmmp_model[0].model), ("pyridine", "ggnn", full_model[0].model)], graphs, splits, IG_CFG,
-        ctx=CTX)
+    comp_all, path_all = IG.integrated_gradients_study(
+        {"models": [("srmmp", "nfp", srmmp_model[0].model), ("pyridine", "ggnn", full_model[0].model)],
+         "graphs": graphs, "splits": splits}, IG_CFG, ctx=CTX)
     assert set(comp_all["model"]) == {"nfp", "ggnn"} and set(path_all["model"]) == {"nfp", "ggnn"}
     np.testing.assert_allclose(comp_all[comp_all["model"] == "nfp"]["attribution_sum"].to_numpy(),
                                comp["attribution_sum"].to_numpy(), rtol=1e-5, atol=1e-7)
@@ -262,42 +313,63 @@ def test_integrated_gradients_completeness_path_and_runs(tiny, srmmp_model, full
 
 def test_dead_features_study_trains_through_the_recipe(tiny):
     graphs, splits = tiny
-    dead, pairs = DF.dead_features_study(graphs, splits, DEAD, train=TRAIN, subset_size=20, ctx=CTX)
+    dead, pairs = DF.dead_features_study({"graphs": graphs, "splits": splits},
+                                         dict(DEAD, train=TRAIN, subset_size=20), ctx=CTX)
     assert len(dead) == 4 and dead.set_index(["model", "n_layers"]).loc[("weave", 1), "fraction_identical"] == 1.0
     assert set(pairs["model"]) == {"weave", "ggnn"}
 
 
-def test_faithfulness_covers_every_method_and_random(tiny, full_model):
+def test_faithfulness_covers_every_method_in_the_shared_schema(tiny, full_model):
     graphs, splits = tiny
-    faith = {"n_examples": 4, "steps": 4, "max_fraction": 1.0, "n_random": 2, "ig_steps": 8}
-    per_example, curves, summary = pyridine_faithfulness(full_model[0].model, graphs, splits,
-                                                         attribution=ATTRIBUTION, faithfulness=faith, ctx=CTX)
-    methods = {"gradient", "input_x_gradient", "smoothgrad", "bayesgrad", "bayessmoothgrad", "integrated_gradients",
-               "occlusion", "random"}
-    assert set(summary["method"]) == methods and sorted(summary["rank"]) == list(range(1, 9))
-    assert len(per_example) == 4 * len(methods)
-    assert len(curves) == len(methods) * 2 * 5
+    res = faithfulness_study({"model": full_model[0].model, "graphs": graphs, "splits": splits, "model_name": "ggnn"},
+                             dict(FAITH, methods=ALL_METHODS), ctx=CTX)
+    applied = [m for m in ALL_METHODS if m not in ("shapley_sampling", "explanation_mask")]
+    assert list(res.per_example.columns) == list(FAITHFULNESS_COLUMNS)
+    assert res.per_example[["experiment", "modality", "unit", "model"]].drop_duplicates().values.tolist() == [
+        ["tox21", "molecular graph", "atom", "ggnn"]]
+    assert set(res.per_example["replicate"]) == {0}
+    assert list(dict.fromkeys(res.per_example["method"])) == applied and len(res.per_example) == 4 * len(applied)
+    assert set(res.summary["method"]) == set(applied) and sorted(res.summary["rank"]) == list(range(1, 9))
+    assert len(res.curves) == len(applied) * 2 * 5
     # the deletion curve starts at the unperturbed score: every method's first point is the same
-    first = curves[(curves["mode"] == "deletion") & (curves["fraction"] == 0)]["mean"]
+    first = res.curves[(res.curves["mode"] == "deletion") & (res.curves["fraction"] == 0)]["mean"]
     assert np.allclose(first, first.iloc[0])
+    assert list(res.skipped.columns) == list(SKIPPED_COLUMNS)
+    assert res.skipped["method"].tolist() == ["shapley_sampling", "explanation_mask"]
+    assert res.skipped["reason"].str.len().gt(10).all() and set(res.skipped["model"]) == {"ggnn"}
+
+
+def test_a_registered_method_named_in_the_config_joins_the_faithfulness_table(tiny, full_model):
+    """The toy plugin method (registered by tests/conftest.py) runs in Tox21's faithfulness study by
+    its name in the config alone; it is input x gradient with the sign flipped, so it is less
+    faithful than input x gradient."""
+    graphs, splits = tiny
+    res = faithfulness_study({"model": full_model[0].model, "graphs": graphs, "splits": splits, "model_name": "ggnn"},
+                             dict(FAITH, methods=["input_x_gradient", TOY_METHOD]), ctx=CTX)
+    toy = res.per_example[res.per_example["method"] == TOY_METHOD]
+    assert len(toy) == 4 and toy["deletion_aopc"].notna().all() and res.skipped.empty
+    wide = res.per_example.pivot_table(index="example", columns="method", values="deletion_aopc")
+    assert wide[TOY_METHOD].mean() < wide["input_x_gradient"].mean()
 
 
 def test_reproduction_rows_are_keyed_by_declared_targets(tmp_path):
     table = pd.DataFrame([{"method": m, "n_models": 30, "mean": 0.5, "sd": 0.04, "diff": -0.01} for m in METHODS])
     wil = pd.DataFrame([{"versus": v, "mean_diff": 0.02, "median_diff": 0.01, "pvalue": p, "n_a_higher": 20, "n": 30}
-                        for v, p in (("vanilla", 0.001), ("smoothgrad", 0.2), ("bayessmoothgrad", 0.5))])
-    rules = pd.DataFrame([{"rule": r, "method": "vanilla", "bayesgrad_gain": g, "pvalue": 1e-4}
+                        for v, p in (("vanilla_grad", 0.001), ("smoothgrad", 0.2), ("bayes_smoothgrad", 0.5))])
+    rules = pd.DataFrame([{"rule": r, "method": "vanilla_grad", "bayesgrad_gain": g, "pvalue": 1e-4}
                           for r, g in (("ceil", 0.03), ("max1_int", 0.04), ("reference_int", 0.02))])
     ablation = wil.assign(mean_diff=0.01, n=10)
     counts = pd.DataFrame([{"molecule": mol, "method": m, "n_seeds": 5, "n_top": top, "median_rank": 2.0, "n_atoms": 21}
                            for mol, top in (("Tyrphostin 9", 4), ("Tyrphostin 9 O-methyl", 3))
-                           for m in ("bayesgrad", "vanilla", "signed_bayesgrad", "signed_vanilla")])
+                           for m in ("bayesgrad", "vanilla_grad", "signed_bayesgrad", "signed_input_x_gradient")])
     full = {"model": "ggnn", "epochs": 50, "train_roc_auc": 0.999, "val_roc_auc": 0.97, "n_train": 10, "n_val": 5}
     srmmp = {"test_roc_auc": 0.85, "n_test": 9, "n_test_positive": 2}
-    base = {"n_atoms": 21, "oxygen_share": 0.1, "oxygen_rank_signed_bayesgrad": 1, "oxygen_rank_signed_vanilla": 2}
-    maps = [dict(base, name="Tyrphostin 9", oxygen_rank=2, seed=3),
-            dict(base, name="Tyrphostin 9 O-methyl", oxygen_rank=2),
-            dict(base, name="M1", oxygen_rank=1)]
+    def rec(name, rank, **kw):
+        ranks = {"bayesgrad": rank, "vanilla_grad": 5, "signed_bayesgrad": 1, "signed_input_x_gradient": 2}
+        return dict(n_atoms=21, oxygen_share=0.1, method="bayesgrad", name=name, oxygen_rank=rank, oxygen_ranks=ranks,
+                    **kw)
+
+    maps = [rec("Tyrphostin 9", 2, seed=3), rec("Tyrphostin 9 O-methyl", 2), rec("M1", 1)]
     comp = pd.DataFrame({"model": ["SR-MMP NFP"] * 3 + ["pyridine GGNN"] * 3, "rel_error": [0.001] * 3 + [0.05] * 3})
     sat = pd.DataFrame({"model": ["SR-MMP NFP", "pyridine GGNN"], "probability_tail_share": [0.01, 0.3]})
     dead = pd.DataFrame({"model": ["weave", "weave", "ggnn"], "n_layers": [1, 2, 1], "fraction_identical": [1.0, 0.1, 0.0]})
@@ -307,8 +379,9 @@ def test_reproduction_rows_are_keyed_by_declared_targets(tmp_path):
     pd.DataFrame(rows).to_csv(path, index=False)
     verdict = reproduction_table([path], TARGETS).set_index("id")["reproduced"]
     assert verdict["bayesgrad.tox21.table1.bayesgrad"] == False  # noqa: E712  # 0.5 is beyond one sd of 0.544
-    assert verdict["bayesgrad.tox21.table1.vanilla"] == True  # noqa: E712
-    assert verdict["bayesgrad.tox21.table1.bayesgrad_vs_vanilla"] == True  # noqa: E712
+    assert verdict["bayesgrad.tox21.table1.vanilla_grad"] == True  # noqa: E712
+    assert verdict["bayesgrad.tox21.table1.bayesgrad_vs_vanilla_grad"] == True  # noqa: E712
+    assert verdict["bayesgrad.tox21.table1.bayesgrad_vs_bayes_smoothgrad"] == True  # noqa: E712  # diff 0.02 >= 0
     assert verdict["bayesgrad.tox21.table1.bayesgrad_vs_smoothgrad"] == False  # noqa: E712  # p = 0.2
     assert verdict["bayesgrad.tox21.pyridine.train_roc_auc"] == True  # noqa: E712
     assert verdict["bayesgrad.tox21.pyridine.val_roc_auc"] == False  # noqa: E712  # 0.97 < 0.98
@@ -318,6 +391,9 @@ def test_reproduction_rows_are_keyed_by_declared_targets(tmp_path):
     notes = pd.DataFrame(rows).set_index("id")
     assert "ablation" in notes.loc["bayesgrad.tox21.table1.gain", "note"]
     assert "4 of 5 seeds" in notes.loc["bayesgrad.tox21.srmmp.tyrphostin9", "ours"]
+    assert "VanillaGrad 4/5, signed input x gradient (dropout) 4/5, signed input x gradient (no dropout) 4/5" in \
+        notes.loc["bayesgrad.tox21.srmmp.tyrphostin9", "note"]
+    assert notes.loc["bayesgrad.tox21.srmmp.hindered_phenols", "note"].endswith("M1: 1 / 2")
     assert verdict["counterfactuals.tox21.srmmp_nfp.completeness"] == True  # noqa: E712
     assert verdict["counterfactuals.tox21.pyridine_ggnn.completeness"] == False  # noqa: E712
     assert verdict["counterfactuals.tox21.pyridine_ggnn.saturation"] == False  # noqa: E712
@@ -335,6 +411,11 @@ def test_config_section_resolves_by_scale():
     assert full["attribution"]["mc_samples"] == 100 and full["attribution"]["smoothgrad_noise"] == 0.15
     assert full["models"]["ggnn"] == {"arch": "ggnn", "hidden_dim": 16, "n_layers": 4, "dropout": 0.25}
     assert full["srmmp"]["epochs"] == 200
+    # every method list by registered names: Table 1's four, the maps', all ten in the faithfulness study
+    assert quick["attribution"]["methods"] == list(METHODS) and quick["attribution"]["aggregation"] == "square"
+    assert quick["attribution"]["multiply_by_inputs"] is False
+    assert quick["srmmp"]["methods"][0] == "bayesgrad"
+    assert quick["faithfulness"]["methods"] == ALL_METHODS
 
 
 # --------------------------------------------------------------------------- real data and workflow
@@ -355,14 +436,15 @@ def test_real_tox21_counts():
 @pytest.mark.parametrize("scale, n_models", [("quick", 3), ("full", 30)])
 def test_workflow_plans_one_job_per_seed(tmp_path, scale, n_models):
     wf = copy_workflow(tmp_path / "wf")
+    (tmp_path / "mirror").mkdir()  # an empty mirror: planning needs no data
     proc = run_snakemake(wf, "-n", "results/report/notebooks/tox21.ipynb", "--config", f"scale={scale}",
-                         mirror=tmp_path / "mirror")
+                         mirror=make_mirror(tmp_path / "mirror", {}))
     rules = planned_rules(proc)
     n_ablation, n_seeds = (2, 2) if scale == "quick" else (10, 5)
     assert rules.count("train_tox21_subset") == n_models + n_ablation  # Table 1's models and the ablation's
     assert rules.count("prcauc_tox21_subset") == n_models + n_ablation
     assert rules.count("train_tox21_srmmp") == rules.count("tox21_srmmp_maps") == n_seeds
-    for rule in ("featurize_tox21", "split_tox21", "train_tox21_pyridine", "attribute_tox21_pyridine",
+    for rule in ("featurize_tox21", "split_tox21", "train_tox21", "attribute_tox21_pyridine",
                  "gather_tox21_table1", "gather_tox21_ablation", "gather_tox21_srmmp", "tox21_integrated_gradients",
                  "tox21_dead_features", "tox21_faithfulness", "tox21_reproduction", "notebook_tox21"):
         assert rules.count(rule) == 1, rule
@@ -370,9 +452,9 @@ def test_workflow_plans_one_job_per_seed(tmp_path, scale, n_models):
 
 def test_fig3_across_seeds_picks_the_median_rank_model_and_counts_top3():
     def rec(name, bayes, seed_vanilla=5):
-        return {"name": name, "n_atoms": 21, "probability": 0.5, "oxygen_rank": bayes,
-                "oxygen_rank_vanilla": seed_vanilla, "oxygen_rank_signed_bayesgrad": 21,
-                "oxygen_rank_signed_vanilla": 20}
+        return {"name": name, "n_atoms": 21, "probability": 0.5, "method": "bayesgrad", "oxygen_rank": bayes,
+                "oxygen_ranks": {"bayesgrad": bayes, "vanilla_grad": seed_vanilla, "signed_bayesgrad": 21,
+                                 "signed_input_x_gradient": 20}}
 
     maps = {0: [rec("Tyrphostin 9", 8)], 1: [rec("Tyrphostin 9", 2)], 2: [rec("Tyrphostin 9", 5)],
             3: [rec("Tyrphostin 9", 3), dict(rec("no oxygen", 1), oxygen_rank=None)]}

@@ -5,10 +5,17 @@ import numpy as np
 import pytest
 import torch
 
+from torch import nn
+
+from xairepro.attribution import IntegratedGradients, VanillaGrad
 from xairepro.context import RunContext
-from xairepro.experiments.vision import aopc, counterfactuals, data, masks, training
+from xairepro.evaluation.units import PixelUnit
+from xairepro.experiments.methods import FAITHFULNESS_COLUMNS, SKIPPED_COLUMNS
+from xairepro.experiments.vision import aopc, counterfactuals, data, masks, saliency, settings, training
 from xairepro.models import build_model
 from xairepro.training import load_checkpoint
+
+from conftest import TOY_METHOD
 
 
 @pytest.fixture(autouse=True)
@@ -84,7 +91,7 @@ def test_tensor_batches_cover_each_image_once_per_epoch():
 def test_training_resumes_from_its_checkpoint_to_the_same_weights(tmp_path):
     cache = fake_cache()
     ctx = RunContext(seed=3, device="cpu")
-    ref = training.train_classifier(cache, TINY, TRAIN, ctx, checkpoint_dir=tmp_path / "a")
+    ref = training.train_vision(cache, TINY, TRAIN, ctx=ctx, checkpoint_dir=tmp_path / "a")
     assert not ref["checkpoint"].exists() or ref["checkpoint"].parent == tmp_path / "a"
 
     class Stop(Exception):
@@ -95,8 +102,8 @@ def test_training_resumes_from_its_checkpoint_to_the_same_weights(tmp_path):
             raise Stop
 
     with pytest.raises(Stop):
-        training.train_classifier(cache, TINY, TRAIN, ctx, checkpoint_dir=tmp_path / "b", progress=stop_after_first)
-    resumed = training.train_classifier(cache, TINY, TRAIN, ctx, checkpoint_dir=tmp_path / "b")
+        training.train_vision(cache, TINY, TRAIN, ctx=ctx, checkpoint_dir=tmp_path / "b", progress=stop_after_first)
+    resumed = training.train_vision(cache, TINY, TRAIN, ctx=ctx, checkpoint_dir=tmp_path / "b")
     assert list(resumed["history"]["epoch"]) == [1, 2]
     for a, b in zip(ref["trained"].model.state_dict().values(), resumed["trained"].model.state_dict().values()):
         assert torch.equal(a, b)
@@ -109,7 +116,7 @@ def test_training_resumes_from_its_checkpoint_to_the_same_weights(tmp_path):
 def test_train_and_save_rebuilds_by_name(tmp_path):
     torch.save(fake_cache(), tmp_path / "cache.pt")
     history, metrics = training.train_and_save(tmp_path / "cache.pt", TINY, dict(TRAIN, epochs=1),
-                                               RunContext(seed=0, device="cpu"), tmp_path / "model.pt")
+                                               tmp_path / "model.pt", ctx=RunContext(seed=0, device="cpu"))
     model, ckpt = load_checkpoint(tmp_path / "model.pt")
     x = data.to_float(fake_cache()["x_test"])
     acc = training.accuracy(model, x, fake_cache()["y_test"])
@@ -125,16 +132,16 @@ def test_mask_net_trains_only_itself_and_round_trips(tmp_path):
     cache = fake_cache()
     cfg = {"width": 4, "n_convs": 2, "l2": 1e-4, "epochs": 1, "batch_size": 8, "lr": 1e-2, "n_train": 24,
            "n_examples": 3}
-    out = masks.train_cifar_mask(model, cache, cfg, RunContext(seed=0, device="cpu"))
+    out = masks.train_vision_mask(model, cache, cfg, ctx=RunContext(seed=0, device="cpu"))
     for k, v in model.state_dict().items():
         assert torch.equal(v, before[k]), k
     m = out["examples"]["masks"]
     assert m.shape == (3, 32, 32) and m.min() >= 0 and m.max() <= 1
     assert 0 <= out["metrics"]["masked_accuracy"] <= 1 and 0 < out["metrics"]["mask_mean"] < 1
-    twice = masks.train_cifar_mask(model, cache, cfg, RunContext(seed=0, device="cpu"))
+    twice = masks.train_vision_mask(model, cache, cfg, ctx=RunContext(seed=0, device="cpu"))
     assert np.array_equal(twice["examples"]["masks"], m)  # a fixed seed gives the same mask network
     masks.save_mask_net(tmp_path / "mask.pt", out["net"])
-    again = masks.load_mask_net(tmp_path / "mask.pt", model)
+    again = masks.load_mask_net(tmp_path / "mask.pt", model, device="cpu")
     x = torch.rand(2, 3, 32, 32)
     assert torch.allclose(again.mask(x), out["net"].mask(x))
     with pytest.raises(ValueError, match="square"):
@@ -155,11 +162,13 @@ def test_saturation_curves_and_completeness():
     assert counterfactuals.tail_share(pd.DataFrame(flat)).iloc[0] == 0.0
     cfg = {"n_images": 4, "n_alphas": 5, "interior_alphas": [0.1, 0.5, 1.0], "n_interior": 2, "n_grid": 2,
            "ig_steps": 64, "ig_rule": "trapezoid"}
-    out = counterfactuals.counterfactuals_study(model, fake_cache(), cfg, RunContext(seed=0, device="cpu"))
+    out = counterfactuals.counterfactuals_study({"model": model, "data": fake_cache()}, cfg,
+                                                ctx=RunContext(seed=0, device="cpu"))
     comp = out["completeness"]
     assert np.allclose(comp["ig_sum"], comp["delta"], atol=0.02 * comp["delta"].abs().max() + 1e-4)
     assert out["arrays"]["interior_maps"].shape == (2, 3, 32, 32)
     assert out["arrays"]["ig_maps"].shape == (2, 32, 32)
+
 
 
 def _reference_deletion_curve(model, x, scores, target, fractions):
@@ -175,39 +184,147 @@ def _reference_deletion_curve(model, x, scores, target, fractions):
     return np.array(out)
 
 
+class NoDropoutNet(nn.Module):
+    """A tiny classifier with no dropout module (BayesGrad cannot apply) that exposes ``features``,
+    ``n_features`` and ``fc`` as the mask network needs."""
+
+    def __init__(self, seed=0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.conv = nn.Conv2d(3, 16, 5, stride=4, padding=2)
+        self.n_features = 16
+        self.fc = nn.Linear(16, 10)
+
+    def features(self, x):
+        return torch.tanh(self.conv(x)).mean((-2, -1))
+
+    def forward(self, x):
+        return self.fc(self.features(x))
+
+
+ALL_METHODS = ["integrated_gradients", "vanilla_grad", "smoothgrad", "bayesgrad", "bayes_smoothgrad",
+               "input_x_gradient", "occlusion", "shapley_sampling", "explanation_mask", "random"]
+
+
+def aopc_cfg(methods, dropout_methods, **extra):
+    return dict({"n_examples": 3, "steps": 5, "max_fraction": 0.1, "n_random": 2, "ig_steps": 8, "mc_samples": 3,
+                 "smoothgrad_noise": 0.15, "occlusion_window": 8, "occlusion_stride": 8, "shapley_patch": 8,
+                 "shapley_estimator": "permutation", "shapley_background": 4,
+                 "method_options": {"shapley_sampling": {"M": 2}, "occlusion": {"feature_mask": None}},
+                 "methods": methods, "dropout_methods": dropout_methods}, **extra)
+
+
 def test_aopc_study_matches_an_independent_region_perturbation():
     torch.manual_seed(0)
     clf = build_model("preact_resnet", depth=8, width=4).eval()
     drop = build_model("preact_resnet", depth=8, width=4, dropout=0.5).eval()
-    cfg = {"n_examples": 3, "steps": 5, "max_fraction": 0.1, "n_random": 1, "ig_steps": 8, "mc_samples": 3,
-           "smoothgrad_noise": 0.15, "occlusion_window": 8, "occlusion_stride": 8,
-           "methods": ["ig", "gradient", "smoothgrad", "occlusion"], "dropout_methods": ["gradient", "bayesgrad"]}
+    cfg = aopc_cfg(["integrated_gradients", "vanilla_grad", "smoothgrad", "occlusion", "random"],
+                   ["vanilla_grad", "bayesgrad", "random"])
     ctx = RunContext(seed=0, device="cpu")
-    out = aopc.aopc_study(clf, drop, None, fake_cache(), cfg, ctx)
+    out = aopc.aopc_study({"data": fake_cache(), "models": {"classifier": clf, "dropout": drop}}, cfg, ctx=ctx)
     summ = out["summary"]
-    assert set(summ[summ["model"] == "classifier"]["method"]) == {"ig", "gradient", "smoothgrad", "occlusion", "random"}
-    assert set(summ[summ["model"] == "dropout"]["method"]) == {"gradient", "bayesgrad", "random"}
-    assert "classifier_ig_vs_gradient" in out["stats"] and out["stats"]["n_pixels_removed"] == 102
-    # recompute the IG deletion AOPC of each image with the independent loop
+    assert set(summ[summ["model"] == "classifier"]["method"]) == set(cfg["methods"])
+    assert set(summ[summ["model"] == "dropout"]["method"]) == set(cfg["dropout_methods"])
+    assert "classifier_integrated_gradients_vs_vanilla_grad" in out["stats"]
+    assert out["stats"]["n_pixels_removed"] == 102
+    # recompute the IG deletion AOPC of each image with the method built directly and an independent loop
     x, _ = data.test_images(fake_cache(), 3, offset=1)
     with torch.no_grad():
         top = clf(x).argmax(1)
-    attr = aopc.pixel_attributions("ig", clf, x, top, cfg, ctx)
+    attr = IntegratedGradients(counterfactuals.Softmax(clf), target=top, n_steps=8, method="trapezoid").compute(x)
     fractions = np.linspace(0, 0.1, 6)
-    per = out["per_example"].query("model == 'classifier' and method == 'ig'").sort_values("example")
+    per = out["per_example"].query("model == 'classifier' and method == 'integrated_gradients'").sort_values("example")
     for i in range(3):
-        curve = _reference_deletion_curve(clf, x[i], attr[i].abs().sum(0).numpy().ravel(), int(top[i]), fractions)
+        scores = attr.samples[0, i].abs().sum(0).numpy().ravel()
+        curve = _reference_deletion_curve(clf, x[i], scores, int(top[i]), fractions)
         assert per["deletion_aopc"].iloc[i] == pytest.approx((curve[0] - curve).mean(), abs=1e-5)
-    with pytest.raises(ValueError, match="mask network"):
-        aopc.pixel_attributions("mask", clf, x, top, cfg, ctx)
+    # the random floor averages its n_random orders: its curve is not one of a single order's
+    assert len(out["curves"].query("model == 'classifier' and method == 'random' and mode == 'deletion'")) == 6
 
 
-def test_config_section_both_scales_and_bad_keys_are_named():
+def test_faithfulness_table_has_a_plugin_method_and_names_what_cannot_apply():
+    """Every method of each network's list, a registered plugin among them, in the shared schema;
+    the methods that cannot explain a network come back as skipped rows with the reason."""
+    clf = NoDropoutNet().eval()
+    drop = build_model("preact_resnet", depth=8, width=4, dropout=0.5).eval()
+    mask_net = masks.CifarMaskNet(NoDropoutNet(), width=4, n_convs=2)
+    names = ALL_METHODS + [TOY_METHOD]
+    inputs = {"data": fake_cache(), "models": {"classifier": clf, "dropout": drop},
+              "mask_nets": {"classifier": mask_net}}
+    out = aopc.aopc_study(inputs, aopc_cfg(names, names), ctx=RunContext(seed=0, device="cpu"))
+    per, skipped = out["per_example"], out["skipped"]
+    assert list(per.columns) == list(FAITHFULNESS_COLUMNS) and list(skipped.columns) == list(SKIPPED_COLUMNS)
+    assert set(per["experiment"]) == {"vision"} and set(per["modality"]) == {"image"}
+    assert set(per["unit"]) == {"pixel"} and set(per["replicate"]) == {0}
+    for model in ("classifier", "dropout"):
+        toy = per.query("model == @model and method == @TOY_METHOD").sort_values("example")
+        assert len(toy) == 3 and np.isfinite(toy["deletion_aopc"]).all()
+        # pixels are read as magnitudes, so the sign-flipped input x gradient ranks pixels as input x gradient
+        ixg = per.query("model == @model and method == 'input_x_gradient'").sort_values("example")
+        np.testing.assert_allclose(toy["deletion_aopc"].to_numpy(), ixg["deletion_aopc"].to_numpy())
+        assert TOY_METHOD in set(out["summary"].query("model == @model")["method"])
+    reasons = {(r.model, r.method): r.reason for r in skipped.itertuples()}
+    assert set(reasons) == {("classifier", "bayesgrad"), ("classifier", "bayes_smoothgrad"),
+                            ("dropout", "explanation_mask")}
+    assert "dropout" in reasons[("classifier", "bayesgrad")] and "mask" in reasons[("dropout", "explanation_mask")]
+    ran = {m: set(per.query("model == @m")["method"]) for m in ("classifier", "dropout")}
+    assert ran["classifier"] == set(names) - {"bayesgrad", "bayes_smoothgrad"}
+    assert ran["dropout"] == set(names) - {"explanation_mask"}
+
+
+def test_saliency_maps_and_spreads_come_from_the_explanations():
+    drop = build_model("preact_resnet", depth=8, width=4, dropout=0.5).eval()
+    cfg = {"n_images": 2, "methods": ["vanilla_grad", "smoothgrad", "bayesgrad", "bayes_smoothgrad"], "mc_samples": 3,
+           "smoothgrad_noise": 0.15}
+    ctx = RunContext(seed=0, device="cpu")
+    out = saliency.saliency_study({"model": drop, "data": fake_cache()}, cfg, ctx=ctx)
+    names = list(out["methods"])
+    assert names == cfg["methods"] and out["maps"].shape == out["spread"].shape == (4, 2, 32, 32)
+    assert not out["spread"][names.index("vanilla_grad")].any()  # one sample: no spread
+    assert (out["spread"][names.index("bayesgrad")] > 0).any()  # MC dropout samples differ
+    assert not np.allclose(out["maps"][names.index("bayesgrad")], out["maps"][names.index("vanilla_grad")])
+    # the vanilla map is |gradient of the top class's log-softmax| summed over channels
+    x, _ = data.test_images(fake_cache(), 2, offset=2)
+    grad = VanillaGrad(counterfactuals.Softmax(drop, log=True), target=torch.as_tensor(out["top_class"])).compute(x)
+    np.testing.assert_allclose(out["maps"][0], grad.samples[0].abs().sum(1).numpy(), rtol=1e-5, atol=1e-8)
+    # on a network without dropout the MC-dropout methods are named as skipped, not dropped silently
+    plain = saliency.saliency_study({"model": NoDropoutNet(), "data": fake_cache()}, cfg, ctx=ctx)
+    assert list(plain["methods"]) == ["vanilla_grad", "smoothgrad"]
+    assert list(plain["skipped_methods"]) == ["bayesgrad", "bayes_smoothgrad"]
+    assert all("dropout" in r for r in plain["skipped_reasons"])
+
+
+def test_settings_build_every_method_from_one_dict():
+    patches = settings.square_patches(32, 32, 8)
+    assert patches.shape == (32, 32) and sorted(patches.unique().tolist()) == list(range(16))
+    assert (patches[:8, :8] == 0).all() and (patches[-8:, -8:] == 15).all()
+    cfg = aopc_cfg([], [])
+    s = settings.pixel_settings(cfg, ctx=RunContext(device="cpu", max_batch=64))
+    assert s["sliding_window_shapes"] == (3, 8, 8) and s["strides"] == (3, 8, 8) and s["stdevs"] == 0.15
+    assert s["n_steps"] == 8 and s["method"] == "trapezoid" and s["max_batch"] == 64 and s["n_random"] == 2
+    assert settings.pixel_settings({}, ctx=RunContext(device="cpu")).keys() >= {"baselines", "max_batch"}
+    bg = settings.background_images(fake_cache(), 4)
+    assert bg.shape == (4, 3, 32, 32) and bg.dtype == torch.float32
+    assert settings.background_images(fake_cache(), 0) is None
+    # the sample count of a method comes from method_options[name]["M"], everything else from mc_samples
+    model = build_model("preact_resnet", depth=8, width=4).eval()
+    x, _ = data.test_images(fake_cache(), 2)
+    got = settings.explain_images(counterfactuals.Softmax(model), x, ["shapley_sampling", "smoothgrad", "occlusion"],
+                                  s, cfg, target=torch.zeros(2, dtype=torch.long), seed=0)
+    assert list(got) == ["shapley_sampling", "smoothgrad", "occlusion"]
+    assert got["shapley_sampling"].M == 2 and got["smoothgrad"].M == 3 and got["occlusion"].M == 1
+    # occlusion is additive: the sum over a window's elements is that window's drop
+    drops = got["occlusion"].extras["drops"]
+    assert drops.shape == (16, 2)
+    assert got["occlusion"].samples[0].sum((1, 2, 3)).numpy() == pytest.approx(drops.sum(0).numpy(), rel=1e-4, abs=1e-7)
+
+
+def test_config_section_both_scales_and_bad_method_names_are_named():
     import copy
 
     import yaml
 
-    from xairepro.config import ConfigError, resolve_scale, validate_config
+    from xairepro.config import ConfigError, check_methods, resolve_scale, validate_config
     from conftest import REPO_ROOT
 
     cfg = yaml.safe_load((REPO_ROOT / "config.yaml").read_text())
@@ -218,9 +335,17 @@ def test_config_section_both_scales_and_bad_keys_are_named():
     assert full["aopc"]["steps"] == 50 and full["aopc"]["max_fraction"] == 0.1
     quick = resolve_scale(cfg, "quick")["vision"]
     assert quick["models"]["classifier"]["depth"] == 20 and quick["train"]["epochs"] <= 3
+    assert set(quick["aopc"]["methods"]) >= set(ALL_METHODS)
+    assert set(quick["aopc"]["dropout_methods"]) >= set(ALL_METHODS)
+    assert quick["attribution"]["method_options"]["shapley_sampling"]["M"] < quick["attribution"]["mc_samples"]
+    check_methods({"vision": quick})  # every name registered
     bad = copy.deepcopy(cfg)
-    bad["vision"]["aopc"]["methods"] = ["ig", "bayesgrad"]  # BayesGrad belongs to the dropout network
-    with pytest.raises(ConfigError, match=r"vision\.aopc\.methods"):
+    bad["vision"]["aopc"]["methods"] = ["ig", "gradient"]  # the old, experiment-local spellings
+    validate_config(bad)  # well-formed names: the registry, not the schema, knows them
+    with pytest.raises(ConfigError, match=r"vision\.aopc\.methods.*'ig'"):
+        check_methods({"vision": resolve_scale(bad)["vision"]})
+    bad["vision"]["saliency"]["methods"] = ["Vanilla Grad"]
+    with pytest.raises(ConfigError, match=r"vision.*saliency.*methods"):
         validate_config(bad)
 
 
@@ -229,22 +354,21 @@ def test_pixel_deletion_curve_agrees_with_quantus_region_perturbation():
     taken one pixel per step: the same drops of the top class's softmax."""
     import quantus  # a third-party reference, pinned in requirements.txt
     from xairepro.evaluation.faithfulness import faithfulness_curves
-    from xairepro.evaluation.units import PixelUnit
 
     torch.manual_seed(0)
     model = build_model("preact_resnet", depth=8, width=4).eval()
     x, _ = data.test_images(fake_cache(), 3)
     with torch.no_grad():
         top = model(x).argmax(1)
-    attr = aopc.pixel_attributions("gradient", model, x, top, {}, RunContext(seed=0, device="cpu"))
-    scores = attr.abs().sum(1, keepdim=True)  # (N, 1, H, W): the pixel unit's score
+    explanation = VanillaGrad(counterfactuals.Softmax(model), target=top).compute(x)
+    scores = explanation.samples[0].abs().sum(1, keepdim=True)  # (N, 1, H, W): the pixel unit's score
     k = 12
     metric = quantus.RegionPerturbation(patch_size=1, regions_evaluation=k, order="morf", abs=False,
                                         normalise=False, perturb_baseline=0.0, disable_warnings=True)
     theirs = np.asarray(metric(model=model, x_batch=x.numpy(), y_batch=top.numpy(), a_batch=scores.numpy(),
                                device="cpu", softmax=True))
     unit = PixelUnit(baseline=0.0)
-    ours = faithfulness_curves(model, list(x), [unit.reduce(a) for a in attr], unit,
+    ours = faithfulness_curves(model, list(x), explanation.units(unit, list(x), "abs"), unit,
                                fractions=np.arange(k + 1) / 1024, targets=top.tolist(),
                                score_fn=lambda out: torch.softmax(out, -1))
     assert theirs.shape == (3, k)

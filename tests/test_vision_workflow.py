@@ -22,16 +22,18 @@ TINY = {
         "counterfactuals": {"n_images": 4, "n_alphas": 6, "interior_alphas": [0.1, 0.5, 1.0], "n_interior": 2,
                             "n_grid": 2, "ig_rule": "trapezoid"},
         "aopc": {"n_examples": 4, "steps": 5, "max_fraction": 0.1, "n_random": 1,
-                 "methods": ["ig", "gradient", "smoothgrad", "occlusion", "mask"],
-                 "dropout_methods": ["gradient", "bayesgrad"]},
+                 "methods": ["integrated_gradients", "vanilla_grad", "smoothgrad", "occlusion", "shapley_sampling",
+                             "explanation_mask", "random"],
+                 "dropout_methods": ["vanilla_grad", "bayesgrad", "explanation_mask", "random"]},
         "mask": {"width": 4, "n_convs": 2, "l2": 1.0e-4, "epochs": 1, "batch_size": 32, "lr": 1.0e-3,
                  "n_train": 64, "n_examples": 3},
-        "saliency": {"n_images": 2},
+        "saliency": {"n_images": 2, "methods": ["vanilla_grad", "smoothgrad", "bayesgrad", "bayes_smoothgrad"]},
     }
 }
 
 
 @needs_shared_data
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_vision_slice_runs_on_the_jpeg_mirror(tmp_path):
     wf = copy_workflow(tmp_path / "wf", config_overrides=TINY)
@@ -41,7 +43,7 @@ def test_vision_slice_runs_on_the_jpeg_mirror(tmp_path):
     for rule in ("vision_data", "vision_mask", "vision_counterfactuals", "vision_aopc", "vision_saliency",
                  "vision_reproduction", "notebook_vision"):
         assert rule in rules, rule
-    assert rules.count("train_vision") == 2
+    assert rules.count("vision_train") == 2
     res = wf / "results" / "vision"
     summary = json.loads((res / "data/summary.json").read_text())
     assert summary["n_train"] == 200 and summary["n_test"] == 80 and summary["lossy_jpeg"]
@@ -56,12 +58,18 @@ def test_vision_slice_runs_on_the_jpeg_mirror(tmp_path):
     sat = pd.read_csv(res / "counterfactuals/saturation.csv")
     assert len(sat) == 4 * 6 and sat["softmax"].between(0, 1).all()
     summ = pd.read_csv(res / "aopc/summary.csv")
-    assert set(summ.query("model == 'classifier'")["method"]) == {"ig", "gradient", "smoothgrad", "occlusion",
-                                                                   "mask", "random"}
-    assert set(summ.query("model == 'dropout'")["method"]) == {"gradient", "bayesgrad", "random"}
+    assert set(summ.query("model == 'classifier'")["method"]) == set(TINY["vision"]["aopc"]["methods"])
+    assert set(summ.query("model == 'dropout'")["method"]) == {"vanilla_grad", "bayesgrad", "random"}
+    per = pd.read_csv(res / "aopc/per_example.csv")
+    assert set(per["experiment"]) == {"vision"} and set(per["unit"]) == {"pixel"} and len(per) == 4 * (7 + 3)
+    skipped = pd.read_csv(res / "aopc/faithfulness_skipped.csv")
+    assert skipped[["model", "method"]].values.tolist() == [["dropout", "explanation_mask"]]
     with np.load(res / "saliency/maps.npz") as sal:
-        assert sal["bayes_sd"].shape == (2, 32, 32) and (sal["bayes_sd"] > 0).any()
-        assert not np.allclose(sal["bayes"], sal["vanilla"])  # MC dropout changes the map
+        names = list(sal["methods"])
+        assert names == TINY["vision"]["saliency"]["methods"] and sal["maps"].shape == (4, 2, 32, 32)
+        uncertainty = sal["spread"][names.index("bayesgrad")]
+        assert (uncertainty > 0).any()
+        assert not np.allclose(sal["maps"][names.index("bayesgrad")], sal["maps"][names.index("vanilla_grad")])
     rows = pd.read_csv(res / "reproduction.csv")
     assert set(rows["id"]) == {"masks.cifar10.test_accuracy", "masks.cifar10.masked_accuracy",
                                "counterfactuals.cifar10.saturation", "counterfactuals.cifar10.completeness",
@@ -71,4 +79,4 @@ def test_vision_slice_runs_on_the_jpeg_mirror(tmp_path):
         assert (figures / f"vision_{name}.png").stat().st_size > 5000, name
     # nothing to do on a rerun
     again = run_snakemake(wf, target, "-n", mirror=SHARED_DATA)
-    assert "train_vision" not in planned_rules(again)
+    assert "vision_train" not in planned_rules(again)

@@ -218,3 +218,16 @@ def test_moving_the_mirror_reruns_nothing(tmp_path):
     assert planned_rules(again) == [], planned_rules(again)
     via_config = snakemake(wf, "-n", "results/esol/featurize.json", "--config", f"data_mirror={moved}")
     assert planned_rules(via_config) == [], planned_rules(via_config)
+
+
+def test_cuda_without_cuda_stops_before_any_job_naming_the_key(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: device=cuda is valid here")
+    wf = copy_workflow(tmp_path / "wf")
+    mirror = make_mirror(tmp_path / "mirror", {"esol/delaney-processed.csv": ESOL_CSV.encode()})
+    proc = snakemake(wf, "--config", "device=cuda", "--", "results/esol/featurize.json", mirror=mirror, check=False)
+    assert proc.returncode != 0
+    assert "device: 'cuda' asks for a CUDA device" in proc.stdout + proc.stderr
+    assert not (wf / "results" / "esol").exists()  # no job ran

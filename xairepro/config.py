@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import os
+import sys
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -15,7 +16,10 @@ import yaml
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "config.schema.yaml"
 #: One schema per experiment section, merged under ``properties`` by :func:`load_schema`.
 EXPERIMENT_SCHEMAS = Path(__file__).parent / "schemas" / "experiments"
-SCALES = ("quick", "full")
+SCALES = ("quick", "cpu", "full")
+#: A by-scale value names quick and full; cpu is optional and falls back to full (the papers'
+#: settings wherever two CPU cores can afford them).
+SCALE_FALLBACK = {"cpu": "full"}
 MIRROR_ENV = "XAIREPRO_DATA_MIRROR"
 
 
@@ -54,19 +58,20 @@ def validate_config(config: Mapping[str, Any], source: str = "config") -> None:
 
 
 def _is_by_scale(value: Any) -> bool:
-    return isinstance(value, dict) and set(value) == set(SCALES)
+    return isinstance(value, dict) and {"quick", "full"} <= set(value) <= set(SCALES)
 
 
 def resolve_scale(config: Mapping[str, Any], scale: str | None = None) -> dict:
-    """Return a copy of ``config`` where every ``{quick: a, full: b}`` value is replaced by
-    the value for ``scale`` (default: ``config['scale']``)."""
+    """Return a copy of ``config`` where every ``{quick: a, full: b}`` (or ``{quick: a, cpu: c, full: b}``)
+    value is replaced by the value for ``scale`` (default: ``config['scale']``); ``cpu`` takes ``full``
+    where a value names no ``cpu``."""
     scale = scale or config.get("scale", "quick")
     if scale not in SCALES:
         raise ConfigError(f"scale: must be one of {SCALES}, got {scale!r}")
 
     def walk(node):
         if _is_by_scale(node):
-            return copy.deepcopy(node[scale])
+            return copy.deepcopy(node[scale] if scale in node else node[SCALE_FALLBACK[scale]])
         if isinstance(node, dict):
             return {k: walk(v) for k, v in node.items()}
         if isinstance(node, list):
@@ -97,6 +102,79 @@ def check_models(config: Mapping[str, Any]) -> None:
                                   f"registered: {sorted(MODELS)}")
 
 
+def check_device(config: Mapping[str, Any]) -> None:
+    """Raise ConfigError naming the key when ``device`` asks for CUDA on a machine whose torch sees
+    none (checked before any job runs; cluster runs skip it, since the submitting host may have no GPU
+    while the compute nodes do)."""
+    import torch
+
+    name = str(config.get("device", "auto"))
+    if not name.startswith("cuda"):
+        return
+    if not torch.cuda.is_available():
+        raise ConfigError(f"device: {name!r} asks for a CUDA device, but torch {torch.__version__} (CUDA build: "
+                          f"{torch.version.cuda or 'none'}) sees none on this machine; use device=auto or device=cpu, "
+                          "or install the CUDA build of torch (README, GPU)")
+    index = torch.device(name).index
+    if index is not None and index >= torch.cuda.device_count():
+        raise ConfigError(f"device: {name!r} but this machine has {torch.cuda.device_count()} CUDA device(s)")
+
+
+def load_plugins(config: Mapping[str, Any], base: str | os.PathLike = ".") -> list:
+    """Import every module of ``config['plugins']``: a dotted module name, or a ``.py`` file (relative
+    to ``base``, the workflow folder). This is where a user registers their own methods and models."""
+    import importlib
+    import importlib.util
+
+    loaded = []
+    for entry in config.get("plugins") or []:
+        if str(entry).endswith(".py"):
+            path = Path(entry) if Path(entry).is_absolute() else Path(base) / entry
+            if not path.exists():
+                raise ConfigError(f"plugins: no file {path}")
+            name = f"xairepro_plugin_{path.stem}"
+            if name not in sys.modules:
+                spec = importlib.util.spec_from_file_location(name, path)
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[name] = module
+                spec.loader.exec_module(module)
+            loaded.append(sys.modules[name])
+        else:
+            try:
+                loaded.append(importlib.import_module(entry))
+            except ImportError as err:
+                raise ConfigError(f"plugins: cannot import {entry!r}: {err}") from err
+    return loaded
+
+
+def _method_lists(node, key: str = ""):
+    """``(dotted key, names)`` of every ``methods`` list in a config section, and of the names a
+    ``method_options`` mapping is keyed by."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            path = f"{key}.{k}" if key else str(k)
+            if k.endswith("methods") and isinstance(v, list) and all(isinstance(x, str) for x in v):
+                yield path, v
+            elif k == "method_options" and isinstance(v, dict):
+                yield path, list(v)
+            else:
+                yield from _method_lists(v, path)
+
+
+def check_methods(config: Mapping[str, Any]) -> None:
+    """Raise ConfigError naming the key when an experiment lists an attribution method that is not
+    registered (``xairepro.attribution.register_method``; plugins are imported first)."""
+    from .attribution import method_names, unknown_methods
+
+    for section, value in config.items():
+        if not isinstance(value, dict) or section in ("download", "attribution"):
+            continue
+        for key, names in _method_lists(value, section):
+            bad = unknown_methods(names)
+            if bad:
+                raise ConfigError(f"{key}: unknown attribution method(s) {bad}; registered: {', '.join(method_names())}")
+
+
 def load_config(path: str | os.PathLike = "config.yaml", overrides: Mapping[str, Any] | None = None) -> dict:
     """Read ``path``, apply ``overrides`` (top-level keys), validate and resolve the scale."""
     with open(path) as fh:
@@ -105,5 +183,7 @@ def load_config(path: str | os.PathLike = "config.yaml", overrides: Mapping[str,
         config.update(overrides)
     validate_config(config, source=str(path))
     resolved = resolve_scale(config)
+    load_plugins(resolved, Path(path).parent)
     check_models(resolved)
+    check_methods(resolved)
     return resolved

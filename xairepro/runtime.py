@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -13,7 +12,8 @@ import numpy as np
 def script_setup(snakemake) -> logging.Logger:
     """Route logging (and warnings) to ``snakemake.log[0]`` and stderr; limit torch threads to
     the rule's ``threads`` so parallel jobs don't oversubscribe the cores; switch deterministic
-    algorithms on or off as the rule's ``params.run["deterministic"]`` says (on by default)."""
+    algorithms on or off as the rule's ``params.run["deterministic"]`` says (on by default); import
+    the config's ``plugins`` (``params.run["plugins"]``)."""
     handlers = [logging.StreamHandler(sys.stderr)]
     if len(snakemake.log):
         Path(snakemake.log[0]).parent.mkdir(parents=True, exist_ok=True)
@@ -31,6 +31,11 @@ def script_setup(snakemake) -> logging.Logger:
         set_deterministic(bool(run.get("deterministic", True)) if isinstance(run, dict) else True)
     except ImportError:
         pass
+    run = getattr(snakemake.params, "run", None)
+    if isinstance(run, dict) and run.get("plugins"):
+        from .config import load_plugins
+
+        load_plugins(run, Path.cwd())  # a user's own methods and models, registered before any work
     from .safe_io import output_folder
 
     for out in snakemake.output:
@@ -49,14 +54,11 @@ def _default(o):
 
 
 def write_json(obj, path) -> None:
-    """Write JSON atomically (temporary file, then rename)."""
-    from .safe_io import output_folder
+    """Write JSON atomically (temporary file, then rename; the umask's mode)."""
+    from .safe_io import atomic_write
 
-    path = Path(path)
-    output_folder(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=_default))
-    os.replace(tmp, path)
+    text = json.dumps(obj, indent=2, default=_default)
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
 
 def read_json(path):

@@ -15,11 +15,16 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["OutputPathError", "UnsafeFileError", "atomic_torch_save", "output_folder", "safe_torch_load"]
+__all__ = ["CorruptFileError", "OutputPathError", "UnsafeFileError", "atomic_torch_save", "atomic_write",
+           "new_file_mode", "output_folder", "safe_torch_load"]
 
 
 class UnsafeFileError(ValueError):
     """A torch file holds something other than tensors and plain data."""
+
+
+class CorruptFileError(ValueError):
+    """A torch file cannot be read (truncated, not a torch file); the message names it and its rule."""
 
 
 class OutputPathError(OSError):
@@ -40,18 +45,33 @@ def output_folder(path) -> Path:
     return path.parent
 
 
-def atomic_torch_save(obj, path) -> None:
-    """``torch.save`` to a temporary file in the target's folder, renamed into place when complete
-    (an existing file at ``path`` stays as it was if anything fails)."""
+def new_file_mode() -> int:
+    """The mode a plain ``open(path, "w")`` gives a new file: 0o666 less the process's umask."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def atomic_write(path, write) -> None:
+    """``write(tmp)`` to a temporary file in the target's folder, then rename it to ``path`` (an existing
+    file at ``path`` stays as it was if anything fails). The result gets the mode a plain write would
+    give it (umask applied): temporary files are created owner-only, which would leave the models in a
+    cluster's shared results folder unreadable to the group."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=output_folder(path), prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        torch.save(obj, tmp)
+        write(tmp)
+        os.chmod(tmp, new_file_mode())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def atomic_torch_save(obj, path) -> None:
+    """``torch.save`` through :func:`atomic_write`."""
+    atomic_write(path, lambda tmp: torch.save(obj, tmp))
 
 
 def safe_torch_load(path, what: str = "file", regenerate: str = "rerun the rule that wrote it"):
@@ -62,6 +82,14 @@ def safe_torch_load(path, what: str = "file", regenerate: str = "rerun the rule 
     """
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except (RuntimeError, EOFError, OSError) as err:
+        if isinstance(err, pickle.UnpicklingError):
+            raise
+        raise CorruptFileError(
+            f"{path}: this {what} cannot be read ({str(err).splitlines()[0]}); it is truncated or not a torch "
+            f"file (a job killed while copying it, a full disk): delete it and {regenerate}") from None
     except pickle.UnpicklingError as err:
         raise UnsafeFileError(
             f"{path}: refused to load this {what}: it holds objects other than tensors and plain data, and "

@@ -1,29 +1,55 @@
-"""Attribution engine: one API for graphs, images, text, sequences and tables.
+"""Attribution methods: one vocabulary for graphs, images, text, sequences and tables.
 
-``compute(inputs, M, seed)`` returns ``M`` samples ``(M, *input_shape)`` (a tuple of them
-for a tuple of inputs); :func:`aggregate` reduces them (chainer-chemistry's Calculator
-design) and never sums over the batch.  Names as in captum: ``target=`` is the output
-index, ``layer=`` the hooked module (the old ``target=<module>`` and ``target_class=``
-still work, with a ``DeprecationWarning``).
-Gradients are taken at the input or at any module's output (``layer=``), the
-``M`` samples run as replicated batches, and dropout sampling (BayesGrad) is
-MC dropout with batch norm frozen.  Models meant for BayesGrad must use
-``nn.Dropout`` modules: functional dropout is not sampled.
+Every method is registered under one canonical name (:func:`method_names`); a user's own joins
+them with :func:`register_method`. One verb, ``compute(inputs, M, *, target, baselines, seed)``,
+returns an :class:`Explanation`: the ``M`` samples (after chainer-chemistry's Calculator), what
+made them, the explained output, and reductions to the mean, the spread and per-unit scores.
+Options are named as captum names them: ``layer=`` the hooked module, ``target=`` the output
+index, ``baselines``, ``n_steps``, ``sliding_window_shapes``, ``strides``, ``feature_mask``,
+``stdevs``, ``multiply_by_inputs``, ``additional_forward_args``.
+
+=====================  =====================================================================
+name                   method
+=====================  =====================================================================
+vanilla_grad           the gradient (:class:`VanillaGrad`)
+input_x_gradient       signed (x - baseline) * gradient (:class:`InputXGradient`)
+smoothgrad             gradients at noisy copies (:class:`SmoothGrad`)
+bayesgrad              gradients under MC-dropout masks (:class:`BayesGrad`)
+bayes_smoothgrad       both (:class:`BayesSmoothGrad`)
+integrated_gradients   path integral from the baseline, with completeness (:class:`IntegratedGradients`)
+occlusion              drop of the score when a window, row or group is removed (:class:`Occlusion`)
+shapley_sampling       sampled Shapley values (:class:`ShapleySampling`)
+explanation_mask       the weights of a trained mask network (:class:`ExplanationMask`)
+random                 uniform random orders, the floor of every faithfulness test (:class:`RandomOrder`)
+=====================  =====================================================================
+
+Gradients are taken at the input or at any module's output (``layer=``); the ``M`` samples run as
+replicated batches; BayesGrad is MC dropout with batch norm frozen (models meant for it must use
+``nn.Dropout`` modules: functional dropout is not sampled).
 """
+from ._utils.batching import replicate
+from ._utils.hooks import replace_layer
+from ._utils.modes import eval_mode, has_dropout, mc_dropout
 from .aggregate import aggregate
-from .base import Attribution, eval_mode, mc_dropout, replicate
-from .gradients import (BayesGrad, BayesSmoothGrad, InputXGradient, SmoothGrad, VanillaGrad,
-                        channel_reduce)
-from .integrated import IGResult, IntegratedGradients, path_rule
+from .core import Attribution, Call, GradientAttribution, PerturbationAttribution, Result
+from .explanation import Explanation
+from .registry import (MethodNotApplicable, accepted_options, create_method, method_class, method_names,
+                       not_applicable_reason, register_method, unknown_methods)
+from .gradients import BayesGrad, BayesSmoothGrad, InputXGradient, SmoothGrad, VanillaGrad, channel_reduce
+from .integrated import IGPath, IntegratedGradients, path_rule
 from .occlusion import Occlusion
 from .shapley import ShapleySampling
+from .masks import ExplanationMask, ExplanationMaskNet
+from .random_order import RandomOrder
 from .counterfactual import Substitution, single_substitution_counterfactuals
-from .masks import ExplanationMaskNet
 
 __all__ = [
-    "Attribution", "aggregate", "eval_mode", "mc_dropout", "replicate",
-    "VanillaGrad", "InputXGradient", "SmoothGrad", "BayesGrad", "BayesSmoothGrad",
-    "channel_reduce", "IntegratedGradients", "IGResult", "path_rule",
-    "Occlusion", "ShapleySampling", "Substitution", "single_substitution_counterfactuals",
-    "ExplanationMaskNet",
+    "Attribution", "GradientAttribution", "PerturbationAttribution", "Call", "Result", "Explanation",
+    "register_method", "create_method", "method_class", "method_names", "accepted_options",
+    "not_applicable_reason", "unknown_methods", "MethodNotApplicable",
+    "aggregate", "eval_mode", "mc_dropout", "has_dropout", "replicate", "replace_layer",
+    "VanillaGrad", "InputXGradient", "SmoothGrad", "BayesGrad", "BayesSmoothGrad", "channel_reduce",
+    "IntegratedGradients", "IGPath", "path_rule", "Occlusion", "ShapleySampling",
+    "ExplanationMask", "ExplanationMaskNet", "RandomOrder",
+    "Substitution", "single_substitution_counterfactuals",
 ]

@@ -6,7 +6,6 @@ the mean over the sampling axis 0.
 """
 from __future__ import annotations
 
-import warnings
 from typing import Optional, Union
 
 import numpy as np
@@ -17,36 +16,28 @@ __all__ = ["aggregate"]
 Axis = Optional[Union[int, tuple]]
 
 
-_DEFAULT = "default"
-
-
-def aggregate(samples, method: str = "raw", channel_axis: Axis = _DEFAULT,
-              return_std: bool = False):
-    """``(M, batch, *shape)`` samples -> ``(batch, *shape)`` without the channel axis.
+def aggregate(samples, method: str = "raw", channel_axis: Axis = None, return_std: bool = False):
+    """``(M, batch, *shape)`` samples -> ``(batch, *shape)`` without the channel axes.
 
     method
         ``raw``: s, ``abs``: |s|, ``square``: s^2, applied elementwise.
     channel_axis
-        int, tuple or None.  Non-negative numbers index the *samples* array; negative
-        ones count from the end.  ``None`` sums nothing.  Axis 0 (the samples) and axis 1
-        (the batch: examples, or the atoms of a graph batch) are never summed: naming
-        either is a ``ValueError``.  Default: inferred where unambiguous, i.e. nothing
-        for ``(M, batch)`` (a batch of scalars), the last axis for ``(M, batch, C)`` (a
-        batch of vectors, atoms x embedding channels); for ``(M, batch, d1, d2, ...)``
-        the default still sums the last axis, with a ``DeprecationWarning`` because the
-        channel axis is ambiguous there (``-3`` for ``(B, C, H, W)`` images, ``-1`` for
-        channels-last tokens or pixels): pass it explicitly.
+        int, tuple or None (the default: sum nothing). Non-negative numbers index the *samples*
+        array; negative ones count from the end (``-1`` for atoms x channels or channels-last
+        tokens, ``-3`` for ``(B, C, H, W)`` images). Axis 0 (the samples) and axis 1 (the batch:
+        examples, or the atoms of a graph batch) are never summed: naming either is a ``ValueError``.
     return_std
-        also return the standard deviation over the ``M`` samples of the
-        transformed, channel-summed samples (BayesGrad's uncertainty map;
-        ``correction=1``, zero when ``M == 1``).
+        also return the standard deviation over the ``M`` samples of the transformed,
+        channel-summed samples (BayesGrad's uncertainty map; ``correction=1``, zero when ``M == 1``).
 
-    numpy arrays in give numpy arrays out.  A tuple of sample tensors (tuple inputs)
-    gives a tuple, each reduced the same way (``None`` stays ``None``).
+    An :class:`~xairepro.attribution.Explanation` is reduced through its samples. numpy arrays in
+    give numpy arrays out. A tuple of sample tensors (tuple inputs) gives a tuple,
+    each reduced the same way (``None`` stays ``None``).
     """
+    if hasattr(samples, "each_sample_is_an_order"):  # an Explanation
+        samples = samples.samples
     if isinstance(samples, tuple):
-        outs = [None if s is None else aggregate(s, method, channel_axis, return_std)
-                for s in samples]
+        outs = [None if s is None else aggregate(s, method, channel_axis, return_std) for s in samples]
         if not return_std:
             return tuple(outs)
         return (tuple(None if o is None else o[0] for o in outs),
@@ -63,19 +54,6 @@ def aggregate(samples, method: str = "raw", channel_axis: Axis = _DEFAULT,
         t = s * s
     else:
         raise ValueError("method must be 'raw', 'abs' or 'square'")
-    if isinstance(channel_axis, str):
-        if channel_axis != _DEFAULT:
-            raise ValueError("channel_axis must be an int, a tuple of ints or None")
-        if s.dim() <= 2:
-            channel_axis = None  # (M,) or a batch of scalars (M, batch): nothing to sum
-        else:
-            if s.dim() > 3:
-                warnings.warn(
-                    f"aggregate: samples of shape {tuple(s.shape)} (M, batch, ...) have several "
-                    "candidate channel axes; the default sums the last one. Pass channel_axis= "
-                    "(-3 for (B, C, H, W) images, -1 for channels-last, None for no sum)",
-                    DeprecationWarning, stacklevel=2)
-            channel_axis = -1
     if channel_axis is not None:
         axes = channel_axis if isinstance(channel_axis, (tuple, list)) else (channel_axis,)
         axes = tuple(int(a) % s.dim() for a in axes)

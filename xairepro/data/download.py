@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 import pooch
 import requests
 
+from ..safe_io import new_file_mode
 from .sources import get_source, raw_path
 
 LOGGER = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ def fetch_to(
         _download_verified(origin, target, expected, retries, timeout_s, backoff_s, log)
     # Temporary files are created owner-only; give the result the mode any new file gets, so
     # a shared data folder stays readable by the group.
-    target.chmod(0o666 & ~_umask())
+    target.chmod(new_file_mode())
     log.info("%s: %s verified (%s)", key, target, expected)
     return target
 
@@ -148,6 +149,9 @@ def mirror_sha256(mirror: str | os.PathLike, relpath: str) -> str:
     """The sha256 that ``<mirror>/SHA256SUMS`` lists for ``relpath``; a missing list or entry
     is an error, because an unverifiable copy must not enter the workflow."""
     sums_path = Path(mirror) / "SHA256SUMS"
+    if not Path(mirror).is_dir():
+        raise DownloadError(f"mirror folder {mirror} does not exist (config key data_mirror or $XAIREPRO_DATA_MIRROR); "
+                            "point it at the folder that holds the data files and their SHA256SUMS")
     if not sums_path.is_file():
         raise DownloadError(
             f"mirror {mirror} has no SHA256SUMS ({sums_path} not found); create it with "
@@ -161,12 +165,6 @@ def mirror_sha256(mirror: str | os.PathLike, relpath: str) -> str:
             f"{relpath} is not listed in {sums_path}, so the mirror copy "
             f"{Path(mirror) / relpath} cannot be verified"
         ) from None
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _normalize_relpath(name: str) -> str:

@@ -12,8 +12,10 @@ every unit removed and puts them back in the same order. Summaries:
 * insertion AUC: the mean over the steps of f(x with the top-k units present) - f(all removed).
   Higher is more faithful.
 
-A random order (the mean over ``n_random`` seeded permutations per example) is the baseline every
-method must beat. The metric never knows which method produced the scores.
+The random order (the registered method ``random``: several seeded uniform orders per example,
+their curves averaged) is the floor every method must clear. The metric takes
+:class:`~xairepro.attribution.Explanation` objects, or per-unit scores already reduced, and never
+knows which method produced them.
 """
 from __future__ import annotations
 
@@ -26,7 +28,8 @@ import torch
 from .stats import paired_wilcoxon
 from .units import Unit
 
-__all__ = ["RANDOM", "faithfulness_curves", "faithfulness_study", "faithfulness_summary", "removal_masks"]
+__all__ = ["RANDOM", "faithfulness_curves", "faithfulness_study", "faithfulness_summary", "removal_masks",
+           "score_sets"]
 
 RANDOM = "random"
 MODES = ("deletion", "insertion")
@@ -95,28 +98,39 @@ def _aopc(curve: np.ndarray, mode: str) -> np.ndarray:
     return (curve[:, :1] - curve).mean(1) if mode == "deletion" else (curve - curve[:, :1]).mean(1)
 
 
-def faithfulness_study(model, examples: Sequence, method_scores: Mapping[str, Sequence[np.ndarray]], unit: Unit,
-                       *, fractions: np.ndarray, targets: Sequence[int] | None = None,
-                       score_fn: Callable | None = None, n_random: int = 5, seed: int = 0,
-                       max_batch: int = 2048, example_ids: Sequence | None = None
-                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Deletion and insertion curves of every method plus the random order.
+def score_sets(explanation, examples: Sequence, unit: Unit, aggregation: str) -> list[list[np.ndarray]]:
+    """The rankings to evaluate for one method: one set of per-unit scores, or one per sample for an
+    explanation whose samples are orders (the random one)."""
+    if not hasattr(explanation, "unit_samples"):  # per-unit scores already reduced
+        return [list(explanation)]
+    if explanation.each_sample_is_an_order:
+        per_example = explanation.unit_samples(unit, examples, aggregation)
+        return [[u[m] for u in per_example] for m in range(explanation.M)]
+    return [explanation.units(unit, examples, aggregation)]
 
-    Returns (per-example rows: method, example, deletion_aopc, insertion_auc; curve rows: method,
-    mode, fraction, mean, sem over examples).
+
+def faithfulness_study(model, examples: Sequence, explanations: Mapping, unit: Unit, *, fractions: np.ndarray,
+                       targets: Sequence[int] | None = None, score_fn: Callable | None = None,
+                       aggregation: str | Mapping[str, str] = "raw", max_batch: int = 2048,
+                       example_ids: Sequence | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Deletion and insertion curves of every method.
+
+    ``explanations``: ``{method: Explanation}`` of the ``examples`` (or ``{method: [per-unit scores of
+    each example]}``); each explanation is reduced to units by ``unit`` after the elementwise
+    ``aggregation`` (one for all, or ``{method: aggregation}``). Returns (per-example rows: method, example, deletion_aopc, insertion_auc; curve
+    rows: method, mode, fraction, mean, sem over examples).
     """
     fractions = np.asarray(fractions, dtype=float)
     ids = list(example_ids) if example_ids is not None else list(range(len(examples)))
-    rng = np.random.default_rng(seed)
-    random_scores = [[rng.permutation(unit.count(ex)).astype(float) for ex in examples] for _ in range(n_random)]
     per_example, curve_rows = [], []
-    runs = [(name, [list(s)]) for name, s in method_scores.items()] + [(RANDOM, random_scores)]
-    for name, score_sets in runs:
+    for name, explanation in explanations.items():
+        reading = aggregation.get(name, "raw") if isinstance(aggregation, Mapping) else aggregation
+        rankings = score_sets(explanation, examples, unit, reading)
         summary = {}
         for mode in MODES:
             curves = np.mean([faithfulness_curves(model, examples, s, unit, fractions=fractions, mode=mode,
                                                   targets=targets, score_fn=score_fn, max_batch=max_batch)
-                              for s in score_sets], axis=0)
+                              for s in rankings], axis=0)
             summary[mode] = _aopc(curves, mode)
             sem = curves.std(0, ddof=1) / np.sqrt(len(curves)) if len(curves) > 1 else np.zeros(len(fractions))
             curve_rows += [{"method": name, "mode": mode, "fraction": f, "mean": m, "sem": e}
@@ -126,10 +140,10 @@ def faithfulness_study(model, examples: Sequence, method_scores: Mapping[str, Se
     return pd.DataFrame(per_example), pd.DataFrame(curve_rows)
 
 
-def faithfulness_summary(per_example: pd.DataFrame, metric: str = "deletion_aopc") -> pd.DataFrame:
+def faithfulness_summary(per_example: pd.DataFrame, metric: str = "deletion_aopc", floor: str = RANDOM) -> pd.DataFrame:
     """One row per method, ranked by mean ``metric`` (1 = most faithful): mean and standard error of
     both measures over examples, and paired Wilcoxon tests of each method against the top-ranked
-    method and against the random order."""
+    method and against the ``floor`` order (the random one)."""
     wide = per_example.pivot_table(index="example", columns="method", values=metric)
     ins = per_example.pivot_table(index="example", columns="method", values="insertion_auc")
     means = wide.mean().sort_values(ascending=False)
@@ -140,7 +154,7 @@ def faithfulness_summary(per_example: pd.DataFrame, metric: str = "deletion_aopc
                f"{metric}_sem": float(wide[method].sem()),
                "insertion_auc": float(ins[method].mean()), "insertion_auc_sem": float(ins[method].sem()),
                "n_examples": int(wide[method].notna().sum())}
-        for other, label in ((best, "best"), (RANDOM, "random")):
+        for other, label in ((best, "best"), (floor, "random")):
             if other in wide and other != method:
                 test = paired_wilcoxon(wide[method].to_numpy(), wide[other].to_numpy())
                 row[f"diff_vs_{label}"], row[f"p_vs_{label}"] = test["mean_diff"], test["pvalue"]

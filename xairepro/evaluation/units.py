@@ -1,14 +1,20 @@
-"""Units a person reads an explanation in (atoms, pixels, tokens), and how to remove one.
+"""Units a person reads an explanation in (atoms, pixels, tokens, residues, characters, features),
+and how to remove one.
 
 An attribution method returns numbers at some tensor (an atom embedding, an image, a token
-embedding). A :class:`Unit` turns that into one score per unit (:meth:`Unit.reduce`) and knows
-how to evaluate the model with chosen units removed (:meth:`Unit.forward_removed`), which is what
-the deletion and insertion curves of :mod:`xairepro.evaluation.faithfulness` need:
+embedding, a one-hot sequence, a table row). A :class:`Unit` turns one example's attribution into
+one score per unit (:meth:`Unit.reduce`, which :meth:`xairepro.attribution.Explanation.units`
+calls) and knows how to evaluate the model with chosen units removed
+(:meth:`Unit.forward_removed`), which is what the deletion and insertion curves of
+:mod:`xairepro.evaluation.faithfulness` need. Attributions are additive in this project, so a
+unit's score is the sum of its elements' attributions (pixels: of their magnitudes):
 
 * :class:`AtomUnit`: an atom is removed by setting its embedding (the output of the model's
   embedding module) to the baseline, the same point integrated gradients starts from.
 * :class:`PixelUnit`: a pixel is removed by setting all its channels to the baseline.
-* :class:`TokenUnit`: a token is removed by replacing it with a neutral token (padding by default).
+* :class:`TokenUnit`: a token (a word, a residue, a SMILES character) is removed by replacing it
+  with a neutral token (padding by default).
+* :class:`FeatureUnit`: a feature of a table row is removed by setting it to a baseline value.
 
 Units never know which attribution method produced the scores.
 """
@@ -21,7 +27,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-__all__ = ["AtomUnit", "PixelUnit", "TokenUnit", "Unit"]
+from ..attribution import replace_layer
+
+__all__ = ["AtomUnit", "FeatureUnit", "PixelUnit", "TokenUnit", "Unit"]
 
 
 class Unit(ABC):
@@ -35,8 +43,8 @@ class Unit(ABC):
         """Number of units of one example."""
 
     @abstractmethod
-    def reduce(self, attribution) -> np.ndarray:
-        """One score per unit from one example's attribution at the unit's tensor."""
+    def reduce(self, attribution, example) -> np.ndarray:
+        """One score per unit of ``example`` from its attribution at the unit's tensor."""
 
     @abstractmethod
     def forward_removed(self, model: nn.Module, examples: Sequence, removed: Sequence[Tensor]) -> Tensor:
@@ -58,7 +66,7 @@ class AtomUnit(Unit):
     def count(self, example) -> int:
         return int(example.num_nodes)
 
-    def reduce(self, attribution) -> np.ndarray:
+    def reduce(self, attribution, example=None) -> np.ndarray:
         a = _as_numpy(attribution)
         return a.sum(-1) if a.ndim == 2 else a
 
@@ -73,16 +81,13 @@ class AtomUnit(Unit):
         batch = Batch.from_data_list(copies).to(device)
         drop = torch.cat(rows).to(device)
 
-        def hook(module, args, out):
+        def remove(out):
             out = out.clone()
             out[drop] = self.baseline
             return out
 
-        handle = getattr(model, self.layer).register_forward_hook(hook)
-        try:
+        with replace_layer(getattr(model, self.layer), remove):
             return model(batch)
-        finally:
-            handle.remove()
 
 
 class PixelUnit(Unit):
@@ -97,7 +102,7 @@ class PixelUnit(Unit):
     def count(self, example) -> int:
         return int(example.shape[-1] * example.shape[-2])
 
-    def reduce(self, attribution) -> np.ndarray:
+    def reduce(self, attribution, example=None) -> np.ndarray:
         a = _as_numpy(attribution)
         return np.abs(a).sum(0).reshape(-1)
 
@@ -113,14 +118,14 @@ class PixelUnit(Unit):
 
 
 class TokenUnit(Unit):
-    """Tokens of a ``(L,)`` id sequence; positions holding ``pad_id`` are not units. A unit's score
-    is the sum over embedding channels; removal replaces the token with ``replacement``."""
+    """Tokens of a ``(L,)`` id sequence (words, residues, SMILES characters: ``name``); positions
+    holding ``pad_id`` are not units. A unit's score is the sum over the channels of its row (the
+    embedding, or the letters of a one-hot row); removal replaces the token with ``replacement``."""
 
-    name = "token"
-
-    def __init__(self, pad_id: int = 0, replacement: int | None = None):
+    def __init__(self, pad_id: int = 0, replacement: int | None = None, name: str = "token"):
         self.pad_id = int(pad_id)
         self.replacement = int(pad_id if replacement is None else replacement)
+        self.name = name
 
     def positions(self, example) -> Tensor:
         return torch.nonzero(torch.as_tensor(example) != self.pad_id).view(-1)
@@ -128,13 +133,19 @@ class TokenUnit(Unit):
     def count(self, example) -> int:
         return int(self.positions(example).numel())
 
-    def reduce(self, attribution) -> np.ndarray:
+    def reduce(self, attribution, example) -> np.ndarray:
         a = _as_numpy(attribution)
-        return a.sum(-1) if a.ndim == 2 else a
+        per_position = a.reshape(a.shape[0], -1).sum(-1) if a.ndim >= 2 else a
+        return self.scores_at_units(example, per_position)
 
     def scores_at_units(self, example, per_position: np.ndarray) -> np.ndarray:
-        """Per-position scores (length L) restricted to the unit positions."""
-        return np.asarray(per_position)[self.positions(example).numpy()]
+        """Per-position scores (length L, or the first positions of a trimmed batch) at the unit
+        positions."""
+        pos = self.positions(example).numpy()
+        per_position = np.asarray(per_position)
+        if len(per_position) < len(example):  # attributions of a batch trimmed to its longest example
+            per_position = np.concatenate([per_position, np.zeros(len(example) - len(per_position))])
+        return per_position[pos]
 
     def forward_removed(self, model, examples, removed):
         device = next(model.parameters()).device
@@ -148,3 +159,28 @@ class TokenUnit(Unit):
             copies[:, pos] = sub
             seqs.append(copies)
         return model(torch.cat(seqs))
+
+
+class FeatureUnit(Unit):
+    """Features of a ``(D,)`` table row; removal sets the feature to ``baseline`` (a float, or one
+    value per feature such as the training mean)."""
+
+    name = "feature"
+
+    def __init__(self, baseline=0.0):
+        self.baseline = baseline
+
+    def count(self, example) -> int:
+        return int(torch.as_tensor(example).numel())
+
+    def reduce(self, attribution, example=None) -> np.ndarray:
+        return _as_numpy(attribution).reshape(-1)
+
+    def forward_removed(self, model, examples, removed):
+        device = next(model.parameters()).device
+        rows = []
+        for x, r in zip(examples, removed):
+            x = torch.as_tensor(x, dtype=torch.float32, device=device)
+            base = torch.as_tensor(self.baseline, dtype=x.dtype, device=device).expand_as(x)
+            rows.append(torch.where(r.to(device), base.unsqueeze(0), x.unsqueeze(0)))
+        return model(torch.cat(rows))

@@ -1,8 +1,20 @@
 """Per-atom attributions of graph models and their faithfulness, shared by the graph experiments
-(ESOL, Tox21): a helper module, not an experiment."""
+(ESOL, Tox21): a helper module, not an experiment.
+
+Every method is named in the experiment's config by its registered name
+(:func:`xairepro.attribution.method_names`) and built from ONE settings dict
+(:func:`atom_settings`): attributions at the atom embedding (``model.embedding``) against a baseline
+embedding, SmoothGrad's sigma, the integrated-gradients path, occlusion of one atom row at a time,
+the number of random orders. A method reads only the settings it accepts, so no code here knows
+which methods exist. An atom's score is the sum over the embedding channels of the elementwise
+``aggregation`` of the attribution (chainer-chemistry ``aggregate``: ``raw`` for signed maps,
+``square`` for the squared gradient norm of BayesGrad's Table 1), averaged over the M samples; its
+spread over the samples is the uncertainty map.
+"""
 from __future__ import annotations
 
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -10,72 +22,93 @@ import torch
 from rdkit import Chem
 from torch_geometric.data import Batch
 
-from ..attribution import (BayesGrad, BayesSmoothGrad, IntegratedGradients, Occlusion, SmoothGrad, VanillaGrad,
-                           aggregate)
+from ..attribution import mc_dropout
 from ..context import RunContext
 from ..evaluation.atoms import atom_environment
 from ..evaluation.faithfulness import faithfulness_study, faithfulness_summary
 from ..evaluation.units import AtomUnit
-from ..progress import progress
+from .methods import NotApplicable, applicable, explain_chunks, faithfulness_rows, skipped_rows
 
-#: The four gradient methods of the BayesGrad paper, by the names used in every table.
-GRADIENT_METHODS = {
-    "vanilla": VanillaGrad,
-    "smoothgrad": SmoothGrad,
-    "bayesgrad": BayesGrad,
-    "bayessmoothgrad": BayesSmoothGrad,
-}
+__all__ = ["AtomFaithfulness", "GRAPH_MODALITY", "atom_faithfulness", "atom_scores", "atom_settings", "atom_table",
+           "atom_unit", "explain_graphs", "mc_dropout_predictions", "not_applied", "reading_options",
+           "with_spread_columns"]
+
+#: The faithfulness schema's modality and unit of both graph experiments.
+GRAPH_MODALITY, ATOM = "molecular graph", "atom"
+#: Molecules per batched attribution call.
+CHUNK = 64
 
 
-def make_gradient_method(name: str, model, *, signed: bool, noise: float, baseline: float,
-                         max_batch: int):
-    """Build one of GRADIENT_METHODS on the model's atom embedding.
+def atom_unit(cfg: Mapping) -> AtomUnit:
+    """Atoms of ``model.embedding``'s output; removing one sets its row to ``cfg['baseline']`` (default 0)."""
+    return AtomUnit("embedding", float(cfg.get("baseline", 0.0)))
 
-    ``signed``: input x gradient against ``baseline`` (BayesGrad paper section 2.4; ESOL);
-    otherwise the plain gradient (then aggregated as a squared norm; Tox21).
+
+def atom_settings(model, cfg: Mapping, *, ctx: RunContext, **overrides) -> dict:
+    """The one settings dict every method of a graph study is built from.
+
+    ``cfg`` keys (all optional): ``baseline`` (the embedding an atom is compared with and removed
+    to; 0, the mean of the embedding's prior), ``multiply_by_inputs`` (signed input x gradient,
+    BayesGrad section 2.4; default True), ``smoothgrad_noise`` (absolute sigma on the embedding),
+    ``ig_steps`` (trapezoid points from the baseline), ``n_random`` (random orders). ``overrides``
+    win (a study's fixed choice, e.g. a sweep's sigma).
     """
-    try:
-        cls = GRADIENT_METHODS[name]
-    except KeyError:
-        raise KeyError(f"unknown gradient method {name!r}; known: {sorted(GRADIENT_METHODS)}") from None
-    kwargs = dict(target=model.embedding, multiply_by_inputs=signed, baseline=baseline, max_batch=max_batch)
-    if name in ("smoothgrad", "bayessmoothgrad"):
-        kwargs["noise"] = noise
-    return cls(model, **kwargs)
+    settings = {"layer": model.embedding, "baselines": float(cfg.get("baseline", 0.0)),
+                "multiply_by_inputs": bool(cfg.get("multiply_by_inputs", True)),
+                "stdevs": float(cfg.get("smoothgrad_noise", 0.15)), "noise_mode": "absolute",
+                "n_steps": int(cfg.get("ig_steps", 64)), "method": "trapezoid",
+                "sliding_window_shapes": "rows", "n_random": int(cfg.get("n_random", 5)),
+                "max_batch": ctx.max_batch}
+    settings.update(overrides)
+    return settings
 
 
-def atom_scores(model, graphs: Sequence, methods: Sequence[str], *, M: int, signed: bool,
-                noise: float = 0.15, baseline: float = 0.0, aggregation: str = "raw",
-                max_batch: int = 2048, seed: int = 0, chunk: int = 64, device="cpu") -> dict[str, list]:
-    """Per-atom scores for each graph and method.
+def reading_options(cfg: Mapping) -> tuple[dict, dict]:
+    """``cfg['method_options']`` split into what the methods are built with and how each one is read:
+    ``(constructor options by method, aggregation by method)``. ``aggregation`` in a method's options
+    (``raw | abs | square``) overrides ``cfg['aggregation']`` (default ``raw``) for that method."""
+    default = cfg.get("aggregation", "raw")
+    build, read = {}, {}
+    for name in cfg.get("methods", []):
+        opts = dict((cfg.get("method_options") or {}).get(name, {}))
+        read[name] = opts.pop("aggregation", default)
+        build[name] = opts
+    return build, read
 
-    Returns ``{method: [np.ndarray (n_atoms,) per graph]}`` and ``{method + "_std": ...}``, the
-    standard deviation over the M samples (the uncertainty map; 0 for deterministic methods).
-    Channels of the embedding are summed after the ``aggregation`` transform
-    (chainer-chemistry ``aggregate``: raw for signed maps, square for norms).
-    """
-    model = model.to(device)
-    out: dict[str, list] = {}
-    for name in methods:
-        method = make_gradient_method(name, model, signed=signed, noise=noise, baseline=baseline,
-                                      max_batch=max_batch)
-        m_samples = 1 if name == "vanilla" else M
-        means, stds = [], []
-        for start in progress(range(0, len(graphs), chunk), f"{name} chunks", unit="chunk"):
-            part = list(graphs[start:start + chunk])
-            batch = Batch.from_data_list(part).to(device)
-            samples = method.compute(batch, M=m_samples, seed=seed + start)
-            mean, std = aggregate(samples, method=aggregation, channel_axis=-1, return_std=True)
-            mean, std = mean.cpu().numpy(), std.cpu().numpy()
-            bounds = np.cumsum([0] + [g.num_nodes for g in part])
-            means += [mean[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
-            stds += [std[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
-        out[name], out[f"{name}_std"] = means, stds
-    return out
+
+def explain_graphs(model, graphs: Sequence, names: Sequence[str], settings: Mapping, *, M: int, seed: int,
+                   method_options: Optional[Mapping] = None, device=None, chunk: int = CHUNK) -> dict:
+    """``{name: Explanation | NotApplicable}`` of ``graphs`` for every method of ``names``, batched
+    ``chunk`` molecules at a time; the chunk starting at molecule ``s`` draws with seed ``seed + s``."""
+    graphs = list(graphs)
+    device = device if device is not None else next(model.parameters()).device
+
+    def make_batch(start, stop):
+        return Batch.from_data_list(graphs[start:stop]).to(device), None
+
+    return explain_chunks(model, len(graphs), make_batch, list(names), settings, M=M,
+                          seed=lambda k: int(seed) + k * chunk, chunk=chunk, method_options=method_options,
+                          label="graph attribution chunks")
+
+
+def atom_scores(results: Mapping, graphs: Sequence, aggregation, unit: Optional[AtomUnit] = None
+                ) -> tuple[dict, dict]:
+    """``({name: [per-atom scores of each graph]}, {name: [per-atom sd over the samples]})`` of the
+    explanations among ``results`` (methods that did not apply are left out). ``aggregation``: one
+    of ``raw | abs | square``, or ``{name: aggregation}``."""
+    unit = unit or AtomUnit()
+    graphs = list(graphs)
+    scores, spread = {}, {}
+    for name, explanation in applicable(results).items():
+        agg = aggregation[name] if isinstance(aggregation, Mapping) else aggregation
+        scores[name] = explanation.units(unit, graphs, agg)
+        spread[name] = explanation.unit_spread(unit, graphs, agg)
+    return scores, spread
 
 
 def atom_table(graphs: Sequence, scores: dict[str, list], extra: dict[str, Sequence] | None = None) -> pd.DataFrame:
-    """One row per atom: molecule id, SMILES, atom index, element, environment and every score."""
+    """One row per atom: molecule id, SMILES, atom index, element, environment and every score
+    (``scores``: ``{column: [per-atom values of each graph]}``, e.g. ``bayesgrad`` and ``bayesgrad_sd``)."""
     rows = []
     for k, g in enumerate(graphs):
         mol = Chem.MolFromSmiles(g.smiles)
@@ -91,11 +124,18 @@ def atom_table(graphs: Sequence, scores: dict[str, list], extra: dict[str, Seque
     return pd.DataFrame(rows)
 
 
+def with_spread_columns(scores: dict, spread: dict, suffix: str = "_sd") -> dict:
+    """``scores`` and, after each method, its spread column ``<method>_sd`` (for :func:`atom_table`)."""
+    out = {}
+    for name, vals in scores.items():
+        out[name] = vals
+        out[f"{name}{suffix}"] = spread[name]
+    return out
+
+
 @torch.no_grad()
 def mc_dropout_predictions(model, graphs: Sequence, M: int, seed: int = 0, device="cpu") -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation of M dropout-on predictions per graph (the Bayesian predictive)."""
-    from ..attribution import mc_dropout
-
     model = model.to(device)
     batch = Batch.from_data_list(list(graphs)).to(device)
     preds = []
@@ -107,74 +147,58 @@ def mc_dropout_predictions(model, graphs: Sequence, M: int, seed: int = 0, devic
     return p.mean(0), p.std(0)
 
 
-#: Every attribution method the graph experiments compute, as per-atom scores for the faithfulness
-#: metric: ``gradient`` is the squared gradient norm (unsigned, Table 1's score); the others are
-#: signed contributions (input x gradient against the baseline for the four gradient methods, as
-#: BayesGrad section 2.4 does; integrated gradients from the baseline; occlusion's drop).
-FAITHFULNESS_METHODS = ("gradient", "input_x_gradient", "smoothgrad", "bayesgrad", "bayessmoothgrad",
-                        "integrated_gradients", "occlusion")
+@dataclass
+class AtomFaithfulness:
+    """A faithfulness study over atoms: ``per_example`` in the shared schema
+    (:data:`~xairepro.experiments.methods.FAITHFULNESS_COLUMNS`), the deletion and insertion
+    ``curves`` (method, mode, fraction, mean, sem), the ``summary`` per method ranked by deletion
+    AOPC, and the methods that did not apply with their reasons (``skipped``)."""
+
+    per_example: pd.DataFrame
+    curves: pd.DataFrame
+    summary: pd.DataFrame
+    skipped: pd.DataFrame
 
 
-def _split_rows(values: np.ndarray, part: Sequence) -> list[np.ndarray]:
-    bounds = np.cumsum([0] + [g.num_nodes for g in part])
-    return [values[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+def atom_faithfulness(model, graphs: Sequence, cfg: Mapping, *, ctx: RunContext, experiment: str, model_name: str,
+                      replicate=0, example_ids: Sequence | None = None) -> AtomFaithfulness:
+    """Deletion and insertion curves over atoms (an atom is removed by setting its embedding to the
+    baseline) for every method of ``cfg['methods']``, each read with its aggregation
+    (:func:`reading_options`). The explained output is the model's first output (ESOL: predicted log
+    solubility; Tox21: the pre-sigmoid score).
 
-
-def atom_method_scores(model, graphs: Sequence, *, mc_samples: int, noise: float, baseline: float, ig_steps: int,
-                       ctx: RunContext, methods: Sequence[str] = FAITHFULNESS_METHODS,
-                       chunk: int = 64) -> dict[str, list[np.ndarray]]:
-    """``{method: [per-atom scores of each graph]}`` for the methods of :data:`FAITHFULNESS_METHODS`."""
+    ``cfg``: methods, steps, max_fraction, mc_samples (M of the sampling methods), the
+    :func:`atom_settings` keys, and optionally method_options and aggregation.
+    """
     device = ctx.torch_device
     model = model.to(device).eval()
-    kw = dict(M=mc_samples, noise=noise, baseline=baseline, max_batch=ctx.max_batch, seed=ctx.seed, device=device)
-    out: dict[str, list[np.ndarray]] = {}
-    for name in methods:
-        if name == "gradient":
-            out[name] = atom_scores(model, graphs, ["vanilla"], signed=False, aggregation="square", **kw)["vanilla"]
-        elif name == "input_x_gradient":
-            out[name] = atom_scores(model, graphs, ["vanilla"], signed=True, **kw)["vanilla"]
-        elif name in GRADIENT_METHODS:
-            out[name] = atom_scores(model, graphs, [name], signed=True, **kw)[name]
-        elif name in ("integrated_gradients", "occlusion"):
-            if name == "integrated_gradients":
-                method = IntegratedGradients(model, target=model.embedding, baseline=baseline, steps=ig_steps,
-                                             rule="trapezoid", max_batch=ctx.max_batch)
-            else:
-                method = Occlusion(model, target=model.embedding, window="rows", baseline=baseline,
-                                   max_batch=ctx.max_batch)
-            rows = []
-            for start in range(0, len(graphs), chunk):
-                part = list(graphs[start:start + chunk])
-                batch = Batch.from_data_list(part).to(device)
-                if name == "occlusion":
-                    values = method.row_drops(batch).detach().cpu().numpy().reshape(-1)
-                else:
-                    values = method.compute(batch, seed=ctx.seed)[0].sum(-1).detach().cpu().numpy()
-                rows += _split_rows(values, part)
-            out[name] = rows
-        else:
-            raise KeyError(f"unknown faithfulness method {name!r}; known: {FAITHFULNESS_METHODS}")
-    return out
+    graphs = list(graphs)
+    unit = atom_unit(cfg)
+    build, read = reading_options(cfg)
+    results = explain_graphs(model, graphs, cfg["methods"], atom_settings(model, cfg, ctx=ctx), M=cfg["mc_samples"],
+                             seed=ctx.seed, method_options=build, device=device)
+    explanations = applicable(results)
+    if not explanations:
+        raise ValueError(f"none of the methods {list(cfg['methods'])} applies to this model: "
+                         + "; ".join(f"{r.method}: {r.reason}" for r in not_applied(results)))
+    fractions = np.linspace(0.0, cfg["max_fraction"], cfg["steps"] + 1)
+    per_example, curves = [], []
+    for aggregation in dict.fromkeys(read[name] for name in explanations):  # one metric call per reading
+        group = {name: e for name, e in explanations.items() if read[name] == aggregation}
+        pe, cu = faithfulness_study(model, graphs, group, unit, fractions=fractions, aggregation=aggregation,
+                                    max_batch=ctx.max_batch, example_ids=example_ids)
+        per_example.append(pe)
+        curves.append(cu)
+    per_example = pd.concat(per_example, ignore_index=True)
+    order = {name: k for k, name in enumerate(cfg["methods"])}  # rows in config order
+    per_example = per_example.sort_values("method", key=lambda s: s.map(order), kind="stable", ignore_index=True)
+    curves = pd.concat(curves, ignore_index=True).sort_values("method", key=lambda s: s.map(order), kind="stable",
+                                                               ignore_index=True)
+    schema = dict(experiment=experiment, modality=GRAPH_MODALITY, unit=ATOM, model=model_name, replicate=replicate)
+    return AtomFaithfulness(faithfulness_rows(per_example, **schema), curves, faithfulness_summary(per_example),
+                            skipped_rows(results, **schema))
 
 
-def atom_faithfulness(model, graphs: Sequence, *, attribution: dict, faithfulness: dict, ctx: RunContext,
-                      example_ids: Sequence | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Deletion and insertion curves over atoms (an atom is removed by setting its embedding to the
-    attribution baseline) for every method of :data:`FAITHFULNESS_METHODS` and a random order.
-
-    ``attribution``: mc_samples, smoothgrad_noise, baseline (default 0); ``faithfulness``: steps,
-    max_fraction, n_random, ig_steps, methods (optional). The explained output is the model's first
-    output (ESOL: predicted log solubility; Tox21: the pre-sigmoid score).
-    Returns (per-example rows, curve rows, summary per method ranked by deletion AOPC).
-    """
-    baseline = float(attribution.get("baseline", 0.0))
-    scores = atom_method_scores(model, graphs, mc_samples=attribution["mc_samples"],
-                                noise=attribution["smoothgrad_noise"], baseline=baseline,
-                                ig_steps=faithfulness["ig_steps"], ctx=ctx,
-                                methods=faithfulness.get("methods", FAITHFULNESS_METHODS))
-    fractions = np.linspace(0.0, faithfulness["max_fraction"], faithfulness["steps"] + 1)
-    per_example, curves = faithfulness_study(
-        model.to(ctx.torch_device), list(graphs), scores, AtomUnit("embedding", baseline), fractions=fractions,
-        n_random=faithfulness.get("n_random", 5), seed=ctx.seed, max_batch=ctx.max_batch,
-        example_ids=example_ids)
-    return per_example, curves, faithfulness_summary(per_example)
+def not_applied(results: Mapping) -> list[NotApplicable]:
+    """The methods of ``results`` that did not apply (to log them)."""
+    return [r for r in results.values() if isinstance(r, NotApplicable)]

@@ -8,7 +8,9 @@ dense 256 -> 64 -> 1 with tanh and no biases, so an all-zero input gives logit 0
 the integrated-gradients baseline. Returns one logit per peptide ``(B, 1)``.
 
 :class:`IdsToOneHot` feeds the same model token ids (``0`` gap, ``1..A-1`` letters, ``A`` an
-all-zero row), which is what token-level faithfulness curves need.
+all-zero row), which is what token-level faithfulness curves need. :class:`ResidueRows` feeds it a
+peptide's residue rows ``(B, n, A)`` followed by that peptide's own gap rows, so that explanations
+of the residues keep the padding fixed (the dmol chapter restricts its Shapley swaps so).
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from torch import nn
 
 from .registry import register_model
 
-__all__ = ["PeptideCNN", "IdsToOneHot"]
+__all__ = ["PeptideCNN", "IdsToOneHot", "ResidueRows"]
 
 
 @register_model("peptide_cnn")
@@ -65,3 +67,17 @@ class IdsToOneHot(nn.Module):
     def forward(self, ids):
         onehot = F.one_hot(ids.long(), self.n_letters + 1)[..., : self.n_letters]
         return self.model(onehot.to(next(self.model.parameters()).dtype))
+
+
+class ResidueRows(nn.Module):
+    """``model`` on the residue rows ``(B, n, A)`` of one peptide: its ``gap_rows`` ``(L - n, A)`` are
+    appended to every example, so only the residues vary (and are attributed)."""
+
+    def __init__(self, model: nn.Module, gap_rows: torch.Tensor):
+        super().__init__()
+        self.model = model
+        self.register_buffer("gap_rows", gap_rows.detach().clone(), persistent=False)
+
+    def forward(self, residues):
+        tail = self.gap_rows.to(residues.dtype).unsqueeze(0).expand(residues.shape[0], -1, -1)
+        return self.model(torch.cat([residues, tail], dim=1))

@@ -1,16 +1,19 @@
 """Build ``results/report/index.html``: one self-contained page.
 
-Sections: the reproduction table (paper's number beside ours, every declared target listed by id,
-unreached ones marked as such), each executed notebook (code hidden, figures inline), and
-provenance (git commit, config, package versions, data checksums, run time per rule).
+Sections: a dashboard (per source, how many targets are reproduced, not reproduced, unstable over
+seeds, compared by eye, not yet, not applicable; the faithfulness leaderboard's heatmap and its
+BayesGrad verdicts), the reproduction table (verdict first, long notes folded, every declared target
+listed by id), each executed notebook (code hidden, figures inline), and provenance (git commit,
+config, package versions, data checksums, run time per rule). It fits a 1,400-pixel-wide window
+without horizontal scrolling.
 """
 from __future__ import annotations
 
+import base64
 import datetime as _dt
 import hashlib
 import html
 import importlib.metadata as md
-import os
 import platform
 import subprocess
 from pathlib import Path
@@ -19,18 +22,26 @@ from typing import Sequence
 import pandas as pd
 import yaml
 
-from .targets import NOT_YET, Target, reproduction_table
+from .targets import VERDICTS, Target, reproduction_table
 
 PACKAGES = ["xairepro", "torch", "torch-geometric", "rdkit", "captum", "numpy", "pandas", "scikit-learn",
             "scipy", "matplotlib", "seaborn", "snakemake", "papermill", "pooch", "deepchem"]
 
 CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:1em 0;font-size:0.9em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
-th{background:#f3f3f3}.ok{background:#e6f4e6}.fail{background:#fbe5e5}.na{color:#888}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1280px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:0.86em}td,th{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}
+table.wide{table-layout:fixed;width:100%}table.wide td{overflow-wrap:anywhere}
+th{background:#f3f3f3}.ok{background:#e6f4e6}.fail{background:#fbe5e5}.unstable{background:#fff4d6}.na{color:#777}
 section.nb{border-top:2px solid #ddd;margin-top:2em}pre{background:#f7f7f7;padding:0.6em;overflow-x:auto;font-size:0.8em}
-img{max-width:100%}
+img{max-width:100%}details summary{cursor:pointer;color:#345}.dash td,.dash th{text-align:center}
+.dash td:first-child{text-align:left}div.output_area{overflow-x:auto}
 """
+SCALE_NOTES = {"quick": "small subsets and few epochs: numbers are a smoke test, not the papers' settings",
+               "cpu": "the closest reproduction two CPU cores make in about two hours: the papers' settings "
+                      "where they fit, narrower or shorter models where not (README, Scales)",
+               "full": "the papers' settings"}
+VERDICT_CLASS = {"reproduced": "ok", "not reproduced": "fail", "unstable": "unstable"}
+NOTE_FOLD = 90
 
 
 def sha256(path) -> str:
@@ -111,32 +122,81 @@ def _notebook_html(path) -> str:
     return body
 
 
+def _esc(value) -> str:
+    return html.escape("" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value))
+
+
+def _folded(text: str) -> str:
+    text = _esc(text)
+    if len(text) <= NOTE_FOLD:
+        return text
+    cut = text.rfind(" ", 0, NOTE_FOLD)
+    cut = cut if cut > 0 else NOTE_FOLD
+    return f"<details><summary>{text[:cut]} …</summary>{text[cut:]}</details>"
+
+
 def _table_html(df: pd.DataFrame) -> str:
+    """The reproduction table, verdict first, long notes and criteria folded."""
+    widths = {"verdict": "8%", "id": "15%", "experiment": "14%", "paper": "12%", "ours": "12%",
+              "criterion": "14%", "seeds": "4%", "scale": "4%", "note": "17%"}
+    cols = list(widths)
     rows = []
     for _, r in df.iterrows():
-        rep = r.get("reproduced")
-        undecided = rep is None or (isinstance(rep, float) and pd.isna(rep))
-        if undecided:
-            # no row yet, or a figure the target leaves to the reader's eye
-            cls = "na"
-            verdict = "not yet" if str(r.get("note", "")).startswith(NOT_YET) else "compare by eye"
-        else:
-            cls = "ok" if str(rep) == "True" else "fail"
-            verdict = {"ok": "yes", "fail": "no"}[cls]
-        cells = [r.get("id", ""), r.get("source", ""), r.get("experiment", ""), r.get("paper", ""), r.get("ours", ""),
-                 r.get("criterion", ""), verdict, r.get("scale", ""), r.get("note", "")]
-        rows.append(f"<tr class='{cls}'>" + "".join(
-            f"<td>{html.escape('' if (isinstance(c, float) and pd.isna(c)) else str(c))}</td>" for c in cells) + "</tr>")
-    head = "".join(f"<th>{h}</th>" for h in ["id", "source", "experiment", "paper", "ours", "criterion",
-                                              "reproduced", "scale", "note"])
-    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+        verdict = str(r.get("verdict", ""))
+        cls = VERDICT_CLASS.get(verdict, "na")
+        cells = []
+        for c in cols:
+            v = r.get(c, "")
+            cells.append(_folded(v) if c in ("note", "criterion", "paper", "ours", "experiment") else _esc(v))
+        rows.append(f"<tr class='{cls}'>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    colgroup = "<colgroup>" + "".join(f"<col style='width:{w}'>" for w in widths.values()) + "</colgroup>"
+    head = "".join(f"<th>{h}</th>" for h in cols)
+    return f"<table class='wide'>{colgroup}<tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def dashboard_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """Per source, the number of targets with each verdict (and the total)."""
+    counts = table.groupby(["source", "verdict"]).size().unstack(fill_value=0)
+    counts = counts.reindex(columns=list(VERDICTS), fill_value=0)
+    counts["total"] = counts.sum(axis=1)
+    order = list(dict.fromkeys(table["source"]))
+    return counts.reindex(order)
+
+
+def _dashboard_html(table: pd.DataFrame) -> str:
+    counts = dashboard_counts(table)
+    head = "".join(f"<th>{h}</th>" for h in ["source", *counts.columns])
+    body = "".join("<tr><td>" + _esc(src) + "</td>" + "".join(f"<td>{int(v)}</td>" for v in row) + "</tr>"
+                   for src, row in counts.iterrows())
+    total = "<tr><th>all</th>" + "".join(f"<th>{int(v)}</th>" for v in counts.sum()) + "</tr>"
+    return f"<table class='dash'><tr>{head}</tr>{body}{total}</table>"
+
+
+def _leaderboard_html(leaderboard: dict | None) -> str:
+    if not leaderboard:
+        return "<p>No leaderboard in this run.</p>"
+    parts = []
+    heatmap = leaderboard.get("heatmap")
+    if heatmap and Path(heatmap).exists():
+        data = base64.b64encode(Path(heatmap).read_bytes()).decode()
+        parts.append(f"<img alt='faithfulness leaderboard heatmap' src='data:image/png;base64,{data}'>")
+    verdicts = leaderboard.get("verdicts")
+    if verdicts is not None and len(verdicts):
+        parts.append("<h3>BayesGrad against VanillaGrad and SmoothGrad, per experiment</h3><ul>"
+                     + "".join(f"<li>{_esc(v)}</li>" for v in verdicts["verdict"]) + "</ul>")
+    display = leaderboard.get("display")
+    if display is not None and len(display):
+        parts.append("<details><summary>Every cell as text (score [95% interval] #rank; ✓/✗ sanity check; "
+                     "n/a with the reason)</summary>" + display.to_html(index=False, escape=True) + "</details>")
+    return "".join(parts)
 
 
 def build_report(notebooks: Sequence[str], reproduction_csvs: Sequence[str], raw_files: Sequence[str],
                  config: dict, scale: str, benchmark_dir, workdir, out_html, *, targets: Sequence[Target],
-                 table_csv=None) -> None:
+                 table_csv=None, leaderboard: dict | None = None) -> None:
     """Write the report; ``targets`` are every experiment's declared targets (the table lists each
-    by id, with our row joined on it). ``table_csv``: also write the joined table as CSV."""
+    by id, with our row joined on it). ``table_csv``: also write the joined table as CSV.
+    ``leaderboard``: ``{"heatmap": png path, "verdicts": DataFrame, "display": DataFrame}``."""
     table = reproduction_table(reproduction_csvs, targets)
     if table_csv is not None:
         table.to_csv(table_csv, index=False)
@@ -144,12 +204,15 @@ def build_report(notebooks: Sequence[str], reproduction_csvs: Sequence[str], raw
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>xairepro report</title>"
              f"<style>{CSS}</style></head><body>",
              "<h1>xairepro: reproduction report</h1>",
-             f"<p>Scale: <b>{html.escape(scale)}</b>"
-             + (" (small subsets and few epochs: numbers are a smoke test, not the papers' settings)"
-                if scale == "quick" else " (the papers' settings)") + f". Generated {prov['generated']}.</p>",
+             f"<p>Scale: <b>{html.escape(scale)}</b> ({SCALE_NOTES.get(scale, '')}). Generated {prov['generated']}.</p>",
+             "<h2>Dashboard</h2>",
+             "<p>Targets per source by verdict. <i>unstable</i>: a claim the paper makes from one model that "
+             "holds in some seeds and not in others (the table gives the counts); <i>not yet</i>: declared, not "
+             "measured by the pipeline; <i>not applicable</i>: needs data this adaptation does not use.</p>",
+             _dashboard_html(table),
+             "<h2>Faithfulness leaderboard</h2>", _leaderboard_html(leaderboard),
              "<h2>Reproduction table</h2>",
-             "<p>Each paper's number beside ours. Rows marked <i>not yet</i> are experiments the pipeline does "
-             "not reproduce yet; nothing there is filled in by hand.</p>",
+             "<p>Each paper's number beside ours, the verdict first. Nothing is filled in by hand.</p>",
              _table_html(table), "<h2>Contents</h2><ul>"]
     names = [Path(nb).stem for nb in notebooks]
     parts += [f"<li><a href='#nb-{n}'>{n}</a></li>" for n in names] + ["<li><a href='#provenance'>provenance</a></li></ul>"]
@@ -173,6 +236,7 @@ def build_report(notebooks: Sequence[str], reproduction_csvs: Sequence[str], raw
               "</section></body></html>"]
     out = Path(out_html)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text("\n".join(parts), encoding="utf-8")
-    os.replace(tmp, out)
+    from ..safe_io import atomic_write
+
+    text = "\n".join(parts)
+    atomic_write(out, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))

@@ -12,6 +12,14 @@ value as text, and the named measures the checks read::
 :func:`reproduction_table` joins the rows onto the declared targets: a declared target without a
 row is listed as "not yet reproduced", a row whose id is not declared stops the build with an
 error naming the id and the file.
+
+Verdicts (column ``verdict``): *reproduced*, *not reproduced*, *compare by eye* (a figure without a
+pass/fail check), *not yet* (no row), *not applicable* (the claim needs what this adaptation does
+not have, say ImageNet bounding boxes: declared with the reason, never measured), and for a claim
+the paper makes from one trained model, measured over seeds (``over_seeds=True``: the row's
+``per_seed`` measures, one dict per seed), *reproduced* when the checks hold in at least
+``majority`` of the seeds, *not reproduced* when they hold in at most ``1 - majority``, and
+*unstable* in between, with the counts.
 """
 from __future__ import annotations
 
@@ -20,17 +28,22 @@ import math
 import operator
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import pandas as pd
 
-__all__ = ["Check", "Target", "UnknownTargetError", "at_least", "at_most", "holds", "within",
-           "reproduction_row", "reproduction_table", "targets_frame", "write_reproduction_rows", "NOT_YET"]
+__all__ = ["Check", "Target", "UnknownTargetError", "VERDICTS", "at_least", "at_most", "holds", "within",
+           "reproduction_row", "reproduction_table", "seed_summary", "targets_frame", "write_reproduction_rows",
+           "NOT_YET"]
 
 NOT_YET = "not yet reproduced by the pipeline"
 ROW_COLUMNS = ["id", "ours", "measures", "note", "scale"]
-TABLE_COLUMNS = ["id", "source", "experiment", "paper", "ours", "criterion", "reproduced", "scale", "note"]
+TABLE_COLUMNS = ["id", "verdict", "source", "experiment", "paper", "ours", "criterion", "reproduced", "seeds",
+                 "scale", "note"]
+REPRODUCED, NOT_REPRODUCED, UNSTABLE = "reproduced", "not reproduced", "unstable"
+BY_EYE, NOT_YET_VERDICT, NOT_APPLICABLE = "compare by eye", "not yet", "not applicable"
+#: Every verdict a target can get, in the order the report's dashboard counts them.
+VERDICTS = (REPRODUCED, NOT_REPRODUCED, UNSTABLE, BY_EYE, NOT_YET_VERDICT, NOT_APPLICABLE)
 
 _OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
 
@@ -79,7 +92,10 @@ class Target:
 
     ``id`` is stable (``<source>.<experiment>.<what>``); rows and notebooks refer to it.
     ``checks`` all must hold for "reproduced"; an empty tuple means the claim is shown beside
-    ours without a pass/fail verdict (a figure to compare by eye).
+    ours without a pass/fail verdict (a figure to compare by eye). ``over_seeds``: a claim the
+    paper makes from one model, checked on each seed's measures (the row's ``per_seed``);
+    ``majority`` is the share of seeds at which it counts as reproduced. ``not_applicable``: why the
+    pipeline cannot measure this claim (the target is listed with that reason and no row).
     """
 
     id: str
@@ -89,18 +105,66 @@ class Target:
     checks: tuple[Check, ...] = ()
     note: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
+    over_seeds: bool = False
+    majority: float = 0.8
+    not_applicable: str = ""
+
+    def __post_init__(self):
+        if not 0.5 < self.majority <= 1.0:
+            raise ValueError(f"{self.id}: majority must be in (0.5, 1], got {self.majority}")
+        if self.over_seeds and not self.checks:
+            raise ValueError(f"{self.id}: a claim over seeds needs checks")
 
     @property
     def criterion(self) -> str:
-        return " and ".join(c.describe() for c in self.checks) if self.checks else "compared by eye"
+        if not self.checks:
+            return "compared by eye"
+        text = " and ".join(c.describe() for c in self.checks)
+        if self.over_seeds:
+            text += (f", in at least {self.majority:.0%} of seeds (unstable between {1 - self.majority:.0%} "
+                     f"and {self.majority:.0%})")
+        return text
 
     def evaluate(self, measures: Mapping[str, float | bool]) -> bool | None:
         if not self.checks:
             return None
+        if self.over_seeds:
+            verdict, _ = self.verdict(measures)
+            return {REPRODUCED: True, NOT_REPRODUCED: False}.get(verdict)
         results = [c.holds(measures) for c in self.checks]
         if any(r is None for r in results):
             return None
         return all(results)
+
+    def seed_counts(self, measures: Mapping) -> tuple[int, int]:
+        """(seeds where every check holds, seeds measured) from ``measures["per_seed"]``."""
+        per_seed = measures.get("per_seed")
+        if not isinstance(per_seed, list) or not per_seed:
+            raise KeyError(f"{self.id}: a claim over seeds needs the measures 'per_seed' (one dict per seed)")
+        results = [[c.holds(m) for c in self.checks] for m in per_seed]
+        measured = [r for r in results if all(x is not None for x in r)]
+        return sum(all(r) for r in measured), len(measured)
+
+    def verdict(self, measures: Mapping | None) -> tuple[str, str]:
+        """``(verdict, seeds)``: one of :data:`VERDICTS` and, over seeds, ``"k/n"``."""
+        if self.not_applicable:
+            return NOT_APPLICABLE, ""
+        if measures is None:
+            return NOT_YET_VERDICT, ""
+        if not self.checks:
+            return BY_EYE, ""
+        if self.over_seeds:
+            k, n = self.seed_counts(measures)
+            if n == 0:
+                return BY_EYE, "0/0"
+            share = k / n
+            if share >= self.majority:
+                return REPRODUCED, f"{k}/{n}"
+            if share <= 1 - self.majority:
+                return NOT_REPRODUCED, f"{k}/{n}"
+            return UNSTABLE, f"{k}/{n}"
+        result = self.evaluate(measures)
+        return (BY_EYE if result is None else REPRODUCED if result else NOT_REPRODUCED), ""
 
 
 def at_least(x: float, measure: str = "value") -> Check:
@@ -125,6 +189,19 @@ def reproduction_row(target_id: str, ours: str | float, scale: str, note: str = 
     clean = {k: (v.item() if hasattr(v, "item") else v) for k, v in measures.items()}
     return {"id": target_id, "ours": ours if isinstance(ours, str) else f"{float(ours):.4g}",
             "measures": json.dumps(clean, sort_keys=True), "note": note, "scale": scale}
+
+
+def seed_summary(values: Sequence[float]) -> dict:
+    """Median and spread (min, max, interquartile range) of one measure over seeds, for a row's note
+    and measures."""
+    import numpy as np
+
+    v = np.asarray([x for x in values if x is not None and not (isinstance(x, float) and math.isnan(x))], float)
+    if not len(v):
+        return {"n": 0}
+    q1, q3 = np.percentile(v, [25, 75])
+    return {"n": int(len(v)), "median": float(np.median(v)), "min": float(v.min()), "max": float(v.max()),
+            "iqr": float(q3 - q1)}
 
 
 def write_reproduction_rows(rows: Sequence[dict], path: str | os.PathLike) -> None:
@@ -165,15 +242,20 @@ def reproduction_table(csvs: Iterable[str | os.PathLike], targets: Sequence[Targ
     table = []
     for t in targets:
         rec = rows.get(t.id)
+        base = {"id": t.id, "source": t.source, "experiment": t.experiment, "paper": t.paper, "criterion": t.criterion}
+        if t.not_applicable:
+            table.append({**base, "verdict": NOT_APPLICABLE, "ours": "", "reproduced": None, "seeds": "",
+                          "scale": "", "note": "; ".join(n for n in (t.not_applicable, t.note) if n)})
+            continue
         if rec is None:
-            table.append({"id": t.id, "source": t.source, "experiment": t.experiment, "paper": t.paper,
-                          "ours": "", "criterion": t.criterion, "reproduced": None, "scale": "", "note": NOT_YET})
+            table.append({**base, "verdict": NOT_YET_VERDICT, "ours": "", "reproduced": None, "seeds": "",
+                          "scale": "", "note": NOT_YET})
             continue
         measures = json.loads(rec["measures"]) if rec["measures"] else {}
+        verdict, seeds = t.verdict(measures)
         note = "; ".join(n for n in (str(rec["note"]), t.note) if n)
-        table.append({"id": t.id, "source": t.source, "experiment": t.experiment, "paper": t.paper,
-                      "ours": rec["ours"], "criterion": t.criterion, "reproduced": t.evaluate(measures),
-                      "scale": rec["scale"], "note": note})
+        table.append({**base, "verdict": verdict, "ours": rec["ours"], "reproduced": t.evaluate(measures),
+                      "seeds": seeds, "scale": rec["scale"], "note": note})
     return pd.DataFrame(table, columns=TABLE_COLUMNS)
 
 

@@ -9,9 +9,7 @@ to map back to target units), ``binary`` (BCE on logits; NaN/masked labels ignor
 from __future__ import annotations
 
 import logging
-import os
 import random
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,7 +21,7 @@ from torch import nn
 
 from ..context import resolve_device  # noqa: F401  (re-exported: training.resolve_device)
 from ..progress import progress as progress_bar
-from ..safe_io import atomic_torch_save, output_folder, safe_torch_load
+from ..safe_io import atomic_torch_save, atomic_write, safe_torch_load
 
 log = logging.getLogger(__name__)
 
@@ -307,15 +305,7 @@ def write_history_csv(history: list[dict], path) -> None:
     """The per-epoch history as CSV, written to a temporary file and renamed into place."""
     import pandas as pd
 
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=output_folder(path), prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        pd.DataFrame(history).to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, lambda tmp: pd.DataFrame(history).to_csv(tmp, index=False))
 
 
 def load_training_state(path) -> dict:

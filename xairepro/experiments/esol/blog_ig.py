@@ -1,58 +1,61 @@
 """The saliency blog's ESOL example: integrated gradients on the atom embedding of a GGNN, raw
 (signed) aggregation summed over channels, so a hydroxyl group should come out positive (it raises
 the predicted solubility) and carbon chains negative. One model, trained on every fold but the first
-and explained on the first fold's held-out molecules and on the named map molecules."""
+and explained on the first fold's held-out molecules and on the named map molecules.
+
+A study of one method (the blog's), so it builds :class:`IntegratedGradients` itself."""
 from __future__ import annotations
+
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
 from torch_geometric.data import Batch
 
-from ...attribution import IntegratedGradients, aggregate
+from ...attribution import Explanation, IntegratedGradients
 from ...context import RunContext
 from ...data.featurize import graphs_from_smiles
 from ...evaluation.atoms import environment_table
-from ...training import predict
-from ..graphs import atom_table
-from .data import split_fold
+from ...evaluation.units import AtomUnit
 from ...progress import progress
+from ...training import predict
+from ..graphs import CHUNK, atom_table
+from .data import split_fold
 
 BLOG_FOLD = 0
+METHOD = "integrated_gradients"
 
 
-def _ig_scores(model, graphs, *, steps: int, baseline: float, ctx: RunContext, chunk: int = 64):
+def _ig_scores(model, graphs, cfg: Mapping, *, ctx: RunContext):
     """Per-atom IG (sum over embedding channels) and each molecule's completeness error."""
     device = ctx.torch_device
     model = model.to(device).eval()
-    ig = IntegratedGradients(model, target=model.embedding, baseline=baseline, steps=steps, rule="trapezoid",
-                             max_batch=ctx.max_batch)
-    scores, rel_errors = [], []
-    for start in progress(range(0, len(graphs), chunk), "integrated gradients chunks", unit="chunk"):
-        part = list(graphs[start:start + chunk])
-        samples, res = ig.compute(Batch.from_data_list(part).to(device), seed=ctx.seed, return_path=True)
-        atoms = aggregate(samples, method="raw", channel_axis=-1).cpu().numpy()
-        bounds = np.cumsum([0] + [g.num_nodes for g in part])
-        scores += [atoms[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
-        rel_errors += res.rel_error.cpu().numpy().tolist()
-    return scores, np.asarray(rel_errors)
+    ig = IntegratedGradients(model, model.embedding, baselines=float(cfg["baseline"]), n_steps=cfg["steps"],
+                             method="trapezoid", keep_grads=False, max_batch=ctx.max_batch)
+    parts = [ig.compute(Batch.from_data_list(list(graphs[s:s + CHUNK])).to(device), seed=ctx.seed).cpu()
+             for s in progress(range(0, len(graphs), CHUNK), "integrated gradients chunks", unit="chunk")]
+    explanation = Explanation.cat(parts)
+    return explanation.units(AtomUnit(), list(graphs)), explanation.path.rel_error.double().numpy()
 
 
-def blog_integrated_gradients(model, graphs, *, n_folds: int, steps: int, baseline: float,
-                              ctx: RunContext) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(atom rows of the first fold's held-out molecules with their IG score and the molecule's
+def blog_ig_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``inputs``: ``model`` (the blog's GGNN), ``graphs``; ``cfg``: n_folds, steps, baseline.
+    Returns (atom rows of the first fold's held-out molecules with their IG score and the molecule's
     completeness error, environment table)."""
-    _, held_out = split_fold(graphs, BLOG_FOLD, n_folds, ctx.seed)
-    scores, rel_errors = _ig_scores(model, held_out, steps=steps, baseline=baseline, ctx=ctx)
-    atoms = atom_table(held_out, {"integrated_gradients": scores})
+    _, held_out = split_fold(inputs["graphs"], BLOG_FOLD, cfg["n_folds"], ctx.seed)
+    scores, rel_errors = _ig_scores(inputs["model"], held_out, cfg, ctx=ctx)
+    atoms = atom_table(held_out, {METHOD: scores})
     atoms["ig_rel_error"] = np.repeat(rel_errors, [g.num_nodes for g in held_out])
-    return atoms, environment_table(atoms, ["integrated_gradients"])
+    return atoms, environment_table(atoms, [METHOD])
 
 
-def blog_maps(model, map_molecules: dict[str, str], *, steps: int, baseline: float, ctx: RunContext) -> list[dict]:
-    """Map records of the named molecules: prediction, per-atom IG and completeness error."""
-    names = list(map_molecules)
-    named = graphs_from_smiles(map_molecules[n] for n in names)
-    scores, errors = _ig_scores(model, named, steps=steps, baseline=baseline, ctx=ctx)
-    preds = predict(model, named, device=ctx.torch_device)[:, 0]
-    return [{"name": n, "smiles": map_molecules[n], "predicted": float(p), "integrated_gradients": s.tolist(),
+def blog_maps_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> list[dict]:
+    """``inputs``: ``model``; ``cfg``: steps, baseline, map_molecules. Map records of the named
+    molecules: prediction, per-atom IG (``scores``) and the completeness error."""
+    molecules = dict(cfg["map_molecules"])
+    names = list(molecules)
+    named = graphs_from_smiles(molecules[n] for n in names)
+    scores, errors = _ig_scores(inputs["model"], named, cfg, ctx=ctx)
+    preds = predict(inputs["model"], named, device=ctx.torch_device)[:, 0]
+    return [{"name": n, "smiles": molecules[n], "predicted": float(p), "scores": {METHOD: s.tolist()},
              "rel_error": float(e)} for n, p, s, e in zip(names, preds, scores, errors)]

@@ -1,31 +1,42 @@
 """ESOL atom maps of named molecules (BayesGrad Fig. 5), averaged over the fold models."""
 from __future__ import annotations
 
+from typing import Mapping
+
 import numpy as np
 
 from ...context import RunContext
 from ...data.featurize import graphs_from_smiles
 from ...training import predict
-from ..graphs import atom_scores
-from .attribution import ESOL_METHODS
+from ..graphs import atom_scores, atom_settings, explain_graphs, reading_options
 
 
-def map_attributions(models, map_molecules: dict[str, str], *, attribution: dict, ctx: RunContext) -> list[dict]:
+def maps_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> list[dict]:
     """Signed atom maps of the named molecules, averaged over the fold models (an ensemble, so no
-    molecule's map depends on which fold happened to hold it out); model k uses ``ctx.child(k)``."""
-    names = list(map_molecules)
-    graphs = graphs_from_smiles(map_molecules[n] for n in names)
+    molecule's map depends on which fold happened to hold it out); model k uses ``ctx.child(k)``.
+
+    ``inputs``: ``models`` (the fold models). ``cfg``: map_molecules (name: SMILES) and the
+    attribution keys of :func:`~xairepro.experiments.esol.attribution.attribution_study`.
+    Returns one record per molecule: name, smiles, predicted (ensemble mean), ``scores``
+    ``{method: per-atom mean}`` and ``sd`` ``{method: per-atom spread over the samples}`` (each
+    averaged over the models).
+    """
+    models, molecules = list(inputs["models"]), dict(cfg["map_molecules"])
+    names = list(molecules)
+    graphs = graphs_from_smiles(molecules[n] for n in names)
     device = ctx.torch_device
-    per_model = [atom_scores(m, graphs, ESOL_METHODS, M=attribution["mc_samples"], signed=True,
-                             noise=attribution["smoothgrad_noise"], baseline=attribution["baseline"],
-                             max_batch=ctx.max_batch, seed=ctx.child(k).seed, device=device)
-                 for k, m in enumerate(models)]
+    build, read = reading_options(cfg)
+    per_model = []
+    for k, m in enumerate(models):
+        m.to(device).eval()
+        results = explain_graphs(m, graphs, cfg["methods"], atom_settings(m, cfg, ctx=ctx), M=cfg["mc_samples"],
+                                 seed=ctx.child(k).seed, method_options=build, device=device)
+        per_model.append(atom_scores(results, graphs, read))
     preds = np.mean([predict(m, graphs, device=device)[:, 0] for m in models], axis=0)
+    methods = list(per_model[0][0])
     records = []
     for i, name in enumerate(names):
-        rec = {"name": name, "smiles": map_molecules[name], "predicted": float(preds[i])}
-        for method in ESOL_METHODS:
-            rec[method] = np.mean([s[method][i] for s in per_model], axis=0).tolist()
-            rec[f"{method}_std"] = np.mean([s[f"{method}_std"][i] for s in per_model], axis=0).tolist()
-        records.append(rec)
+        records.append({"name": name, "smiles": molecules[name], "predicted": float(preds[i]),
+                        "scores": {mt: np.mean([s[mt][i] for s, _ in per_model], axis=0).tolist() for mt in methods},
+                        "sd": {mt: np.mean([sd[mt][i] for _, sd in per_model], axis=0).tolist() for mt in methods}})
     return records

@@ -12,7 +12,7 @@ def _metric(y, p):
     return {k: v for k, v in regression_metrics(y, p).items() if k != "n"}
 
 
-def train_fold(graphs, spec: dict, fold: int, *, n_folds: int, train: dict, ctx: RunContext,
+def train_esol(graphs, spec: dict, *, fold: int, n_folds: int, train: dict, ctx: RunContext,
                progress=None) -> TrainedModel:
     """Train the model of ``spec`` on all folds but ``fold`` (held-out metrics logged per epoch)."""
     tr, test = split_fold(graphs, fold, n_folds, ctx.seed)

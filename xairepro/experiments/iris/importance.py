@@ -1,16 +1,19 @@
 """Feature importance of the iris MLP from gradients, beside a random forest's (the blog's check).
 
-Gradient importance follows chainer-chemistry's recipe: ``compute`` M gradient samples of the
-classifier's loss (cross-entropy against each flower's true class, as the blog's ``Classifier``
-differentiates) with respect to the four measurements, ``aggregate`` them with the squared
-method, then average over the flowers. SmoothGrad's noise is Gaussian with sigma a fraction of
-each flower's measurement range ("relative", the blog's ``GaussianNoiseSampler`` default of 0.15);
-BayesGrad samples dropout masks. The forest gives impurity (mean decrease in Gini) and
-permutation importance (mean drop in accuracy when a column is shuffled). Rankings are compared
-with Spearman's rho.
+Gradient importance follows chainer-chemistry's recipe: every method of ``attribution.methods``
+(canonical names; the blog's VanillaGrad, SmoothGrad and BayesGrad by default) computes ``M``
+samples of the attribution of the classifier's loss (cross-entropy against each flower's true
+class, as the blog's ``Classifier`` differentiates) with respect to the four measurements, read
+with the configured ``aggregation`` (squared, the same for every method), then averaged over the
+flowers. SmoothGrad's noise is Gaussian with sigma a fraction of each flower's measurement range
+("relative", the blog's ``GaussianNoiseSampler`` default of 0.15); BayesGrad samples dropout masks.
+Method ``k`` of the list draws with ``ctx.child(k)``'s seed. The forest gives impurity (mean
+decrease in Gini) and permutation importance (mean drop in accuracy when a column is shuffled).
+Rankings are compared with Spearman's rho.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
@@ -19,14 +22,15 @@ import torch
 import torch.nn.functional as F
 from scipy.stats import spearmanr
 
-from ...attribution import BayesGrad, SmoothGrad, VanillaGrad, aggregate
 from ...context import RunContext
+from ...evaluation.units import FeatureUnit
+from ..methods import applicable, explain, not_applicable_rows
 from .data import IrisData
 
-__all__ = ["GRADIENT_METHODS", "FOREST_METHODS", "gradient_importance", "forest_importance",
-           "rank_agreement", "importance_study"]
+__all__ = ["FOREST_METHODS", "IrisImportance", "forest_importance", "gradient_importance", "importance_study",
+           "iris_settings", "rank_agreement"]
 
-GRADIENT_METHODS = ("vanillagrad", "smoothgrad", "bayesgrad")
+#: The reference rankings (scikit-learn's random forest), not attribution methods.
 FOREST_METHODS = ("forest_impurity", "forest_permutation")
 
 
@@ -37,32 +41,48 @@ def _loss_fn(y: torch.Tensor):
     return score
 
 
-def gradient_importance(model, data: IrisData, attribution: Mapping, *, ctx: RunContext) -> pd.DataFrame:
-    """One row per (method, feature): mean over flowers of the squared-aggregated gradient, and
-    the per-flower standard deviation of that mean's terms."""
+def iris_settings(data: IrisData, attribution: Mapping, *, ctx: RunContext, **overrides) -> dict:
+    """The one settings dict every iris method is built from: the measurements' training mean as the
+    baseline (integrated gradients, input x gradient, occlusion), all flowers as the chimera Shapley
+    background, SmoothGrad's relative sigma, the integrated-gradients points, the random orders."""
+    x = torch.as_tensor(data.x, dtype=torch.float32, device=ctx.torch_device)
+    out = {"baselines": x.mean(0), "background": x, "stdevs": float(attribution["smoothgrad_noise"]),
+           "noise_mode": attribution.get("noise_mode", "relative"), "n_steps": int(attribution.get("ig_steps", 32)),
+           "n_random": int(attribution.get("n_random", 5)), "max_batch": ctx.max_batch}
+    out.update(overrides)
+    return out
+
+
+def _explain_each(model, x, names, settings, *, M: int, ctx: RunContext, target=None, method_options=None) -> dict:
+    """:func:`~xairepro.experiments.methods.explain`, method ``k`` of ``names`` with ``ctx.child(k)``'s seed."""
+    out = {}
+    for k, name in enumerate(names):
+        out.update(explain(model, x, [name], settings, M=M, seed=ctx.child(k).seed, target=target,
+                           method_options=method_options))
+    return out
+
+
+def gradient_importance(model, data: IrisData, attribution: Mapping, *, ctx: RunContext
+                        ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(one row per (method, feature): mean over flowers of the aggregated attribution of the loss and
+    the standard error of that mean; the methods that did not apply, with their reason)."""
     device = ctx.torch_device
     model = model.to(device)
     x = torch.as_tensor(data.x, dtype=torch.float32, device=device)
     y = torch.as_tensor(data.y, dtype=torch.long)
     if len(x) > ctx.max_batch:
         raise ValueError(f"attribution.max_batch ({ctx.max_batch}) must hold all {len(x)} flowers")
-    kw = dict(output_fn=_loss_fn(y), max_batch=ctx.max_batch)
-    m = int(attribution["mc_samples"])
-    methods = {
-        "vanillagrad": (VanillaGrad(model, **kw), 1),
-        "smoothgrad": (SmoothGrad(model, noise=float(attribution["smoothgrad_noise"]),
-                                  noise_mode=attribution.get("noise_mode", "relative"), **kw), m),
-        "bayesgrad": (BayesGrad(model, **kw), m),
-    }
+    settings = iris_settings(data, attribution, ctx=ctx, output_fn=_loss_fn(y))
+    results = _explain_each(model, x, attribution["methods"], settings, M=int(attribution["mc_samples"]), ctx=ctx,
+                            method_options=attribution.get("method_options"))
+    flowers = list(x.cpu())
     rows = []
-    for k, (name, (method, samples)) in enumerate(methods.items()):
-        per_flower = aggregate(method.compute(x, M=samples, seed=ctx.child(k).seed),
-                               method=attribution.get("aggregate", "square"), channel_axis=None)
-        per_flower = per_flower.cpu().numpy()                           # (150, 4)
+    for name, explanation in applicable(results).items():
+        per_flower = np.stack(explanation.units(FeatureUnit(), flowers, attribution.get("aggregate", "square")))
         for j, feat in enumerate(data.features):
             rows.append({"method": name, "feature": feat, "importance": float(per_flower[:, j].mean()),
                          "sem": float(per_flower[:, j].std(ddof=1) / np.sqrt(len(per_flower)))})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows), pd.DataFrame(not_applicable_rows(results), columns=["method", "reason"])
 
 
 def forest_importance(data: IrisData, forest: Mapping, *, ctx: RunContext) -> pd.DataFrame:
@@ -100,9 +120,20 @@ def rank_agreement(importance: pd.DataFrame, features: list[str]) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
-def importance_study(model, data: IrisData, attribution: Mapping, forest: Mapping, *,
-                     ctx: RunContext) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(importance rows for every method, rank agreement table)."""
-    importance = pd.concat([gradient_importance(model, data, attribution, ctx=ctx),
-                            forest_importance(data, forest, ctx=ctx)], ignore_index=True)
-    return importance, rank_agreement(importance, data.features)
+@dataclass
+class IrisImportance:
+    """``importance`` rows of every method (gradient methods and the forest), the rank ``agreement``
+    table, and the methods that did not apply (``skipped``: method, reason)."""
+
+    importance: pd.DataFrame
+    agreement: pd.DataFrame
+    skipped: pd.DataFrame
+
+
+def importance_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> IrisImportance:
+    """``inputs``: ``model``, ``data``. ``cfg``: ``attribution`` (methods, mc_samples, smoothgrad_noise,
+    noise_mode, aggregate, method_options) and ``importance`` (the forest: n_trees, permutation_repeats)."""
+    data = inputs["data"]
+    gradients, skipped = gradient_importance(inputs["model"], data, cfg["attribution"], ctx=ctx)
+    importance = pd.concat([gradients, forest_importance(data, cfg["importance"], ctx=ctx)], ignore_index=True)
+    return IrisImportance(importance, rank_agreement(importance, data.features), skipped)

@@ -1,88 +1,90 @@
 """The chapter's explanations of one peptide: per-residue bars, Shapley convergence, counterfactuals.
 
-All four methods explain the logit. Gradient and integrated gradients (zero baseline, the point
-where the bias-free model gives logit 0) are taken at the one-hot input and read at each residue's
-own letter channel, as the chapter plots them. SmoothGrad follows the chapter: Gaussian noise
-(sigma 1e-3) on the one-hot input, clipped to [0, 1] and renormalised so each row sums to one,
-then the mean gradient at those points (the package's SmoothGrad adds noise without the clip, so
-the noisy inputs are built here and differentiated with VanillaGrad). Shapley values use the
-chimera estimator with the training peptides as background; only the residues of the peptide are
-players (its gap rows stay fixed, as the chapter restricts the swaps), so the values add up to
-f(x) - E[f(z)] over those chimeras.
+Every method of ``attribution.methods`` (canonical names) explains the logit from one settings dict
+(:func:`residue_settings`). What is explained is the peptide's residue rows ``(n, A)`` of its
+one-hot input, the model seeing them followed by the peptide's own gap rows
+(:class:`~xairepro.models.peptide_cnn.ResidueRows`): as the chapter restricts its Shapley swaps to
+the residues, the padding stays fixed for every method. A residue's score is the sum over the
+letters of its row (:func:`residue_unit`, a :class:`~xairepro.evaluation.units.TokenUnit` named
+``residue``):
+
+* gradient methods multiply by the input (``multiply_by_inputs``, zero baseline), so the sum over a
+  one-hot row is the gradient at the residue's own letter, as the chapter plots it; integrated
+  gradients (zero baseline: with no residue the bias-free model gives logit 0, so the residues'
+  values add up to the logit; trapezoid rule) and SmoothGrad (Gaussian noise of sigma 1e-3 on the
+  one-hot rows, clipped to [0, 1] and each row renormalised: :func:`simplex_projection`, the
+  method's ``noise_projection``) alike;
+* Shapley values use the chimera estimator (eq. 10.9) with the training peptides' first ``n`` rows
+  as background and the residues as players (``feature_mask`` rows, additive: a row's letters share
+  the residue's value), so the values add up to f(x) - E[f] over those chimeras;
+* occlusion removes one residue row (the same groups), the random order is the floor.
+
+Methods that cannot apply (BayesGrad without dropout, the mask where none is trained) come back as
+:class:`~xairepro.experiments.methods.NotApplicable`.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from dataclasses import dataclass
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 
-from ...attribution import IntegratedGradients, ShapleySampling, VanillaGrad, single_substitution_counterfactuals
+from ...attribution import ShapleySampling, single_substitution_counterfactuals
 from ...context import RunContext
+from ...evaluation.units import TokenUnit
+from ...models.peptide_cnn import ResidueRows
+from ..methods import applicable, explain, not_applicable_rows
 from .data import ALPHABET, PeptideData, encode
 
-__all__ = ["METHODS", "residue_attributions", "shapley_values", "counterfactuals", "explain_peptide"]
+__all__ = ["PeptideExplanation", "RESIDUE", "STUDY_STREAM", "counterfactuals", "explain_study", "residue_results",
+           "residue_rows", "residue_settings", "residue_unit", "shapley_convergence", "shapley_convergence_study",
+           "simplex_projection"]
 
-METHODS = ("gradient", "integrated_gradients", "smoothgrad", "shapley")
-
-
-def _at_letters(attr: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """(B, L, A) attributions -> (B, L): the value at each row's own letter."""
-    return attr.gather(-1, x.argmax(-1, keepdim=True)).squeeze(-1)
-
-
-def smoothgrad_simplex(model, x: torch.Tensor, *, n_samples: int, sigma: float, seed: int,
-                       max_batch: int) -> torch.Tensor:
-    """The chapter's SmoothGrad for one one-hot example ``(1, L, A)``: ``(L, A)`` mean gradient."""
-    gen = torch.Generator(device=x.device).manual_seed(int(seed))
-    noisy = (x + sigma * torch.randn((n_samples, *x.shape[1:]), generator=gen, device=x.device)).clamp(0, 1)
-    noisy = noisy / noisy.sum(-1, keepdim=True)
-    grads = VanillaGrad(model, max_batch=max_batch).compute(noisy, seed=seed)[0]
-    return grads.mean(0)
+#: The unit of every peptide reading (the faithfulness schema's ``unit``).
+RESIDUE = "residue"
+#: The chapter's study draws every method and the Shapley convergence with ``ctx.child(STUDY_STREAM)``,
+#: the stream its Shapley values have always used (so the reproduction rows stay those of earlier runs).
+STUDY_STREAM = 2
 
 
-def _fixed_tail(model, x: torch.Tensor, n: int):
-    """The model on the first ``n`` rows, the remaining rows of ``x`` held fixed."""
-    tail = x[:, n:]
-
-    def f(head):
-        return model(torch.cat([head, tail.expand(head.shape[0], -1, -1)], dim=1))
-    return f
+def residue_unit() -> TokenUnit:
+    """Residues of a peptide given as letter ids ``(L,)``: the non-gap positions; a removed residue is
+    the id ``len(ALPHABET)``, the all-zero row (:class:`~xairepro.models.peptide_cnn.IdsToOneHot`)."""
+    return TokenUnit(pad_id=0, replacement=len(ALPHABET), name=RESIDUE)
 
 
-def shapley_values(model, x: torch.Tensor, n: int, background: torch.Tensor, *, n_samples: int,
-                   seed: int, max_batch: int) -> tuple[np.ndarray, np.ndarray, float]:
-    """``(phi (n,), per-sample contributions (n_samples, n), E[f] over the chimeras' base)``."""
-    f = _fixed_tail(model, x, n)
-    sv = ShapleySampling(f, method="chimera", background=background[:, :n], n_samples=n_samples,
-                         feature_mask=torch.arange(n).unsqueeze(1), max_batch=max_batch)
-    per = sv.compute(x[:, :n], seed=seed)[:, 0, :, 0]                      # (M, n) players
-    with torch.no_grad():
-        expected = float(torch.cat([f(background[i:i + max_batch, :n])
-                                    for i in range(0, len(background), max_batch)]).mean())
-    return per.mean(0).cpu().numpy(), per.cpu().numpy(), expected
+def simplex_projection(v: torch.Tensor) -> torch.Tensor:
+    """The chapter's SmoothGrad projection of a noisy one-hot row: clip to [0, 1], renormalise to sum 1."""
+    v = v.clamp(0, 1)
+    return v / v.sum(-1, keepdim=True).clamp_min(1e-12)
 
 
-def residue_attributions(model, x: torch.Tensor, n: int, background: torch.Tensor, attribution: Mapping, *,
-                         ctx: RunContext) -> tuple[dict[str, np.ndarray], dict]:
-    """Per-residue scores of the four methods for one example ``(1, L, A)`` of length ``n``, plus the
-    integrated-gradients completeness and the Shapley details."""
-    model.eval()
-    grad = VanillaGrad(model, max_batch=ctx.max_batch).compute(x, seed=ctx.seed)[0]
-    ig = IntegratedGradients(model, steps=int(attribution["ig_steps"]), rule="trapezoid", max_batch=ctx.max_batch)
-    ig_attr, ig_res = ig.compute(x, seed=ctx.seed, return_path=True)
-    sg = smoothgrad_simplex(model, x, n_samples=int(attribution["smoothgrad_samples"]),
-                            sigma=float(attribution["smoothgrad_sigma"]), seed=ctx.child(1).seed,
-                            max_batch=ctx.max_batch).unsqueeze(0)
-    phi, per, expected = shapley_values(model, x, n, background, n_samples=int(attribution["shapley_samples"]),
-                                        seed=ctx.child(2).seed, max_batch=ctx.max_batch)
-    scores = {"gradient": _at_letters(grad, x)[0, :n], "integrated_gradients": _at_letters(ig_attr[0], x)[0, :n],
-              "smoothgrad": _at_letters(sg, x)[0, :n]}
-    scores = {k: v.detach().cpu().numpy() for k, v in scores.items()}
-    scores["shapley"] = phi
-    extra = {"ig_rel_error": float(ig_res.rel_error[0]), "shapley_per_sample": per, "expected_f": expected}
-    return scores, extra
+def residue_rows(model, x: torch.Tensor, n: int) -> tuple[ResidueRows, torch.Tensor]:
+    """``(model on residue rows, the residue rows (1, n, A))`` of the peptide ``x`` ``(1, L, A)``."""
+    return ResidueRows(model, x[0, n:]).eval(), x[:, :n]
+
+
+def residue_settings(n: int, background: torch.Tensor, cfg: Mapping, *, ctx: RunContext) -> dict:
+    """The one settings dict every method explaining the ``n`` residue rows of a peptide is built from.
+    ``background``: the training peptides ``(N, L, A)``; ``cfg``: ``ig_steps``, ``smoothgrad_sigma``,
+    ``n_random`` (default 5)."""
+    return {"baselines": 0.0, "multiply_by_inputs": True, "n_steps": int(cfg["ig_steps"]), "method": "trapezoid",
+            "stdevs": float(cfg["smoothgrad_sigma"]), "noise_mode": "absolute", "noise_projection": simplex_projection,
+            "estimator": "chimera", "background": background[:, :n],
+            "feature_mask": torch.arange(n, device=background.device).unsqueeze(1),
+            "n_random": int(cfg.get("n_random", 5)), "max_batch": ctx.max_batch}
+
+
+def residue_results(model, x: torch.Tensor, n: int, background: torch.Tensor, names: Sequence[str], cfg: Mapping, *,
+                    M: int, seed: int, ctx: RunContext) -> dict:
+    """``{name: Explanation | NotApplicable}`` of the ``n`` residue rows of the peptide ``x`` ``(1, L, A)``
+    for every method of ``names`` (``cfg``: the :func:`residue_settings` keys, optionally
+    ``method_options``). The explanations are ``(M, 1, n, A)``."""
+    wrapped, residues = residue_rows(model, x, n)
+    return explain(wrapped, residues, list(names), residue_settings(n, background, cfg, ctx=ctx), M=M, seed=seed,
+                   method_options=cfg.get("method_options"))
 
 
 def shapley_convergence(per: np.ndarray, logit: float, expected: float, counts) -> pd.DataFrame:
@@ -93,6 +95,27 @@ def shapley_convergence(per: np.ndarray, logit: float, expected: float, counts) 
         rows.append({"samples": int(m), "shapley_sum": total, "f_x": logit, "f_x_minus_expected": logit - expected,
                      "rel_error": abs(total - (logit - expected)) / max(abs(logit - expected), 1e-12)})
     return pd.DataFrame(rows)
+
+
+@torch.no_grad()
+def _expected_f(model, residues: torch.Tensor, max_batch: int) -> float:
+    return float(torch.cat([model(residues[i:i + max_batch]).view(-1)
+                            for i in range(0, len(residues), max_batch)]).mean())
+
+
+def shapley_convergence_study(model, x: torch.Tensor, n: int, background: torch.Tensor, cfg: Mapping, *, M: int,
+                              seed: int, ctx: RunContext) -> tuple[pd.DataFrame, float]:
+    """The chapter's Fig. 10.1, a study of one method: the chimera Shapley values of the residues of
+    ``x`` with the :func:`residue_settings`, their sum from the first m samples against f(x) - E[f].
+    Returns the table and E[f] (the model over the background's first ``n`` rows with ``x``'s gap rows)."""
+    wrapped, residues = residue_rows(model, x, n)
+    settings = residue_settings(n, background, cfg, ctx=ctx)
+    sv = ShapleySampling(wrapped, estimator="chimera", background=settings["background"],
+                         feature_mask=settings["feature_mask"], max_batch=ctx.max_batch)
+    explanation = sv.compute(residues, M=M, seed=seed)
+    per = explanation.unit_samples(residue_unit(), [residues[0].argmax(-1).cpu()])[0]   # (M, n) per residue
+    expected = _expected_f(wrapped, settings["background"], ctx.max_batch)
+    return shapley_convergence(per, float(explanation.output[0, 0]), expected, cfg["shapley_counts"]), expected
 
 
 def counterfactuals(model, x: torch.Tensor, n: int, seq: str, max_batch: int) -> pd.DataFrame:
@@ -108,23 +131,45 @@ def counterfactuals(model, x: torch.Tensor, n: int, seq: str, max_batch: int) ->
         ["distance", "position", "new"], kind="stable", ignore_index=True)
 
 
-def explain_peptide(model, data: PeptideData, seq: str, attribution: Mapping, *,
-                    ctx: RunContext) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
-    """(per-residue bars, Shapley convergence, counterfactual flips, summary) for ``seq``."""
+@dataclass
+class PeptideExplanation:
+    """The chapter's study of one peptide: per-residue ``bars`` (one column per method that applied),
+    the Shapley ``convergence`` table, the counterfactual ``flips``, the ``summary`` (JSON) and the
+    methods that did not apply (``skipped``: method, reason)."""
+
+    bars: pd.DataFrame
+    convergence: pd.DataFrame
+    flips: pd.DataFrame
+    summary: dict
+    skipped: pd.DataFrame
+
+
+def explain_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> PeptideExplanation:
+    """``inputs``: ``model``, ``data`` (:class:`~.data.PeptideData`). ``cfg``: the attribution section
+    (``peptide``, ``methods``, ``samples`` (M of every sampling method, the Shapley samples per
+    residue), ``ig_steps``, ``smoothgrad_sigma``, ``shapley_counts``, optionally ``method_options``)."""
+    data: PeptideData = inputs["data"]
+    seq = cfg["peptide"]
     device = ctx.torch_device
-    model = model.to(device).eval()
+    model = inputs["model"].to(device).eval()
     x = torch.as_tensor(encode(seq, data.length), device=device).unsqueeze(0)
+    n, M = len(seq), int(cfg["samples"])
     background = torch.as_tensor(data.x[data.split["train"]], device=device)
-    scores, extra = residue_attributions(model, x, len(seq), background, attribution, ctx=ctx)
-    bars = pd.DataFrame({"position": np.arange(len(seq)), "residue": list(seq), **scores})
+    seed = ctx.child(STUDY_STREAM).seed
+    results = residue_results(model, x, n, background, cfg["methods"], cfg, M=M, seed=seed, ctx=ctx)
+    ids = [x[0, :n].argmax(-1).cpu()]
+    unit = residue_unit()
+    bars = pd.DataFrame({"position": np.arange(n), "residue": list(seq),
+                         **{name: e.units(unit, ids)[0] for name, e in applicable(results).items()}})
+    conv, expected = shapley_convergence_study(model, x, n, background, cfg, M=M, seed=seed, ctx=ctx)
     with torch.no_grad():
         logit = float(model(x).view(-1)[0])
-    counts = [int(c) for c in attribution["shapley_counts"]]
-    conv = shapley_convergence(extra["shapley_per_sample"], logit, extra["expected_f"], counts)
-    flips = counterfactuals(model, x, len(seq), seq, ctx.max_batch)
+    flips = counterfactuals(model, x, n, seq, ctx.max_batch)
+    completeness = {name: float(e.path.rel_error[0]) for name, e in applicable(results).items() if e.path is not None}
     summary = {"peptide": seq, "logit": logit, "probability": float(1 / (1 + np.exp(-logit))),
-               "expected_f": extra["expected_f"], "shapley_sum": float(scores["shapley"].sum()),
+               "expected_f": expected, "shapley_sum": float(conv["shapley_sum"].iloc[-1]),
                "shapley_rel_error": float(conv["rel_error"].iloc[-1]), "shapley_samples": int(conv["samples"].iloc[-1]),
-               "ig_rel_error": extra["ig_rel_error"], "n_flips": int(len(flips)),
+               "completeness_rel_error": completeness, "n_flips": int(len(flips)),
                "closest_flips": flips.head(5)["peptide"].tolist()}
-    return bars, conv, flips, summary
+    skipped = pd.DataFrame(not_applicable_rows(results), columns=["method", "reason"])
+    return PeptideExplanation(bars, conv, flips, summary, skipped)

@@ -16,8 +16,8 @@ def reproduction_rows(metrics: dict, summary: dict, scale: str) -> list[dict]:
                          f"{metrics['n_test']} test peptides, {metrics['test_positive_fraction']:.0%} hemolytic; "
                          f"{probe} (chapter: 1.00 and 0.00 for QQQQQ and GGGGG)", value=acc),
         reproduction_row("dmol.peptides.attributions", f"P(hemolytic) = {summary['probability']:.2f}; see figure",
-                         scale, f"chapter: P = 1.00; integrated-gradients completeness error "
-                                f"{summary['ig_rel_error']:.2%}"),
+                         scale, "; ".join(["chapter: P = 1.00", *(f"{name} completeness error {err:.2%}" for name, err
+                                                                   in summary["completeness_rel_error"].items())])),
         reproduction_row("dmol.peptides.shapley_sum",
                          f"sum {summary['shapley_sum']:.3f} vs f(x) - E[f] = {summary['logit'] - summary['expected_f']:.3f}",
                          scale, f"{summary['shapley_samples']} samples per residue; chapter: 6.76 vs f(x) = 8.07 "

@@ -9,11 +9,14 @@ norm and softplus) puts one weight on each character, applied across the embeddi
 L1 1e-3 and L2 1e-4 on the mask while the base model stays frozen (paper: masked RMSE 0.831). The
 top-3 check counts how often the three most-weighted characters of a soluble molecule
 (log S >= -1) sit on O or N atoms and those of an insoluble one (log S <= -5) on C or halogen
-atoms (paper 88%), for the mask, integrated gradients, BayesGrad and a random mask. Characters are
-mapped to atoms and the masks drawn as atom maps; a faithfulness study (deletion/insertion over
-characters) compares the four.
+atoms (paper 88%), for every method of ``attribution.methods`` (by default the mask, as the
+registered method ``explanation_mask``, integrated gradients, BayesGrad and a random order), each
+read the same way (``ranking: abs``). Characters are mapped to atoms and the scores drawn as atom
+maps; a faithfulness study (deletion/insertion over characters) compares every method of
+``faithfulness.methods``.
 
-Modules: ``data`` (featurization, character-to-atom map, splits), ``training``, ``mask`` (the mask
-network), ``explain`` (attributions, top-3, maps), ``study`` (runs them), ``faithfulness``, ``reproduction``,
-``targets``.
+Modules: ``data`` (featurization, character-to-atom map, splits), ``training`` (``train_smiles2vec``),
+``mask`` (the mask network, ``train_smiles2vec_mask``, ``load_mask_net``), ``explain`` (settings,
+readings, top-3, maps), ``study`` (``explain_study``), ``faithfulness`` (``faithfulness_study``),
+``reproduction``, ``targets``.
 """

@@ -1,68 +1,148 @@
 """Character attributions of SMILES2vec, the paper's top-3 check, and atom maps.
 
-Methods, each one score per character: the mask weight; integrated gradients at the character
-embeddings (zero baseline = the padding embedding), summed over channels, its magnitude ranking;
-BayesGrad (gradients at the embeddings under MC dropout, squared and summed over channels); and a
-seeded uniform random score. Top-3: the three highest-scoring characters of a molecule (padding
-excluded); a molecule scores a hit when one of them spells an O or N atom (soluble, log S >= the
-soluble threshold) or a C, F, Cl, Br or I atom (insoluble, log S <= the insoluble threshold);
-``top3_fraction`` is the stricter share of the three that do. Atom maps give each atom the
-score of largest magnitude among its characters.
+Every method the config names (``attribution.methods``, canonical names) explains the predicted
+log S at the character embeddings (``layer=model.embedding``; zero baseline = the padding
+embedding), built from one settings dict (:func:`settings`): the trained mask network is the
+``explanation_mask`` method, integrated gradients run ``ig_steps`` midpoints, BayesGrad and
+SmoothGrad draw ``mc_samples``. A character's score is the sum over the embedding channels of the
+attribution (a :class:`~xairepro.evaluation.units.TokenUnit` named ``character``), after the
+elementwise ``aggregation`` (``raw``; ``method_options.<name>.aggregation`` changes it per method:
+the config reads the gradient-only methods as squared gradients, BayesGrad Table 1's reading).
+
+The top-3 check and the faithfulness study rank characters by the config's ``ranking``, the same
+for every method: ``abs`` ranks by magnitude (integrated gradients are signed; the mask weights and
+squared gradients are not, so ``abs`` leaves them as they are), ``signed`` by the signed score.
+Top-3: the three highest-ranked characters of a molecule (padding excluded); a molecule scores a hit
+when one of them spells an O or N atom (soluble, log S >= the soluble threshold) or a C, F, Cl, Br
+or I atom (insoluble, log S <= the insoluble threshold); ``top3_fraction`` is the stricter share of
+the three that do. Atom maps give each atom the signed score of largest magnitude among its
+characters.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 
-from ...attribution import BayesGrad, IntegratedGradients, aggregate
 from ...context import RunContext
+from ...evaluation.units import TokenUnit, Unit
+from ..methods import applicable, explain_chunks
 from .data import SmilesData
-from ...progress import progress
 
-__all__ = ["METHODS", "TARGET_ATOMS", "character_scores", "top3_table", "top3_summary", "atom_scores"]
+__all__ = ["CHARACTER", "RANKINGS", "RankedUnit", "TARGET_ATOMS", "atom_scores", "character_results",
+           "character_scores", "character_unit", "map_records", "reading_options", "selected_molecules",
+           "settings", "solubility_class", "top3_summary", "top3_table"]
 
-METHODS = ("mask", "integrated_gradients", "bayesgrad", "random")
 TARGET_ATOMS = {"soluble": {"O", "N"}, "insoluble": {"C", "F", "Cl", "Br", "I"}}
+#: The unit of every SMILES2vec reading (the faithfulness schema's ``unit``).
+CHARACTER = "character"
+#: How characters are ranked: the same for every method.
+RANKINGS = ("abs", "signed")
 
 
 def solubility_class(y: np.ndarray, soluble: float, insoluble: float) -> np.ndarray:
     return np.where(y >= soluble, "soluble", np.where(y <= insoluble, "insoluble", ""))
 
 
-def character_scores(model, mask_weights: np.ndarray, tokens: np.ndarray, attribution: Mapping, *,
-                     ctx: RunContext) -> dict[str, np.ndarray]:
-    """(N, T) per-character scores of every method for the molecules ``tokens``; larger = more important."""
+def rank_scores(values, ranking: str) -> np.ndarray:
+    """The scores characters are ranked by: ``|values|`` (``abs``) or ``values`` (``signed``)."""
+    if ranking not in RANKINGS:
+        raise ValueError(f"smiles2vec: ranking must be one of {RANKINGS}, got {ranking!r}")
+    values = np.asarray(values, dtype=float)
+    return np.abs(values) if ranking == "abs" else values
+
+
+class RankedUnit(Unit):
+    """A unit read through a ranking: ``reduce`` gives the ranked scores (``|score|`` for ``abs``),
+    removal is the wrapped unit's. The faithfulness metric orders units by these scores."""
+
+    def __init__(self, unit: Unit, ranking: str):
+        rank_scores([], ranking)  # validate
+        self.unit, self.ranking, self.name = unit, ranking, unit.name
+
+    def count(self, example) -> int:
+        return self.unit.count(example)
+
+    def reduce(self, attribution, example) -> np.ndarray:
+        return rank_scores(self.unit.reduce(attribution, example), self.ranking)
+
+    def forward_removed(self, model, examples, removed):
+        return self.unit.forward_removed(model, examples, removed)
+
+
+def character_unit(data: SmilesData) -> TokenUnit:
+    """SMILES characters: the non-padding positions; a removed character becomes padding."""
+    return TokenUnit(pad_id=data.pad_id, name=CHARACTER)
+
+
+def settings(model, mask_net, attribution: Mapping, *, ctx: RunContext, **overrides) -> dict:
+    """The one settings dict every method is built from (a method takes the keys it accepts).
+
+    ``attribution``: ``ig_steps`` (integrated-gradients points, midpoint rule), ``smoothgrad_noise``
+    (absolute sigma on the embedding, default 0.15), ``n_random`` (random orders, default 1),
+    ``baseline`` (the embedding a character is compared with, default 0: the padding embedding).
+    Without ``background`` the chimera Shapley estimator does not apply (and at a layer no Shapley
+    estimator does); ``mask_net`` ``None`` makes ``explanation_mask`` not applicable.
+    """
+    out = {"layer": model.embedding, "baselines": float(attribution.get("baseline", 0.0)),
+           "n_steps": int(attribution["ig_steps"]), "stdevs": float(attribution.get("smoothgrad_noise", 0.15)),
+           "noise_mode": "absolute", "n_random": int(attribution.get("n_random", 1)), "mask_net": mask_net,
+           "max_batch": ctx.max_batch}
+    out.update(overrides)
+    return out
+
+
+def reading_options(cfg: Mapping, names: Sequence[str]) -> tuple[dict, dict]:
+    """``cfg['method_options']`` split into constructor options per method and the elementwise
+    aggregation each method is read with (``method_options.<name>.aggregation``, else
+    ``cfg['aggregation']``, default ``raw``)."""
+    default = cfg.get("aggregation", "raw")
+    build, read = {}, {}
+    for name in names:
+        opts = dict((cfg.get("method_options") or {}).get(name, {}))
+        read[name] = opts.pop("aggregation", default)
+        build[name] = opts
+    return build, read
+
+
+def character_results(model, mask_net, tokens: np.ndarray, names: Sequence[str], attribution: Mapping, *,
+                      ctx: RunContext, **overrides) -> dict:
+    """``{name: Explanation | NotApplicable}`` of the molecules ``tokens`` ``(N, T)`` for every method
+    of ``names``, in chunks (chunk ``k`` draws with ``ctx.child(k)``'s seed)."""
     device = ctx.torch_device
     model = model.to(device).eval()
-    ig = IntegratedGradients(model, target=model.embedding, baseline=0.0, steps=int(attribution["ig_steps"]),
-                             max_batch=ctx.max_batch)
-    bg = BayesGrad(model, target=model.embedding, max_batch=ctx.max_batch)
-    chunk = max(1, ctx.max_batch // max(int(attribution["ig_steps"]) + 2, int(attribution["mc_samples"])))
-    ig_parts, bg_parts, errors = [], [], []
-    for k, start in enumerate(progress(range(0, len(tokens), chunk), "attribution chunks", unit="chunk")):
-        t = torch.as_tensor(tokens[start:start + chunk], device=device)
-        ig_parts.append(ig.compute(t, seed=ctx.child(k).seed)[0].sum(-1).cpu())
-        errors.append(ig.last_result.rel_error.cpu())
-        samples = bg.compute(t, M=int(attribution["mc_samples"]), seed=ctx.child(k).seed)
-        bg_parts.append(aggregate(samples, method="square", channel_axis=-1).cpu())
-    rng = np.random.default_rng(ctx.seed)
-    scores = {"mask": np.asarray(mask_weights, dtype=float),
-              "integrated_gradients": torch.cat(ig_parts).numpy().astype(float),
-              "bayesgrad": torch.cat(bg_parts).numpy().astype(float),
-              "random": rng.random(tokens.shape)}
-    scores["ig_rel_error"] = torch.cat(errors).numpy()
-    return scores
+    M = int(attribution["mc_samples"])
+    chunk = max(1, ctx.max_batch // max(int(attribution["ig_steps"]) + 2, M))
+    build, _ = reading_options(attribution, names)
+
+    def make_batch(start, stop):
+        return torch.as_tensor(tokens[start:stop], device=device), None
+
+    return explain_chunks(model, len(tokens), make_batch, list(names),
+                          settings(model, mask_net, attribution, ctx=ctx, **overrides), M=M,
+                          seed=lambda k: ctx.child(k).seed, chunk=chunk, method_options=build)
 
 
-def _ranking(method: str, values: np.ndarray) -> np.ndarray:
-    """Score used to rank characters: magnitudes for the signed integrated gradients."""
-    return np.abs(values) if method == "integrated_gradients" else values
+def character_scores(results: Mapping, data: SmilesData, idx, attribution: Mapping) -> dict[str, np.ndarray]:
+    """``{name: (N, T) per-position scores}`` of the methods that applied (zero at padding), each
+    read with its aggregation, signed (the ranking is applied where characters are ranked)."""
+    unit = character_unit(data)
+    examples = [torch.as_tensor(data.tokens[i]) for i in idx]
+    explanations = applicable(results)
+    _, read = reading_options(attribution, list(explanations))
+    out = {}
+    for name, explanation in explanations.items():
+        per_position = np.zeros(data.tokens[idx].shape)
+        for r, (ex, units) in enumerate(zip(examples, explanation.units(unit, examples, read[name]))):
+            per_position[r, unit.positions(ex).numpy()] = units
+        out[name] = per_position
+    return out
 
 
-def top3_table(data: SmilesData, idx, scores: Mapping[str, np.ndarray], thresholds: Mapping) -> pd.DataFrame:
+def top3_table(data: SmilesData, idx, scores: Mapping[str, np.ndarray], thresholds: Mapping,
+               ranking: str = "abs") -> pd.DataFrame:
     """One row per (molecule in a solubility class, method): the top-3 characters, their atoms, hit."""
     from rdkit import Chem
 
@@ -74,8 +154,8 @@ def top3_table(data: SmilesData, idx, scores: Mapping[str, np.ndarray], threshol
             continue
         mol = Chem.MolFromSmiles(data.smiles[i])
         chars = np.flatnonzero(data.tokens[i] != data.pad_id)
-        for method in METHODS:
-            rank = _ranking(method, scores[method][r][chars])
+        for method, values in scores.items():
+            rank = rank_scores(values[r][chars], ranking)
             top = chars[np.argsort(-rank, kind="stable")[:3]]
             elems = [mol.GetAtomWithIdx(int(a)).GetSymbol() if a >= 0 else "" for a in data.atoms[i][top]]
             ok = [e in TARGET_ATOMS[cls] for e in elems]
@@ -121,7 +201,7 @@ def selected_molecules(data: SmilesData, split: str, thresholds: Mapping) -> np.
 
 def map_records(data: SmilesData, idx, scores: Mapping[str, np.ndarray], thresholds: Mapping, n_maps: int,
                 split: str) -> list[dict]:
-    """Atom scores (mask and integrated gradients) of the first ``n_maps // 2`` soluble and insoluble
+    """Atom scores of every method (``scores``) on the first ``n_maps // 2`` soluble and insoluble
     test molecules, for the atom-map figure."""
     idx = list(np.asarray(idx))
     test = [i for i in data.splits[split]["test"] if i in set(idx)]
@@ -135,6 +215,5 @@ def map_records(data: SmilesData, idx, scores: Mapping[str, np.ndarray], thresho
         records.append({"molecule": int(i), "smiles": data.smiles[i], "log_s": float(data.y[i]),
                         "class": str(solubility_class(data.y[[i]], float(thresholds["soluble"]),
                                                       float(thresholds["insoluble"]))[0]),
-                        "mask": atom_scores(data, i, scores["mask"][r]),
-                        "integrated_gradients": atom_scores(data, i, scores["integrated_gradients"][r])})
+                        "scores": {m: atom_scores(data, i, s[r]) for m, s in scores.items()}})
     return records

@@ -20,19 +20,20 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...attribution import ExplanationMaskNet
-from ...context import RunContext
+from ...context import RunContext, resolve_device
 from ...training import train_mask_net
 from .data import SmilesData
 from .training import rmse
 from ...safe_io import atomic_torch_save, safe_torch_load
 
-__all__ = ["SmilesMaskNet", "train_smiles_mask", "mask_weights", "masked_predictions"]
+__all__ = ["SmilesMaskNet", "load_mask_net", "mask_weights", "masked_predictions", "save_mask_net",
+           "train_smiles2vec_mask"]
 
 
 class SmilesMaskNet(ExplanationMaskNet):
     def __init__(self, model: nn.Module, hidden: int = 32, n_layers: int = 20, kernel_size: int = 3,
                  l1: float = 1e-3, l2: float = 1e-4):
-        super().__init__(model, target=model.embedding, task_loss="mse", sparsity=l1, entropy=0.0)
+        super().__init__(model, layer=model.embedding, task_loss="mse", sparsity=l1, entropy=0.0)
         if n_layers < 1:
             raise ValueError(f"smiles2vec mask: n_layers must be >= 1, got {n_layers}")
         dim = model.embedding.embedding_dim
@@ -73,8 +74,8 @@ class SmilesMaskNet(ExplanationMaskNet):
         return total, {k: float(v.detach()) for k, v in (("task", task), ("l1", l1), ("l2", l2), ("total", total))}
 
 
-def train_smiles_mask(model, data: SmilesData, split: str, spec: Mapping, *,
-                      ctx: RunContext) -> tuple[SmilesMaskNet, list[dict]]:
+def train_smiles2vec_mask(model, data: SmilesData, split: str, spec: Mapping, *,
+                          ctx: RunContext) -> tuple[SmilesMaskNet, list[dict]]:
     """Build and train the mask network on the training molecules of ``split``."""
     torch.manual_seed(ctx.seed)
     net = SmilesMaskNet(model, hidden=int(spec["hidden"]), n_layers=int(spec["n_layers"]),
@@ -122,7 +123,9 @@ def save_mask_net(path, net: SmilesMaskNet, spec: Mapping) -> None:
     atomic_torch_save({"spec": {k: spec[k] for k in _NET_KEYS}, "state_dict": state}, path)
 
 
-def load_mask_net(path, model) -> SmilesMaskNet:
+def load_mask_net(path, model, device="cpu") -> SmilesMaskNet:
+    """The mask network saved at ``path`` around ``model`` (frozen), on ``device`` (``auto`` resolves as
+    the run context does), in eval mode."""
     ckpt = safe_torch_load(path, "mask-network checkpoint", "rerun the smiles2vec_mask rule")
     spec = ckpt["spec"]
     net = SmilesMaskNet(model, hidden=int(spec["hidden"]), n_layers=int(spec["n_layers"]),
@@ -130,5 +133,4 @@ def load_mask_net(path, model) -> SmilesMaskNet:
     missing, unexpected = net.load_state_dict(ckpt["state_dict"], strict=False)
     if unexpected or any(not k.startswith("model.") for k in missing):
         raise ValueError(f"{path}: mask network weights do not match (missing {missing}, unexpected {unexpected})")
-    device = next(model.parameters()).device
-    return net.to(device).eval()
+    return net.to(resolve_device(device)).eval()

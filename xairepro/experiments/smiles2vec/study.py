@@ -1,40 +1,42 @@
-"""The SMILES2vec explanation study: scores of every method on the explained molecules, the top-3
-table, the atom maps and the faithfulness curves, from a trained model and mask network."""
+"""The SMILES2vec explanation study: every configured method's character scores on the explained
+molecules, the top-3 table and the atom maps, from a trained model and mask network."""
 from __future__ import annotations
 
 from typing import Mapping
 
 import numpy as np
+import pandas as pd
 
 from ...context import RunContext
-from .data import SmilesData
-from .explain import METHODS, character_scores, map_records, selected_molecules, top3_summary, top3_table
-from .faithfulness import faithfulness
-from .mask import mask_weights
+from ..methods import not_applicable_rows
+from .explain import (character_results, character_scores, map_records, selected_molecules, top3_summary,
+                      top3_table)
 
-__all__ = ["explain_study", "faithfulness_study_from_scores"]
+__all__ = ["explain_study"]
 
 
-def explain_study(model, net, data: SmilesData, cfg: Mapping, *, ctx: RunContext) -> dict:
-    """``cfg`` holds the ``mask.split``, ``attribution`` and ``top3`` sections."""
-    split, thresholds = cfg["split"], cfg["top3"]
-    idx = selected_molecules(data, split, thresholds)
-    weights = mask_weights(net, data.tokens[idx], ctx.torch_device)
-    scores = character_scores(model, weights, data.tokens[idx], cfg["attribution"], ctx=ctx)
-    table = top3_table(data, idx, scores, thresholds)
+def explain_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
+    """``inputs``: ``model``, ``mask_net`` (or ``None``), ``data`` (:class:`~.data.SmilesData`).
+    ``cfg``: ``split`` (the mask's split), ``attribution`` (methods, sample counts, reading) and
+    ``top3`` (thresholds, n_maps).
+
+    Returns ``table`` (top-3 rows), ``summary`` (per method), ``maps`` (atom-map records),
+    ``arrays`` (per-character scores of each method, the molecules, the integrated-gradients
+    completeness error where a method has a path) and ``skipped`` (methods that did not apply).
+    """
+    data, attribution, thresholds = inputs["data"], cfg["attribution"], cfg["top3"]
+    idx = selected_molecules(data, cfg["split"], thresholds)
+    results = character_results(inputs["model"], inputs["mask_net"], data.tokens[idx], attribution["methods"],
+                                attribution, ctx=ctx)
+    scores = character_scores(results, data, idx, attribution)
+    ranking = attribution.get("ranking", "abs")
+    table = top3_table(data, idx, scores, thresholds, ranking)
     summary = top3_summary(table)
-    maps = map_records(data, idx, scores, thresholds, int(thresholds["n_maps"]), split)
-    arrays = {m: scores[m].astype(np.float32) for m in METHODS}
-    arrays.update(molecules=idx, ig_rel_error=scores["ig_rel_error"].astype(np.float32))
-    return {"table": table, "summary": summary, "maps": maps, "arrays": arrays}
-
-
-def faithfulness_study_from_scores(model, data: SmilesData, arrays: Mapping, split: str, spec: Mapping, *,
-                                   ctx: RunContext):
-    """Faithfulness on the test molecules of ``split`` from the saved per-character scores."""
-    idx = list(np.asarray(arrays["molecules"]))
-    test = [i for i in data.splits[split]["test"] if i in set(idx)]
-    rows = [idx.index(i) for i in test]
-    scores = {m: np.asarray(arrays[m])[rows] for m in METHODS}
-    return faithfulness(model, data, np.asarray(test), scores, spec, seed=ctx.seed, max_batch=ctx.max_batch,
-                        device=ctx.torch_device)
+    maps = map_records(data, idx, scores, thresholds, int(thresholds["n_maps"]), cfg["split"])
+    arrays = {m: s.astype(np.float32) for m, s in scores.items()}
+    arrays["molecules"] = idx
+    for name, explanation in results.items():
+        if getattr(explanation, "path", None) is not None:
+            arrays[f"{name}_rel_error"] = explanation.path.rel_error.numpy().astype(np.float32)
+    skipped = pd.DataFrame(not_applicable_rows(results), columns=["method", "reason"])
+    return {"table": table, "summary": summary, "maps": maps, "arrays": arrays, "skipped": skipped}

@@ -2,9 +2,11 @@
 counterfactuals" (section 3.2, word attributions that add up to the prediction; saturation).
 
 Modules, in pipeline order: ``data`` (tokenize, vocabulary, token cache, optional GloVe),
-``training`` (the BiGRU classifier through the project's training loop), ``attributions``
-(integrated gradients, gradient, SmoothGrad, BayesGrad and occlusion per word; completeness,
-saturation path, the Figures 9-10 table), ``masks`` (the explanation mask network, masked
-accuracy, top words), ``faithfulness`` (word deletion curves, AOPC), ``reproduction`` (rows of the
-reproduction table), ``targets`` (the paper values and checks).
+``training`` (``train_text``: the BiGRU classifier through the project's training loop),
+``words`` (every registered method built once from one settings dict, scores per word),
+``attributions`` (``word_attribution_study``: the methods of ``text.attribution.methods`` per word;
+IG completeness, saturation path, the Figures 9-10 table), ``masks`` (``train_text_mask``,
+``mask_study``: the explanation mask network, masked accuracy, top words), ``faithfulness``
+(``word_faithfulness_study``: word deletion curves, AOPC of ``text.faithfulness.methods``),
+``reproduction`` (rows of the reproduction table), ``targets`` (the paper values and checks).
 """

@@ -1,20 +1,19 @@
 """Word attributions of the IMDB BiGRU ("Gradients of counterfactuals" section 3.2 on a
-sentiment model): integrated gradients, gradient, SmoothGrad, BayesGrad and occlusion, all at the
-token embeddings (``target=model.embedding``) and all explaining the softmax probability of the
-predicted class, as the paper explains softmax scores.
+sentiment model): every method of ``text.attribution.methods`` (canonical names, a user's own
+included) at the token embeddings, explaining the softmax probability of the predicted class
+(:mod:`.words` says how the methods are set up and how a word's score is read).
 
-A word's score is the attribution summed over its embedding channels. For the gradient methods
-that is ``gradient . embedding``: the derivative of the score with respect to a weight that scales
-the word's embedding, evaluated at weight 1, which is the "gradient" row of the paper's
-Figures 9-10. Integrated gradients start from the zero embedding (every word scaled to 0); the
-number of path points doubles from ``ig_steps`` until the median completeness error of a chunk is
-within ``completeness_tol`` (or ``ig_max_steps`` is reached). Occlusion sets one word's embedding
-to zero (the padding embedding) and records the drop in the score.
+Beside the word scores of every method, the study about integrated gradients itself: per review
+the completeness of IG (its words add up to F(x) - F(0)), the scaling path (score and summed
+gradient . embedding at every path point) of the first ``n_saturation`` reviews, the saturation
+summary, and the counterfactuals paper's Figures 9-10 table of IG beside the gradient
+(``vanilla_grad`` read as gradient . embedding) on the shortest reviews. These parts read the IG
+explanation's path (``Explanation.path``), so ``methods`` must name ``integrated_gradients`` and
+``vanilla_grad``.
 """
 from __future__ import annotations
 
 import logging
-import time
 from typing import Mapping
 
 import numpy as np
@@ -22,29 +21,19 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ...attribution import BayesGrad, IntegratedGradients, Occlusion, SmoothGrad, VanillaGrad
 from ...context import RunContext
-from .data import PAD_ID, TextCache, decode
 from ...safe_io import atomic_torch_save, safe_torch_load
-from ...progress import progress
+from ..methods import not_applicable_rows
+from .data import PAD_ID, TextCache, TextInputs, decode
+from .words import SoftmaxScore, build_methods, explain_words, method_settings, usable
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SoftmaxScore", "select_reviews", "predicted_classes", "word_attributions", "saturation_summary",
-           "METHODS"]
+__all__ = ["IG", "GRADIENT", "SoftmaxScore", "select_reviews", "predicted_classes", "word_attribution_study",
+           "saturation_summary", "save_scores", "load_scores"]
 
-METHODS = ("ig", "gradient", "smoothgrad", "bayesgrad", "occlusion")
-
-
-class SoftmaxScore(nn.Module):
-    """The classifier with a softmax on top: the score every method explains."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, tokens):
-        return torch.softmax(self.model(tokens).float(), -1)
+#: the two methods the completeness, saturation and Figures 9-10 outputs compare
+IG, GRADIENT = "integrated_gradients", "vanilla_grad"
 
 
 def select_reviews(cache: TextCache, n: int, seed: int) -> np.ndarray:
@@ -60,93 +49,67 @@ def predicted_classes(model: nn.Module, ids: torch.Tensor, batch: int = 256) -> 
     return torch.cat([model(ids[i:i + batch].to(device)).argmax(1).cpu() for i in range(0, len(ids), batch)])
 
 
-def _trim(model: nn.Module, ids: torch.Tensor) -> torch.Tensor:
-    """Drop the columns after the chunk's longest review; only for a packed GRU, whose output does
-    not depend on trailing padding."""
-    if not getattr(model, "packed", False):
-        return ids
-    last = int(((ids != PAD_ID).long() * torch.arange(1, ids.shape[1] + 1)).amax())
-    return ids[:, : max(last, 1)]
+def word_attribution_study(inputs: TextInputs, cfg: Mapping, *, ctx: RunContext) -> dict:
+    """Every method of ``cfg["methods"]`` on ``cfg["n_reviews"]`` seeded test reviews, in chunks of
+    ``cfg["chunk"]`` (each cut after its longest review when the GRU is packed).
 
-
-def _ig_chunk(score_model, target, ids, classes, cfg, ctx):
-    steps = int(cfg["ig_steps"])
-    while True:
-        ig = IntegratedGradients(score_model, target, baseline=0.0, steps=steps, rule="trapezoid",
-                                 target_class=classes, max_batch=ctx.max_batch)
-        samples, res = ig.compute(ids, return_path=True)
-        if float(res.rel_error.double().quantile(0.5)) <= cfg["completeness_tol"] or 2 * steps > int(cfg["ig_max_steps"]):
-            return samples[0], res, steps
-        steps *= 2
-
-
-def word_attributions(model: nn.Module, cache: TextCache, cfg: Mapping, *, ctx: RunContext) -> dict:
-    """Every method on ``cfg["n_reviews"]`` seeded test reviews, in chunks of ``cfg["chunk"]``.
-
-    Returns ``{"indices", "classes", "scores": {method: (n, max_len) per-position}, "completeness",
-    "path", "saturation" (DataFrames), "table": [...], "summary": {timings, completeness}}``.
+    Returns ``{"indices", "classes", "scores": {method: (R, n, T) word scores}, "orders",
+    "attribution" (the config section, for the faithfulness study), "completeness", "path",
+    "saturation" (DataFrames), "table": [...], "summary": {timings, completeness, methods that did
+    not apply}}``.
     """
+    names = list(cfg["methods"])
+    missing = [m for m in (IG, GRADIENT) if m not in names]
+    if missing:
+        raise ValueError(f"text.attribution.methods must name {IG} and {GRADIENT} (the completeness, saturation "
+                         f"and Figures 9-10 outputs compare them); missing {missing}")
     device = ctx.torch_device
-    model = model.to(device).eval()
-    score_model = SoftmaxScore(model)
+    model = inputs.model.to(device).eval()
+    cache = inputs.cache
     idx = select_reviews(cache, cfg["n_reviews"], ctx.seed)
     ids_all = cache.test_ids[idx]
     classes_all = predicted_classes(model, ids_all)
-    n, t_max = ids_all.shape
-    scores = {m: torch.zeros(n, t_max) for m in METHODS}
-    timing = {m: 0.0 for m in METHODS}
+    n = len(idx)
+    methods = build_methods(SoftmaxScore(model), names, method_settings(model, cfg, max_batch=ctx.max_batch),
+                            cfg.get("method_options"))
+    seconds = {name: 0.0 for name in usable(methods)}
     rows, path_rows = [], []
     chunk = int(cfg["chunk"])
-    for start in progress(range(0, n, chunk), "attribution chunks", unit="chunk"):
-        sl = slice(start, min(n, start + chunk))
-        ids = _trim(model, ids_all[sl]).to(device)
-        classes = classes_all[sl].to(device)
-        t = ids.shape[1]
-        t0 = time.perf_counter()
-        ig_attr, res, steps = _ig_chunk(score_model, model.embedding, ids, classes, cfg, ctx)
-        timing["ig"] += time.perf_counter() - t0
-        scores["ig"][sl, :t] = ig_attr.sum(-1).cpu()
-        emb = model.embedding(ids).detach()
-        path_grad = (res.interior_grads * emb.unsqueeze(0)).sum((-1, -2)).cpu()  # (steps, b)
-        methods = {
-            "gradient": (VanillaGrad(score_model, model.embedding, target_class=classes, multiply_by_inputs=True,
-                                     max_batch=ctx.max_batch), 1),
-            "smoothgrad": (SmoothGrad(score_model, model.embedding, noise=cfg["smoothgrad_noise"],
-                                      target_class=classes, multiply_by_inputs=True, max_batch=ctx.max_batch),
-                           int(cfg["mc_samples"])),
-            "bayesgrad": (BayesGrad(score_model, model.embedding, target_class=classes, multiply_by_inputs=True,
-                                    max_batch=ctx.max_batch), int(cfg["mc_samples"])),
-            "occlusion": (Occlusion(score_model, model.embedding, window="rows", baseline=0.0,
-                                    target_class=classes, max_batch=ctx.max_batch), 1),
-        }
-        for name, (method, m) in methods.items():
-            t0 = time.perf_counter()
-            out = method.compute(ids, M=m, seed=ctx.child(start // chunk).seed)
-            per_word = out.mean(0)[..., 0] if name == "occlusion" else out.mean(0).sum(-1)
-            scores[name][sl, :t] = per_word.cpu()
-            timing[name] += time.perf_counter() - t0
-        for j in range(ids.shape[0]):
+
+    def ig_rows(k, tokens, got):
+        """Completeness rows of the chunk's reviews and scaling-path rows of the first n_saturation."""
+        path, start = got[IG].path, k * chunk
+        with torch.no_grad():
+            emb = model.embedding(tokens)
+        path_grad = (path.interior_grads * emb.unsqueeze(0)).sum((-1, -2)).cpu()  # (steps, b)
+        score, base, total = path.score.cpu(), path.baseline_score.cpu(), path.attribution_sum.cpu()
+        abs_err, rel_err, scores = path.abs_error.cpu(), path.rel_error.cpu(), path.path_scores.cpu()
+        for j in range(tokens.shape[0]):
             i = start + j
             rows.append({"review": int(idx[i]), "review_id": int(cache.test_review_ids[idx[i]]),
                          "label": int(cache.test_labels[idx[i]]), "predicted": int(classes_all[i]),
-                         "n_words": int((ids_all[i] != PAD_ID).sum()), "score": float(res.score[j]),
-                         "baseline_score": float(res.baseline_score[j]), "ig_sum": float(res.attribution_sum[j]),
-                         "abs_error": float(res.abs_error[j]), "rel_error": float(res.rel_error[j]),
-                         "steps": steps, "gradient_sum": float(scores["gradient"][i].sum())})
+                         "n_words": int((ids_all[i] != PAD_ID).sum()), "score": float(score[j]),
+                         "baseline_score": float(base[j]), "ig_sum": float(total[j]),
+                         "abs_error": float(abs_err[j]), "rel_error": float(rel_err[j]), "steps": path.n_steps})
             if i < int(cfg["n_saturation"]):
-                path_rows += [{"review": int(idx[i]), "alpha": float(a), "score": float(res.path_scores[k, j]),
-                               "gradient_sum": float(path_grad[k, j])} for k, a in enumerate(res.alphas)]
-        log.info("reviews %d-%d of %d: IG with %d steps, median completeness error %.3g%%",
-                 start, sl.stop, n, steps, 100 * float(res.rel_error.double().quantile(0.5)))
+                path_rows.extend({"review": int(idx[i]), "alpha": float(a), "score": float(scores[s, j]),
+                                 "gradient_sum": float(path_grad[s, j])} for s, a in enumerate(path.alphas.tolist()))
+        log.info("reviews %d-%d of %d: IG with %d steps, median completeness error %.3g%%", start,
+                 start + tokens.shape[0], n, path.n_steps, 100 * float(path.rel_error.double().quantile(0.5)))
+
+    words = explain_words(usable(methods), ids_all, classes_all, M=int(cfg["mc_samples"]), chunk=chunk, ctx=ctx,
+                          trim=bool(getattr(model, "packed", False)), seconds=seconds, on_chunk=ig_rows)
     completeness, path = pd.DataFrame(rows), pd.DataFrame(path_rows)
-    table = _table(cache, idx, ids_all, scores, completeness, int(cfg["n_table"]))
+    completeness["gradient_sum"] = [float(row.sum()) for row in words["scores"][GRADIENT][0]]
+    table = _table(cache, idx, ids_all, words["scores"], completeness, int(cfg["n_table"]))
     summary = {"n_reviews": n, "max_steps": int(completeness["steps"].max()),
                "median_rel_error": float(completeness["rel_error"].median()),
-               "reviews_per_s": {m: n / s if s > 0 else None for m, s in timing.items()}, "seconds": timing,
-               "device": str(device), "mc_samples": int(cfg["mc_samples"])}
-    return {"indices": torch.as_tensor(idx), "classes": classes_all, "scores": scores, "summary": summary,
-            "completeness": completeness, "path": path, "table": table,
-            "saturation": saturation_summary(path, completeness)}
+               "reviews_per_s": {m: n / s if s > 0 else None for m, s in seconds.items()}, "seconds": seconds,
+               "device": str(device), "mc_samples": int(cfg["mc_samples"]), "methods": names,
+               "not_applicable": {r["method"]: r["reason"] for r in not_applicable_rows(methods)}}
+    return {"indices": torch.as_tensor(idx), "classes": classes_all, "scores": words["scores"],
+            "orders": words["orders"], "attribution": dict(cfg), "summary": summary, "completeness": completeness,
+            "path": path, "table": table, "saturation": saturation_summary(path, completeness)}
 
 
 def _table(cache, idx, ids_all, scores, completeness, n_table):
@@ -160,8 +123,8 @@ def _table(cache, idx, ids_all, scores, completeness, n_table):
                     "predicted": int(row["predicted"]), "prediction": float(row["score"]),
                     "baseline_score": float(row["baseline_score"]), "total_ig": float(row["ig_sum"]),
                     "total_gradient": float(row["gradient_sum"]), "words": decode(ids_all[i], cache.vocab),
-                    "ig": scores["ig"][i].numpy()[keep].tolist(),
-                    "gradient": scores["gradient"][i].numpy()[keep].tolist()})
+                    IG: scores[IG][0, i].numpy()[keep].tolist(),
+                    GRADIENT: scores[GRADIENT][0, i].numpy()[keep].tolist()})
     return out
 
 
@@ -183,10 +146,20 @@ def saturation_summary(path: pd.DataFrame, completeness: pd.DataFrame, tail: flo
     return pd.DataFrame(rows)
 
 
+#: what :func:`save_scores` keeps: everything the faithfulness study reads
+SCORE_KEYS = ("indices", "classes", "scores", "orders", "attribution")
+
+
 def save_scores(out: dict, path) -> None:
-    """The per-position scores of :func:`word_attributions` (indices, classes, scores), weights-only."""
-    atomic_torch_save({k: out[k] for k in ("indices", "classes", "scores")}, path)
+    """The word scores of :func:`word_attribution_study` (reviews, predicted classes, ``(R, n, T)``
+    scores and order flags per method, and the ``attribution`` config section the methods were
+    built from, so that the faithfulness study builds any further method the same way), weights-only."""
+    atomic_torch_save({k: out[k] for k in SCORE_KEYS}, path)
 
 
 def load_scores(path) -> dict:
-    return safe_torch_load(path, "word-attribution file", "rerun the text_attribute rule")
+    obj = safe_torch_load(path, "word-attribution file", "rerun the text_attribute rule")
+    if not isinstance(obj, dict) or any(k not in obj for k in SCORE_KEYS):
+        raise ValueError(f"{path}: not a word-attribution file of this version (keys {list(SCORE_KEYS)}); "
+                         "rerun the text_attribute rule")
+    return obj

@@ -12,7 +12,7 @@ import logging
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,7 @@ from ...safe_io import atomic_torch_save, safe_torch_load
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PAD", "OOV", "PAD_ID", "OOV_ID", "TextCache", "tokenize", "build_vocab", "encode",
+__all__ = ["PAD", "OOV", "PAD_ID", "OOV_ID", "TextCache", "TextInputs", "tokenize", "build_vocab", "encode",
            "sample_reviews", "glove_matrix", "prepare", "load_cache", "decode"]
 
 PAD, OOV = "<pad>", "<oov>"
@@ -117,6 +117,21 @@ class TextCache:
 
     def test_dataset(self):
         return torch.utils.data.TensorDataset(self.test_ids, self.test_labels)
+
+
+@dataclass
+class TextInputs:
+    """What a text study reads (``<name>_study(inputs, cfg, *, ctx)``): the classifier and the token
+    cache; the faithfulness study also the word scores the attribution study saved
+    (:func:`~xairepro.experiments.text.attributions.load_scores`) and the trained mask network
+    (:func:`~xairepro.experiments.text.masks.load_mask_net`; ``None``: the mask does not apply).
+    ``model_name`` is the classifier's key in ``text.models``, as the result tables name it."""
+
+    model: torch.nn.Module
+    cache: TextCache
+    scores: Optional[Mapping[str, Any]] = None
+    mask_net: Optional[torch.nn.Module] = None
+    model_name: str = "bigru"
 
 
 def _token_lists(frame: pd.DataFrame) -> list[list[str]]:

@@ -29,7 +29,7 @@ from ...attribution import ExplanationMaskNet
 from ...context import RunContext
 from ...models import build_model
 from ...training import train_mask_net
-from .data import OOV_ID, PAD_ID, TextCache, decode
+from .data import OOV_ID, PAD_ID, TextCache, TextInputs, decode
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class TextMaskNet(ExplanationMaskNet):
         if gru.num_layers > 1 and gru.dropout > 0:
             raise ValueError("the frozen classifier's GRU has inter-layer dropout; its training mode "
                              "would change its output")
-        super().__init__(classifier, target=classifier.embedding, task_loss="ce", sparsity=sparsity,
+        super().__init__(classifier, layer=classifier.embedding, task_loss="ce", sparsity=sparsity,
                          entropy=entropy)
         self.head = head
 
@@ -167,21 +167,22 @@ def normalised_entropy(weights: torch.Tensor) -> float:
     return float(np.median(vals)) if vals else float("nan")
 
 
-def load_mask_net(classifier: nn.Module, head_path, device="cpu") -> TextMaskNet:
-    """The mask net of a saved head (``bigru_mask_head`` checkpoint) around ``classifier``."""
+def load_mask_net(path, model: nn.Module, device="cpu") -> TextMaskNet:
+    """The mask net of a saved head (``bigru_mask_head`` checkpoint at ``path``) around the
+    classifier ``model``; the registered ``explanation_mask`` method reads it (settings ``mask_net``)."""
     from ...training import load_checkpoint
 
-    head, ckpt = load_checkpoint(head_path, device)
+    head, ckpt = load_checkpoint(path, device)
     extra = ckpt.get("extra", {})
-    return TextMaskNet(classifier, head, entropy=extra.get("entropy", 0.0), sparsity=extra.get("sparsity", 0.0)).eval()
+    return TextMaskNet(model, head, entropy=extra.get("entropy", 0.0), sparsity=extra.get("sparsity", 0.0)).eval()
 
 
-def mask_study(classifier: nn.Module, cache: TextCache, cfg: Mapping, *, ctx: RunContext,
-               checkpoint: str | None = None) -> dict:
-    """Train the mask, then on the cached test reviews: masked accuracy, top words per sentiment,
-    ``cfg["n_examples"]`` seeded reviews with their weights. Returns ``{"net", "head", "history",
-    "metrics", "top_words", "examples"}``."""
-    net, head, history = train_text_mask(classifier.to(ctx.torch_device), cache, cfg, ctx=ctx, checkpoint=checkpoint)
+def mask_study(inputs: TextInputs, cfg: Mapping, *, ctx: RunContext) -> dict:
+    """Train the mask on ``inputs.model`` (frozen), then on the cached test reviews: masked
+    accuracy, top words per sentiment, ``cfg["n_examples"]`` seeded reviews with their weights.
+    Returns ``{"net", "head", "history", "metrics", "top_words", "examples"}``."""
+    cache = inputs.cache
+    net, head, history = train_text_mask(inputs.model.to(ctx.torch_device), cache, cfg, ctx=ctx)
     weights, masked, plain = mask_weights(net, cache.test_ids)
     metrics = masked_evaluation(weights, masked, plain, cache.test_labels)
     metrics.update(median_normalised_entropy=normalised_entropy(weights), epochs=int(cfg["epochs"]),

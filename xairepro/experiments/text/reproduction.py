@@ -45,10 +45,10 @@ def reproduction_rows(metrics: Mapping, mask_metrics: Mapping, completeness: pd.
         f"{len(saturation)} reviews; median |sum gradient.x| / |sum IG| = {ratio:.2f}",
         median_tail_share=tail, median_gradient_to_ig=ratio))
     ranking = " > ".join(f"{m} {a:.3f}" for m, a in zip(faithfulness["method"], faithfulness["deletion_aopc"]))
-    ig, grad, rnd = (_aopc(faithfulness, m) for m in ("ig", "gradient", "random"))
+    ig, grad, rnd = (_aopc(faithfulness, m) for m in ("integrated_gradients", "vanilla_grad", "random"))
     rows.append(reproduction_row(
         "counterfactuals.imdb.aopc_ranking", ranking, scale,
         f"deletion AOPC over {int(faithfulness['n_examples'].max())} reviews",
         ig_minus_gradient=ig - grad, ig_minus_random=ig - rnd,
-        mask_minus_random=_aopc(faithfulness, "mask") - rnd))
+        mask_minus_random=_aopc(faithfulness, "explanation_mask") - rnd))
     return rows

@@ -26,7 +26,7 @@ from .data import PAD_ID, TextCache
 
 log = logging.getLogger(__name__)
 
-__all__ = ["classifier_kwargs", "train_classifier", "accuracy_metric", "evaluate"]
+__all__ = ["classifier_kwargs", "train_text", "accuracy_metric", "evaluate"]
 
 
 def classifier_kwargs(spec: Mapping, cache: TextCache) -> tuple[str, dict]:
@@ -43,7 +43,7 @@ def accuracy_metric(labels: np.ndarray, pred: np.ndarray) -> dict:
     return {"accuracy": float((pred.argmax(1) == labels.reshape(-1)).mean())}
 
 
-def train_classifier(cache: TextCache, spec: Mapping, train: Mapping, *, ctx: RunContext,
+def train_text(cache: TextCache, spec: Mapping, train: Mapping, *, ctx: RunContext,
                      resume_base: str | Path | None = None, monitor_test: bool = True,
                      progress: Callable[[dict], None] | None = None) -> tuple[TrainedModel, dict]:
     """Train the classifier on the cached training reviews; returns the trained model and metrics

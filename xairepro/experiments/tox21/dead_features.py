@@ -4,7 +4,7 @@ them identical attributions; deeper networks (and the GGNN, whose messages carry
 state) separate them."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -12,7 +12,7 @@ import pandas as pd
 from ...context import RunContext
 from ...data.featurize import N_BOND_TYPES
 from .data import pyridine_data, pyridine_evaluation_set
-from .integrated_gradients import integrated_gradients_study
+from .integrated_gradients import molecule_integrated_gradients
 from .training import train_binary
 
 
@@ -60,26 +60,28 @@ def dead_feature_pairs(graphs: Sequence, attributions: Sequence[np.ndarray], rel
     return pd.DataFrame(rows, columns=["mol_id", "i", "j", "rel_diff", "identical"])
 
 
-def dead_features_study(graphs: Sequence, splits: dict, cfg: dict, *, train: dict, subset_size: int,
-                        ctx: RunContext, progress=None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train each model of ``cfg['models']`` (the dead_features section) at each depth on the first
-    Table 1 subset with the Tox21 recipe (``train``: batch_size, lr), attribute validation pyridine
-    molecules with IG, and measure how often atoms a one-layer Weave network cannot tell apart get
-    identical attributions.
+def dead_features_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext,
+                        progress=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train each model of ``cfg['models']`` at each depth on the first Table 1 subset with the
+    Tox21 recipe, attribute validation pyridine molecules with IG, and measure how often atoms a
+    one-layer Weave network cannot tell apart get identical attributions.
 
-    Returns (summary per model and depth, per-pair rows).
+    ``inputs``: ``graphs``, ``splits``. ``cfg``: the dead_features section (models, layers,
+    hidden_dim, dropout, epochs, n_molecules, ig_steps, rel_tol) with ``train`` (batch_size, lr)
+    and ``subset_size``. Returns (summary per model and depth, per-pair rows).
     """
-    train_set, _ = pyridine_data(graphs, splits, 0, subset_size, ctx.seed)
+    graphs, splits = inputs["graphs"], inputs["splits"]
+    train_set, _ = pyridine_data(graphs, splits, 0, cfg["subset_size"], ctx.seed)
     eval_graphs, _ = pyridine_evaluation_set(graphs, splits)
     eval_graphs = eval_graphs[: cfg["n_molecules"]]
     summary, pairs = [], []
     for name in cfg["models"]:
         for n_layers in cfg["layers"]:
             spec = {"arch": name, "hidden_dim": cfg["hidden_dim"], "n_layers": n_layers, "dropout": cfg["dropout"]}
-            trained = train_binary(spec, train_set, None, dict(train, epochs=cfg["epochs"]), ctx=ctx.child(0),
+            trained = train_binary(spec, train_set, None, dict(cfg["train"], epochs=cfg["epochs"]), ctx=ctx.child(0),
                                    progress=progress)
-            comp, _, attr = integrated_gradients_study(trained.model, eval_graphs, cfg["ig_steps"], 0, ctx=ctx,
-                                                       label=f"{name}{n_layers}")
+            comp, _, attr = molecule_integrated_gradients(trained.model, eval_graphs, cfg["ig_steps"], 0, ctx=ctx,
+                                                          label=f"{name}{n_layers}")
             p = dead_feature_pairs(eval_graphs, attr, cfg["rel_tol"])
             p.insert(0, "n_layers", n_layers)
             p.insert(0, "model", name)

@@ -4,7 +4,7 @@ molecules (saturation: most of the change happens far from the input)."""
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -13,8 +13,10 @@ from torch_geometric.data import Batch
 
 from ...attribution import IntegratedGradients
 from ...context import RunContext
-from .data import pyridine_labels, srmmp_data, with_labels
+from ...evaluation.units import AtomUnit
 from ...progress import progress
+from ..graphs import CHUNK
+from .data import pyridine_labels, srmmp_data, with_labels
 
 
 def ig_molecule_sets(graphs: Sequence, splits: dict, which: str, cfg: dict) -> tuple[list, list]:
@@ -33,8 +35,8 @@ def ig_molecule_sets(graphs: Sequence, splits: dict, which: str, cfg: dict) -> t
     return actives[: cfg["n_saturation"]], held_out[: cfg["n_molecules"]]
 
 
-def integrated_gradients_study(model, graphs: Sequence, steps: int, n_path: int, *, ctx: RunContext,
-                               chunk: int = 64, label: str = "") -> tuple[pd.DataFrame, pd.DataFrame, list]:
+def molecule_integrated_gradients(model, graphs: Sequence, steps: int, n_path: int, *, ctx: RunContext,
+                                  chunk: int = CHUNK, label: str = "") -> tuple[pd.DataFrame, pd.DataFrame, list]:
     """IG on the atom embedding (baseline: zero embedding, trapezoid rule on ``steps`` points from
     alpha = 0 to 1) for every graph.
 
@@ -45,16 +47,16 @@ def integrated_gradients_study(model, graphs: Sequence, steps: int, n_path: int,
     """
     device, seed, max_batch = ctx.torch_device, ctx.seed, ctx.max_batch
     model = model.to(device).eval()
-    ig = IntegratedGradients(model, target=model.embedding, baseline=0.0, steps=steps, rule="trapezoid",
+    ig = IntegratedGradients(model, model.embedding, baselines=0.0, n_steps=steps, method="trapezoid",
                              keep_grads=True, max_batch=max_batch)
+    unit = AtomUnit()
     comp, path, attributions = [], [], []
     for start in progress(range(0, len(graphs), chunk), "integrated gradients chunks", unit="chunk"):
         part = list(graphs[start:start + chunk])
         batch = Batch.from_data_list(part).to(device)
-        samples, res = ig.compute(batch, return_path=True, seed=seed)
-        attr = samples[0].sum(-1).cpu().numpy()
-        bounds = np.cumsum([0] + [g.num_nodes for g in part])
-        attributions += [attr[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        explanation = ig.compute(batch, seed=seed)
+        res = explanation.path
+        attributions += explanation.units(unit, part)
         for j, g in enumerate(part):
             comp.append({"model": label, "mol_id": getattr(g, "mol_id", str(start + j)), "smiles": g.smiles,
                          "score": float(res.score[j]), "baseline_score": float(res.baseline_score[j]),
@@ -79,19 +81,20 @@ def integrated_gradients_study(model, graphs: Sequence, steps: int, n_path: int,
     return pd.DataFrame(comp), pd.DataFrame(path), attributions
 
 
-def integrated_gradients_runs(models: Sequence[tuple[str, str, object]], graphs: Sequence, splits: dict,
-                              cfg: dict, *, ctx: RunContext) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The IG study of each ``(which, label, model)``: completeness over the molecule set of
-    ``which`` ("srmmp" or "pyridine") and the scaling path of its actives.
+def integrated_gradients_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The IG study of each model: completeness over the molecule set of its kind and the scaling
+    path of its actives. A study of one method, so it builds :class:`IntegratedGradients` itself.
 
-    Returns (completeness rows, path rows) of all models, each row tagged with the model's label.
+    ``inputs``: ``models`` (``(which, label, model)`` with ``which`` "srmmp" or "pyridine"),
+    ``graphs``, ``splits``. ``cfg``: the integrated_gradients section (steps, n_molecules,
+    n_saturation). Returns (completeness rows, path rows) of all models, tagged with the label.
     """
     completeness, paths = [], []
-    for which, label, model in models:
-        actives, molecules = ig_molecule_sets(graphs, splits, which, cfg)
-        comp, _, _ = integrated_gradients_study(model, molecules, cfg["steps"], 0, ctx=ctx, label=label)
-        _, path_rows, _ = integrated_gradients_study(model, actives, cfg["steps"], len(actives), ctx=ctx,
-                                                     label=label)
+    for which, label, model in inputs["models"]:
+        actives, molecules = ig_molecule_sets(inputs["graphs"], inputs["splits"], which, cfg)
+        comp, _, _ = molecule_integrated_gradients(model, molecules, cfg["steps"], 0, ctx=ctx, label=label)
+        _, path_rows, _ = molecule_integrated_gradients(model, actives, cfg["steps"], len(actives), ctx=ctx,
+                                                        label=label)
         completeness.append(comp)
         paths.append(path_rows)
     return pd.concat(completeness, ignore_index=True), pd.concat(paths, ignore_index=True)

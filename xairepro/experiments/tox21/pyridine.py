@@ -1,7 +1,8 @@
 """Tox21 pyridine study (BayesGrad 4.1, Table 1 and Figs. 1-2).
 
-A model learns the synthetic pyridine label; VanillaGrad, SmoothGrad, BayesGrad and BayesSmoothGrad
-(squared gradient on the atom embedding, summed over channels) are scored by the top-k
+A model learns the synthetic pyridine label; the methods of ``tox21.attribution.methods``
+(``vanilla_grad``, ``smoothgrad``, ``bayesgrad``, ``bayes_smoothgrad``: the plain gradient on the atom
+embedding, squared and summed over channels) are scored by the top-k
 precision-recall curve against the pyridine ring atoms, over the validation molecules that contain
 pyridine. Table 1 repeats this for models trained on random 1,000-compound subsets and compares the
 methods with a paired Wilcoxon test over models. Every PRC-AUC is computed under the three
@@ -11,79 +12,120 @@ the validation molecules the PRC-AUC is computed on.
 """
 from __future__ import annotations
 
+import logging
 import math
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from ...attribution import accepted_options, method_class
 from ...context import RunContext
 from ...evaluation.ground_truth import (DEFAULT_RATES, EXTRACTION_RULES, REFERENCE_RULE, prc_auc_by_rule,
                                         substructure_prc_auc)
 from ...evaluation.stats import paired_wilcoxon
-from ..graphs import atom_scores, atom_table
-from .targets import METHOD_NAMES, METHODS, PAPER_TABLE1
+from ..graphs import atom_scores, atom_settings, atom_table, explain_graphs, not_applied, reading_options
+from .targets import METHOD_NAMES, METHODS, PAPER_TABLE1, REFERENCE_METHOD
 
-NOISY_METHODS = ("smoothgrad", "bayessmoothgrad")
-
-
-def method_runs(cfg: dict) -> list[tuple[str, float]]:
-    """(method, SmoothGrad sigma) pairs: the deterministic and dropout-only methods once, the noisy
-    ones at every sigma of the sweep (the main sigma included)."""
-    sweep = sorted(set(float(s) for s in cfg["noise_sweep"]) | {float(cfg["smoothgrad_noise"])})
-    return [("vanilla", float("nan")), ("bayesgrad", float("nan"))] + [(m, s) for s in sweep for m in NOISY_METHODS]
+log = logging.getLogger(__name__)
 
 
-def is_main_run(method: str, noise: float, cfg: dict) -> bool:
-    return method not in NOISY_METHODS or math.isclose(noise, float(cfg["smoothgrad_noise"]))
+def takes_noise(method: str) -> bool:
+    """Whether the registered method draws noise of sigma ``stdevs`` (SmoothGrad, BayesSmoothGrad, a
+    user's own noisy method): those are swept over ``noise_sweep``."""
+    return "stdevs" in accepted_options(method_class(method))
 
 
-def _rates(cfg: dict) -> np.ndarray:
+def method_runs(cfg: Mapping) -> list[tuple[str, float]]:
+    """(method, SmoothGrad sigma) pairs of ``cfg['methods']``: the methods without noise once (sigma
+    NaN), the noisy ones at every sigma of the sweep (the main sigma included)."""
+    sweep = sorted(set(float(s) for s in cfg.get("noise_sweep", [])) | {float(cfg["smoothgrad_noise"])})
+    plain = [m for m in cfg["methods"] if not takes_noise(m)]
+    noisy = [m for m in cfg["methods"] if takes_noise(m)]
+    return [(m, float("nan")) for m in plain] + [(m, s) for s in sweep for m in noisy]
+
+
+def is_main_run(noise: float, cfg: Mapping) -> bool:
+    """A run without noise, or at the main sigma (the one Table 1 reports)."""
+    return math.isnan(noise) or math.isclose(noise, float(cfg["smoothgrad_noise"]))
+
+
+def _rates(cfg: Mapping) -> np.ndarray:
     return np.linspace(0.1, 1.0, cfg["n_rates"]) if cfg.get("n_rates") else DEFAULT_RATES
 
 
-def pyridine_attributions(model, graphs: Sequence, truth: Sequence, cfg: dict, *, ctx: RunContext,
-                          runs: Sequence[tuple[str, float]] | None = None):
-    """Score every (method, sigma) run on the pyridine molecules; ``cfg`` is the attribution section.
+@dataclass
+class PyridineScores:
+    """The pyridine study of one model: ``summary`` (method, noise, prc_auc under the reference
+    rule, prc_auc_<rule> for every rule, main), ``curves`` under the reference rule (method, noise,
+    main, rate, recall, precision), and the main runs' per-atom ``scores`` and ``spread`` over the
+    samples (``{method: [per-atom array of each molecule]}``)."""
 
-    Returns (summary rows: method, noise, prc_auc (reference rule), prc_auc_<rule> for every rule,
-    main; curve rows under the reference rule: method, noise, rate, recall, precision; the main
-    runs' per-atom scores ``{method: [...], method_std: [...]}``).
+    summary: pd.DataFrame
+    curves: pd.DataFrame
+    scores: dict
+    spread: dict
+
+
+def pyridine_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext,
+                   runs: Sequence[tuple[str, float]] | None = None) -> PyridineScores:
+    """Score every (method, sigma) run of :func:`method_runs` by the top-k PRC-AUC against the
+    pyridine atoms.
+
+    ``inputs``: ``model``, ``graphs`` (the validation molecules with pyridine), ``truth`` (their
+    pyridine atoms). ``cfg``: the attribution section: methods, mc_samples, smoothgrad_noise,
+    noise_sweep, n_rates, multiply_by_inputs and aggregation (Table 1: the plain gradient, squared
+    and summed over the embedding channels), method_options.
     """
+    model, graphs, truth = inputs["model"], list(inputs["graphs"]), inputs["truth"]
+    device = ctx.torch_device
+    model.to(device).eval()
     runs = list(runs) if runs is not None else method_runs(cfg)
     rates = _rates(cfg)
-    summary, curves, main_scores = [], [], {}
+    build, read = reading_options(cfg)
+    summary, curves, main_scores, main_spread = [], [], {}, {}
     for method, noise in runs:
-        s = atom_scores(model, graphs, [method], M=cfg["mc_samples"], signed=False,
-                        noise=noise if not math.isnan(noise) else cfg["smoothgrad_noise"],
-                        aggregation="square", max_batch=ctx.max_batch, seed=ctx.seed, device=ctx.torch_device)
-        by_rule = prc_auc_by_rule(s[method], truth, rates)
+        sigma = cfg["smoothgrad_noise"] if math.isnan(noise) else noise
+        results = explain_graphs(model, graphs, [method], atom_settings(model, cfg, ctx=ctx, stdevs=float(sigma)),
+                                 M=cfg["mc_samples"], seed=ctx.seed, method_options=build, device=device)
+        for skipped in not_applied(results):
+            log.warning("%s does not apply: %s", skipped.method, skipped.reason)
+        scores, spread = atom_scores(results, graphs, read)
+        if method not in scores:
+            continue
+        by_rule = prc_auc_by_rule(scores[method], truth, rates)
         res = by_rule[REFERENCE_RULE]
-        main = is_main_run(method, noise, cfg)
+        main = is_main_run(noise, cfg)
         summary.append({"method": method, "noise": noise, "prc_auc": res["prc_auc"],
                         **{f"prc_auc_{r}": v["prc_auc"] for r, v in by_rule.items()}, "main": main})
         curves += [{"method": method, "noise": noise, "main": main, "rate": r, "recall": rc, "precision": p}
                    for r, rc, p in zip(res["rates"], res["recall"], res["precision"])]
         if main:
-            main_scores.update(s)
-    return pd.DataFrame(summary), pd.DataFrame(curves), main_scores
+            main_scores.update(scores)
+            main_spread.update(spread)
+    return PyridineScores(pd.DataFrame(summary), pd.DataFrame(curves), main_scores, main_spread)
 
 
-def pyridine_examples(graphs: Sequence, truth: Sequence, scores: dict, n: int, seed: int) -> list[dict]:
+def pyridine_examples(graphs: Sequence, truth: Sequence, result: PyridineScores, n: int, seed: int) -> list[dict]:
     """``n`` validation pyridine molecules drawn at random (seeded; not picked by how good the maps
-    look) with every main method's scores and the ground truth."""
+    look) with every main method's ``scores``, their spread ``sd`` and the ground truth."""
     idx = np.sort(np.random.default_rng(seed).choice(len(graphs), size=min(n, len(graphs)), replace=False))
     out = []
     for i in idx:
-        rec = {"mol_id": graphs[i].mol_id, "smiles": graphs[i].smiles, "truth": list(map(int, truth[i]))}
-        for key, vals in scores.items():
-            rec[key] = np.asarray(vals[i]).tolist()
-        out.append(rec)
+        out.append({"mol_id": graphs[i].mol_id, "smiles": graphs[i].smiles, "truth": list(map(int, truth[i])),
+                    "scores": {m: np.asarray(v[i]).tolist() for m, v in result.scores.items()},
+                    "sd": {m: np.asarray(v[i]).tolist() for m, v in result.spread.items()}})
     return out
 
 
-def pyridine_atom_table(graphs: Sequence, truth: Sequence, scores: dict) -> pd.DataFrame:
-    table = atom_table(graphs, scores)
+def pyridine_atom_table(graphs: Sequence, truth: Sequence, result: PyridineScores) -> pd.DataFrame:
+    """One row per atom with every main method's score, its spread (``<method>_sd``) and ``truth``."""
+    columns = {}
+    for m, v in result.scores.items():
+        columns[m] = v
+        columns[f"{m}_sd"] = result.spread[m]
+    table = atom_table(graphs, columns)
     truth_set = {(str(g.mol_id), int(a)) for g, t in zip(graphs, truth) for a in t}
     table["truth"] = [(str(m), int(a)) in truth_set for m, a in zip(table["mol_id"], table["atom_index"])]
     return table
@@ -117,27 +159,33 @@ def ranking_bounds(graphs: Sequence, truth: Sequence, cfg: dict, seed: int, n_ra
             "n_molecules": len(graphs), "rates": rates.tolist()}
 
 
+def _methods(methods) -> list[str]:
+    """Table 1's methods in report order, then any other method the config names."""
+    present = list(dict.fromkeys(methods))
+    return [m for m in METHODS if m in present] + [m for m in present if m not in METHODS]
+
+
 def table1(prc: pd.DataFrame, column: str = "prc_auc") -> pd.DataFrame:
     """Mean and sd (population sd, ``ddof=0``, as the paper's code computes it) of PRC-AUC per
-    method over models, beside the paper's numbers (``column``: the reference rule by default, the
-    paper's scale)."""
+    method over models, beside the paper's numbers where it has them (``column``: the reference rule
+    by default, the paper's scale)."""
     main = prc[prc["main"].astype(bool)].assign(prc_auc=lambda d: d[column])
     rows = []
-    for method in METHODS:
+    for method in _methods(main["method"]):
         v = main.loc[main["method"] == method, "prc_auc"].to_numpy(float)
-        pm, ps = PAPER_TABLE1[method]
-        rows.append({"method": method, "name": METHOD_NAMES[method], "n_models": len(v),
+        pm, ps = PAPER_TABLE1.get(method, (float("nan"), float("nan")))
+        rows.append({"method": method, "name": METHOD_NAMES.get(method, method), "n_models": len(v),
                      "mean": float(v.mean()), "sd": float(v.std(ddof=0)),
                      "sd_ddof1": float(v.std(ddof=1)) if len(v) > 1 else float("nan"),
                      "paper_mean": pm, "paper_sd": ps, "diff": float(v.mean() - pm)})
     return pd.DataFrame(rows)
 
 
-def wilcoxon_table(prc: pd.DataFrame, reference: str = "bayesgrad", column: str = "prc_auc") -> pd.DataFrame:
+def wilcoxon_table(prc: pd.DataFrame, reference: str = REFERENCE_METHOD, column: str = "prc_auc") -> pd.DataFrame:
     """Paired Wilcoxon signed-rank tests of ``reference`` against every other method over models."""
     main = prc[prc["main"].astype(bool)].pivot_table(index="seed", columns="method", values=column)
     rows = []
-    for other in METHODS:
+    for other in _methods(main.columns):
         if other == reference:
             continue
         res = paired_wilcoxon(main[reference].to_numpy(), main[other].to_numpy())
@@ -155,7 +203,7 @@ def rules_table(prc: pd.DataFrame) -> pd.DataFrame:
             continue
         t = table1(prc, col).set_index("method")
         w = wilcoxon_table(prc, column=col).set_index("versus")
-        for m in METHODS:
+        for m in t.index:
             gain = w.loc[m] if m in w.index else None
             rows.append({"rule": rule, "method": m, "n_models": int(t.loc[m, "n_models"]), "mean": t.loc[m, "mean"],
                          "sd": t.loc[m, "sd"], "bayesgrad_gain": float(gain["mean_diff"]) if gain is not None else 0.0,
@@ -166,7 +214,8 @@ def rules_table(prc: pd.DataFrame) -> pd.DataFrame:
 
 
 def noise_sweep_table(prc: pd.DataFrame) -> pd.DataFrame:
-    noisy = prc[prc["method"].isin(NOISY_METHODS)]
+    """PRC-AUC mean and sd over models of every noisy method at every sigma of the sweep."""
+    noisy = prc[prc["noise"].notna()]
     g = noisy.groupby(["method", "noise"])["prc_auc"]
     return g.agg(mean="mean", sd=lambda v: float(np.std(v, ddof=0)), n_models="count").reset_index()
 

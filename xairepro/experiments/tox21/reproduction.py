@@ -5,11 +5,14 @@ from __future__ import annotations
 import pandas as pd
 
 from ...report.targets import reproduction_row
-from .targets import IG_MODELS, METHOD_NAMES, TOP_RANK
+from .targets import GAIN_BASELINE, IG_MODELS, METHOD_NAMES, TOP_RANK
 
-RANK_METHOD_NAMES = {"bayesgrad": "BayesGrad", "vanilla": "VanillaGrad",
+#: How the report names the oxygen ranks of the SR-MMP maps (``oxygen_ranks`` keys); others by key.
+RANK_METHOD_NAMES = {"bayesgrad": "BayesGrad", "vanilla_grad": "VanillaGrad",
                      "signed_bayesgrad": "signed input x gradient (dropout)",
-                     "signed_vanilla": "signed input x gradient (no dropout)"}
+                     "signed_input_x_gradient": "signed input x gradient (no dropout)"}
+#: The signed ranks the hindered-phenol note gives (with dropout / without).
+SIGNED_RANKS = ("signed_bayesgrad", "signed_input_x_gradient")
 
 
 def _fmt(mean: float, sd: float) -> str:
@@ -27,25 +30,34 @@ def _map_rows(maps: list[dict], scale: str, counts: pd.DataFrame | None = None) 
         if counts is None or m is None or m.get("oxygen_rank") is None:
             continue
         c = counts[counts["molecule"] == name].set_index("method")
-        b = c.loc["bayesgrad"]
-        others = ", ".join(f"{RANK_METHOD_NAMES[k]} {int(c.loc[k, 'n_top'])}/{int(c.loc[k, 'n_seeds'])}"
-                           for k in RANK_METHOD_NAMES if k != "bayesgrad" and k in c.index)
+        key = m["method"]
+        b = c.loc[key]
+        label = RANK_METHOD_NAMES.get(key, key)
+        others = ", ".join(f"{RANK_METHOD_NAMES.get(k, k)} {int(c.loc[k, 'n_top'])}/{int(c.loc[k, 'n_seeds'])}"
+                           for k in _rank_order(c.index) if k != key)
         rows.append(reproduction_row(
-            tid, f"O in the top {TOP_RANK} in {int(b['n_top'])} of {int(b['n_seeds'])} seeds (BayesGrad; median rank "
+            tid, f"O in the top {TOP_RANK} in {int(b['n_top'])} of {int(b['n_seeds'])} seeds ({label}; median rank "
                  f"{b['median_rank']:g} of {int(b['n_atoms'])})", scale,
             f"other scores, seeds with the O in the top {TOP_RANK}: {others}; the figure's model (seed "
-            f"{m.get('seed', '?')}, median BayesGrad rank) ranks it {m['oxygen_rank']}",
+            f"{m.get('seed', '?')}, median {label} rank) ranks it {m['oxygen_rank']}",
             fraction_top=float(b["n_top"] / b["n_seeds"]), oxygen_rank=int(m["oxygen_rank"])))
     others = [m for m in maps if m["name"] not in ("Tyrphostin 9", "Tyrphostin 9 O-methyl") and m.get("oxygen_rank")]
     if others:
+        signed = [k for k in SIGNED_RANKS if all(k in m["oxygen_ranks"] for m in others)]
+        note = ("signed input x gradient ranks (BayesGrad / without dropout): "
+                + ", ".join(f"{m['name']}: " + " / ".join(str(m["oxygen_ranks"][k]) for k in signed) for m in others)
+                if signed else "")
         rows.append(reproduction_row(
             "bayesgrad.tox21.srmmp.hindered_phenols",
-            ", ".join(f"{m['name']}: rank {m['oxygen_rank']}/{m['n_atoms']}" for m in others), scale,
-            "signed input x gradient ranks (BayesGrad / without dropout): "
-            + ", ".join(f"{m['name']}: {m['oxygen_rank_signed_bayesgrad']} / {m['oxygen_rank_signed_vanilla']}"
-                        for m in others),
+            ", ".join(f"{m['name']}: rank {m['oxygen_rank']}/{m['n_atoms']}" for m in others), scale, note,
             max_oxygen_rank=int(max(m["oxygen_rank"] for m in others))))
     return rows
+
+
+def _rank_order(methods) -> list[str]:
+    """The ranked methods in report order, then any other (a method a user added to the maps)."""
+    methods = list(methods)
+    return [k for k in RANK_METHOD_NAMES if k in methods] + [k for k in methods if k not in RANK_METHOD_NAMES]
 
 
 def reproduction_rows(table: pd.DataFrame, wilcoxon: pd.DataFrame, full: dict, srmmp: dict, maps: list[dict],
@@ -59,17 +71,17 @@ def reproduction_rows(table: pd.DataFrame, wilcoxon: pd.DataFrame, full: dict, s
     n = int(table["n_models"].iloc[0])
     other_rules = ""
     if rules is not None:
-        r = rules[rules["method"] == "vanilla"].set_index("rule")
+        r = rules[rules["method"] == GAIN_BASELINE].set_index("rule")
         other_rules = "; gain under the other rules: " + ", ".join(
             f"{k} {v['bayesgrad_gain']:+.3f} (p = {v['pvalue']:.2g})" for k, v in r.iterrows() if k != "reference_int")
     for _, r in table.iterrows():
         rows.append(reproduction_row(f"bayesgrad.tox21.table1.{r['method']}", _fmt(r["mean"], r["sd"]), scale,
                                      f"{n} models; reference code's extraction rule int(r n) (all atoms when 0); "
                                      f"difference {r['diff']:+.3f}", mean=float(r["mean"])))
-    v = wilcoxon.set_index("versus").loc["vanilla"]
+    v = wilcoxon.set_index("versus").loc[GAIN_BASELINE]
     abl = ""
     if ablation is not None and len(ablation):
-        a = ablation.set_index("versus").loc["vanilla"]
+        a = ablation.set_index("versus").loc[GAIN_BASELINE]
         abl = (f"; ablation (embedding as the GRU state): {a['mean_diff']:+.3f}, p = {a['pvalue']:.2g}, "
                f"{int(a['n'])} models")
     rows.append(reproduction_row(
@@ -80,7 +92,7 @@ def reproduction_rows(table: pd.DataFrame, wilcoxon: pd.DataFrame, full: dict, s
         rows.append(reproduction_row(
             f"bayesgrad.tox21.table1.bayesgrad_vs_{w['versus']}",
             f"diff {w['mean_diff']:+.3f}, p = {w['pvalue']:.2g}, higher in {w['n_a_higher']}/{w['n']}", scale,
-            f"BayesGrad vs {METHOD_NAMES[w['versus']]} over {w['n']} models",
+            f"BayesGrad vs {METHOD_NAMES.get(w['versus'], w['versus'])} over {w['n']} models",
             mean_diff=float(w["mean_diff"]), pvalue=float(w["pvalue"])))
     for part in ("train", "val"):
         v = float(full[f"{part}_roc_auc"])

@@ -1,10 +1,11 @@
-"""Tox21 SR-MMP study (BayesGrad 4.2, Fig. 3): BayesGrad maps of Tyrphostin 9, its O-methyl
-derivative and Tox21 compounds with the same hindered phenol, each with the per-atom standard
-deviation across the M samples, and the rank of the hindered-phenol oxygen; across seeds, the
-oxygen's rank per seed and method and the seed whose model the figure shows (the median rank)."""
+"""Tox21 SR-MMP study (BayesGrad 4.2, Fig. 3): maps (``tox21.srmmp.methods``, BayesGrad first) of
+Tyrphostin 9, its O-methyl derivative and Tox21 compounds with the same hindered phenol, each with
+the per-atom standard deviation across the M samples, and the rank of the hindered-phenol oxygen;
+across seeds, the oxygen's rank per seed and method and the seed whose model the figure shows (the
+median rank)."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ from ...context import RunContext
 from ...data.featurize import graphs_from_smiles
 from ...evaluation.ground_truth import atom_rank
 from ...training import predict
-from ..graphs import atom_scores, mc_dropout_predictions
+from ..graphs import atom_scores, atom_settings, explain_graphs, mc_dropout_predictions, reading_options
 from .data import SRMMP_TASK, task_labels
 
 
@@ -46,64 +47,69 @@ def similar_phenols(graphs: Sequence, splits: dict, oxygen_smarts: str, n: int) 
     return found
 
 
-def srmmp_maps(model, molecules: Sequence[dict], *, mc_samples: int, oxygen_smarts: str,
-               ctx: RunContext) -> list[dict]:
-    """BayesGrad maps (squared gradient, mean over M dropout samples: the paper's and Table 1's score)
-    with their per-atom sd, and the rank and share of the hindered-phenol oxygen. ``molecules``:
-    dicts with name, smiles, source.
+def srmmp_maps_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> list[dict]:
+    """Maps of the SR-MMP model and the rank of the hindered-phenol oxygen under every method.
 
-    The oxygen's rank is also given for VanillaGrad and for the signed input x gradient (BayesGrad
-    section 2.4, baseline 0) with and without dropout, so the report can say whether the result
-    depends on the score; the maps and the pass/fail criterion use the squared BayesGrad only.
+    ``inputs``: ``model``, ``molecules`` (dicts with name, smiles, source). ``cfg``: methods (the
+    maps' scores: the plain gradient on the atom embedding, squared and summed over channels, mean
+    over the M samples: the paper's and Table 1's score; the FIRST method is the maps' and the
+    pass/fail criterion's), signed_methods (the same oxygen ranked by signed input x gradient,
+    BayesGrad section 2.4, baseline 0, so the report can say whether the result depends on the
+    score; keyed ``signed_<method>``), mc_samples, smoothgrad_noise, oxygen_smarts, method_options.
+
+    Each record: the molecule, probability, the MC-dropout logit mean and sd, n_atoms, the oxygen's
+    index, ``method`` (the maps' method), ``scores`` and ``sd`` (per-atom mean and spread over the
+    samples of every map method), ``oxygen_rank`` (1 = highest score), share and score over the max
+    under the maps' method, ``oxygen_ranks`` under every method and ``oxygen_signed`` (its signed scores).
     """
-    device, seed, max_batch, M = ctx.torch_device, ctx.seed, ctx.max_batch, mc_samples
+    model, molecules = inputs["model"], list(inputs["molecules"])
+    device, seed, M = ctx.torch_device, ctx.seed, cfg["mc_samples"]
+    model.to(device).eval()
     graphs = graphs_from_smiles([m["smiles"] for m in molecules])
-    scores = atom_scores(model, graphs, ["bayesgrad", "vanilla"], M=M, signed=False, aggregation="square",
-                         max_batch=max_batch, seed=seed, device=device)
-    signed = atom_scores(model, graphs, ["bayesgrad", "vanilla"], M=M, signed=True, aggregation="raw",
-                         max_batch=max_batch, seed=seed, device=device)
+    build, _ = reading_options(cfg)
+    readings = {}  # key -> (per-atom scores, spreads) under the two readings of the study
+    for prefix, names, signed in (("", cfg["methods"], False), ("signed_", cfg.get("signed_methods", []), True)):
+        results = explain_graphs(model, graphs, names, atom_settings(model, cfg, ctx=ctx, multiply_by_inputs=signed),
+                                 M=M, seed=seed, method_options=build, device=device)
+        scores, spread = atom_scores(results, graphs, "raw" if signed else "square")
+        readings.update({f"{prefix}{name}": (scores[name], spread[name]) for name in scores})
+    key = cfg["methods"][0]
+    maps = [name for name in cfg["methods"] if name in readings]
     prob = 1 / (1 + np.exp(-predict(model, graphs, device=device)[:, 0]))
     mc_mean, mc_std = mc_dropout_predictions(model, graphs, M=M, seed=seed, device=device)
     records = []
     for i, mol in enumerate(molecules):
-        s = np.asarray(scores["bayesgrad"][i])
-        o = key_oxygen(mol["smiles"], oxygen_smarts)
+        s = np.asarray(readings[key][0][i])
+        o = key_oxygen(mol["smiles"], cfg["oxygen_smarts"])
         rec = {**mol, "probability": float(prob[i]), "logit_mc_mean": float(mc_mean[i, 0]),
-               "logit_mc_sd": float(mc_std[i, 0]), "n_atoms": len(s), "oxygen": o,
-               "bayesgrad": s.tolist(), "bayesgrad_std": np.asarray(scores["bayesgrad_std"][i]).tolist(),
-               "vanilla": np.asarray(scores["vanilla"][i]).tolist()}
+               "logit_mc_sd": float(mc_std[i, 0]), "n_atoms": len(s), "oxygen": o, "method": key,
+               "scores": {name: np.asarray(readings[name][0][i]).tolist() for name in maps},
+               "sd": {name: np.asarray(readings[name][1][i]).tolist() for name in maps}}
         if o is not None:
             rec.update(oxygen_rank=atom_rank(s, o), oxygen_share=float(s[o] / s.sum()) if s.sum() > 0 else float("nan"),
                        oxygen_over_max=float(s[o] / s.max()) if s.max() > 0 else float("nan"),
-                       oxygen_rank_vanilla=atom_rank(scores["vanilla"][i], o),
-                       oxygen_rank_signed_bayesgrad=atom_rank(signed["bayesgrad"][i], o),
-                       oxygen_rank_signed_vanilla=atom_rank(signed["vanilla"][i], o),
-                       oxygen_signed_bayesgrad=float(signed["bayesgrad"][i][o]))
+                       oxygen_ranks={k: atom_rank(v[0][i], o) for k, v in readings.items()},
+                       oxygen_signed={k: float(v[0][i][o]) for k, v in readings.items() if k.startswith("signed_")})
         records.append(rec)
     return records
 
 
-#: Fig. 3 across seeds: the per-seed oxygen ranks of each method, keyed by the maps' fields.
-RANK_METHODS = {"bayesgrad": "oxygen_rank", "vanilla": "oxygen_rank_vanilla",
-                "signed_bayesgrad": "oxygen_rank_signed_bayesgrad", "signed_vanilla": "oxygen_rank_signed_vanilla"}
-
-
 def seed_ranks(maps_by_seed: dict[int, list[dict]]) -> pd.DataFrame:
     """One row per seed, molecule and method: the key oxygen's rank (1 = highest score) and the
-    molecule's atom count. Methods: squared BayesGrad and VanillaGrad, signed input x gradient with
-    dropout sampling (signed_bayesgrad) and without (signed_vanilla)."""
+    molecule's atom count; methods as in each record's ``oxygen_ranks`` (the squared scores by
+    their name, the signed input x gradient ones as ``signed_<method>``)."""
     rows = []
     for seed, maps in sorted(maps_by_seed.items()):
         for m in maps:
             if m.get("oxygen_rank") is None:
                 continue
-            rows += [{"seed": int(seed), "molecule": m["name"], "method": method, "rank": int(m[key]),
+            rows += [{"seed": int(seed), "molecule": m["name"], "method": method, "rank": int(rank),
                       "n_atoms": int(m["n_atoms"]), "probability": float(m["probability"])}
-                     for method, key in RANK_METHODS.items()]
+                     for method, rank in m["oxygen_ranks"].items()]
     return pd.DataFrame(rows)
 
 
-def median_rank_seed(ranks: pd.DataFrame, molecule: str, method: str = "bayesgrad") -> int:
+def median_rank_seed(ranks: pd.DataFrame, molecule: str, method: str) -> int:
     """The seed whose ``molecule`` oxygen rank under ``method`` is the median over seeds (lower
     median for an even count; seeds sorted by rank, then seed number) -- the model whose maps the
     figure shows."""
@@ -124,10 +130,11 @@ def top_rank_counts(ranks: pd.DataFrame, top: int) -> pd.DataFrame:
 def gather_seeds(maps_by_seed: dict[int, list[dict]], metrics_by_seed: dict[int, dict], molecule: str,
                  top: int) -> tuple[pd.DataFrame, pd.DataFrame, list[dict], dict]:
     """Fig. 3 across seeds: (ranks per seed, molecule and method; counts of seeds with the oxygen in
-    the top ``top``; the maps of the model whose ``molecule`` rank is the median; that model's metrics
-    with every seed's ROC-AUC)."""
+    the top ``top``; the maps of the model whose ``molecule`` rank under the maps' method is the
+    median; that model's metrics with every seed's ROC-AUC)."""
     ranks = seed_ranks(maps_by_seed)
-    chosen = median_rank_seed(ranks, molecule)
+    key = next(m["method"] for maps in maps_by_seed.values() for m in maps)  # the maps' method
+    chosen = median_rank_seed(ranks, molecule, key)
     per_seed = [{"seed": s, **{k: m[k] for k in ("train_roc_auc", "val_roc_auc", "test_roc_auc")}}
                 for s, m in metrics_by_seed.items()]
     metrics = dict(metrics_by_seed[chosen], seed=chosen, median_rank_molecule=molecule, seeds=per_seed)

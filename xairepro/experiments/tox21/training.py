@@ -1,4 +1,5 @@
-"""Tox21 training recipes: the full-data pyridine model, one Table 1 subset model, the SR-MMP model.
+"""Tox21 training recipes (``train_tox21``): the full-data pyridine model, one Table 1 subset model,
+the SR-MMP model.
 
 Class-balanced BCE on the pre-sigmoid output (the BayesGrad reference recipe: Adam, batch 32). The
 final model is the last epoch's: validation scores are reported, never used to pick a model.
@@ -41,7 +42,7 @@ def final_roc(model, parts: dict[str, list], device) -> dict:
     return out
 
 
-def train_recipe(recipe: str, graphs: Sequence, splits: dict, *, spec: dict, train: dict, ctx: RunContext,
+def train_tox21(recipe: str, graphs: Sequence, splits: dict, *, spec: dict, train: dict, ctx: RunContext,
                  subset: int | None = None, subset_size: int = 1000, progress=None) -> tuple[TrainedModel, dict]:
     """Train one of the Tox21 models; returns (trained model, final metrics).
 

@@ -12,6 +12,9 @@ runs):
 * the chainer-chemistry saliency blog's image examples: VanillaGrad, SmoothGrad, BayesGrad and
   BayesSmoothGrad on a classifier with dropout, and the BayesGrad uncertainty map (:mod:`.saliency`).
 
-Data (:mod:`.data`) is read once into a tensor cache; the classifiers are trained by the project's
-one loop (:mod:`.training`); :mod:`.reproduction` writes the rows of :mod:`.targets`.
+The studies that compare methods name them in config (canonical names) and build every method
+from one settings dict (:mod:`.settings`); each is ``<name>_study(inputs, cfg, *, ctx)``. Data
+(:mod:`.data`) is read once into a tensor cache; the classifiers are trained by the project's one
+loop (:func:`.training.train_vision`), the mask network by :func:`.masks.train_vision_mask`;
+:mod:`.reproduction` writes the rows of :mod:`.targets`.
 """

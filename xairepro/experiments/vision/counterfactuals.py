@@ -80,19 +80,21 @@ def tail_share(curves: pd.DataFrame, value: str = "softmax", start: float = 0.9)
 
 def _interior(model, x, top, alphas, max_batch):
     """Gradients of the top-class softmax at ``alpha * x``: ``(n_alpha, n, C, H, W)``."""
-    grad = VanillaGrad(Softmax(model), target_class=top, max_batch=max_batch)
-    return torch.stack([grad.compute(float(a) * x)[0] for a in alphas])
+    grad = VanillaGrad(Softmax(model), target=top, max_batch=max_batch)
+    return torch.stack([grad.compute(float(a) * x).samples[0] for a in alphas])
 
 
-def counterfactuals_study(model: nn.Module, data: Mapping, cfg: Mapping, ctx: RunContext) -> dict:
+def counterfactuals_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
     """Everything the saturation, interior-gradient and IG-vs-gradient figures need.
 
-    ``cfg`` keys: ``n_images`` (test images on the saturation plot and the completeness table),
-    ``n_alphas`` (points of the saturation curves), ``interior_alphas`` and ``n_interior``
-    (images of Fig. 3), ``n_grid`` (rows of Fig. 4), ``ig_steps`` and ``ig_rule``.
+    ``inputs``: ``model`` (the classifier) and ``data`` (the tensor cache). ``cfg`` keys:
+    ``n_images`` (test images on the saturation plot and the completeness table), ``n_alphas``
+    (points of the saturation curves), ``interior_alphas`` and ``n_interior`` (images of Fig. 3),
+    ``n_grid`` (rows of Fig. 4), ``ig_steps`` and ``ig_rule``. A study of integrated gradients
+    itself (its path and completeness), so it builds that method directly.
     """
     device = ctx.torch_device
-    model = model.to(device).eval()
+    model, data = inputs["model"].to(device).eval(), inputs["data"]
     x, y = test_images(data, int(cfg["n_images"]))
     x = x.to(device)
     curves = saturation_curves(model, x, np.linspace(0.0, 1.0, int(cfg["n_alphas"])), ctx.max_batch)
@@ -104,10 +106,11 @@ def counterfactuals_study(model: nn.Module, data: Mapping, cfg: Mapping, ctx: Ru
     trend = pd.DataFrame([{"image": i, "alpha": a, "mean_abs_grad": float(grads[j, i].abs().mean())}
                           for j, a in enumerate(alphas) for i in range(len(x))])
 
-    ig = IntegratedGradients(Softmax(model), target_class=top, steps=int(cfg["ig_steps"]),
-                             rule=cfg.get("ig_rule", "riemann_right"), keep_grads=False,
+    ig = IntegratedGradients(Softmax(model), target=top, n_steps=int(cfg["ig_steps"]),
+                             method=cfg.get("ig_rule", "riemann_right"), keep_grads=False,
                              max_batch=ctx.max_batch)
-    ig_attr, res = ig.compute(x, return_path=True)
+    explanation = ig.compute(x)
+    ig_attr, res = explanation.samples[0], explanation.path
     grad_attr = grads[alphas.index(1.0)] if 1.0 in alphas else _interior(model, x, top, [1.0], ctx.max_batch)[0]
     completeness = pd.DataFrame({
         "image": np.arange(len(x)), "label": y.numpy(), "top_class": top.cpu().numpy(),
@@ -120,7 +123,7 @@ def counterfactuals_study(model: nn.Module, data: Mapping, cfg: Mapping, ctx: Ru
         "images": x.cpu().numpy(), "labels": y.numpy(), "top_class": top.cpu().numpy(),
         "scores": res.score.cpu().numpy(), "interior_alphas": np.asarray(alphas),
         "interior_maps": maps[:, :n_int].transpose(0, 1).cpu().numpy(),   # (n_interior, A, H, W)
-        "ig_maps": pixel_importance(ig_attr[0][:n_grid]).cpu().numpy(),
+        "ig_maps": pixel_importance(ig_attr[:n_grid]).cpu().numpy(),
         "grad_maps": pixel_importance(grad_attr[:n_grid]).cpu().numpy(),
     }
     summary = {"n_images": int(len(x)), "ig_steps": int(cfg["ig_steps"]), "ig_rule": ig.rule,
@@ -133,10 +136,10 @@ def counterfactuals_study(model: nn.Module, data: Mapping, cfg: Mapping, ctx: Ru
     return {"curves": curves, "trend": trend, "completeness": completeness, "arrays": arrays, "summary": summary}
 
 
-def run_counterfactuals(cache_path, model_path, cfg: Mapping, ctx: RunContext) -> dict:
+def run_counterfactuals(cache_path, model_path, cfg: Mapping, *, ctx: RunContext) -> dict:
     """:func:`counterfactuals_study` on the saved classifier and the cached test split."""
     from ...training import load_checkpoint
     from .data import load_cached
 
     model, _ = load_checkpoint(model_path, ctx.torch_device)
-    return counterfactuals_study(model, load_cached(cache_path), cfg, ctx)
+    return counterfactuals_study({"model": model, "data": load_cached(cache_path)}, cfg, ctx=ctx)

@@ -25,7 +25,7 @@ from ...training import seed_everything, train_mask_net
 from .data import TensorBatches, test_images, to_float
 from ...safe_io import atomic_torch_save, safe_torch_load
 
-__all__ = ["CifarMaskNet", "load_mask_net", "mask_metrics", "run_mask", "save_mask_net", "train_cifar_mask"]
+__all__ = ["CifarMaskNet", "load_mask_net", "mask_metrics", "run_mask", "save_mask_net", "train_vision_mask"]
 
 
 class TanhBlock(nn.Module):
@@ -129,8 +129,8 @@ def mask_metrics(net: CifarMaskNet, x_uint8: torch.Tensor, y: torch.Tensor, batc
             "share_below_0.1": below1 / n_pix, "n_test": n}
 
 
-def train_cifar_mask(model: nn.Module, data: Mapping, cfg: Mapping, ctx: RunContext, *, checkpoint=None,
-                     progress=None) -> dict:
+def train_vision_mask(model: nn.Module, data: Mapping, cfg: Mapping, *, ctx: RunContext, checkpoint=None,
+                      progress=None) -> dict:
     """Train the mask network of the frozen ``model`` with the project's one loop.
 
     ``cfg`` keys: ``width``, ``n_convs``, ``l2``, ``epochs``, ``batch_size``, ``lr`` (Adam),
@@ -159,7 +159,7 @@ def train_cifar_mask(model: nn.Module, data: Mapping, cfg: Mapping, ctx: RunCont
             "examples": {k: np.asarray(v) for k, v in examples.items()}}
 
 
-def run_mask(cache_path, classifier_path, cfg: Mapping, ctx: RunContext, mask_path, progress=None) -> dict:
+def run_mask(cache_path, classifier_path, cfg: Mapping, mask_path, *, ctx: RunContext, progress=None) -> dict:
     """Train the mask network of the saved classifier on the cached data and write it to
     ``mask_path``; an interrupted job resumes from the per-epoch checkpoint beside it."""
     import hashlib
@@ -174,7 +174,7 @@ def run_mask(cache_path, classifier_path, cfg: Mapping, ctx: RunContext, mask_pa
     key = hashlib.sha1(json.dumps({"cfg": dict(cfg), "seed": ctx.seed, "model": str(classifier_path),
                                    "n": int(len(data["y_train"]))}, sort_keys=True).encode()).hexdigest()[:12]
     ckpt = Path(mask_path).parent / f"mask-checkpoint-{key}.pt"
-    out = train_cifar_mask(model, data, cfg, ctx, checkpoint=ckpt, progress=progress)
+    out = train_vision_mask(model, data, cfg, ctx=ctx, checkpoint=ckpt, progress=progress)
     save_mask_net(mask_path, out["net"], extra={"metrics": out["metrics"]})
     ckpt.unlink(missing_ok=True)
     return out

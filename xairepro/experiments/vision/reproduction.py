@@ -6,6 +6,7 @@ from typing import Mapping
 import pandas as pd
 
 from ...report.targets import reproduction_row
+from .targets import PAIRED_TEST
 
 __all__ = ["reproduction_from_files", "reproduction_rows"]
 
@@ -21,11 +22,13 @@ def reproduction_rows(classifier: Mapping, mask: Mapping, counterfactuals: Mappi
                       aopc_stats: Mapping, saliency_n: int, scale: str) -> list[dict]:
     """``classifier``: the training metrics; ``mask``: the mask network's metrics;
     ``counterfactuals``: the saturation/completeness summary; ``aopc_summary``: the ranked
-    faithfulness summary (``model`` column); ``aopc_stats``: its IG-vs-gradient tests."""
+    faithfulness summary (``model`` column); ``aopc_stats``: its integrated-gradients-vs-gradient
+    tests (:data:`.targets.PAIRED_TEST`)."""
     note = _model_note(classifier)
     acc = float(classifier["test_accuracy"])
     cls = aopc_summary[aopc_summary["model"] == "classifier"].set_index("method")
-    ig, grad = float(cls.loc["ig", "deletion_aopc"]), float(cls.loc["gradient", "deletion_aopc"])
+    ig_name, grad_name = PAIRED_TEST
+    ig, grad = float(cls.loc[ig_name, "deletion_aopc"]), float(cls.loc[grad_name, "deletion_aopc"])
     sat = float(counterfactuals["median_tail_share_softmax"])
     rel = float(counterfactuals["median_rel_error"])
     return [
@@ -47,9 +50,9 @@ def reproduction_rows(classifier: Mapping, mask: Mapping, counterfactuals: Mappi
                          median_rel_error=rel, max_rel_error=float(counterfactuals["max_rel_error"])),
         reproduction_row("counterfactuals.cifar10.aopc_ig_vs_gradient",
                          f"AOPC IG {ig:.4f} vs gradient {grad:.4f}", scale,
-                         f"{int(cls.loc['ig', 'n_examples'])} test images, top {aopc_stats['n_pixels_removed']} "
+                         f"{int(cls.loc[ig_name, 'n_examples'])} test images, top {aopc_stats['n_pixels_removed']} "
                          f"pixels in {aopc_stats['steps']} steps; paired Wilcoxon p = "
-                         f"{aopc_stats['classifier_ig_vs_gradient']['pvalue']:.3g}",
+                         f"{aopc_stats[f'classifier_{ig_name}_vs_{grad_name}']['pvalue']:.3g}",
                          ig_minus_gradient=ig - grad, ig=ig, gradient=grad),
         reproduction_row("blog.cifar10.saliency", f"figure ({saliency_n} test images)", scale,
                          "VanillaGrad, SmoothGrad, BayesGrad, BayesSmoothGrad and the BayesGrad sd map"),

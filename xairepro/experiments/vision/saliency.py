@@ -1,10 +1,12 @@
-"""The saliency blog's image examples on CIFAR-10: VanillaGrad, SmoothGrad, BayesGrad and
-BayesSmoothGrad side by side for the same images, on the classifier with dropout before its last
-layer, plus the standard deviation of the BayesGrad samples (the map's uncertainty).
+"""The saliency blog's image examples on CIFAR-10: the methods of ``saliency.methods``
+(VanillaGrad, SmoothGrad, BayesGrad and BayesSmoothGrad in the blog) side by side for the same
+images, on the classifier with dropout before its last layer, each with the standard deviation of
+its samples (BayesGrad's is the map's uncertainty).
 
 As in the blog, the explained quantity is the cross-entropy of the top predicted class (here its
 log-softmax, which differs only in sign), the gradient is taken at the image, and the samples are
-aggregated with ``abs`` and summed over the colour channels.
+aggregated with ``abs`` and summed over the colour channels (:meth:`Explanation.attribution` and
+:meth:`Explanation.spread` with ``channel_axis=-3``).
 """
 from __future__ import annotations
 
@@ -12,47 +14,50 @@ from typing import Mapping
 
 import numpy as np
 import torch
-from torch import nn
 
-from ...attribution import BayesGrad, BayesSmoothGrad, SmoothGrad, VanillaGrad, aggregate, mc_dropout
+from ...attribution import mc_dropout
 from ...context import RunContext
+from ..methods import applicable, not_applicable_rows
 from .counterfactuals import Softmax
 from .data import test_images
+from .settings import explain_images, pixel_settings
 
-__all__ = ["BLOG_METHODS", "run_saliency", "saliency_examples"]
-
-BLOG_METHODS = ("vanilla", "smooth", "bayes", "bayes_smooth")
+__all__ = ["run_saliency", "saliency_study"]
 
 
-def saliency_examples(model: nn.Module, data: Mapping, cfg: Mapping, ctx: RunContext) -> dict:
-    """Maps ``(n, H, W)`` per method, the BayesGrad standard-deviation map, images, labels and the
-    MC-dropout spread of the top-class probability.
+def saliency_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
+    """Arrays for the saliency grid: ``methods`` (the names that applied, in config order), ``maps``
+    ``(n_methods, n, H, W)`` (mean over the samples of |attribution| summed over channels),
+    ``spread`` (the standard deviation over the samples of the same; zeros for one sample),
+    ``skipped_methods`` and ``skipped_reasons`` (names that could not apply to this model), the
+    images, labels, top class and its probability, and the MC-dropout mean and spread of that
+    probability.
 
-    ``cfg`` keys: ``n_images``, ``mc_samples`` (M), ``smoothgrad_noise`` (sigma as a fraction of
-    the image's value range, SmoothGrad's scaling).
+    ``inputs``: ``model`` (the dropout classifier) and ``data``. ``cfg`` keys: ``n_images``,
+    ``methods``, ``mc_samples`` (M), ``smoothgrad_noise`` (sigma as a fraction of the image's value
+    range, SmoothGrad's scaling) and optionally ``method_options``.
     """
     device = ctx.torch_device
-    model = model.to(device).eval()
+    model, data = inputs["model"].to(device).eval(), inputs["data"]
     x, y = test_images(data, int(cfg["n_images"]), offset=2)
     x = x.to(device)
     with torch.no_grad():
         probs = torch.softmax(model(x).float(), -1)
     top = probs.argmax(1)
-    f = Softmax(model, log=True)
-    m, noise, seed = int(cfg["mc_samples"]), float(cfg["smoothgrad_noise"]), ctx.seed
-    kw = {"target_class": top, "max_batch": ctx.max_batch}
-    samples = {
-        "vanilla": VanillaGrad(f, **kw).compute(x),
-        "smooth": SmoothGrad(f, noise=noise, noise_mode="relative", **kw).compute(x, M=m, seed=seed),
-        "bayes": BayesGrad(f, **kw).compute(x, M=m, seed=seed),
-        "bayes_smooth": BayesSmoothGrad(f, noise=noise, noise_mode="relative", **kw).compute(x, M=m, seed=seed),
-    }
+    m, seed = int(cfg["mc_samples"]), ctx.seed
+    results = explain_images(Softmax(model, log=True), x, list(cfg["methods"]), pixel_settings(cfg, ctx=ctx), cfg,
+                             target=top, seed=seed)
+    explanations = applicable(results)
+    skipped = not_applicable_rows(results)
+    shape = (0, len(x), *x.shape[-2:])
     out = {"images": x.cpu().numpy(), "labels": y.numpy(), "top_class": top.cpu().numpy(),
-           "top_prob": probs.max(1).values.cpu().numpy()}
-    for name, s in samples.items():
-        out[name] = aggregate(s.cpu(), method="abs", channel_axis=-3).numpy()
-    _, sd = aggregate(samples["bayes"].cpu(), method="abs", channel_axis=-3, return_std=True)
-    out["bayes_sd"] = sd.numpy()
+           "top_prob": probs.max(1).values.cpu().numpy(), "methods": np.asarray(list(explanations), dtype=str),
+           "maps": np.stack([e.attribution("abs", channel_axis=-3).numpy() for e in explanations.values()])
+           if explanations else np.zeros(shape),
+           "spread": np.stack([e.spread("abs", channel_axis=-3).numpy() for e in explanations.values()])
+           if explanations else np.zeros(shape),
+           "skipped_methods": np.asarray([r["method"] for r in skipped], dtype=str),
+           "skipped_reasons": np.asarray([r["reason"] for r in skipped], dtype=str)}
     with torch.no_grad(), torch.random.fork_rng(devices=[]), mc_dropout(model):
         torch.manual_seed(seed)  # predictive spread under MC-dropout sampling
         mc = torch.stack([torch.softmax(model(x).float(), -1).gather(1, top.view(-1, 1))[:, 0]
@@ -61,10 +66,10 @@ def saliency_examples(model: nn.Module, data: Mapping, cfg: Mapping, ctx: RunCon
     return {k: np.asarray(v) for k, v in out.items()}
 
 
-def run_saliency(cache_path, model_path, cfg: Mapping, ctx: RunContext) -> dict:
-    """:func:`saliency_examples` on the saved dropout classifier and the cached test split."""
+def run_saliency(cache_path, model_path, cfg: Mapping, *, ctx: RunContext) -> dict:
+    """:func:`saliency_study` on the saved dropout classifier and the cached test split."""
     from ...training import load_checkpoint
     from .data import load_cached
 
     model, _ = load_checkpoint(model_path, ctx.torch_device)
-    return saliency_examples(model, load_cached(cache_path), cfg, ctx)
+    return saliency_study({"model": model, "data": load_cached(cache_path)}, cfg, ctx=ctx)

@@ -20,7 +20,7 @@ from ...context import RunContext
 from ...training import resume_path, train_model
 from .data import TensorBatches, augment, to_float
 
-__all__ = ["accuracy", "checkpoint_path", "predict_logits", "train_and_save", "train_classifier"]
+__all__ = ["accuracy", "checkpoint_path", "predict_logits", "train_and_save", "train_vision"]
 
 
 def checkpoint_path(directory, spec: Mapping, train: Mapping, ctx: RunContext, data: Mapping) -> Path:
@@ -53,9 +53,8 @@ def _accuracy_metric(y_true: np.ndarray, pred: np.ndarray) -> dict:
     return {"accuracy": float((pred.argmax(1) == y_true.reshape(-1)).mean())}
 
 
-def train_classifier(data: Mapping, spec: Mapping, train: Mapping, ctx: RunContext, *,
-                     checkpoint_dir, augmentation: bool = True, eval_every: int = 1,
-                     progress=None) -> dict:
+def train_vision(data: Mapping, spec: Mapping, train: Mapping, *, ctx: RunContext, checkpoint_dir,
+                 augmentation: bool = True, eval_every: int = 1, progress=None) -> dict:
     """Train the model of ``spec`` on the cached training split and score it on the test split.
 
     Returns ``{"trained": TrainedModel, "history": DataFrame, "metrics": dict}``; the history has
@@ -101,17 +100,17 @@ def train_classifier(data: Mapping, spec: Mapping, train: Mapping, ctx: RunConte
     return {"trained": trained, "history": history, "metrics": metrics, "checkpoint": ckpt}
 
 
-def train_and_save(cache_path, spec: Mapping, train: Mapping, ctx: RunContext, model_path, *,
+def train_and_save(cache_path, spec: Mapping, train: Mapping, model_path, *, ctx: RunContext,
                    augmentation: bool = True, progress=None) -> tuple[pd.DataFrame, dict]:
-    """:func:`train_classifier` on the cached data, the model written to ``model_path`` (rebuilds
+    """:func:`train_vision` on the cached data, the model written to ``model_path`` (rebuilds
     by name with :func:`xairepro.training.load_checkpoint`), the per-epoch checkpoint removed.
     Returns ``(history, metrics)``."""
     from ...training import save_trained
     from .data import load_cached
 
     data = load_cached(cache_path)
-    out = train_classifier(data, spec, train, ctx, checkpoint_dir=Path(model_path).parent,
-                           augmentation=augmentation, progress=progress)
+    out = train_vision(data, spec, train, ctx=ctx, checkpoint_dir=Path(model_path).parent,
+                       augmentation=augmentation, progress=progress)
     save_trained(model_path, out["trained"], extra={"test_accuracy": out["metrics"]["test_accuracy"],
                                                     "source": data["source"]})
     out["checkpoint"].unlink(missing_ok=True)

@@ -1,0 +1,117 @@
+# ESOL, the saliency blog's GGNN example (after rules/esol.smk, whose constants it uses): one GGNN
+# trained on every fold but the first -> integrated gradients on its held-out atoms (signs) and on
+# the map molecules; then ESOL's reproduction rows and notebook.
+# Rule name == script name (scripts/<rule>.py); each rule gets only the config keys it uses.
+
+
+rule train_esol_blog:
+    input:
+        graphs=rules.featurize_esol.output.graphs,
+    output:
+        model=f"{ESOL_DIR}/blog_ig/model.pt",
+        history=f"{ESOL_DIR}/blog_ig/history.csv",
+    params:
+        spec=ESOL["blog_ig"]["model"],
+        n_folds=ESOL_N_FOLDS,
+        train=ESOL["train"],
+        run=RUN_TRAIN,
+    log:
+        log_path("esol", "train_blog_ig"),
+    benchmark:
+        bench_path("train_esol_blog")
+    threads: 1
+    resources:
+        **resources(3000, runtime=(15, 120), gpu=True),
+    retries: 1
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/train_esol_blog.py"
+
+
+rule esol_blog_ig:
+    input:
+        graphs=rules.featurize_esol.output.graphs,
+        model=rules.train_esol_blog.output.model,
+    output:
+        atoms=f"{ESOL_DIR}/blog_ig/atoms.csv",
+        environments=f"{ESOL_DIR}/blog_ig/environments.csv",
+    params:
+        cfg={"n_folds": ESOL_N_FOLDS, "steps": ESOL["blog_ig"]["steps"], "baseline": ESOL["attribution"]["baseline"]},
+        run=RUN,
+    log:
+        log_path("esol", "blog_ig"),
+    benchmark:
+        bench_path("esol_blog_ig")
+    threads: 1
+    resources:
+        **resources(2500, runtime=(10, 60), gpu=True),
+    retries: 1
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/esol_blog_ig.py"
+
+
+rule esol_blog_ig_maps:
+    input:
+        model=rules.train_esol_blog.output.model,
+    output:
+        maps=f"{ESOL_DIR}/blog_ig/maps.json",
+    params:
+        cfg={"steps": ESOL["blog_ig"]["steps"], "baseline": ESOL["attribution"]["baseline"],
+             "map_molecules": ESOL["attribution"]["map_molecules"]},
+        run=RUN,
+    log:
+        log_path("esol", "blog_ig_maps"),
+    benchmark:
+        bench_path("esol_blog_ig_maps")
+    threads: 1
+    resources:
+        **resources(2000, runtime=(5, 30), gpu=True),
+    retries: 1
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/esol_blog_ig_maps.py"
+
+
+rule esol_reproduction:
+    input:
+        metrics=expand(f"{ESOL_DIR}/{{model}}/metrics.json", model=ESOL_MODELS),
+        environments=expand(f"{ESOL_DIR}/{{model}}/environments.csv", model=ESOL_MODELS),
+        blog_environments=rules.esol_blog_ig.output.environments,
+    output:
+        table=f"{ESOL_DIR}/reproduction.csv",
+    params:
+        models=ESOL_MODELS,
+        scale=SCALE,
+    log:
+        log_path("esol", "reproduction"),
+    benchmark:
+        bench_path("esol_reproduction")
+    resources:
+        **resources(500, runtime=5),
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/esol_reproduction.py"
+
+
+NOTEBOOKS["esol"] = {
+    "inputs": expand(
+        f"{ESOL_DIR}/{{model}}/{{f}}",
+        model=ESOL_MODELS,
+        f=["predictions.csv", "atoms.csv", "metrics.json", "environments.csv", "maps.json",
+           "faithfulness/per_example.csv", "faithfulness/faithfulness_skipped.csv", "faithfulness/curves.csv",
+           "faithfulness/summary.csv"],
+    )
+    + [rules.esol_reproduction.output.table, rules.featurize_esol.output.summary, *rules.esol_blog_ig.output,
+       rules.esol_blog_ig_maps.output.maps],
+    "figures": ["esol_scatter.png", "esol_environments.png", "esol_faithfulness.png", "esol_blog_ig_maps.png"]
+    + [f"esol_maps_{m}.png" for m in ESOL_MODELS],
+    "parameters": {"models": ESOL_MODELS, "scale": SCALE, "methods": ESOL["attribution"]["methods"]},
+    "category": "ESOL solubility (BayesGrad 4.3)",
+}
+REPRODUCTION.append(rules.esol_reproduction.output.table)
+REPORT_RAW.append(raw_file("esol"))

@@ -1,0 +1,204 @@
+# Tox21, part 2 (after rules/tox21.smk, whose constants and rules it uses):
+#   SR-MMP NFP, one per seed (test ROC-AUC, Tyrphostin 9 oxygen ranks; maps of the median-rank model)
+#   -> atom integrated gradients (completeness, saturation), dead features
+#   -> faithfulness (deletion/insertion AOPC of every method in tox21.faithfulness.methods)
+#   -> the reproduction rows and the notebook.
+# Rule name == script name (scripts/<rule>.py); each rule gets only the config keys it uses.
+
+# What the maps read: the sampling settings of the attribution section and the srmmp keys they use.
+TOX21_SRMMP_MAPS = dict({k: TOX21["attribution"][k] for k in ("mc_samples", "smoothgrad_noise")},
+                        **{k: TOX21["srmmp"][k] for k in ("methods", "signed_methods", "map_molecules",
+                                                          "oxygen_smarts", "n_similar") if k in TOX21["srmmp"]})
+# The faithfulness study shares the sampling settings; its methods and readings are its own.
+TOX21_FAITHFULNESS = dict({k: TOX21["attribution"][k] for k in ("mc_samples", "smoothgrad_noise")},
+                          **TOX21["faithfulness"])
+
+
+rule tox21_srmmp_maps:
+    input:
+        graphs=rules.featurize_tox21.output.graphs,
+        splits=rules.split_tox21.output.splits,
+        model=rules.train_tox21_srmmp.output.model,
+    output:
+        maps=f"{TOX21_DIR}/srmmp/seed{{seed}}/maps.json",
+    params:
+        cfg=TOX21_SRMMP_MAPS,
+        run=RUN,
+    log:
+        log_path("tox21", "srmmp_maps_seed{seed}"),
+    benchmark:
+        bench_path("tox21_srmmp_maps/seed{seed}")
+    threads: 1
+    resources:
+        **resources(2500, runtime=(5, 15), gpu=True),
+    retries: 1
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/tox21_srmmp_maps.py"
+
+
+rule gather_tox21_srmmp:
+    input:
+        maps=expand(f"{TOX21_DIR}/srmmp/seed{{seed}}/maps.json", seed=TOX21_SRMMP_SEEDS),
+        metrics=expand(f"{TOX21_DIR}/srmmp/seed{{seed}}/metrics.json", seed=TOX21_SRMMP_SEEDS),
+    output:
+        ranks=f"{TOX21_DIR}/srmmp/ranks.csv",
+        counts=f"{TOX21_DIR}/srmmp/rank_counts.csv",
+        maps=f"{TOX21_DIR}/srmmp/maps.json",
+        metrics=f"{TOX21_DIR}/srmmp/metrics.json",
+    params:
+        seeds=TOX21_SRMMP_SEEDS,
+        molecule="Tyrphostin 9",
+    log:
+        log_path("tox21", "gather_srmmp"),
+    benchmark:
+        bench_path("gather_tox21_srmmp")
+    resources:
+        **resources(1000, runtime=5),
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/gather_tox21_srmmp.py"
+
+
+rule tox21_integrated_gradients:
+    input:
+        graphs=rules.featurize_tox21.output.graphs,
+        splits=rules.split_tox21.output.splits,
+        srmmp_model=f"{TOX21_DIR}/srmmp/seed0/model.pt",
+        pyridine_model=rules.train_tox21.output.model,
+    output:
+        completeness=f"{TOX21_DIR}/ig/completeness.csv",
+        path=f"{TOX21_DIR}/ig/path.csv",
+        saturation=f"{TOX21_DIR}/ig/saturation.csv",
+    params:
+        cfg=TOX21["integrated_gradients"],
+        run=RUN,
+    log:
+        log_path("tox21", "integrated_gradients"),
+    benchmark:
+        bench_path("tox21_integrated_gradients")
+    threads: 1
+    resources:
+        **resources(3000, runtime=(5, 30), gpu=True),
+    retries: 1
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/tox21_integrated_gradients.py"
+
+
+rule tox21_dead_features:
+    input:
+        graphs=rules.featurize_tox21.output.graphs,
+        splits=rules.split_tox21.output.splits,
+    output:
+        summary=f"{TOX21_DIR}/dead_features/summary.csv",
+        pairs=f"{TOX21_DIR}/dead_features/pairs.csv",
+    params:
+        cfg=dict(TOX21["dead_features"], train=TOX21["train"], subset_size=TOX21["table1"]["subset_size"]),
+        run=RUN,
+    log:
+        log_path("tox21", "dead_features"),
+    benchmark:
+        bench_path("tox21_dead_features")
+    threads: 1
+    resources:
+        **resources(2500, runtime=(5, 60), gpu=True),
+    retries: 1
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/tox21_dead_features.py"
+
+
+rule tox21_faithfulness:
+    input:
+        graphs=rules.featurize_tox21.output.graphs,
+        splits=rules.split_tox21.output.splits,
+        model=rules.train_tox21.output.model,
+    output:
+        per_example=f"{TOX21_DIR}/faithfulness/per_example.csv",
+        skipped=f"{TOX21_DIR}/faithfulness/faithfulness_skipped.csv",
+        curves=f"{TOX21_DIR}/faithfulness/curves.csv",
+        summary=f"{TOX21_DIR}/faithfulness/summary.csv",
+    params:
+        cfg=TOX21_FAITHFULNESS,
+        model_name=TOX21["pyridine"]["model"],
+        run=RUN,
+    log:
+        log_path("tox21", "faithfulness"),
+    benchmark:
+        bench_path("tox21_faithfulness")
+    threads: 1
+    resources:
+        **resources(2500, runtime=(5, 30), gpu=True),
+    retries: 1
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/tox21_faithfulness.py"
+
+
+rule tox21_reproduction:
+    input:
+        table1=rules.gather_tox21_table1.output.table,
+        wilcoxon=rules.gather_tox21_table1.output.wilcoxon,
+        full_metrics=rules.train_tox21.output.metrics,
+        srmmp_metrics=rules.gather_tox21_srmmp.output.metrics,
+        maps=rules.gather_tox21_srmmp.output.maps,
+        srmmp_counts=rules.gather_tox21_srmmp.output.counts,
+        ablation_wilcoxon=rules.gather_tox21_ablation.output.wilcoxon,
+        table1_rules=rules.gather_tox21_table1.output.rules,
+        completeness=rules.tox21_integrated_gradients.output.completeness,
+        saturation=rules.tox21_integrated_gradients.output.saturation,
+        dead_features=rules.tox21_dead_features.output.summary,
+    output:
+        table=f"{TOX21_DIR}/reproduction.csv",
+    params:
+        scale=SCALE,
+    log:
+        log_path("tox21", "reproduction"),
+    benchmark:
+        bench_path("tox21_reproduction")
+    resources:
+        **resources(500, runtime=5),
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/tox21_reproduction.py"
+
+
+NOTEBOOKS["tox21"] = {
+    "inputs": [
+        rules.featurize_tox21.output.summary,
+        rules.split_tox21.output.splits,
+        rules.train_tox21.output.history,
+        rules.train_tox21.output.metrics,
+        *rules.attribute_tox21_pyridine.output,
+        *rules.gather_tox21_table1.output,
+        *rules.gather_tox21_ablation.output,
+        expand(rules.train_tox21_srmmp.output.history, seed=TOX21_SRMMP_SEEDS),
+        *rules.gather_tox21_srmmp.output,
+        *rules.tox21_integrated_gradients.output,
+        *rules.tox21_dead_features.output,
+        *rules.tox21_faithfulness.output,
+        rules.tox21_reproduction.output.table,
+    ],
+    "figures": [
+        "tox21_pr_curves.png",
+        "tox21_pyridine_maps.png",
+        "tox21_table1.png",
+        "tox21_srmmp_maps.png",
+        "tox21_ig_completeness.png",
+        "tox21_ig_saturation.png",
+        "tox21_dead_features.png",
+        "tox21_faithfulness.png",
+    ],
+    "parameters": {"scale": SCALE, "n_models": TOX21["table1"]["n_models"],
+                   "mc_samples": TOX21["attribution"]["mc_samples"], "methods": TOX21["attribution"]["methods"]},
+    "category": "Tox21 (BayesGrad 4.1-4.2, counterfactuals 3.1)",
+}
+REPRODUCTION.append(rules.tox21_reproduction.output.table)
+REPORT_RAW.append(raw_file("tox21"))

@@ -1,0 +1,134 @@
+"""The leaderboard's statistics on data whose answer is known: normalisation, bootstrap intervals,
+Holm-corrected ranks with ties, mean ranks, the BayesGrad verdict, and the suite that feeds it
+(sanity check, uncertainty, methods that do not apply)."""
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from xairepro.evaluation.leaderboard import (bootstrap_cells, holm, leaderboard, main_models, normalised,
+                                             pairwise_tests, within_experiment_ranks)
+
+from conftest import TOY_METHOD
+
+
+def synthetic(effects, n=60, reps=1, noise=0.3, seed=0, experiment="e", model="m", modality="image"):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for r in range(reps):
+        for e in range(n):
+            base = rng.normal()
+            for method, eff in effects.items():
+                rows.append(dict(experiment=experiment, modality=modality, unit="u", model=model, replicate=r,
+                                 method=method, example=e, deletion_aopc=base + eff + rng.normal(0, noise),
+                                 insertion_auc=0.0))
+    return pd.DataFrame(rows)
+
+
+def test_holm_matches_the_step_down_definition():
+    np.testing.assert_allclose(holm([0.01, 0.04, 0.03, 0.2]), [0.04, 0.09, 0.09, 0.2])
+    assert np.isnan(holm([np.nan, 0.01])[0]) and holm([np.nan, 0.01])[1] == pytest.approx(0.01)
+    assert holm([0.6, 0.6])[0] == 1.0  # capped at 1
+
+
+def test_normalised_score_is_zero_for_random_and_the_oracle_mean_is_one():
+    rows = synthetic({"random": 0.0, "a": 1.0, "b": 1.5}, noise=1.0)
+    norm = normalised(rows)
+    means = norm.groupby("method")["score"].mean()
+    assert means["random"] == pytest.approx(0.0, abs=1e-12)
+    # the per-example best order is b's or a's: the oracle mean is 1, b's mean a little below it
+    wide = rows.pivot_table(index="example", columns="method", values="deletion_aopc")
+    denom = wide.max(axis=1).mean() - wide["random"].mean()
+    assert means["b"] == pytest.approx((wide["b"].mean() - wide["random"].mean()) / denom)
+    assert 0.5 < means["b"] < 0.99 and 0.2 < means["a"] < means["b"]
+    # an affine change of the metric's scale leaves the score unchanged
+    scaled = normalised(rows.assign(deletion_aopc=rows["deletion_aopc"] * 7 + 3))
+    np.testing.assert_allclose(scaled["score"], norm["score"])
+
+
+def test_intervals_cover_the_mean_and_shrink_with_more_examples():
+    small, _ = bootstrap_cells(synthetic({"random": 0, "a": 1, "b": 1.1}, n=20), n_boot=300)
+    large, _ = bootstrap_cells(synthetic({"random": 0, "a": 1, "b": 1.1}, n=400), n_boot=300)
+    for cells in (small, large):
+        assert ((cells["score_lo"] <= cells["score"] + 1e-12) & (cells["score"] <= cells["score_hi"] + 1e-12)).all()
+    width = lambda c: (c.set_index("method")["score_hi"] - c.set_index("method")["score_lo"])["a"]
+    assert width(large) < width(small) / 2
+
+
+def test_replicates_are_resampled_too():
+    """Three replicates whose method effects disagree make a wider interval than one replicate's."""
+    parts = [synthetic({"random": 0, "a": eff, "b": 1.0}, n=50, seed=s).assign(replicate=s)
+             for s, eff in enumerate([0.2, 1.0, 1.8])]
+    cells, _ = bootstrap_cells(pd.concat(parts, ignore_index=True), n_boot=300)
+    one, _ = bootstrap_cells(parts[1], n_boot=300)
+    w = lambda c: float((c.set_index("method")["score_hi"] - c.set_index("method")["score_lo"])["a"])
+    assert w(cells) > 2 * w(one)
+    assert int(cells.set_index("method").loc["a", "n_replicates"]) == 3
+
+
+def test_ranks_tie_methods_no_test_separates():
+    rows = synthetic({"random": 0.0, "a": 1.0, "b": 2.0}, n=80, noise=0.2)
+    # a twin of a whose differences from a are exactly symmetric (+d, -d, ...): no test can separate them
+    twin = rows[rows["method"] == "a"].copy()
+    twin["deletion_aopc"] += np.where(np.arange(len(twin)) % 2 == 0, 0.05, -0.05)
+    rows = pd.concat([rows, twin.assign(method="a_twin")], ignore_index=True)
+    cells, _ = bootstrap_cells(rows, n_boot=50)
+    ranks = within_experiment_ranks(cells, pairwise_tests(rows)).set_index("method")["rank"]
+    assert ranks["b"] == 1
+    assert ranks["a"] == ranks["a_twin"] == 2   # tied: no Holm-corrected test separates them
+    assert ranks["random"] == 4
+
+
+def test_main_model_is_the_one_with_most_methods_and_dropout_only_methods_use_their_variant():
+    clf = synthetic({"random": 0, "vanilla_grad": 1, "smoothgrad": 1.2, "occlusion": 0.8}, model="classifier")
+    drop = synthetic({"random": 0, "vanilla_grad": 1, "bayesgrad": 1.5}, model="dropout", seed=1)
+    rows = pd.concat([clf, drop], ignore_index=True)
+    main = main_models(rows)
+    assert main[("e", "vanilla_grad")] == "classifier" and main[("e", "bayesgrad")] == "dropout"
+    out = leaderboard(rows, n_boot=100)
+    cells = out["cells"].set_index("method")
+    assert cells.loc["bayesgrad", "model"] == "dropout" and cells.loc["smoothgrad", "model"] == "classifier"
+    v = out["verdicts"].set_index("versus")
+    assert v.loc["vanilla_grad", "diff"] > 0 and "more faithful than vanilla_grad" in v.loc["vanilla_grad", "verdict"]
+    assert "dropout vs classifier" in v.loc["vanilla_grad", "verdict"]
+
+
+def test_mean_rank_across_experiments_and_the_verdict_when_bayesgrad_is_absent():
+    one = synthetic({"random": 0, "vanilla_grad": 1, "bayesgrad": 2, "smoothgrad": 1.5}, experiment="x")
+    two = synthetic({"random": 0, "vanilla_grad": 2, "smoothgrad": 1}, experiment="y", seed=3)
+    out = leaderboard(pd.concat([one, two], ignore_index=True), n_boot=100)
+    ranks = out["mean_ranks"].set_index("method")
+    assert ranks.loc["bayesgrad", "mean_rank"] == 1.0 and ranks.loc["bayesgrad", "n_experiments"] == 1
+    assert ranks.loc["vanilla_grad", "mean_rank"] == pytest.approx((3 + 1) / 2)
+    assert (ranks["mean_rank_lo"] <= ranks["mean_rank"]).all() and (ranks["mean_rank"] <= ranks["mean_rank_hi"]).all()
+    y = out["verdicts"][out["verdicts"]["experiment"] == "y"]
+    assert y["verdict"].str.contains("bayesgrad was not measured on y").all()
+
+
+def test_suite_runs_every_method_checks_sanity_and_uncertainty_and_names_what_did_not_apply():
+    from xairepro.evaluation.units import FeatureUnit
+    from xairepro.experiments.methods import explain
+    from xairepro.experiments.suite import faithfulness_suite
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 32), nn.ReLU(), nn.Dropout(0.3), nn.Linear(32, 1))
+    x = torch.randn(24, 5)
+    names = ["vanilla_grad", "input_x_gradient", "bayesgrad", "integrated_gradients", "occlusion",
+             "explanation_mask", "random", TOY_METHOD]
+
+    def explain_fn(m, seconds):
+        return explain(m, x, names, {"n_random": 3, "max_batch": 256}, M=6, seed=0, seconds=seconds)
+
+    labels = dict(experiment="toy", modality="table", unit="feature", model="mlp", replicate=0)
+    res = faithfulness_suite(model, list(x), FeatureUnit(0.0), explain_fn, labels=labels,
+                             fractions=np.linspace(0, 1, 6))
+    assert set(res.per_example["method"]) == set(names) - {"explanation_mask"}
+    assert list(res.skipped["method"]) == ["explanation_mask"] and "no explanation mask" in res.skipped["reason"][0]
+    rho = res.sanity[res.sanity["randomisation"] == "all layers"].groupby("method")["spearman"].mean()
+    assert rho["random"] == pytest.approx(1.0)   # the random order ignores the model: it must fail
+    assert rho["integrated_gradients"] < 0.5      # the gradient of a re-initialised network changes
+    assert set(res.uncertainty["method"]) == {"bayesgrad"}  # the only sampled method here
+    aopc = res.per_example.groupby("method")["deletion_aopc"].mean()
+    assert aopc[TOY_METHOD] < aopc["random"] < aopc["input_x_gradient"]
+    assert (res.cost["seconds"] >= 0).all() and set(res.cost["method"]) == set(res.per_example["method"])

@@ -1,0 +1,90 @@
+"""The faithfulness leaderboard as the report shows it: the gathered tables of every experiment,
+the statistics of :mod:`xairepro.evaluation.leaderboard`, the sanity check and the uncertainty
+per cell, and one display table (methods x experiments) with the reason wherever a cell is empty.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..evaluation.leaderboard import leaderboard
+from ..evaluation.sanity import SANITY_THRESHOLD
+
+__all__ = ["assemble", "display_table", "read_tables", "sanity_cells", "uncertainty_cells"]
+
+KINDS = ("per_example", "skipped", "sanity", "uncertainty", "cost")
+SKIPPED = ["experiment", "modality", "unit", "model", "replicate", "method", "reason"]
+
+
+def read_tables(paths: Mapping[str, Sequence[str]]) -> dict[str, pd.DataFrame]:
+    """``{kind: concatenated CSVs}`` for each kind of :data:`KINDS` (an empty frame where none)."""
+    out = {}
+    for kind in KINDS:
+        frames = [pd.read_csv(p) for p in paths.get(kind, [])]
+        frames = [f for f in frames if len(f.columns)]
+        out[kind] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return out
+
+
+def sanity_cells(sanity: pd.DataFrame, threshold: float = SANITY_THRESHOLD) -> pd.DataFrame:
+    """Per (experiment, model, method): the mean Spearman correlation between the trained and the fully
+    randomised model's unit scores, and pass (below ``threshold``) or fail."""
+    if sanity.empty:
+        return pd.DataFrame(columns=["experiment", "model", "method", "sanity_rho", "sanity"])
+    full = sanity[sanity["layers"] == sanity.groupby(["experiment", "model"])["layers"].transform("max")]
+    cells = full.groupby(["experiment", "model", "method"], as_index=False)["spearman"].mean()
+    cells = cells.rename(columns={"spearman": "sanity_rho"})
+    cells["sanity"] = np.where(cells["sanity_rho"] < threshold, "pass", "fail")
+    return cells
+
+
+def uncertainty_cells(unc: pd.DataFrame) -> pd.DataFrame:
+    """Per (experiment, model, method): the mean over examples of the rank correlation between a unit's
+    spread over the samples and the score change when it alone is removed."""
+    if unc.empty:
+        return pd.DataFrame(columns=["experiment", "model", "method", "uncertainty_rho", "uncertainty_n"])
+    return (unc.groupby(["experiment", "model", "method"])["spearman_sd_vs_drop"]
+            .agg(uncertainty_rho="mean", uncertainty_n="count").reset_index())
+
+
+def assemble(tables: Mapping[str, pd.DataFrame], *, n_boot: int = 1000, seed: int = 0) -> dict[str, pd.DataFrame]:
+    """Every leaderboard table: cells (score, interval, rank, model, sanity, uncertainty, seconds), tests,
+    mean ranks, verdicts, skipped, and the display table."""
+    rows = tables["per_example"]
+    out = leaderboard(rows, n_boot=n_boot, seed=seed)
+    cells = out["cells"]
+    keys = ["experiment", "model", "method"]
+    cells = cells.merge(sanity_cells(tables["sanity"]), on=keys, how="left")
+    cells = cells.merge(uncertainty_cells(tables["uncertainty"]), on=keys, how="left")
+    cost = tables["cost"]
+    if not cost.empty:
+        cells = cells.merge(cost.groupby(keys, as_index=False)["seconds"].sum(), on=keys, how="left")
+    else:
+        cells["seconds"] = np.nan
+    out["cells"] = cells
+    out["skipped"] = tables["skipped"] if len(tables["skipped"].columns) else pd.DataFrame(columns=SKIPPED)
+    out["display"] = display_table(cells, tables["skipped"], rows)
+    return out
+
+
+def _cell_text(c) -> str:
+    text = f"{c['score']:.2f} [{c['score_lo']:.2f}, {c['score_hi']:.2f}] #{int(c['rank'])}"
+    if isinstance(c.get("sanity"), str):
+        text += " ✓" if c["sanity"] == "pass" else " ✗"
+    return text
+
+
+def display_table(cells: pd.DataFrame, skipped: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """Methods (rows) x experiments (columns): 'score [lo, hi] #rank ✓/✗' (✓ passes the sanity check), or
+    why the cell is empty."""
+    experiments = list(dict.fromkeys(rows["experiment"])) if len(rows) else []
+    methods = list(dict.fromkeys(list(rows.get("method", [])) + list(skipped.get("method", []))))
+    table = pd.DataFrame(index=methods, columns=experiments, dtype=object)
+    for _, c in cells.iterrows():
+        table.loc[c["method"], c["experiment"]] = _cell_text(c)
+    for _, s in skipped.iterrows() if len(skipped) else []:
+        if s["experiment"] in table.columns and pd.isna(table.loc[s["method"], s["experiment"]]):
+            table.loc[s["method"], s["experiment"]] = f"n/a: {s['reason']}"
+    return table.fillna("not measured").rename_axis("method").reset_index()
