@@ -51,11 +51,16 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from xairepro.attribution import (MethodNotApplicable, accepted_options, create_method,  # noqa: E402
-                                  method_class, method_names)
-from xairepro.config import check_models, load_plugins, resolve_scale, validate_config  # noqa: E402
-from xairepro.models import build_model  # noqa: E402
-from xairepro.training import TrainConfig, fit, predict, train_mask_net  # noqa: E402
+from xairepro.attribution import (
+    MethodNotApplicable,
+    accepted_options,
+    create_method,
+    method_class,
+    method_names,
+)
+from xairepro.config import check_models, load_plugins, resolve_scale, validate_config
+from xairepro.models import build_model
+from xairepro.training import TrainConfig, fit, predict, train_mask_net
 
 #: Sizes of the data sets, where the config says null ("all") or a fraction of them.
 DATA = {
@@ -380,15 +385,15 @@ class TextRecipe(Recipe):
                 "mask_net": self.mask_net(model)}
 
     def mask_net(self, model):
-        from xairepro.experiments.text.masks import TextMaskNet
+        from xairepro.experiments.text.masks import build_mask_net
 
         cfg = self.b.models_cfg["text"]["mask"]
+        reading = next(iter(cfg["readings"]))  # the first reading is the registered explanation_mask
         spec = dict(cfg["head"])
         torch.manual_seed(0)
         base = copy.deepcopy(model)
         head = build_model(spec.pop("arch"), **spec, in_dim=2 * base.gru.hidden_size)
-        return TextMaskNet(base, head, entropy=float(cfg["entropy"]), sparsity=float(cfg.get("sparsity", 0.0))
-                           ).to(self.b.device).eval()
+        return build_mask_net(reading, base, head, **cfg["readings"][reading]).to(self.b.device).eval()
 
 
 class VisionRecipe(Recipe):
@@ -555,7 +560,8 @@ class Bench:
                 run(min(n, 4 * bs))                       # warm-up
                 units, secs = run(n)
                 res = {"rate": units / secs, "n": n, "seconds": secs, "runs": 1, "epoch_seconds": secs}
-                res["data"] = "real Tox21" if (self.args.tox21 and not self.tiny) else "synthetic Tox21-like graphs"
+                real = bool(self.args.tox21) and len(self.tox21_graphs(n)) >= n
+                res["data"] = "real Tox21" if real else "synthetic Tox21-like graphs"
             else:
                 n0, n_max = (2 * bs, 2 * bs) if self.tiny else (4 * bs, 64 * bs if section in ("vision", "text") else 200 * bs)
                 res = measure(run, n0, n_max, self.seconds, self.tiny)
@@ -1054,7 +1060,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default="cuda", help="cuda (the measurement) or cpu (with --tiny: test this script)")
     ap.add_argument("--tiny", action="store_true", help="quick-scale networks, tiny inputs, M=2, 1-2 iterations")
-    ap.add_argument("--seconds", type=float, default=4.0, help="time budget of each measurement")
+    ap.add_argument("--seconds", type=float, default=3.0, help="time budget of each measurement")
     ap.add_argument("--out", help="write the measurements and projections as JSON here")
     ap.add_argument("--config", default=str(REPO / "config.yaml"))
     ap.add_argument("--tox21", help="Tox21 CSV (tox21.csv) or featurized graphs.pt: real molecules for the GGNN epoch")

@@ -192,7 +192,7 @@ def main(argv=None) -> int:
     rules.to_csv(wd / "results/benchmarks/rules.csv")
     (wd / "results/benchmarks/operations.json").write_text(json.dumps(figures, indent=2))
 
-    print(f"\n| figure | value |\n|---|---|")
+    print("\n| figure | value |\n|---|---|")
     for k, v in figures.items():
         if k != "reruns_after_edit":
             print(f"| {k} | {v} |")

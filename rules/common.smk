@@ -133,4 +133,27 @@ REPORT_RAW = []  # raw data files whose checksums the report lists
 # Faithfulness tables of every experiment, in the shared schemas (xairepro.experiments.suite), that
 # rules/leaderboard.smk gathers: per-example rows, methods that did not apply, sanity check,
 # uncertainty, cost per method.
-LEADERBOARD = {"per_example": [], "skipped": [], "sanity": [], "uncertainty": [], "cost": []}
+LEADERBOARD = {"per_example": [], "skipped": [], "sanity": [], "uncertainty": [], "cost": [], "data_randomisation": []}
+
+
+# Experiment-specific input and parameter functions (here, so that the rule files hold only rules;
+# they read the experiment globals of rules/text.smk and rules/vision.smk when called).
+def text_mask_cfg(reading, seed):
+    """The mask keys of one (reading, seed) job, with the attributed reviews its AOPC is read on."""
+    keys = [k for k in TEXT_MASK if k not in ("readings", "seeds")]
+    aopc = {"n_reviews": TEXT["attribution"]["n_reviews"], "steps": TEXT["faithfulness"]["steps"],
+            "max_fraction": TEXT["faithfulness"]["max_fraction"]}
+    return dict({k: TEXT_MASK[k] for k in keys}, **TEXT_MASK["readings"][reading], reading=reading, seed=int(seed),
+                aopc=aopc)
+
+
+def vision_train_inputs(wildcards):
+    """The cache, and for a fine-tuned model the model whose weights it starts from."""
+    base = VISION_FINETUNE.get(wildcards.model, {}).get("from")
+    return dict(cache=rules.vision_data.output.cache, **({"init": f"{VISION_DIR}/models/{base}/model.pt"} if base else {}))
+
+
+def vision_train_section(wildcards):
+    """The shared train section, with a fine-tuned model's own epochs and one-cycle peak."""
+    own = VISION_FINETUNE.get(wildcards.model, {})
+    return dict(VISION["train"], **{k: own[k] for k in ("epochs", "lr") if k in own})

@@ -1,6 +1,7 @@
 # ESOL solubility (BayesGrad section 4.3): featurize -> k-fold training -> held-out predictions and
 # atom attributions -> gathered metrics and environment table -> maps of named molecules
-#                                                             -> faithfulness of every method;
+#                                                             -> faithfulness of every method (the
+#                                                                leaderboard protocol, folds as replicates);
 # rules/esol_blog.smk: the saliency blog's GGNN (integrated gradients, signed maps), ESOL's rows.
 # Rule name == script name (scripts/<rule>.py). Methods are named in config
 # (esol.attribution.methods, esol.faithfulness.methods). Each rule gets only the config keys it
@@ -18,6 +19,11 @@ ESOL_ATTRIBUTION = {k: v for k, v in ESOL["attribution"].items() if k != "map_mo
 ESOL_FAITHFULNESS = dict({k: ESOL["attribution"][k] for k in ("mc_samples", "smoothgrad_noise", "baseline")},
                          **ESOL["faithfulness"], n_folds=ESOL_N_FOLDS)
 ESOL_FOLD_MODELS = expand(f"{ESOL_DIR}/{{{{model}}}}/fold{{fold}}/model.pt", fold=ESOL_FOLDS)
+# The leaderboard protocol's tables of one model (xairepro.experiments.suite; the folds are its
+# replicates): per-example rows, methods that did not apply, curves, summary, sanity, uncertainty, cost.
+ESOL_SUITE_OUTPUTS = {k: f"{ESOL_DIR}/{{model}}/faithfulness/{f}" for k, f in (
+    ("per_example", "per_example.csv"), ("skipped", "faithfulness_skipped.csv"), ("curves", "curves.csv"),
+    ("summary", "summary.csv"), ("sanity", "sanity.csv"), ("uncertainty", "uncertainty.csv"), ("cost", "cost.csv"))}
 
 
 rule featurize_esol:
@@ -137,10 +143,7 @@ rule esol_faithfulness:
         graphs=rules.featurize_esol.output.graphs,
         models=ESOL_FOLD_MODELS,
     output:
-        per_example=f"{ESOL_DIR}/{{model}}/faithfulness/per_example.csv",
-        skipped=f"{ESOL_DIR}/{{model}}/faithfulness/faithfulness_skipped.csv",
-        curves=f"{ESOL_DIR}/{{model}}/faithfulness/curves.csv",
-        summary=f"{ESOL_DIR}/{{model}}/faithfulness/summary.csv",
+        **ESOL_SUITE_OUTPUTS,
     params:
         cfg=ESOL_FAITHFULNESS,
         run=RUN,
@@ -156,3 +159,6 @@ rule esol_faithfulness:
         CONDA_ENV
     script:
         "../scripts/esol_faithfulness.py"
+
+for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost"):
+    LEADERBOARD[_kind] += expand(ESOL_SUITE_OUTPUTS[_kind], model=ESOL_MODELS)

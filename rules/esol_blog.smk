@@ -102,10 +102,9 @@ NOTEBOOKS["esol"] = {
     "inputs": expand(
         f"{ESOL_DIR}/{{model}}/{{f}}",
         model=ESOL_MODELS,
-        f=["predictions.csv", "atoms.csv", "metrics.json", "environments.csv", "maps.json",
-           "faithfulness/per_example.csv", "faithfulness/faithfulness_skipped.csv", "faithfulness/curves.csv",
-           "faithfulness/summary.csv"],
+        f=["predictions.csv", "atoms.csv", "metrics.json", "environments.csv", "maps.json"],
     )
+    + expand(list(ESOL_SUITE_OUTPUTS.values()), model=ESOL_MODELS)
     + [rules.esol_reproduction.output.table, rules.featurize_esol.output.summary, *rules.esol_blog_ig.output,
        rules.esol_blog_ig_maps.output.maps],
     "figures": ["esol_scatter.png", "esol_environments.png", "esol_faithfulness.png", "esol_blog_ig_maps.png"]

@@ -1,6 +1,7 @@
 # Iris (chainer-chemistry saliency blog, tabular example): train the MLP on all flowers ->
 # gradient importance (every configured method) beside a random forest's -> rows;
-#                                                  -> faithfulness over the four measurements.
+#   -> the faithfulness protocol over the four measurements (sanity check, uncertainty, cost);
+# the same MLP trained on permuted labels -> the data-randomisation test (every faithfulness method).
 # Iris ships with scikit-learn, so there is no download rule and no raw file.
 
 IRIS = CFG["iris"]
@@ -8,6 +9,12 @@ IRIS_DIR = f"{RESULTS}/iris"
 IRIS_MODEL = IRIS["data"]["model"]
 # What the faithfulness study reads of the attribution section: SmoothGrad's noise.
 IRIS_NOISE = {k: v for k, v in IRIS["attribution"].items() if k in ("smoothgrad_noise", "noise_mode")}
+# The leaderboard protocol's tables (xairepro.experiments.suite) and the sampled methods' per-feature
+# mean and sd of three flowers (the notebook's sd bars).
+IRIS_SUITE_OUTPUTS = {k: f"{IRIS_DIR}/faithfulness/{f}" for k, f in (
+    ("per_example", "per_example.csv"), ("curves", "curves.csv"), ("summary", "summary.csv"),
+    ("skipped", "faithfulness_skipped.csv"), ("sanity", "sanity.csv"), ("uncertainty", "uncertainty.csv"),
+    ("cost", "cost.csv"), ("unit_examples", "uncertainty_examples.csv"))}
 
 
 rule train_iris:
@@ -18,6 +25,7 @@ rule train_iris:
     params:
         spec=IRIS["models"][IRIS_MODEL],
         train=IRIS["train"],
+        labels="true",
         run=RUN_TRAIN,
     log:
         log_path("iris", "train"),
@@ -31,6 +39,23 @@ rule train_iris:
         CONDA_ENV
     script:
         "../scripts/train_iris.py"
+
+
+# The data-randomisation test's model: the same recipe and seed on labels permuted by a seeded shuffle.
+use rule train_iris as train_iris_permuted with:
+    output:
+        model=f"{IRIS_DIR}/permuted/model.pt",
+        history=f"{IRIS_DIR}/permuted/history.csv",
+        metrics=f"{IRIS_DIR}/permuted/metrics.json",
+    params:
+        spec=IRIS["models"][IRIS_MODEL],
+        train=IRIS["train"],
+        labels="permuted",
+        run=RUN_TRAIN,
+    log:
+        log_path("iris", "train_permuted"),
+    benchmark:
+        bench_path("train_iris_permuted")
 
 
 rule iris_importance:
@@ -61,10 +86,7 @@ rule iris_faithfulness:
     input:
         model=rules.train_iris.output.model,
     output:
-        per_example=f"{IRIS_DIR}/faithfulness/per_example.csv",
-        curves=f"{IRIS_DIR}/faithfulness/curves.csv",
-        summary=f"{IRIS_DIR}/faithfulness/summary.csv",
-        skipped=f"{IRIS_DIR}/faithfulness/faithfulness_skipped.csv",
+        **IRIS_SUITE_OUTPUTS,
     params:
         cfg={"attribution": IRIS_NOISE, "faithfulness": IRIS["faithfulness"]},
         model_name=IRIS_MODEL,
@@ -81,6 +103,31 @@ rule iris_faithfulness:
         CONDA_ENV
     script:
         "../scripts/iris_faithfulness.py"
+
+
+rule iris_data_randomisation:
+    input:
+        model=rules.train_iris.output.model,
+        permuted=rules.train_iris_permuted.output.model,
+    output:
+        rows=f"{IRIS_DIR}/data_randomisation/rows.csv",
+        summary=f"{IRIS_DIR}/data_randomisation/summary.csv",
+    params:
+        cfg={"attribution": IRIS_NOISE, "faithfulness": IRIS["faithfulness"]},
+        model_name=IRIS_MODEL,
+        run=RUN,
+    log:
+        log_path("iris", "data_randomisation"),
+    benchmark:
+        bench_path("iris_data_randomisation")
+    threads: 1
+    resources:
+        **resources(1000, runtime=(5, 10), gpu=True),
+    retries: 1
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/iris_data_randomisation.py"
 
 
 rule iris_reproduction:
@@ -105,9 +152,13 @@ rule iris_reproduction:
 
 NOTEBOOKS["iris"] = {
     "inputs": [rules.train_iris.output.history, rules.train_iris.output.metrics, *rules.iris_importance.output,
-               *rules.iris_faithfulness.output, rules.iris_reproduction.output.table],
-    "figures": ["iris_importance.png", "iris_faithfulness.png"],
+               *rules.iris_faithfulness.output, rules.train_iris_permuted.output.metrics,
+               *rules.iris_data_randomisation.output, rules.iris_reproduction.output.table],
+    "figures": ["iris_importance.png", "iris_faithfulness.png", "iris_uncertainty.png", "iris_data_randomisation.png"],
     "parameters": {"scale": SCALE, "mc_samples": IRIS["attribution"]["mc_samples"]},
     "category": "Iris (saliency blog, tabular)",
 }
 REPRODUCTION.append(rules.iris_reproduction.output.table)
+for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost"):
+    LEADERBOARD[_kind].append(IRIS_SUITE_OUTPUTS[_kind])
+LEADERBOARD["data_randomisation"].append(rules.iris_data_randomisation.output.rows)

@@ -1,32 +1,49 @@
-# Hemolytic peptides (dmol.pub interpretability chapter, 10.3-10.6): train the chapter's CNN on
-# the shuffled split -> explain RAGLQFPVGRLLRRLLRRLLR (every configured method; Shapley
-# convergence; counterfactuals) -> faithfulness over residues of every faithfulness method -> rows.
+# Hemolytic peptides (dmol.pub interpretability chapter, 10.3-10.6), on the book's split (shuffled once
+# with the split seed, the same for every model seed):
+#   train the chapter's CNN once per model seed (peptides.seeds; one job each) -> probe probabilities
+#     and the Shapley reading of RAGLQFPVGRLLRRLLRRLLR per seed -> rows over seeds
+#   seed-0 CNN -> explain RAGLQFPVGRLLRRLLRRLLR (every configured method; Shapley convergence; counterfactuals)
+#   seed-0 CNN + its dropout variant (seed 0, the same recipe) -> the faithfulness protocol over residues
+#     (every method on the CNN, the MC-dropout methods on the variant; sanity check, uncertainty, cost)
 
 PEPTIDES = CFG["peptides"]
 PEPTIDES_DIR = f"{RESULTS}/peptides"
 PEPTIDES_MODEL = PEPTIDES["data"]["model"]
+PEPTIDES_DROPOUT = PEPTIDES["data"]["dropout_model"]
+PEPTIDES_SEEDS = list(range(int(PEPTIDES["seeds"])))
 PEPTIDES_ATTRIBUTION = PEPTIDES["attribution"]
-PEPTIDES_SPLIT = {k: PEPTIDES["data"][k] for k in ("test_fraction", "val_fraction")}
+PEPTIDES_SPLIT = {k: PEPTIDES["data"][k] for k in ("test_fraction", "val_fraction", "split_seed")}
+PEPTIDES_RUN = f"{PEPTIDES_DIR}/models/{{model}}/seed{{seed}}"
+PEPTIDES_MAIN = PEPTIDES_RUN.format(model=PEPTIDES_MODEL, seed=PEPTIDES_SEEDS[0])
+PEPTIDES_VARIANT = PEPTIDES_RUN.format(model=PEPTIDES_DROPOUT, seed=PEPTIDES_SEEDS[0])
+# The leaderboard protocol's tables (xairepro.experiments.suite), both models in each, and the sampled
+# methods' per-residue mean and sd of the first peptides (the notebook's sd bars).
+PEPTIDES_SUITE_OUTPUTS = {k: f"{PEPTIDES_DIR}/faithfulness/{f}" for k, f in (
+    ("per_example", "per_example.csv"), ("curves", "curves.csv"), ("summary", "summary.csv"),
+    ("skipped", "faithfulness_skipped.csv"), ("sanity", "sanity.csv"), ("uncertainty", "uncertainty.csv"),
+    ("cost", "cost.csv"), ("unit_examples", "uncertainty_examples.csv"))}
 
 
 rule train_peptides:
     input:
         raw=raw_file("hemolytic"),
     output:
-        model=f"{PEPTIDES_DIR}/model.pt",
-        history=f"{PEPTIDES_DIR}/history.csv",
-        metrics=f"{PEPTIDES_DIR}/metrics.json",
+        model=f"{PEPTIDES_RUN}/model.pt",
+        history=f"{PEPTIDES_RUN}/history.csv",
+        metrics=f"{PEPTIDES_RUN}/metrics.json",
+    wildcard_constraints:
+        model="|".join(PEPTIDES["models"]),
     params:
-        spec=PEPTIDES["models"][PEPTIDES_MODEL],
+        spec=lambda wildcards: PEPTIDES["models"][wildcards.model],
         data=PEPTIDES_SPLIT,
         train=PEPTIDES["train"],
         probe=PEPTIDES_ATTRIBUTION["probe"] + [PEPTIDES_ATTRIBUTION["peptide"]],
         run=RUN_TRAIN,
     log:
-        log_path("peptides", "train"),
+        log_path("peptides", "train_{model}_seed{seed}"),
     benchmark:
-        bench_path("train_peptides")
-    threads: 1
+        bench_path("train_peptides/{model}_seed{seed}")
+    threads: 1  # the probe probabilities change with the thread count (recorded in metrics.json)
     resources:
         **resources(1500, runtime=(5, 15), gpu=True),
     retries: 1
@@ -36,10 +53,36 @@ rule train_peptides:
         "../scripts/train_peptides.py"
 
 
+rule peptides_seed_shapley:
+    input:
+        raw=raw_file("hemolytic"),
+        model=f"{PEPTIDES_RUN}/model.pt",
+    output:
+        reading=f"{PEPTIDES_RUN}/shapley_reading.json",
+    wildcard_constraints:
+        model=PEPTIDES_MODEL,
+    params:
+        data=PEPTIDES_SPLIT,
+        cfg={k: PEPTIDES_ATTRIBUTION[k] for k in ("peptide", "seed_samples", "smoothgrad_sigma", "ig_steps")},
+        run=RUN,
+    log:
+        log_path("peptides", "seed_shapley_{model}_seed{seed}"),
+    benchmark:
+        bench_path("peptides_seed_shapley/{model}_seed{seed}")
+    threads: 1
+    resources:
+        **resources(1500, runtime=(5, 10), gpu=True),
+    retries: 1
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/peptides_seed_shapley.py"
+
+
 rule peptides_explain:
     input:
         raw=raw_file("hemolytic"),
-        model=rules.train_peptides.output.model,
+        model=f"{PEPTIDES_MAIN}/model.pt",
     output:
         bars=f"{PEPTIDES_DIR}/attributions.csv",
         shapley=f"{PEPTIDES_DIR}/shapley_convergence.csv",
@@ -48,7 +91,7 @@ rule peptides_explain:
         summary=f"{PEPTIDES_DIR}/explain.json",
     params:
         data=PEPTIDES_SPLIT,
-        cfg={k: v for k, v in PEPTIDES_ATTRIBUTION.items() if k != "probe"},
+        cfg={k: v for k, v in PEPTIDES_ATTRIBUTION.items() if k not in ("probe", "seed_samples")},
         run=RUN,
     log:
         log_path("peptides", "explain"),
@@ -67,16 +110,15 @@ rule peptides_explain:
 rule peptides_faithfulness:
     input:
         raw=raw_file("hemolytic"),
-        model=rules.train_peptides.output.model,
+        model=f"{PEPTIDES_MAIN}/model.pt",
+        dropout=f"{PEPTIDES_VARIANT}/model.pt",
     output:
-        per_example=f"{PEPTIDES_DIR}/faithfulness/per_example.csv",
-        curves=f"{PEPTIDES_DIR}/faithfulness/curves.csv",
-        summary=f"{PEPTIDES_DIR}/faithfulness/summary.csv",
-        skipped=f"{PEPTIDES_DIR}/faithfulness/faithfulness_skipped.csv",
+        **PEPTIDES_SUITE_OUTPUTS,
     params:
         data=PEPTIDES_SPLIT,
         cfg=dict(PEPTIDES["faithfulness"], smoothgrad_sigma=PEPTIDES_ATTRIBUTION["smoothgrad_sigma"]),
         model_name=PEPTIDES_MODEL,
+        dropout_name=PEPTIDES_DROPOUT,
         run=RUN,
     log:
         log_path("peptides", "faithfulness"),
@@ -84,7 +126,7 @@ rule peptides_faithfulness:
         bench_path("peptides_faithfulness")
     threads: 1
     resources:
-        **resources(2000, runtime=(5, 20), gpu=True),
+        **resources(2000, runtime=(5, 30), gpu=True),
     retries: 1
     conda:
         CONDA_ENV
@@ -94,7 +136,9 @@ rule peptides_faithfulness:
 
 rule peptides_reproduction:
     input:
-        metrics=rules.train_peptides.output.metrics,
+        metrics=expand(f"{PEPTIDES_RUN}/metrics.json", model=PEPTIDES_MODEL, seed=PEPTIDES_SEEDS),
+        readings=expand(f"{PEPTIDES_RUN}/shapley_reading.json", model=PEPTIDES_MODEL, seed=PEPTIDES_SEEDS),
+        dropout=f"{PEPTIDES_VARIANT}/metrics.json",
         summary=rules.peptides_explain.output.summary,
     output:
         table=f"{PEPTIDES_DIR}/reproduction.csv",
@@ -115,15 +159,21 @@ rule peptides_reproduction:
 
 NOTEBOOKS["peptides"] = {
     "inputs": [
-        rules.train_peptides.output.history,
-        rules.train_peptides.output.metrics,
+        f"{PEPTIDES_MAIN}/history.csv",
+        *rules.peptides_reproduction.input.metrics,
+        *rules.peptides_reproduction.input.readings,
+        rules.peptides_reproduction.input.dropout,
         *rules.peptides_explain.output,
         *rules.peptides_faithfulness.output,
         rules.peptides_reproduction.output.table,
     ],
-    "figures": ["peptides_attributions.png", "peptides_shapley_convergence.png", "peptides_faithfulness.png"],
-    "parameters": {"scale": SCALE, "peptide": PEPTIDES_ATTRIBUTION["peptide"]},
+    "figures": ["peptides_attributions.png", "peptides_shapley_convergence.png", "peptides_seeds.png",
+                "peptides_faithfulness.png", "peptides_uncertainty.png"],
+    "parameters": {"scale": SCALE, "peptide": PEPTIDES_ATTRIBUTION["peptide"], "model": PEPTIDES_MODEL,
+                   "dropout_model": PEPTIDES_DROPOUT, "seeds": PEPTIDES_SEEDS},
     "category": "Hemolytic peptides (dmol chapter 10.3-10.6)",
 }
 REPRODUCTION.append(rules.peptides_reproduction.output.table)
 REPORT_RAW.append(raw_file("hemolytic"))
+for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost"):
+    LEADERBOARD[_kind].append(PEPTIDES_SUITE_OUTPUTS[_kind])

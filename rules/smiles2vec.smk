@@ -1,7 +1,9 @@
 # SMILES2vec with an explanation mask on ESOL ("Explanatory masks" 3.3): featurize (DeepChem's
 # SmilesToSeq, random and scaffold splits) -> one model per split -> mask network on the random
-# split's model -> every configured method's character scores, top-3 check and atom maps
-# -> faithfulness over characters of every faithfulness method -> rows.
+# split's model (fitted to the prediction, mask seed 0; beside it one job per fitting target and
+# further mask seed, each measuring RMSE unmasked/masked and top-3 of the mask and of a random order,
+# gathered into the seeds table) -> every configured method's character scores, top-3 check and atom
+# maps -> the leaderboard protocol over characters of every faithfulness method -> rows.
 
 S2V = CFG["smiles2vec"]
 S2V_DIR = f"{RESULTS}/smiles2vec"
@@ -11,6 +13,21 @@ S2V_MODEL = S2V["data"]["model"]
 # What the faithfulness study reads of the attribution section: the settings and the reading, not
 # the attribution study's method list.
 S2V_READING = {k: v for k, v in S2V["attribution"].items() if k != "methods"}
+# The mask network and its training (not the seeds and targets it is repeated over).
+S2V_MASK_SPEC = {k: v for k, v in S2V["mask"].items() if k not in ("targets", "seeds")}
+S2V_MASK_TARGETS = list(S2V["mask"]["targets"])
+S2V_MASK_SEEDS = list(range(int(S2V["mask"]["seeds"])))
+S2V_MASK_DIR = f"{S2V_DIR}/mask"
+# The mask the explanation studies read is (prediction, seed 0), its own job (smiles2vec_mask); every
+# other (fitting target, mask seed) is a smiles2vec_mask_seed job.
+S2V_MASK_METRICS = [f"{S2V_MASK_DIR}/metrics.json" if (t, s) == ("prediction", 0)
+                    else f"{S2V_MASK_DIR}/seeds/{t}/seed{s}/metrics.json" for t in S2V_MASK_TARGETS for s in S2V_MASK_SEEDS]
+# The leaderboard protocol's tables (xairepro.experiments.suite) and the sampled methods'
+# per-character mean and sd of a few test molecules (the notebook's sd bars).
+S2V_SUITE_OUTPUTS = {k: f"{S2V_DIR}/faithfulness/{f}" for k, f in (
+    ("per_example", "per_example.csv"), ("curves", "curves.csv"), ("summary", "summary.csv"),
+    ("skipped", "faithfulness_skipped.csv"), ("sanity", "sanity.csv"), ("uncertainty", "uncertainty.csv"),
+    ("cost", "cost.csv"), ("unit_examples", "uncertainty_examples.csv"))}
 
 
 rule smiles2vec_featurize:
@@ -69,11 +86,13 @@ rule smiles2vec_mask:
         meta=rules.smiles2vec_featurize.output.meta,
         model=f"{S2V_DIR}/{S2V_MASK_SPLIT}/model.pt",
     output:
-        mask=f"{S2V_DIR}/mask/mask_net.pt",
-        history=f"{S2V_DIR}/mask/history.csv",
-        metrics=f"{S2V_DIR}/mask/metrics.json",
+        mask=f"{S2V_MASK_DIR}/mask_net.pt",
+        history=f"{S2V_MASK_DIR}/history.csv",
+        metrics=f"{S2V_MASK_DIR}/metrics.json",
     params:
-        mask=S2V["mask"],
+        cfg={"mask": S2V_MASK_SPEC, "attribution": S2V_READING, "top3": S2V["top3"]},
+        target="prediction",
+        seed=0,
         run=RUN_TRAIN,
     log:
         log_path("smiles2vec", "mask"),
@@ -87,6 +106,44 @@ rule smiles2vec_mask:
         CONDA_ENV
     script:
         "../scripts/smiles2vec_mask.py"
+
+
+# The same job for every other (fitting target, mask seed).
+use rule smiles2vec_mask as smiles2vec_mask_seed with:
+    output:
+        mask=f"{S2V_MASK_DIR}/seeds/{{target}}/seed{{seed}}/mask_net.pt",
+        history=f"{S2V_MASK_DIR}/seeds/{{target}}/seed{{seed}}/history.csv",
+        metrics=f"{S2V_MASK_DIR}/seeds/{{target}}/seed{{seed}}/metrics.json",
+    wildcard_constraints:
+        target="prediction|labels",
+        seed=r"\d+",
+    params:
+        cfg={"mask": S2V_MASK_SPEC, "attribution": S2V_READING, "top3": S2V["top3"]},
+        target=lambda wildcards: wildcards.target,
+        seed=lambda wildcards: int(wildcards.seed),
+        run=RUN_TRAIN,
+    log:
+        log_path("smiles2vec", "mask_{target}_seed{seed}"),
+    benchmark:
+        bench_path("smiles2vec_mask_seed/{target}_seed{seed}")
+
+
+rule smiles2vec_mask_seeds:
+    input:
+        metrics=S2V_MASK_METRICS,
+    output:
+        table=f"{S2V_MASK_DIR}/seeds.csv",
+    log:
+        log_path("smiles2vec", "mask_seeds"),
+    benchmark:
+        bench_path("smiles2vec_mask_seeds")
+    threads: 1
+    resources:
+        **resources(500, runtime=5),
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/smiles2vec_mask_seeds.py"
 
 
 rule smiles2vec_explain:
@@ -125,10 +182,7 @@ rule smiles2vec_faithfulness:
         model=f"{S2V_DIR}/{S2V_MASK_SPLIT}/model.pt",
         mask=rules.smiles2vec_mask.output.mask,
     output:
-        per_example=f"{S2V_DIR}/faithfulness/per_example.csv",
-        curves=f"{S2V_DIR}/faithfulness/curves.csv",
-        summary=f"{S2V_DIR}/faithfulness/summary.csv",
-        skipped=f"{S2V_DIR}/faithfulness/faithfulness_skipped.csv",
+        **S2V_SUITE_OUTPUTS,
     params:
         cfg={"split": S2V_MASK_SPLIT, "attribution": S2V_READING, "faithfulness": S2V["faithfulness"]},
         model_name=S2V_MODEL,
@@ -139,7 +193,7 @@ rule smiles2vec_faithfulness:
         bench_path("smiles2vec_faithfulness")
     threads: 1
     resources:
-        **resources(3000, runtime=(5, 20), gpu=True),
+        **resources(3000, runtime=(5, 30), gpu=True),
     retries: 1
     conda:
         CONDA_ENV
@@ -151,7 +205,7 @@ rule smiles2vec_reproduction:
     input:
         random=f"{S2V_DIR}/random/metrics.json",
         scaffold=f"{S2V_DIR}/scaffold/metrics.json",
-        mask=rules.smiles2vec_mask.output.metrics,
+        seeds=rules.smiles2vec_mask_seeds.output.table,
         top3=rules.smiles2vec_explain.output.summary,
     output:
         table=f"{S2V_DIR}/reproduction.csv",
@@ -176,16 +230,20 @@ NOTEBOOKS["smiles2vec"] = {
         *expand(f"{S2V_DIR}/{{split}}/{{f}}", split=S2V_SPLITS, f=["history.csv", "metrics.json"]),
         rules.smiles2vec_mask.output.history,
         rules.smiles2vec_mask.output.metrics,
+        rules.smiles2vec_mask_seeds.output.table,
         rules.smiles2vec_explain.output.top3,
         rules.smiles2vec_explain.output.summary,
         rules.smiles2vec_explain.output.maps,
         *rules.smiles2vec_faithfulness.output,
         rules.smiles2vec_reproduction.output.table,
     ],
-    "figures": ["smiles2vec_training.png", "smiles2vec_top3.png", "smiles2vec_maps.png", "smiles2vec_faithfulness.png"],
+    "figures": ["smiles2vec_training.png", "smiles2vec_mask_seeds.png", "smiles2vec_top3.png", "smiles2vec_maps.png",
+                "smiles2vec_faithfulness.png", "smiles2vec_uncertainty.png"],
     "parameters": {"scale": SCALE, "soluble": S2V["top3"]["soluble"], "insoluble": S2V["top3"]["insoluble"]},
     "category": "SMILES2vec explanation mask (explanatory masks 3.3)",
 }
 REPRODUCTION.append(rules.smiles2vec_reproduction.output.table)
 if raw_file("esol") not in REPORT_RAW:
     REPORT_RAW.append(raw_file("esol"))
+for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost"):
+    LEADERBOARD[_kind].append(S2V_SUITE_OUTPUTS[_kind])

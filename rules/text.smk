@@ -1,6 +1,8 @@
 # IMDB sentiment (explanatory masks section 3.2; gradients of counterfactuals section 3.2):
 # tokenize once -> BiGRU classifier (test accuracy) -> word attributions (completeness, saturation,
-# Figures 9-10 table) -> explanation mask (masked accuracy, top words) -> word deletion curves.
+# Figures 9-10 table, per-word spread) -> explanation masks, one job per reading and mask seed (masked
+# accuracy, top words, AOPC) -> gathered over seeds -> the leaderboard protocol over words (deletion
+# curves, sanity, uncertainty, cost of every method; the further mask readings as model variants).
 # Each rule gets only the config keys it uses; rule name == script name (scripts/<rule>.py).
 # Methods are named in config (text.attribution.methods, text.faithfulness.methods); the
 # attribution and faithfulness rules get RUN (with the plugins), training rules RUN_TRAIN.
@@ -11,6 +13,15 @@ if len(TEXT["models"]) != 1:
     raise ValueError(f"text.models: the text experiment trains one classifier; found {sorted(TEXT['models'])}")
 TEXT_MODEL = next(iter(TEXT["models"]))
 TEXT_MODEL_DIR = f"{TEXT_DIR}/{TEXT_MODEL}"
+TEXT_MASK = TEXT["mask"]
+TEXT_READINGS = list(TEXT_MASK["readings"])  # the first: the paper's explanation_mask
+TEXT_MASK_SEEDS = list(range(int(TEXT_MASK["seeds"])))
+TEXT_MASK_DIR = f"{TEXT_MODEL_DIR}/mask/{{reading}}/seed{{seed}}"
+# The leaderboard protocol's tables (xairepro.experiments.suite): per-example rows, methods that did
+# not apply, curves, summary, sanity, uncertainty, cost.
+TEXT_SUITE_OUTPUTS = {k: f"{TEXT_MODEL_DIR}/faithfulness/{f}" for k, f in (
+    ("per_example", "per_example.csv"), ("skipped", "faithfulness_skipped.csv"), ("curves", "curves.csv"),
+    ("summary", "summary.csv"), ("sanity", "sanity.csv"), ("uncertainty", "uncertainty.csv"), ("cost", "cost.csv"))}
 
 
 rule text_prepare:
@@ -73,6 +84,7 @@ rule text_attribute:
         path=f"{TEXT_MODEL_DIR}/attribution/path.csv",
         saturation=f"{TEXT_MODEL_DIR}/attribution/saturation.csv",
         table=f"{TEXT_MODEL_DIR}/attribution/table.json",
+        spread=f"{TEXT_MODEL_DIR}/attribution/spread_examples.json",
         summary=f"{TEXT_MODEL_DIR}/attribution/summary.json",
     params:
         cfg=TEXT["attribution"],
@@ -96,18 +108,21 @@ rule text_mask:
         cache=rules.text_prepare.output.cache,
         model=rules.text_train.output.model,
     output:
-        head=f"{TEXT_MODEL_DIR}/mask/head.pt",
-        history=f"{TEXT_MODEL_DIR}/mask/history.csv",
-        metrics=f"{TEXT_MODEL_DIR}/mask/metrics.json",
-        top_words=f"{TEXT_MODEL_DIR}/mask/top_words.csv",
-        examples=f"{TEXT_MODEL_DIR}/mask/examples.json",
+        head=f"{TEXT_MASK_DIR}/head.pt",
+        history=f"{TEXT_MASK_DIR}/history.csv",
+        metrics=f"{TEXT_MASK_DIR}/metrics.json",
+        top_words=f"{TEXT_MASK_DIR}/top_words.csv",
+        examples=f"{TEXT_MASK_DIR}/examples.json",
     params:
-        cfg=TEXT["mask"],
-        run=RUN_TRAIN,
+        cfg=lambda w: text_mask_cfg(w.reading, w.seed),
+        run=RUN,
+    wildcard_constraints:
+        reading="|".join(TEXT_READINGS),
+        seed=r"\d+",
     log:
-        log_path("text", f"mask_{TEXT_MODEL}"),
+        log_path("text", f"mask_{TEXT_MODEL}_{{reading}}_seed{{seed}}"),
     benchmark:
-        bench_path("text_mask")
+        bench_path("text_mask/{reading}_seed{seed}")
     threads: 1
     resources:
         **resources(3000, 16000, runtime=(10, 120), gpu=True),
@@ -118,19 +133,38 @@ rule text_mask:
         "../scripts/text_mask.py"
 
 
+rule text_mask_seeds:
+    input:
+        metrics=expand(f"{TEXT_MASK_DIR}/metrics.json", reading=TEXT_READINGS, seed=TEXT_MASK_SEEDS),
+        top_words=expand(f"{TEXT_MASK_DIR}/top_words.csv", reading=TEXT_READINGS, seed=TEXT_MASK_SEEDS),
+    output:
+        seeds=f"{TEXT_MODEL_DIR}/mask/seeds.csv",
+        top_words=f"{TEXT_MODEL_DIR}/mask/top_words.csv",
+        stability=f"{TEXT_MODEL_DIR}/mask/stability.csv",
+        jaccard=f"{TEXT_MODEL_DIR}/mask/jaccard.csv",
+    log:
+        log_path("text", "mask_seeds"),
+    benchmark:
+        bench_path("text_mask_seeds")
+    resources:
+        **resources(500, runtime=5),
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/text_mask_seeds.py"
+
+
 rule text_faithfulness:
     input:
         cache=rules.text_prepare.output.cache,
         model=rules.text_train.output.model,
         scores=rules.text_attribute.output.scores,
-        head=rules.text_mask.output.head,
+        heads=expand(f"{TEXT_MASK_DIR}/head.pt", reading=TEXT_READINGS, seed=0),
     output:
-        per_example=f"{TEXT_MODEL_DIR}/faithfulness/per_example.csv",
-        skipped=f"{TEXT_MODEL_DIR}/faithfulness/faithfulness_skipped.csv",
-        curves=f"{TEXT_MODEL_DIR}/faithfulness/curves.csv",
-        summary=f"{TEXT_MODEL_DIR}/faithfulness/summary.csv",
+        **TEXT_SUITE_OUTPUTS,
     params:
         cfg=TEXT["faithfulness"],
+        readings=TEXT_READINGS,
         model=TEXT_MODEL,
         run=RUN,
     log:
@@ -139,7 +173,7 @@ rule text_faithfulness:
         bench_path("text_faithfulness")
     threads: 1
     resources:
-        **resources(3000, 16000, runtime=(10, 60), gpu=True),
+        **resources(3000, 16000, runtime=(10, 120), gpu=True),
     retries: 1
     conda:
         CONDA_ENV
@@ -150,15 +184,17 @@ rule text_faithfulness:
 rule text_reproduction:
     input:
         metrics=rules.text_train.output.metrics,
-        mask_metrics=rules.text_mask.output.metrics,
+        mask_seeds=rules.text_mask_seeds.output.seeds,
+        stability=rules.text_mask_seeds.output.stability,
+        jaccard=rules.text_mask_seeds.output.jaccard,
         completeness=rules.text_attribute.output.completeness,
         saturation=rules.text_attribute.output.saturation,
         faithfulness=rules.text_faithfulness.output.summary,
-        top_words=rules.text_mask.output.top_words,
     output:
         table=f"{TEXT_DIR}/reproduction.csv",
     params:
         scale=SCALE,
+        model=TEXT_MODEL,
     log:
         log_path("text", "reproduction"),
     benchmark:
@@ -176,7 +212,8 @@ NOTEBOOKS["text"] = {
         rules.text_prepare.output.summary,
         *rules.text_train.output[1:],
         *[f for k, f in rules.text_attribute.output.items() if k != "scores"],
-        *[f for k, f in rules.text_mask.output.items() if k != "head"],
+        *expand(f"{TEXT_MASK_DIR}/examples.json", reading=TEXT_READINGS, seed=0),
+        *rules.text_mask_seeds.output,
         *rules.text_faithfulness.output,
         rules.text_reproduction.output.table,
     ],
@@ -185,11 +222,14 @@ NOTEBOOKS["text"] = {
         "text_completeness.png",
         "text_saturation.png",
         "text_table.png",
+        "text_uncertainty.png",
         "text_top_words.png",
         "text_faithfulness.png",
     ],
-    "parameters": {"scale": SCALE, "model": TEXT_MODEL},
+    "parameters": {"scale": SCALE, "model": TEXT_MODEL, "readings": TEXT_READINGS},
     "category": "IMDB text (explanatory masks 3.2, counterfactuals 3.2)",
 }
 REPRODUCTION.append(rules.text_reproduction.output.table)
 REPORT_RAW.append(raw_file("imdb"))
+for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost"):
+    LEADERBOARD[_kind].append(TEXT_SUITE_OUTPUTS[_kind])

@@ -1,7 +1,8 @@
 # Tox21, part 2 (after rules/tox21.smk, whose constants and rules it uses):
 #   SR-MMP NFP, one per seed (test ROC-AUC, Tyrphostin 9 oxygen ranks; maps of the median-rank model)
 #   -> atom integrated gradients (completeness, saturation), dead features
-#   -> faithfulness (deletion/insertion AOPC of every method in tox21.faithfulness.methods)
+#   -> faithfulness: the leaderboard protocol (deletion/insertion AOPC of every method in
+#      tox21.faithfulness.methods, sanity, uncertainty, cost) on every Table 1 subset model, gathered
 #   -> the reproduction rows and the notebook.
 # Rule name == script name (scripts/<rule>.py); each rule gets only the config keys it uses.
 
@@ -12,6 +13,10 @@ TOX21_SRMMP_MAPS = dict({k: TOX21["attribution"][k] for k in ("mc_samples", "smo
 # The faithfulness study shares the sampling settings; its methods and readings are its own.
 TOX21_FAITHFULNESS = dict({k: TOX21["attribution"][k] for k in ("mc_samples", "smoothgrad_noise")},
                           **TOX21["faithfulness"])
+# The leaderboard protocol's tables of one model (xairepro.experiments.suite).
+TOX21_SUITE_FILES = {"per_example": "per_example.csv", "skipped": "faithfulness_skipped.csv", "curves": "curves.csv",
+                     "summary": "summary.csv", "sanity": "sanity.csv", "uncertainty": "uncertainty.csv",
+                     "cost": "cost.csv"}
 
 
 rule tox21_srmmp_maps:
@@ -113,24 +118,23 @@ rule tox21_dead_features:
         "../scripts/tox21_dead_features.py"
 
 
+# The leaderboard protocol on every Table 1 subset model (one job per model: its seed is the replicate),
+# on the validation pyridine molecules none of them trained on; then the models' tables in one.
 rule tox21_faithfulness:
     input:
         graphs=rules.featurize_tox21.output.graphs,
         splits=rules.split_tox21.output.splits,
-        model=rules.train_tox21.output.model,
+        model=f"{TOX21_DIR}/pyridine/subset/seed{{seed}}/model.pt",
     output:
-        per_example=f"{TOX21_DIR}/faithfulness/per_example.csv",
-        skipped=f"{TOX21_DIR}/faithfulness/faithfulness_skipped.csv",
-        curves=f"{TOX21_DIR}/faithfulness/curves.csv",
-        summary=f"{TOX21_DIR}/faithfulness/summary.csv",
+        **{k: f"{TOX21_DIR}/faithfulness/seed{{seed}}/{f}" for k, f in TOX21_SUITE_FILES.items()},
     params:
         cfg=TOX21_FAITHFULNESS,
-        model_name=TOX21["pyridine"]["model"],
+        model_name=TOX21["table1"]["model"],
         run=RUN,
     log:
-        log_path("tox21", "faithfulness"),
+        log_path("tox21", "faithfulness_seed{seed}"),
     benchmark:
-        bench_path("tox21_faithfulness")
+        bench_path("tox21_faithfulness/seed{seed}")
     threads: 1
     resources:
         **resources(2500, runtime=(5, 30), gpu=True),
@@ -141,6 +145,25 @@ rule tox21_faithfulness:
         "../scripts/tox21_faithfulness.py"
 
 
+rule gather_tox21_faithfulness:
+    input:
+        **{k: expand(f"{TOX21_DIR}/faithfulness/seed{{seed}}/{f}", seed=TOX21_SEEDS)
+           for k, f in TOX21_SUITE_FILES.items() if k != "summary"},
+    output:
+        **{k: f"{TOX21_DIR}/faithfulness/{f}" for k, f in TOX21_SUITE_FILES.items()},
+        pooled_curves=f"{TOX21_DIR}/faithfulness/pooled_curves.csv",
+    log:
+        log_path("tox21", "gather_faithfulness"),
+    benchmark:
+        bench_path("gather_tox21_faithfulness")
+    resources:
+        **resources(1000, runtime=5),
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/gather_tox21_faithfulness.py"
+
+
 rule tox21_reproduction:
     input:
         table1=rules.gather_tox21_table1.output.table,
@@ -148,7 +171,7 @@ rule tox21_reproduction:
         full_metrics=rules.train_tox21.output.metrics,
         srmmp_metrics=rules.gather_tox21_srmmp.output.metrics,
         maps=rules.gather_tox21_srmmp.output.maps,
-        srmmp_counts=rules.gather_tox21_srmmp.output.counts,
+        srmmp_ranks=rules.gather_tox21_srmmp.output.ranks,
         ablation_wilcoxon=rules.gather_tox21_ablation.output.wilcoxon,
         table1_rules=rules.gather_tox21_table1.output.rules,
         completeness=rules.tox21_integrated_gradients.output.completeness,
@@ -183,7 +206,7 @@ NOTEBOOKS["tox21"] = {
         *rules.gather_tox21_srmmp.output,
         *rules.tox21_integrated_gradients.output,
         *rules.tox21_dead_features.output,
-        *rules.tox21_faithfulness.output,
+        *rules.gather_tox21_faithfulness.output,
         rules.tox21_reproduction.output.table,
     ],
     "figures": [
@@ -202,3 +225,5 @@ NOTEBOOKS["tox21"] = {
 }
 REPRODUCTION.append(rules.tox21_reproduction.output.table)
 REPORT_RAW.append(raw_file("tox21"))
+for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost"):
+    LEADERBOARD[_kind] += expand(getattr(rules.tox21_faithfulness.output, _kind), seed=TOX21_SEEDS)

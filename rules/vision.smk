@@ -1,9 +1,10 @@
-# CIFAR-10 (gradients of counterfactuals 2.1-2.5, explanatory masks 3.1, the saliency blog's images):
-# raw archive -> tensor cache -> classifier + its dropout variant (checkpoint each epoch, resumable)
-#   classifier -> saturation, interior gradients, IG vs gradient, completeness
-#   classifier -> explanation mask network
-#   classifier + dropout variant + mask -> pixel-ablation AOPC of every configured method (one
-#     faithfulness metric; methods that cannot apply to a network listed with the reason)
+# CIFAR-10 (gradients of counterfactuals 2.1-2.5 and Fig. 12, explanatory masks 3.1, the saliency blog's images):
+# raw archive -> tensor cache -> classifier -> its dropout variant, fine-tuned from it (vision.finetune)
+#   (checkpoint each epoch, resumable)
+#   classifier -> saturation of the score and of every block, interior gradients, IG vs gradient, completeness
+#   classifier -> one explanation mask network per mask seed (masked accuracy over seeds)
+#   classifier + dropout variant + seed-0 mask -> the faithfulness protocol (pixel-ablation AOPC of every
+#     configured method, methods that cannot apply with the reason, sanity check, uncertainty, cost)
 #   dropout variant -> blog saliency grid (each configured method's map and its spread)
 # Each rule gets only the config keys it uses.
 
@@ -11,6 +12,12 @@ VISION = CFG["vision"]
 VISION_DIR = f"{RESULTS}/vision"
 VISION_MODELS = list(VISION["models"])
 VISION_ATTR = VISION["attribution"]
+VISION_FINETUNE = VISION.get("finetune") or {}
+VISION_MASK_SEEDS = list(range(int(VISION["mask"]["n_seeds"])))
+VISION_MASK = f"{VISION_DIR}/mask/seed{{seed}}"
+for _name, _ft in VISION_FINETUNE.items():  # a model of vision.models, from one trained from scratch
+    if _name not in VISION["models"] or _ft["from"] not in set(VISION["models"]) - set(VISION_FINETUNE):
+        raise ValueError(f"vision.finetune.{_name}: not a model fine-tuned from a model trained from scratch")
 
 
 rule vision_data:
@@ -36,15 +43,16 @@ rule vision_data:
 
 rule vision_train:
     input:
-        cache=rules.vision_data.output.cache,
+        unpack(vision_train_inputs),
     output:
         model=f"{VISION_DIR}/models/{{model}}/model.pt",
         history=f"{VISION_DIR}/models/{{model}}/history.csv",
         metrics=f"{VISION_DIR}/models/{{model}}/metrics.json",
     params:
         spec=lambda wc: VISION["models"][wc.model],
-        train=VISION["train"],
+        train=vision_train_section,
         augmentation=VISION["data"]["augmentation"],
+        channels_last=VISION["data"].get("channels_last", False),
         run=RUN_TRAIN,
     wildcard_constraints:
         model="|".join(VISION_MODELS),
@@ -52,7 +60,7 @@ rule vision_train:
         log_path("vision", "train_{model}"),
     benchmark:
         bench_path("vision_train/{model}")
-    threads: 1
+    threads: 1 if SCALE == "quick" else 2  # the cpu scale's long training gets both cores
     resources:
         **resources(2500, 16000, runtime=(10, 60), gpu=True),
     retries: 1
@@ -67,17 +75,17 @@ rule vision_mask:
         cache=rules.vision_data.output.cache,
         model=f"{VISION_DIR}/models/classifier/model.pt",
     output:
-        mask=f"{VISION_DIR}/mask/mask_net.pt",
-        history=f"{VISION_DIR}/mask/history.csv",
-        metrics=f"{VISION_DIR}/mask/metrics.json",
-        examples=f"{VISION_DIR}/mask/examples.npz",
+        mask=f"{VISION_MASK}/mask_net.pt",
+        history=f"{VISION_MASK}/history.csv",
+        metrics=f"{VISION_MASK}/metrics.json",
+        examples=f"{VISION_MASK}/examples.npz",
     params:
-        cfg=VISION["mask"],
+        cfg={k: v for k, v in VISION["mask"].items() if k != "n_seeds"},
         run=RUN_TRAIN,
     log:
-        log_path("vision", "mask"),
+        log_path("vision", "mask_seed{seed}"),
     benchmark:
-        bench_path("vision_mask")
+        bench_path("vision_mask/seed{seed}")
     threads: 1
     resources:
         **resources(2500, 16000, runtime=(10, 60), gpu=True),
@@ -94,6 +102,7 @@ rule vision_counterfactuals:
         model=f"{VISION_DIR}/models/classifier/model.pt",
     output:
         curves=f"{VISION_DIR}/counterfactuals/saturation.csv",
+        layers=f"{VISION_DIR}/counterfactuals/layer_saturation.csv",
         trend=f"{VISION_DIR}/counterfactuals/interior_trend.csv",
         completeness=f"{VISION_DIR}/counterfactuals/completeness.csv",
         arrays=f"{VISION_DIR}/counterfactuals/maps.npz",
@@ -120,12 +129,15 @@ rule vision_aopc:
         cache=rules.vision_data.output.cache,
         classifier=f"{VISION_DIR}/models/classifier/model.pt",
         dropout=f"{VISION_DIR}/models/dropout/model.pt",
-        mask=rules.vision_mask.output.mask,
+        mask=f"{VISION_MASK.format(seed=VISION_MASK_SEEDS[0])}/mask_net.pt",
     output:
         per_example=f"{VISION_DIR}/aopc/per_example.csv",
         skipped=f"{VISION_DIR}/aopc/faithfulness_skipped.csv",
         curves=f"{VISION_DIR}/aopc/curves.csv",
         summary=f"{VISION_DIR}/aopc/summary.csv",
+        sanity=f"{VISION_DIR}/aopc/sanity.csv",
+        uncertainty=f"{VISION_DIR}/aopc/uncertainty.csv",
+        cost=f"{VISION_DIR}/aopc/cost.csv",
         stats=f"{VISION_DIR}/aopc/stats.json",
     params:
         cfg=dict(VISION["aopc"], **VISION_ATTR),
@@ -171,7 +183,7 @@ rule vision_saliency:
 rule vision_reproduction:
     input:
         classifier=f"{VISION_DIR}/models/classifier/metrics.json",
-        mask=rules.vision_mask.output.metrics,
+        masks=expand(rules.vision_mask.output.metrics, seed=VISION_MASK_SEEDS),
         counterfactuals=rules.vision_counterfactuals.output.summary,
         aopc_summary=rules.vision_aopc.output.summary,
         aopc_stats=rules.vision_aopc.output.stats,
@@ -197,7 +209,8 @@ NOTEBOOKS["vision"] = {
     "inputs": [
         rules.vision_data.output.summary,
         *expand(f"{VISION_DIR}/models/{{model}}/{{f}}", model=VISION_MODELS, f=["history.csv", "metrics.json"]),
-        *rules.vision_mask.output[1:],
+        *expand(rules.vision_mask.output.metrics, seed=VISION_MASK_SEEDS),
+        *expand([rules.vision_mask.output.history, rules.vision_mask.output.examples], seed=VISION_MASK_SEEDS[0]),
         *rules.vision_counterfactuals.output,
         *rules.vision_aopc.output,
         rules.vision_saliency.output.maps,
@@ -206,6 +219,7 @@ NOTEBOOKS["vision"] = {
     "figures": [
         "vision_training.png",
         "vision_saturation.png",
+        "vision_layer_saturation.png",
         "vision_interior.png",
         "vision_ig_grid.png",
         "vision_completeness.png",
@@ -217,4 +231,6 @@ NOTEBOOKS["vision"] = {
     "category": "CIFAR-10 (counterfactuals 2.1-2.5, masks 3.1, saliency blog)",
 }
 REPRODUCTION.append(rules.vision_reproduction.output.table)
+for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost"):
+    LEADERBOARD[_kind].append(getattr(rules.vision_aopc.output, _kind))
 REPORT_RAW.append(raw_file("cifar10"))

@@ -1,4 +1,7 @@
-"""Deletion/insertion faithfulness over the four iris measurements for every configured method."""
+"""The leaderboard protocol over the four iris measurements for every method of iris.faithfulness.methods:
+per-example rows, curves, summary, the methods that cannot apply with the reason, the
+model-randomisation check, the uncertainty's informativeness, the cost per method, and the sampled
+methods' per-feature mean and sd of three flowers."""
 from xairepro.context import RunContext
 from xairepro.experiments.iris.data import iris_data
 from xairepro.experiments.iris.faithfulness import faithfulness_study
@@ -14,7 +17,5 @@ res = faithfulness_study({"model": model, "data": iris_data(), "model_name": sm.
 log.info("faithfulness:\n%s", res.summary.to_string())
 for method, reason in zip(res.skipped["method"], res.skipped["reason"]):
     log.warning("%s does not apply: %s", method, reason)
-res.per_example.to_csv(sm.output.per_example, index=False)
-res.curves.to_csv(sm.output.curves, index=False)
-res.summary.to_csv(sm.output.summary, index=False)
-res.skipped.to_csv(sm.output.skipped, index=False)
+for kind, table in res.tables().items():
+    table.to_csv(getattr(sm.output, kind), index=False)

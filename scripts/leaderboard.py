@@ -1,11 +1,10 @@
 """Gather every experiment's faithfulness tables into the leaderboard (xairepro.report.leaderboard)."""
-from xairepro.report.leaderboard import assemble, read_tables
+from xairepro.report.leaderboard import KINDS, assemble, read_tables
 from xairepro.runtime import script_setup
 
 sm = snakemake  # noqa: F821
 log = script_setup(sm)
-tables = read_tables({kind: list(getattr(sm.input, kind)) for kind in ("per_example", "skipped", "sanity",
-                                                                        "uncertainty", "cost")})
+tables = read_tables({kind: list(getattr(sm.input, kind)) for kind in KINDS})
 out = assemble(tables, n_boot=int(sm.params.n_boot), seed=int(sm.params.seed))
 tables["per_example"].to_csv(sm.output.rows, index=False)
 for name in ("cells", "tests", "mean_ranks", "verdicts", "skipped", "display"):

@@ -1,5 +1,5 @@
-"""The chapter's explanations of one peptide: bars of every configured method, Shapley convergence,
-counterfactuals."""
+"""The chapter's explanations of one peptide by the seed-0 model: bars of every configured method, Shapley
+convergence, counterfactuals."""
 from xairepro.context import RunContext
 from xairepro.experiments.peptides.data import load_peptides
 from xairepro.experiments.peptides.explain import explain_study
@@ -10,7 +10,7 @@ sm = snakemake  # noqa: F821
 log = script_setup(sm)
 ctx = RunContext.from_params(sm.params.run)
 data = load_peptides(sm.input.raw, test_fraction=sm.params.data["test_fraction"],
-                     val_fraction=sm.params.data["val_fraction"], seed=ctx.seed)
+                     val_fraction=sm.params.data["val_fraction"], split_seed=sm.params.data["split_seed"])
 model, _ = load_checkpoint(sm.input.model, ctx.device)
 out = explain_study({"model": model, "data": data}, sm.params.cfg, ctx=ctx)
 log.info("%s", out.summary)

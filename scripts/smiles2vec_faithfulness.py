@@ -1,4 +1,6 @@
-"""Deletion/insertion faithfulness over SMILES characters for every configured method."""
+"""The leaderboard protocol over SMILES characters for every configured method: per-example rows,
+curves, summary, the methods that cannot apply with the reason, the model-randomisation check, the
+uncertainty's informativeness, the cost per method, and the sampled methods' per-character mean and sd."""
 from xairepro.context import RunContext
 from xairepro.experiments.smiles2vec.data import load
 from xairepro.experiments.smiles2vec.faithfulness import faithfulness_study
@@ -17,7 +19,5 @@ res = faithfulness_study(inputs, sm.params.cfg, ctx=ctx)
 log.info("faithfulness:\n%s", res.summary.to_string())
 for method, reason in zip(res.skipped["method"], res.skipped["reason"]):
     log.warning("%s does not apply: %s", method, reason)
-res.per_example.to_csv(sm.output.per_example, index=False)
-res.curves.to_csv(sm.output.curves, index=False)
-res.summary.to_csv(sm.output.summary, index=False)
-res.skipped.to_csv(sm.output.skipped, index=False)
+for kind, table in res.tables().items():
+    table.to_csv(getattr(sm.output, kind), index=False)

@@ -1,4 +1,5 @@
-"""Word attributions of every method of text.attribution.methods; IG completeness, saturation, Figs 9-10."""
+"""Word attributions of every method of text.attribution.methods; IG completeness, saturation, Figs 9-10,
+per-word spread of the sampled methods."""
 from xairepro.context import RunContext
 from xairepro.experiments.text.attributions import save_scores, word_attribution_study
 from xairepro.experiments.text.data import TextInputs, load_cache
@@ -14,4 +15,5 @@ save_scores(out, sm.output.scores)
 for key in ("completeness", "path", "saturation"):
     out[key].to_csv(sm.output[key], index=False)
 write_json(out["table"], sm.output.table)
+write_json(out["spread_examples"], sm.output.spread)
 write_json(out["summary"], sm.output.summary)

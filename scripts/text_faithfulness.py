@@ -1,4 +1,6 @@
-"""Word deletion/insertion curves and AOPC for every method of text.faithfulness.methods."""
+"""The leaderboard protocol over words for every method of text.faithfulness.methods: deletion and
+insertion curves, methods that did not apply, sanity check, uncertainty, cost; the further mask
+readings as model variants."""
 from xairepro.context import RunContext
 from xairepro.experiments.text.attributions import load_scores
 from xairepro.experiments.text.data import TextInputs, load_cache
@@ -11,8 +13,9 @@ sm = snakemake  # noqa: F821
 log = script_setup(sm)
 ctx = RunContext.from_params(sm.params.run)
 model, _ = load_checkpoint(sm.input.model, ctx.device)
-inputs = TextInputs(model, load_cache(sm.input.cache), scores=load_scores(sm.input.scores),
-                    mask_net=load_mask_net(sm.input.head, model, ctx.device), model_name=sm.params.model)
+masks = {reading: load_mask_net(path, model, ctx.device) for reading, path in zip(sm.params.readings, sm.input.heads)}
+inputs = TextInputs(model, load_cache(sm.input.cache), scores=load_scores(sm.input.scores), mask_nets=masks,
+                    model_name=sm.params.model)
 out = word_faithfulness_study(inputs, sm.params.cfg, ctx=ctx)
-for key in ("per_example", "skipped", "curves", "summary"):
-    out[key].to_csv(sm.output[key], index=False)
+for key, table in out.tables().items():
+    table.to_csv(sm.output[key], index=False)

@@ -1,5 +1,7 @@
-"""Deletion and insertion curves over atoms for every method of tox21.faithfulness.methods on the
-pyridine model; the methods that cannot apply go to the skipped table with the reason."""
+"""The leaderboard protocol over atoms for every method of tox21.faithfulness.methods on one Table 1
+subset model (its seed = the replicate), on the validation pyridine molecules: per-example
+deletion/insertion rows, curves, summary, the methods that cannot apply with the reason, the
+model-randomisation check, the uncertainty's informativeness and the cost per method."""
 from xairepro.context import RunContext
 from xairepro.data.featurize import load_graphs
 from xairepro.experiments.tox21.faithfulness import faithfulness_study
@@ -8,15 +10,14 @@ from xairepro.training import load_checkpoint
 
 sm = snakemake  # noqa: F821
 log = script_setup(sm)
-ctx = RunContext.from_params(sm.params.run)
+k = int(sm.wildcards.seed)
+ctx = RunContext.from_params(sm.params.run).child(k)
 model, _ = load_checkpoint(sm.input.model, ctx.torch_device)
 inputs = {"model": model, "graphs": load_graphs(sm.input.graphs).graphs, "splits": read_json(sm.input.splits),
-          "model_name": sm.params.model_name}
+          "model_name": sm.params.model_name, "replicate": k}
 result = faithfulness_study(inputs, sm.params.cfg, ctx=ctx)
-result.per_example.to_csv(sm.output.per_example, index=False)
-result.skipped.to_csv(sm.output.skipped, index=False)
-result.curves.to_csv(sm.output.curves, index=False)
-result.summary.to_csv(sm.output.summary, index=False)
-log.info("\n%s", result.summary.to_string())
+for kind, table in result.tables().items():
+    table.to_csv(getattr(sm.output, kind), index=False)
+log.info("model %d:\n%s", k, result.summary.to_string())
 for method, reason in result.skipped[["method", "reason"]].itertuples(index=False):
     log.info("not applicable: %s (%s)", method, reason)

@@ -11,6 +11,6 @@ rows = reproduction_rows(
     pd.read_csv(sm.input.table1), pd.read_csv(sm.input.wilcoxon), read_json(sm.input.full_metrics),
     read_json(sm.input.srmmp_metrics), read_json(sm.input.maps), pd.read_csv(sm.input.completeness),
     pd.read_csv(sm.input.saturation), pd.read_csv(sm.input.dead_features), sm.params.scale,
-    counts=pd.read_csv(sm.input.srmmp_counts), ablation=pd.read_csv(sm.input.ablation_wilcoxon),
+    ranks=pd.read_csv(sm.input.srmmp_ranks), ablation=pd.read_csv(sm.input.ablation_wilcoxon),
     rules=pd.read_csv(sm.input.table1_rules))
 write_reproduction_rows(rows, sm.output.table)

@@ -1,4 +1,5 @@
-"""Pixel-ablation AOPC of every configured method with the shared faithfulness metric (counterfactuals 2.5)."""
+"""The faithfulness protocol on CIFAR-10 pixels (counterfactuals 2.5): every configured method's pixel-ablation
+AOPC, the methods that did not apply, the randomisation check, the uncertainty and the cost."""
 from xairepro.context import RunContext
 from xairepro.experiments.vision.aopc import run_aopc
 from xairepro.runtime import script_setup, write_json
@@ -7,10 +8,8 @@ sm = snakemake  # noqa: F821
 log = script_setup(sm)
 out = run_aopc(sm.input.cache, sm.input.classifier, sm.input.dropout, sm.input.mask, sm.params.cfg,
                ctx=RunContext.from_params(sm.params.run))
-out["per_example"].to_csv(sm.output.per_example, index=False)
-out["skipped"].to_csv(sm.output.skipped, index=False)
-out["curves"].to_csv(sm.output.curves, index=False)
-out["summary"].to_csv(sm.output.summary, index=False)
+for table in ("per_example", "skipped", "curves", "summary", "sanity", "uncertainty", "cost"):
+    out[table].to_csv(getattr(sm.output, table), index=False)
 write_json(out["stats"], sm.output.stats)
 log.info("\n%s", out["summary"].to_string())
 if len(out["skipped"]):

@@ -1,4 +1,5 @@
-"""Saturation, interior gradients, IG vs gradient and completeness (counterfactuals 2.2-2.4)."""
+"""Saturation of the score and of every block, interior gradients, IG vs gradient and completeness
+(counterfactuals 2.2-2.4, Fig. 12)."""
 import numpy as np
 
 from xairepro.context import RunContext
@@ -9,6 +10,7 @@ sm = snakemake  # noqa: F821
 log = script_setup(sm)
 out = run_counterfactuals(sm.input.cache, sm.input.model, sm.params.cfg, ctx=RunContext.from_params(sm.params.run))
 out["curves"].to_csv(sm.output.curves, index=False)
+out["layers"].to_csv(sm.output.layers, index=False)
 out["trend"].to_csv(sm.output.trend, index=False)
 out["completeness"].to_csv(sm.output.completeness, index=False)
 np.savez_compressed(sm.output.arrays, **out["arrays"])

@@ -1,4 +1,4 @@
-"""Train the explanation mask network on the frozen CIFAR-10 classifier (masks section 3.1)."""
+"""Train one explanation mask network (one mask seed) on the frozen CIFAR-10 classifier (masks section 3.1)."""
 import numpy as np
 import pandas as pd
 
@@ -9,7 +9,7 @@ from xairepro.runtime import script_setup, write_json
 sm = snakemake  # noqa: F821
 log = script_setup(sm)
 out = run_mask(sm.input.cache, sm.input.model, sm.params.cfg, sm.output.mask,
-               ctx=RunContext.from_params(sm.params.run), progress=lambda row: log.info("%s", row))
+               ctx=RunContext.from_params(sm.params.run).child(int(sm.wildcards.seed)), progress=lambda row: log.info("%s", row))
 pd.DataFrame(out["history"]).to_csv(sm.output.history, index=False)
 write_json(out["metrics"], sm.output.metrics)
 np.savez_compressed(sm.output.examples, **out["examples"])

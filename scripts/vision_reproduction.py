@@ -5,6 +5,6 @@ from xairepro.runtime import script_setup
 
 sm = snakemake  # noqa: F821
 script_setup(sm)
-rows = reproduction_from_files(sm.input.classifier, sm.input.mask, sm.input.counterfactuals, sm.input.aopc_summary,
+rows = reproduction_from_files(sm.input.classifier, list(sm.input.masks), sm.input.counterfactuals, sm.input.aopc_summary,
                                sm.input.aopc_stats, sm.input.saliency, sm.params.scale)
 write_reproduction_rows(rows, sm.output.table)

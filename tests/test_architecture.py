@@ -220,3 +220,21 @@ def test_target_class_appears_nowhere_in_the_package():
         hits += [f"{path.relative_to(REPO_ROOT)}:{i}" for i, line in enumerate(text.splitlines(), 1)
                  if "target_class" in line]
     assert not hits, "\n".join(hits)
+
+
+def test_the_lists_of_builtin_names_equal_the_registries():
+    """The config check reads xairepro/names.py instead of importing torch; it must list exactly the
+    models and methods the package registers (before any plugin)."""
+    import subprocess
+    import sys
+
+    code = ("import json, xairepro.models as m, xairepro.attribution as a; "
+            "print(json.dumps([sorted(m.MODELS), a.method_names()]))")
+    import json
+
+    models, methods = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                                check=True).stdout)
+    from xairepro.names import BUILTIN_METHODS, BUILTIN_MODELS
+
+    assert sorted(BUILTIN_MODELS) == models
+    assert list(BUILTIN_METHODS) == methods

@@ -1,6 +1,6 @@
 """The ESOL recipe on a small in-memory dataset: seeded, held-out, signed attributions named in the
-config, maps, faithfulness in the shared schema (a registered toy method included), and reproduction
-rows keyed by the declared targets."""
+config, maps, the leaderboard protocol's tables in the shared schema (a registered toy method
+included), and reproduction rows keyed by the declared targets."""
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,6 +17,7 @@ from xairepro.experiments.esol.maps import maps_study
 from xairepro.experiments.esol.reproduction import reproduction_rows
 from xairepro.experiments.esol.targets import TARGETS
 from xairepro.experiments.esol.training import train_esol
+from xairepro.experiments.graphs import pool_curves, sanity_steps
 from xairepro.experiments.methods import FAITHFULNESS_COLUMNS, SKIPPED_COLUMNS
 from xairepro.report.targets import reproduction_table
 
@@ -127,15 +128,26 @@ def test_maps_average_the_fold_models(graphs, fold_models):
         maps_study({"models": fold_models[:2]}, dict(cfg, map_molecules={"bad": "C1CC"}), ctx=ctx())
 
 
-def test_faithfulness_pools_the_folds_in_the_shared_schema(graphs, fold_models):
-    res = faithfulness_study({"models": fold_models, "graphs": graphs, "model_name": "nfp"},
-                             dict(FAITH, methods=ALL_METHODS), ctx=ctx())
-    per_example, curves, summary, skipped = res.per_example, res.curves, res.summary, res.skipped
+SUITE_LABELS = ["experiment", "modality", "unit", "model", "replicate"]
+SUITE_COLUMNS = {"sanity": [*SUITE_LABELS, "method", "randomisation", "layers", "example", "spearman"],
+                 "uncertainty": [*SUITE_LABELS, "method", "example", "n_units", "spearman_sd_vs_drop"],
+                 "cost": [*SUITE_LABELS, "method", "seconds", "n_examples"]}
+
+
+@pytest.fixture(scope="module")
+def suite(graphs, fold_models):
+    """The leaderboard protocol on every fold model, every canonical method and the toy plugin."""
+    return faithfulness_study({"models": fold_models, "graphs": graphs, "model_name": "nfp"},
+                              dict(FAITH, methods=ALL_METHODS + [TOY_METHOD], sanity_steps="all"), ctx=ctx())
+
+
+def test_faithfulness_suite_tables_have_the_shared_schema_with_folds_as_replicates(suite):
+    per_example, curves, summary, skipped = suite.per_example, suite.curves, suite.summary, suite.skipped
     assert list(per_example.columns) == list(FAITHFULNESS_COLUMNS)
     assert set(per_example["experiment"]) == {"esol"} and set(per_example["modality"]) == {"molecular graph"}
     assert set(per_example["unit"]) == {"atom"} and set(per_example["model"]) == {"nfp"}
     assert set(per_example["replicate"]) == {0, 1, 2}  # the fold
-    applied = [m for m in ALL_METHODS if m not in ("shapley_sampling", "explanation_mask")]
+    applied = [m for m in ALL_METHODS if m not in ("shapley_sampling", "explanation_mask")] + [TOY_METHOD]
     assert list(dict.fromkeys(per_example["method"])) == applied
     assert per_example.groupby("method").size().eq(6).all()
     # the two that cannot apply at an atom embedding, with their reasons, once per fold
@@ -143,27 +155,47 @@ def test_faithfulness_pools_the_folds_in_the_shared_schema(graphs, fold_models):
     assert sorted(set(skipped["method"])) == ["explanation_mask", "shapley_sampling"] and len(skipped) == 2 * N_FOLDS
     reasons = skipped.drop_duplicates("method").set_index("method")["reason"]
     assert "layer" in reasons["shapley_sampling"] and "mask" in reasons["explanation_mask"]
-    assert summary["rank"].tolist() == list(range(1, len(applied) + 1)) and "random" in set(summary["method"])
-    # pooled curves: one point per method, mode and step; deletion at 0 is the unperturbed prediction
-    assert len(curves) == len(applied) * 2 * 5
-    start = curves[(curves["mode"] == "deletion") & (curves["fraction"] == 0)]["mean"]
-    assert np.allclose(start, start.iloc[0])
+    # the summary ranks the methods over every fold's molecules
+    assert summary["rank"].tolist() == list(range(1, len(applied) + 1)) and set(summary["method"]) == set(applied)
+    assert (summary["n_examples"] == 6).all() and (summary["n_replicates"] == N_FOLDS).all()
+    # curves per fold (one point per method, mode and step), pooled by the molecules of each fold
+    assert len(curves) == len(applied) * 2 * 5 * N_FOLDS and set(curves["replicate"]) == {0, 1, 2}
+    pooled = pool_curves(curves)
+    assert len(pooled) == len(applied) * 2 * 5 and (pooled["n"] == 6).all()
+    start = pooled[(pooled["mode"] == "deletion") & (pooled["fraction"] == 0)]["mean"]
+    assert np.allclose(start, start.iloc[0])  # deletion at 0 is the unperturbed prediction, for every method
     # the squared gradient norm ranks atoms differently from the signed input x gradient
     wide = per_example.pivot_table(index="example", columns="method", values="deletion_aopc")
     assert not np.allclose(wide["vanilla_grad"], wide["input_x_gradient"])
+    for kind, columns in SUITE_COLUMNS.items():
+        assert list(getattr(suite, kind).columns) == columns, kind
 
 
-def test_a_registered_method_named_in_the_config_joins_the_faithfulness_table(graphs, fold_models):
-    """The toy plugin (tests/fixtures/toy_method.py: -(x - baseline) * gradient) runs in ESOL's
-    faithfulness study by its name alone, and ranks the atoms the reverse of input x gradient."""
-    res = faithfulness_study({"models": fold_models[:2], "graphs": graphs, "model_name": "nfp"},
-                             dict(FAITH, n_folds=N_FOLDS, n_examples=4,
-                                  methods=["input_x_gradient", TOY_METHOD, "random"]), ctx=ctx())
-    rows = res.per_example[res.per_example["method"] == TOY_METHOD]
-    assert len(rows) == 4 and rows["deletion_aopc"].notna().all() and set(rows["replicate"]) == {0, 1}
-    assert TOY_METHOD in set(res.summary["method"]) and res.skipped.empty
-    wide = res.per_example.pivot_table(index="example", columns="method", values="deletion_aopc")
-    assert wide[TOY_METHOD].mean() < wide["input_x_gradient"].mean()
+def test_faithfulness_suite_runs_sanity_uncertainty_and_cost_for_every_applied_method(suite):
+    """A registered toy method (tests/fixtures/toy_method.py: -(x - baseline) * gradient) named in the
+    config joins every table; every applied method has sanity rows at the full randomisation of each
+    fold model; the sampled methods (M > 1) have the uncertainty rows."""
+    applied = set(suite.per_example["method"])
+    assert TOY_METHOD in applied
+    san = suite.sanity
+    assert set(san["method"]) == applied and set(san["randomisation"]) == {"all layers"}
+    assert san.groupby("method")["replicate"].nunique().eq(N_FOLDS).all()
+    assert san.groupby("method").size().eq(6).all()  # one row per explained molecule
+    rho = san.groupby("method")["spearman"].mean()
+    assert rho["random"] == pytest.approx(1.0)  # the random order ignores the model: it must fail the check
+    assert rho["input_x_gradient"] < 0.95  # re-initialised weights change the gradient
+    assert set(suite.uncertainty["method"]) == {"smoothgrad", "bayesgrad", "bayes_smoothgrad"}
+    assert suite.uncertainty["spearman_sd_vs_drop"].dropna().between(-1, 1).all()
+    assert set(suite.cost["method"]) == applied and (suite.cost["seconds"] > 0).all()
+    toy = suite.per_example[suite.per_example["method"] == TOY_METHOD]
+    ixg = suite.per_example[suite.per_example["method"] == "input_x_gradient"]
+    assert toy["deletion_aopc"].mean() < ixg["deletion_aopc"].mean()  # the reversed order is less faithful
+
+
+def test_sanity_steps_setting():
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+    assert sanity_steps(model, "all") == [2] and sanity_steps(model, []) == [] and sanity_steps(model, None) is None
+    assert sanity_steps(model, [1]) == [1]
 
 
 def test_blog_integrated_gradients_are_complete_and_signed(graphs, fold_models):
@@ -176,3 +208,83 @@ def test_blog_integrated_gradients_are_complete_and_signed(graphs, fold_models):
     maps = blog_maps_study({"model": fold_models[0]},
                            {"steps": 64, "baseline": 0.0, "map_molecules": {"ethanol": "CCO"}}, ctx=ctx())
     assert len(maps[0]["scores"]["integrated_gradients"]) == 3 and maps[0]["rel_error"] < 0.01
+
+
+class EmbeddingInput(torch.nn.Module):
+    """One molecule's graph model with its atom embedding as the input: ``x`` (B, C, n_atoms) replaces
+    the output of ``model.embedding`` (the hook the attribution and the atom unit use) for B copies
+    of the molecule, so an array library can perturb atoms as the columns of an array."""
+
+    def __init__(self, model, graph):
+        super().__init__()
+        self.model, self.graph = model, graph
+
+    def forward(self, x):
+        from torch_geometric.data import Batch
+
+        from xairepro.attribution import replace_layer
+
+        b, c, n = x.shape
+        rows = x.permute(0, 2, 1).reshape(b * n, c).to(torch.float32)
+        with replace_layer(self.model.embedding, lambda out: rows):
+            return self.model(Batch.from_data_list([self.graph] * b))
+
+
+class FlatAtoms(torch.nn.Module):
+    """The same with the embedding flattened atom-major, ``x`` (B, 1, n_atoms * C)."""
+
+    def __init__(self, inner, n_atoms, channels):
+        super().__init__()
+        self.inner, self.n, self.c = inner, n_atoms, channels
+
+    def forward(self, x):
+        return self.inner(x.reshape(x.shape[0], self.n, self.c).permute(0, 2, 1))
+
+
+def test_atom_deletion_curve_agrees_with_quantus(graphs, fold_models):
+    """Issue 19.7, graphs: for one cell (BayesGrad on four held-out ESOL molecules of one fold model),
+    our deletion curve over atoms equals Quantus's for the same removal, an atom's embedding row set to
+    the baseline 0. The model is wrapped so that its input is the (C, n_atoms) atom embedding of one
+    molecule; Quantus's RegionPerturbation with 1x1 patches over (C, 1, n_atoms) removes one atom
+    (all C channels) per step, most relevant first (it returns f(x) - f(x without the top k)), and
+    PixelFlipping over the atom-major flattened embedding with features_in_step = C does the same
+    (it returns f(x without the top k)). The attributions are given at the input's full shape (each
+    atom's score in every channel): Quantus cannot infer the axes of a (1, n_atoms) map when
+    n_atoms equals C. Quantus 0.6.0."""
+    import quantus
+    from torch_geometric.data import Batch
+
+    from xairepro.evaluation.faithfulness import faithfulness_curves
+    from xairepro.experiments.graphs import atom_settings, atom_unit, explain_graphs
+
+    model = fold_models[0].eval()
+    mols = [g for g in split_fold(graphs, 0, N_FOLDS, 0)[1] if g.num_nodes >= 3][:4]
+    assert len(mols) >= 3
+    cfg = {"baseline": 0.0}
+    unit = atom_unit(cfg)
+    bayes = explain_graphs(model, mols, ["bayesgrad"], atom_settings(model, cfg, ctx=ctx()), M=4, seed=0)["bayesgrad"]
+    for g, s in zip(mols, bayes.units(unit, mols, "raw")):
+        n = g.num_nodes
+        assert len(set(np.round(s, 12))) == n  # distinct scores: one order, whoever sorts them
+        seen = {}
+        hook = model.embedding.register_forward_hook(lambda m, a, out: seen.setdefault("e", out.detach().clone()))
+        with torch.no_grad():
+            model(Batch.from_data_list([g]))
+        hook.remove()
+        emb = seen["e"]  # (n_atoms, C)
+        c = emb.shape[1]
+        ours = faithfulness_curves(model, [g], [s], unit, fractions=np.arange(n + 1) / n)[0]  # k = 0..n removed
+        region = quantus.RegionPerturbation(patch_size=1, regions_evaluation=n, order="morf", abs=False,
+                                            normalise=False, perturb_baseline=0.0, disable_warnings=True)
+        theirs = np.asarray(region(model=EmbeddingInput(model, g).eval(), x_batch=emb.T[None].numpy(),
+                                   y_batch=np.array([0]), a_batch=np.broadcast_to(np.asarray(s, np.float32), (1, c, n)).copy(),
+                                   device="cpu", softmax=False, channel_first=True))[0]
+        np.testing.assert_allclose(ours[0] - ours[1:], theirs, atol=1e-5)
+        flipping = quantus.PixelFlipping(features_in_step=c, abs=False, normalise=False, perturb_baseline=0.0,
+                                         disable_warnings=True)
+        flipped = np.asarray(flipping(model=FlatAtoms(EmbeddingInput(model, g), n, c).eval(),
+                                      x_batch=emb.reshape(1, 1, n * c).numpy(), y_batch=np.array([0]),
+                                      a_batch=np.repeat(np.asarray(s, np.float32), c)[None, None, :],
+                                      device="cpu", softmax=False, channel_first=True))[0]
+        np.testing.assert_allclose(ours[1:], flipped, atol=1e-5)
+        assert np.abs(theirs).max() > 1e-3  # removing atoms changes the prediction: the check is not vacuous

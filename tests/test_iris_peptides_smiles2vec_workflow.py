@@ -18,10 +18,11 @@ TINY = {
              "importance": {"n_trees": 20, "permutation_repeats": 2},
              "faithfulness": {"methods": [TOY_METHOD, "integrated_gradients", "bayesgrad", "explanation_mask", "random"],
                               "n_examples": 20, "mc_samples": 4, "ig_steps": 8, "n_random": 2}},
-    "peptides": {"train": {"epochs": 3, "batch_size": 16, "lr": 0.01},
+    "peptides": {"seeds": 2, "train": {"epochs": 3, "batch_size": 16, "lr": 0.01},
                  "attribution": {"samples": 64, "ig_steps": 16},
                  "faithfulness": {"methods": [TOY_METHOD, "integrated_gradients", "bayesgrad", "shapley_sampling",
                                               "random"],
+                                  "dropout_methods": ["bayesgrad", "random"],
                                   "n_examples": 3, "steps": 4, "max_fraction": 1.0, "n_random": 2, "samples": 8,
                                   "ig_steps": 8}},
     "smiles2vec": {
@@ -29,7 +30,7 @@ TINY = {
                                   "dropout": 0.1}},
         "train": {"epochs": 1, "batch_size": 64, "lr": 0.003},
         "mask": {"split": "random", "hidden": 4, "n_layers": 2, "kernel_size": 3, "l1": 0.001, "l2": 0.0001,
-                 "epochs": 1, "batch_size": 64, "lr": 0.001},
+                 "epochs": 1, "batch_size": 64, "lr": 0.001, "seeds": 1},
         "attribution": {"ig_steps": 4, "mc_samples": 2},
         "faithfulness": {"methods": [TOY_METHOD, "integrated_gradients", "shapley_sampling", "explanation_mask",
                                      "random"],
@@ -55,9 +56,11 @@ def test_three_slices(tmp_path):
                          mirror=SHARED_DATA)
     assert sorted(planned_rules(proc)) == sorted([
         "train_iris", "iris_importance", "iris_faithfulness", "iris_reproduction",
-        "download_hemolytic", "train_peptides", "peptides_explain", "peptides_faithfulness", "peptides_reproduction",
+        "download_hemolytic", *["train_peptides"] * 3, *["peptides_seed_shapley"] * 2, "peptides_explain",
+        "peptides_faithfulness", "peptides_reproduction",
         "download_esol", "smiles2vec_featurize", "smiles2vec_train", "smiles2vec_train", "smiles2vec_mask",
-        "smiles2vec_explain", "smiles2vec_faithfulness", "smiles2vec_reproduction"])
+        "smiles2vec_mask_seed", "smiles2vec_mask_seeds", "smiles2vec_explain", "smiles2vec_faithfulness",
+        "smiles2vec_reproduction"])
     res = wd / "results"
 
     # iris: one row, every method's importance of the four measurements, the model as configured;
@@ -71,18 +74,26 @@ def test_three_slices(tmp_path):
     assert set(pe["method"]) == {TOY_METHOD, "integrated_gradients", "bayesgrad", "random"}
     assert pe["example"].nunique() == 20 and list(skipped["method"]) == ["explanation_mask"]
 
-    # peptides: the chapter's split sizes, the example peptide, the configured methods; BayesGrad
-    # skipped in the faithfulness study (the CNN has no dropout)
-    metrics = json.loads((res / "peptides/metrics.json").read_text())
-    assert metrics["n_test"] == 63 and metrics["n_train"] == 508  # 634 peptides, 10% / 10% / rest
+    # peptides: the book's split sizes, the same for every model seed; the example peptide, the
+    # configured methods; BayesGrad skipped on the CNN (no dropout) and run on its dropout variant
+    runs = [json.loads((res / f"peptides/models/cnn/seed{s}/metrics.json").read_text()) for s in (0, 1)]
+    for metrics in runs:
+        assert metrics["n_test"] == 63 and metrics["n_train"] == 508  # 634 peptides, 10% / 10% / rest
+        assert metrics["split_seed"] == 0 and metrics["test_positive_fraction"] == runs[0]["test_positive_fraction"]
+    assert [m["seed"] for m in runs] == [0, 1] and runs[0]["probabilities"] != runs[1]["probabilities"]
     bars = pd.read_csv(res / "peptides/attributions.csv")
     assert "".join(bars["residue"]) == "RAGLQFPVGRLLRRLLRRLLR" and list(bars.columns[2:]) == PEPTIDE_METHODS
     summary = pd.read_csv(res / "peptides/faithfulness/summary.csv")
-    assert set(summary["method"]) == {TOY_METHOD, "integrated_gradients", "shapley_sampling", "random"}
+    by_model = summary.groupby("model")["method"].apply(set).to_dict()
+    assert by_model == {"cnn": {TOY_METHOD, "integrated_gradients", "shapley_sampling", "random"},
+                        "cnn_dropout": {"bayesgrad", "random"}}
     assert (summary["n_examples"] <= 3).all()
     pe, skipped = _faithfulness(res, "peptides")
-    assert list(skipped["method"]) == ["bayesgrad"] and set(pe["unit"]) == {"residue"}
-    assert len(pd.read_csv(res / "peptides/reproduction.csv")) == 4
+    assert skipped[["model", "method"]].values.tolist() == [["cnn", "bayesgrad"]] and set(pe["unit"]) == {"residue"}
+    rep = pd.read_csv(res / "peptides/reproduction.csv").set_index("id")
+    assert list(rep.index[:5]) == ["dmol.peptides.test_accuracy", "dmol.peptides.p_qqqqq", "dmol.peptides.p_ggggg",
+                                   "dmol.peptides.p_example", "dmol.peptides.shapley_reading"]
+    assert json.loads(rep.loc["dmol.peptides.p_qqqqq", "measures"])["n_seeds"] == 2
 
     # SMILES2vec: all 1,128 molecules without the trailing spaces, scaffold split sizes, the 366
     # soluble or insoluble molecules in the top-3 table; Shapley skipped at the embedding layer

@@ -132,3 +132,16 @@ def test_suite_runs_every_method_checks_sanity_and_uncertainty_and_names_what_di
     aopc = res.per_example.groupby("method")["deletion_aopc"].mean()
     assert aopc[TOY_METHOD] < aopc["random"] < aopc["input_x_gradient"]
     assert (res.cost["seconds"] >= 0).all() and set(res.cost["method"]) == set(res.per_example["method"])
+
+
+def test_display_cell_carries_interval_rank_sanity_and_seconds_or_the_reason():
+    from xairepro.report.leaderboard import display_table
+
+    cells = pd.DataFrame([{"experiment": "esol", "model": "nfp", "method": "bayesgrad", "score": 0.5, "score_lo": 0.25,
+                           "score_hi": 0.75, "rank": 2, "sanity": "fail", "seconds": 1.25}])
+    skipped = pd.DataFrame([{"experiment": "esol", "model": "nfp", "method": "shapley_sampling",
+                             "reason": "needs input features"}])
+    rows = pd.DataFrame({"experiment": ["esol"], "method": ["bayesgrad"]})
+    table = display_table(cells, skipped, rows).set_index("method")
+    assert table.loc["bayesgrad", "esol"] == "0.50 [0.25, 0.75] #2 ✗ (1.25 s)"
+    assert table.loc["shapley_sampling", "esol"] == "n/a: needs input features"

@@ -11,7 +11,7 @@ from conftest import TOY_METHOD
 from xairepro.context import RunContext
 from xairepro.data.loaders import HEMOLYTIC_ALPHABET
 from xairepro.experiments.methods import FAITHFULNESS_COLUMNS
-from xairepro.experiments.peptides.data import ALPHABET, encode, load_peptides
+from xairepro.experiments.peptides.data import ALPHABET, book_order, encode, load_peptides
 from xairepro.experiments.peptides.explain import explain_study, residue_results, residue_unit, simplex_projection
 from xairepro.experiments.peptides.faithfulness import faithfulness_study
 from xairepro.experiments.peptides.reproduction import reproduction_rows
@@ -67,20 +67,29 @@ def test_encode_rejects_bad_peptides():
         encode("A" * 11, 10)
 
 
-def test_shuffled_split_partitions_and_mixes_classes(tmp_path):
-    data = load_peptides(_npz(tmp_path), test_fraction=0.1, val_fraction=0.1, seed=1)
+def test_split_is_the_books_one_shuffle(tmp_path):
+    """The book: np.random.seed(0); np.random.shuffle(index) once, then test = first 10%, val = next 10%."""
+    state = np.random.get_state()
+    data = load_peptides(_npz(tmp_path), test_fraction=0.1, val_fraction=0.1, split_seed=0)
+    assert all(np.array_equal(a, b) for a, b in zip(np.random.get_state(), state) if isinstance(a, np.ndarray))
+    np.random.seed(0)  # the book's lines, on the global legacy generator
+    index = np.arange(80)
+    np.random.shuffle(index)
+    np.random.set_state(state)
+    assert np.array_equal(data.order, index) and np.array_equal(book_order(80, 0), index)
+    assert np.array_equal(data.split["test"], np.arange(8)) and np.array_equal(data.split["val"], np.arange(8, 16))
     idx = np.concatenate([data.split[k] for k in ("test", "val", "train")])
-    assert sorted(idx) == list(range(80)) and len(data.split["test"]) == 8
-    assert 0 < data.y[data.split["train"]].mean() < 1
-    assert (data.order[:8] != np.arange(8)).any()  # shuffled, unlike the chapter's code
+    assert sorted(idx) == list(range(80))
+    positives = (data.order < 40).astype(int)  # the raw file stacks the positives first
+    assert np.array_equal(data.y, positives) and 0 < data.y[data.split["train"]].mean() < 1
     assert np.allclose(data.x.sum(-1), 1.0)  # gap channel fills the padding
-    again = load_peptides(_npz(tmp_path), test_fraction=0.1, val_fraction=0.1, seed=1)
-    assert np.array_equal(again.x, data.x)
+    other = load_peptides(_npz(tmp_path), test_fraction=0.1, val_fraction=0.1, split_seed=1)
+    assert not np.array_equal(other.order, data.order) and data.split_seed == 0
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    data = load_peptides(_npz(tmp_path_factory.mktemp("hemolytic")), test_fraction=0.1, val_fraction=0.1, seed=0)
+    data = load_peptides(_npz(tmp_path_factory.mktemp("hemolytic")), test_fraction=0.1, val_fraction=0.1, split_seed=0)
     trained, metrics = train_peptides(data, SPEC, {"epochs": 2, "batch_size": 16, "lr": 0.01}, ["QQQQQ"], ctx=CTX)
     return data, trained.model, metrics
 
@@ -93,7 +102,14 @@ def test_training_and_explanations_are_seeded(trained, tmp_path):
     out = runs[0]
     bars, conv, flips, summary = out.bars, out.convergence, out.flips, out.summary
     assert list(bars.columns) == ["position", "residue", *METHODS] and len(bars) == 8 and out.skipped.empty
-    assert 0.0 <= metrics["test_accuracy"] <= 1.0 and set(metrics["probabilities"]) == {"QQQQQ"}
+    test = data.split["test"]
+    with torch.no_grad():
+        predicted = (model(torch.as_tensor(data.x[test])).view(-1) > 0).numpy()
+    assert metrics["test_accuracy"] == pytest.approx(float((predicted == data.y[test]).mean()))
+    assert set(metrics["probabilities"]) == {"QQQQQ"} and metrics["split_seed"] == 0
+    with torch.no_grad():
+        p = float(torch.sigmoid(model(torch.as_tensor(encode("QQQQQ", data.length)).unsqueeze(0))).view(-1)[0])
+    assert metrics["probabilities"]["QQQQQ"] == pytest.approx(p, rel=1e-5)
     # integrated gradients are complete: with no residue the bias-free model gives logit 0, so the
     # residues' values add up to the logit
     assert set(summary["completeness_rel_error"]) == {"integrated_gradients"}
@@ -105,11 +121,14 @@ def test_training_and_explanations_are_seeded(trained, tmp_path):
     # every listed counterfactual flips the class, closest to the boundary first
     assert (np.sign(flips["logit_after"]) != np.sign(summary["logit"])).all()
     assert flips["distance"].is_monotonic_increasing
-    rows = reproduction_rows(metrics, summary, "quick")
-    assert [r["id"] for r in rows] == ["dmol.peptides.test_accuracy", "dmol.peptides.attributions",
-                                       "dmol.peptides.shapley_sum", "dmol.peptides.counterfactuals"]
-    assert json.loads(rows[3]["measures"]) == {"n_flips": len(flips)}
-    assert "integrated_gradients completeness error" in rows[1]["note"]
+    rows = reproduction_rows([metrics], [], summary, "quick")
+    assert [r["id"] for r in rows] == ["dmol.peptides.test_accuracy", "dmol.peptides.p_qqqqq",
+                                       "dmol.peptides.attributions", "dmol.peptides.shapley_sum",
+                                       "dmol.peptides.counterfactuals"]
+    assert json.loads(rows[-1]["measures"]) == {"n_flips": len(flips)}
+    assert "integrated_gradients completeness error" in rows[2]["note"]
+    holds = int(metrics["probabilities"]["QQQQQ"] > 0.5)
+    assert rows[1]["ours"].startswith(f"holds in {holds}/1 seeds")
 
 
 def test_residue_readings_are_the_chapters(trained):

@@ -19,7 +19,7 @@ import yaml
 from conftest import REPO_ROOT, copy_workflow, run_snakemake
 from slurm_cluster import ClusterUnavailable, one_node_cluster
 
-pytestmark = pytest.mark.timeout(1200)
+pytestmark = [pytest.mark.timeout(1200), pytest.mark.slow]
 
 TARGET = "results/iris/reproduction.csv"
 RULES = {"train_iris", "iris_importance", "iris_reproduction"}

@@ -15,9 +15,13 @@ from xairepro.experiments.methods import FAITHFULNESS_COLUMNS, SKIPPED_COLUMNS
 from xairepro.experiments.smiles2vec.data import char_atoms, featurize_esol, load, random_split, save
 from xairepro.experiments.smiles2vec.explain import top3_summary, top3_table
 from xairepro.experiments.smiles2vec.faithfulness import faithfulness_study
-from xairepro.experiments.smiles2vec.mask import (load_mask_net, mask_weights, masked_predictions, save_mask_net,
-                                                  train_smiles2vec_mask)
+from xairepro.experiments.smiles2vec.mask import (load_mask_net, mask_weights, masked_predictions, rewire_mask_net,
+                                                  save_mask_net, train_smiles2vec_mask)
 from xairepro.experiments.smiles2vec.reproduction import reproduction_rows
+from xairepro.experiments.smiles2vec.seeds import SEED_COLUMNS, mask_seed_study, seeds_table
+from xairepro.experiments.smiles2vec.targets import TARGETS
+from xairepro.experiments.suite import UNIT_EXAMPLE_COLUMNS
+from xairepro.report.targets import reproduction_table, write_reproduction_rows
 from xairepro.experiments.smiles2vec.study import explain_study
 from xairepro.experiments.smiles2vec.training import train_smiles2vec
 
@@ -127,8 +131,8 @@ def test_explain_study_reads_every_method_the_same_way(small, trained):
                          {"split": "random", "attribution": ATTR, "top3": thresholds}, ctx=CTX)
     assert list(none["skipped"]["method"]) == ["explanation_mask"] and "mask" in none["skipped"]["reason"][0]
     with pytest.raises(ValueError, match="explanation_mask"):
-        reproduction_rows({"test_rmse": 1, "n_test": 1}, {"test_rmse": 1}, {"test_masked_rmse": 1, "test_rmse": 1,
-                          "test_fidelity_rmse": 0}, none["summary"], "quick")
+        reproduction_rows({"test_rmse": 1, "n_test": 1}, {"test_rmse": 1}, _seeds_frame([0.8], [0.9], [0.9], [0.7]),
+                          none["summary"], "quick")
 
 
 def test_faithfulness_names_a_registered_plugin_method(small, trained):
@@ -181,3 +185,154 @@ def test_top3_counts_hits_on_the_right_atoms(small):
     assert signed.loc["explanation_mask", "top3_accuracy"] == summary.loc["explanation_mask", "top3_accuracy"]
     with pytest.raises(ValueError, match="ranking"):
         top3_table(small, idx, scores, {"soluble": -1.0, "insoluble": -5.0}, ranking="square")
+
+
+SUITE_LABELS = ["experiment", "modality", "unit", "model", "replicate"]
+SUITE_COLUMNS = {"sanity": [*SUITE_LABELS, "method", "randomisation", "layers", "example", "spearman"],
+                 "uncertainty": [*SUITE_LABELS, "method", "example", "n_units", "spearman_sd_vs_drop"],
+                 "cost": [*SUITE_LABELS, "method", "seconds", "n_examples"]}
+
+
+def test_faithfulness_suite_tables_sanity_and_uncertainty(small, trained):
+    """The leaderboard protocol: every table in the shared schema, the plugin method in it, sanity
+    rows at the full randomisation for every applied method, BayesGrad on the model itself (it has
+    dropout) with its per-character sd, one metric call per reading (the toy method reads raw, the
+    squared-gradient methods square)."""
+    model, net, _, _ = trained
+    spec = {"methods": [TOY_METHOD, "vanilla_grad", "bayesgrad", "shapley_sampling", "explanation_mask", "random"],
+            "n_examples": 3, "steps": 4, "max_fraction": 1.0, "n_random": 2, "sanity_steps": "all",
+            "uncertainty_examples": 2}
+    inputs = {"model": model, "mask_net": net, "data": small, "model_name": "smiles2vec"}
+    res = faithfulness_study(inputs, {"split": "random", "attribution": ATTR, "faithfulness": spec}, ctx=CTX)
+    tables = res.tables()
+    assert set(tables) == {"per_example", "curves", "summary", "skipped", "sanity", "uncertainty", "cost",
+                           "unit_examples"}
+    assert list(res.per_example.columns) == list(FAITHFULNESS_COLUMNS)
+    assert list(res.skipped.columns) == list(SKIPPED_COLUMNS) and list(res.skipped["method"]) == ["shapley_sampling"]
+    for kind, columns in SUITE_COLUMNS.items():
+        assert list(tables[kind].columns) == columns, kind
+    applied = {TOY_METHOD, "vanilla_grad", "bayesgrad", "explanation_mask", "random"}
+    assert set(res.per_example["method"]) == applied and set(res.cost["method"]) == applied
+    assert list(res.per_example["method"].drop_duplicates()) == [m for m in spec["methods"] if m in applied]
+    for table in ("per_example", "sanity", "uncertainty", "cost"):
+        assert set(tables[table]["model"]) == {"smiles2vec"} and set(tables[table]["experiment"]) == {"smiles2vec"}
+    san = res.sanity
+    assert set(san["method"]) == applied and set(san["randomisation"]) == {"all layers"}
+    n_layers = int(san["layers"].iloc[0])
+    assert (san["layers"] == n_layers).all() and n_layers >= 3
+    assert san.groupby("method")["example"].nunique().eq(3).all() and san["spearman"].dropna().between(-1, 1).all()
+    # the rewired mask reads the randomised embeddings: its ranking changes
+    assert not np.allclose(san[san["method"] == "explanation_mask"]["spearman"], 1.0)
+    # BayesGrad runs on the model itself (dropout 0.1): its sd per character against the single drop
+    assert set(res.uncertainty["method"]) == {"bayesgrad"} and len(res.uncertainty) == 3
+    ue = res.unit_examples
+    assert list(ue.columns) == UNIT_EXAMPLE_COLUMNS and set(ue["method"]) == {"bayesgrad"}
+    test = small.splits["random"]["test"][:3]
+    assert sorted(ue["example"].unique()) == [test[0], test[2]] and (ue["M"] == ATTR["mc_samples"]).all()
+    first = ue[ue["example"] == test[0]]
+    assert "".join(first["unit_label"]) == small.smiles[test[0]] and (first["sd"] >= 0).all()
+    assert (first["mean"] >= 0).all()  # squared gradients (method_options)
+
+
+def test_rewired_mask_reads_the_other_model(small, trained, tmp_path):
+    model, net, _, _ = trained
+    assert rewire_mask_net(net, model) is net
+    other, _ = train_smiles2vec(small, "random", SPEC, {"epochs": 1, "batch_size": 4, "lr": 0.01},
+                                 ctx=RunContext(seed=3, device="cpu"))
+    other = other.model
+    again = rewire_mask_net(net, other)
+    assert again.model is other and again.model.embedding is again.layer
+    tokens = torch.as_tensor(small.tokens[:4])
+    for a, b in zip(net.first.parameters(), again.first.parameters()):
+        assert torch.equal(a, b)
+    emb = other.embedding.weight.detach().clone()
+    assert not torch.allclose(net.mask(tokens), again.mask(tokens))  # other embeddings, other weights
+    assert torch.equal(other.embedding.weight, emb) and not torch.equal(emb, model.embedding.weight)
+    # the checkpoint keeps the mask network's own weights only, never the frozen embedding
+    save_mask_net(tmp_path / "m.pt", net, MSPEC)
+    state = torch.load(tmp_path / "m.pt", weights_only=False)["state_dict"]
+    assert state and not any(k.startswith(("model.", "layer.")) for k in state)
+
+
+def test_labels_fitted_mask_loss_is_mse_to_the_labels(small, trained):
+    """target=labels: the loss is the MSE of the masked prediction to the labels plus the penalties
+    (by hand), and training lowers the masked RMSE against the labels on the training molecules."""
+    model, _, _, _ = trained
+    net, _ = train_smiles2vec_mask(model, small, "random", dict(MSPEC, epochs=0), ctx=CTX, target="labels")
+    net.eval()
+    tokens, y = torch.as_tensor(small.tokens[:6]), torch.tensor(small.y[:6], dtype=torch.float32).view(-1, 1)
+    with torch.no_grad():
+        out, mask, _ = net(tokens)
+        by_hand = (((out - y) ** 2).mean() + 1e-3 * mask.abs().sum((1, 2)).mean()
+                   + 1e-4 * (mask ** 2).sum((1, 2)).mean())
+        total, parts = net.loss(tokens, y)
+        fidelity, _ = net.loss(tokens)
+    assert float(total) == pytest.approx(float(by_hand), rel=1e-5)
+    assert parts["task"] == pytest.approx(float(((out - y) ** 2).mean()), rel=1e-5)
+    assert float(fidelity) != pytest.approx(float(total), rel=1e-3)
+    spec = dict(MSPEC, epochs=15, batch_size=6, lr=0.02)
+    before = masked_predictions(net, small, "random", "cpu")["train_masked_rmse"]
+    fitted, history = train_smiles2vec_mask(model, small, "random", spec, ctx=CTX, target="labels")
+    after = masked_predictions(fitted, small, "random", "cpu")["train_masked_rmse"]
+    assert after < before and history[-1]["train_loss"] < history[0]["train_loss"]
+    with pytest.raises(ValueError, match="target"):
+        train_smiles2vec_mask(model, small, "random", MSPEC, ctx=CTX, target="model")
+
+
+def test_mask_seed_study_and_seeds_table(small, trained):
+    model, net, _, _ = trained
+    cfg = {"mask": dict(MSPEC, split="random"), "attribution": {k: v for k, v in ATTR.items() if k != "methods"},
+           "top3": {"soluble": -1.0, "insoluble": -5.0}}
+    runs = [mask_seed_study({"model": model, "data": small}, dict(cfg, target=t, seed=s), ctx=CTX)
+            for t, s in (("prediction", 0), ("labels", 0), ("prediction", 1))]
+    m = [r["metrics"] for r in runs]
+    # mask seed 0 fitted to the prediction is the run's own mask (the fixture's)
+    np.testing.assert_allclose(mask_weights(runs[0]["net"], small.tokens, "cpu"), mask_weights(net, small.tokens, "cpu"),
+                               rtol=1e-5)
+    assert [x["run_seed"] for x in m] == [0, 0, 1] and m[0]["test_rmse"] == pytest.approx(m[1]["test_rmse"])
+    assert m[0]["test_masked_rmse"] != pytest.approx(m[1]["test_masked_rmse"])
+    assert m[0]["n_top3"] == 8 and all(0 <= x["top3_accuracy"] <= 1 and 0 <= x["random_top3_accuracy"] <= 1 for x in m)
+    table = seeds_table(m)
+    assert list(table.columns) == SEED_COLUMNS
+    assert list(zip(table["target"], table["seed"])) == [("labels", 0), ("prediction", 0), ("prediction", 1)]
+    with pytest.raises(ValueError, match="twice"):
+        seeds_table([m[0], m[0]])
+
+
+def _seeds_frame(labels_masked, prediction_masked, prediction_top3, random_top3):
+    rows = []
+    for target, masked, top3 in (("labels", labels_masked, [0.5] * len(labels_masked)),
+                                 ("prediction", prediction_masked, prediction_top3)):
+        for s, (mr, t3) in enumerate(zip(masked, top3)):
+            rows.append({"target": target, "seed": s, "run_seed": s, "n_test": 113, "test_rmse": 0.9,
+                         "test_masked_rmse": mr, "test_fidelity_rmse": 0.1, "train_masked_rmse": mr,
+                         "n_top3": 366, "top3_accuracy": t3,
+                         "random_top3_accuracy": random_top3[s] if target == "prediction" else 0.7,
+                         "top3_fraction": 0.5, "random_top3_fraction": 0.4})
+    return pd.DataFrame(rows, columns=SEED_COLUMNS)
+
+
+def test_over_seeds_verdicts_count_the_seeds(tmp_path):
+    """masked_rmse reads the labels-fitted seeds, top3 the prediction-fitted ones; the verdict
+    counts the seeds that hold (threshold 0.881 and 83%; majority 80%)."""
+    seeds = _seeds_frame([0.85, 0.86, 0.95, 0.87, 0.80], [0.99, 0.99, 0.99, 0.99, 0.99],
+                         [0.90, 0.70, 0.60, 0.85, 0.50], [0.72, 0.71, 0.70, 0.73, 0.74])
+    top3 = pd.DataFrame({"method": ["explanation_mask", "random"], "n": [366, 366], "top3_accuracy": [0.9, 0.7],
+                         "top3_fraction": [0.5, 0.4]})
+    rows = reproduction_rows({"test_rmse": 0.86, "n_test": 113}, {"test_rmse": 1.1}, seeds, top3, "quick")
+    write_reproduction_rows(rows, tmp_path / "r.csv")
+    table = reproduction_table([tmp_path / "r.csv"], TARGETS).set_index("id")
+    assert table.loc["masks.esol_smiles2vec.rmse", "verdict"] == "reproduced"
+    assert tuple(table.loc["masks.esol_smiles2vec.masked_rmse", ["verdict", "seeds"]]) == ("reproduced", "4/5")
+    assert tuple(table.loc["masks.esol_smiles2vec.top3_accuracy", ["verdict", "seeds"]]) == ("unstable", "2/5")
+    assert "median 0.990" in table.loc["masks.esol_smiles2vec.masked_rmse", "note"]  # prediction-fitted beside
+    assert "random order" in table.loc["masks.esol_smiles2vec.top3_accuracy", "note"]
+    assert "72.0%" in table.loc["masks.esol_smiles2vec.top3_accuracy", "note"]
+    bad = seeds.assign(top3_accuracy=0.5)
+    rows = reproduction_rows({"test_rmse": 0.86, "n_test": 113}, {"test_rmse": 1.1}, bad, top3, "quick")
+    write_reproduction_rows(rows, tmp_path / "b.csv")
+    again = reproduction_table([tmp_path / "b.csv"], TARGETS).set_index("id")
+    assert tuple(again.loc["masks.esol_smiles2vec.top3_accuracy", ["verdict", "seeds"]]) == ("not reproduced", "0/5")
+    with pytest.raises(ValueError, match="labels"):
+        reproduction_rows({"test_rmse": 0.86, "n_test": 113}, {"test_rmse": 1.1}, seeds[seeds["target"] != "labels"],
+                          top3, "quick")

@@ -1,5 +1,7 @@
 """IMDB text experiment: tokenizer and cache, the packed BiGRU, training (resumable), word
-attributions, the explanation mask, faithfulness, reproduction rows, and the workflow slice."""
+attributions (samples reduced per chunk, per-word spread), the explanation mask in both readings and
+over seeds, the leaderboard protocol over words (with a Quantus cross-check of the deletion curve),
+reproduction rows over mask seeds, and the workflow slice."""
 from __future__ import annotations
 
 import gzip
@@ -11,22 +13,59 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import (
+    REPO_ROOT,
+    SHARED_DATA,
+    TOY_METHOD,
+    copy_workflow,
+    needs_shared_data,
+    run_snakemake,
+)
 
-from conftest import REPO_ROOT, SHARED_DATA, TOY_METHOD, copy_workflow, needs_shared_data, run_snakemake
-from xairepro.attribution import method_names
 from xairepro.config import ConfigError, load_config
 from xairepro.context import RunContext
 from xairepro.experiments.methods import FAITHFULNESS_COLUMNS, SKIPPED_COLUMNS
-from xairepro.experiments.text.attributions import (GRADIENT, IG, load_scores, saturation_summary, save_scores,
-                                                    word_attribution_study)
-from xairepro.experiments.text.data import (OOV_ID, PAD_ID, TextCache, TextInputs, build_vocab, decode, encode,
-                                            prepare, tokenize)
-from xairepro.experiments.text.faithfulness import word_faithfulness_study
-from xairepro.experiments.text.masks import TextMaskNet, load_mask_net, mask_study, mask_weights, top_words
+from xairepro.experiments.text.attributions import (
+    GRADIENT,
+    IG,
+    load_scores,
+    saturation_summary,
+    save_scores,
+    saved_explanations,
+    word_attribution_study,
+)
+from xairepro.experiments.text.data import (
+    OOV_ID,
+    PAD_ID,
+    TextCache,
+    TextInputs,
+    build_vocab,
+    decode,
+    encode,
+    prepare,
+    tokenize,
+)
+from xairepro.experiments.text.faithfulness import sanity_steps, word_faithfulness_study
+from xairepro.experiments.text.mask_readout import mask_seed_tables, polar_shares, top_words, word_polarity
+from xairepro.experiments.text.masks import (
+    TextAttentionMaskNet,
+    TextMaskNet,
+    load_mask_net,
+    mask_study,
+    mask_weights,
+    variant_label,
+)
 from xairepro.experiments.text.reproduction import reproduction_rows
 from xairepro.experiments.text.targets import TARGETS
 from xairepro.experiments.text.training import train_text
-from xairepro.experiments.text.words import build_methods, explain_words, method_settings
+from xairepro.experiments.text.words import (
+    WORD,
+    SoftmaxScore,
+    build_methods,
+    explain_reviews,
+    method_settings,
+    trim_padding,
+)
 from xairepro.models import build_model
 from xairepro.report.targets import reproduction_table
 from xairepro.training import save_checkpoint
@@ -159,6 +198,9 @@ def test_word_attributions_complete_and_match_occlusion_by_hand(tiny, trained, a
         rows = 3 if m == "random" else 1  # the random floor keeps each of its n_random orders
         assert attributed["scores"][m].shape == (rows, 6, 8) and torch.all(attributed["scores"][m][:, pad] == 0)
         assert attributed["orders"][m] is (m == "random")
+        # the samples are kept per word, reduced per chunk: M draws of the sampling methods, one otherwise
+        samples = attributed["explanations"][m].samples
+        assert samples.shape == ({"smoothgrad": 4, "bayesgrad": 4, "random": 3}.get(m, 1), 6, 8)
     # occlusion of word 0 of review 0 = the drop when that word's embedding is zeroed (additive
     # occlusion summed over the word's channels: no special case)
     x, c = cache.test_ids[idx[:1]], int(attributed["classes"][0])
@@ -185,6 +227,34 @@ def test_word_attributions_complete_and_match_occlusion_by_hand(tiny, trained, a
     assert set(summary["seconds"]) == set(ATTRIBUTION_METHODS) and summary["not_applicable"] == {}
 
 
+def test_reduced_word_samples_keep_the_mean_and_spread_of_the_raw_samples(tiny, trained, attributed):
+    """The per-chunk reduction (sum over the embedding channels) is exact: BayesGrad's per-word mean and
+    sd equal those of its raw samples, and the spread examples of the notebook carry them."""
+    cache, model = tiny[0], trained[0]
+    idx = attributed["indices"].numpy()
+    ids, classes = cache.test_ids[idx[:4]], attributed["classes"][:4]
+    settings = method_settings(model, ATTRIBUTION_CFG, max_batch=512)
+    method = build_methods(SoftmaxScore(model), ["bayesgrad"], settings)["bayesgrad"]
+    direct = method.compute(ids, M=4, target=classes, seed=CTX.child(0).seed)  # chunk 0 of the study
+    reduced = attributed["explanations"]["bayesgrad"]
+    reviews = list(ids)
+    first4 = saved_explanations({"indices": attributed["indices"], "orders": attributed["orders"],
+                                 "samples": {"bayesgrad": reduced.samples}}, 4)["bayesgrad"]
+    for a, b in zip(direct.units(WORD, reviews), first4.units(WORD, reviews)):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    for a, b in zip(direct.unit_spread(WORD, reviews), first4.unit_spread(WORD, reviews)):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+        assert b.max() > 0  # word dropout: the samples differ
+    spread = attributed["spread_examples"]
+    assert len(spread) == 2 and set(spread[0]["methods"]) == {"smoothgrad", "bayesgrad"}
+    for e in spread:
+        for m in e["methods"].values():
+            assert len(m["mean"]) == len(m["sd"]) == len(e["words"]) and min(m["sd"]) >= 0 and m["M"] == 4
+    i = int(np.flatnonzero(idx == spread[0]["review"])[0])
+    expected = reduced.samples[:, i][:, cache.test_ids[idx[i]] != PAD_ID]
+    np.testing.assert_allclose(spread[0]["methods"]["bayesgrad"]["sd"], expected.std(0, unbiased=True).numpy(), atol=1e-5)
+
+
 def test_word_attributions_need_integrated_gradients_and_the_gradient(tiny, trained):
     cfg = dict(ATTRIBUTION_CFG, methods=["integrated_gradients", "occlusion"])
     with pytest.raises(ValueError, match="vanilla_grad"):
@@ -201,21 +271,30 @@ def test_saturation_summary_tail_share_of_a_straight_and_a_flat_path():
     assert sat.loc[0, "gradient_to_ig"] == pytest.approx(1.0) and sat.loc[1, "gradient_to_ig"] == 0.0
 
 
+MASK_CFG = {"head": {"arch": "bigru_mask_head", "hidden": 4, "n_layers": 2, "fc_dim": 8}, "epochs": 2,
+            "batch_size": 8, "lr": 0.01, "n_examples": 2, "top_k": 3, "min_count": 1,
+            "aopc": {"n_reviews": 6, "steps": 4, "max_fraction": 1.0}}
+READINGS = {"sigmoid": {"entropy": 0.5, "sparsity": 0.1}, "attention": {"entropy": 0.5}}
+
+
 @pytest.fixture(scope="module")
 def masked(tiny, trained):
-    cfg = {"head": {"arch": "bigru_mask_head", "hidden": 4, "n_layers": 2, "fc_dim": 8}, "entropy": 0.5,
-           "sparsity": 0.1, "epochs": 2, "batch_size": 8, "lr": 0.01, "n_examples": 2, "top_k": 3, "min_count": 1}
+    """Both readings, two mask seeds each (the first seed of each is the one the faithfulness study reads)."""
     before = {k: v.clone() for k, v in trained[0].state_dict().items()}
-    out = mask_study(TextInputs(trained[0], tiny[0]), cfg, ctx=CTX)
+    out = {(r, seed): mask_study(TextInputs(trained[0], tiny[0]), dict(MASK_CFG, **READINGS[r], reading=r, seed=seed),
+                                 ctx=CTX)
+           for r in READINGS for seed in (0, 1)}
     return out, before
 
 
 def test_mask_study_keeps_the_classifier_frozen_and_zero_at_padding(tiny, trained, masked):
-    out, before = masked
+    outs, before = masked
     for k, v in trained[0].state_dict().items():
         assert torch.equal(v, before[k]), k
+    out = outs[("sigmoid", 0)]
     m = out["metrics"]
-    assert 0.0 <= m["masked_accuracy"] <= 1.0 and m["n_test"] == 16 and len(out["history"]) == 2
+    assert m["n_test"] == 16 and len(out["history"]) == 2 and m["reading"] == "sigmoid" and m["seed"] == 0
+    assert 0.0 <= m["deletion_aopc"] <= 1.0 and m["n_aopc_reviews"] == 6
     net = out["net"]
     net.train()
     assert not net.model.word_dropout.training and net.model.gru.training and net.head.training
@@ -223,15 +302,46 @@ def test_mask_study_keeps_the_classifier_frozen_and_zero_at_padding(tiny, traine
     assert torch.all(weights[tiny[0].test_ids == PAD_ID] == 0) and torch.all(weights <= 1)
     assert len(out["examples"]) == 2 and all(len(e["words"]) == len(e["weights"]) for e in out["examples"])
     assert set(out["top_words"]["sentiment"]) == {"positive", "negative"}
+    # another mask seed is another network; the test reviews and the examples stay the same
+    other = outs[("sigmoid", 1)]
+    assert not torch.equal(next(net.head.parameters()), next(other["net"].head.parameters()))
+    assert [e["review"] for e in other["examples"]] == [e["review"] for e in out["examples"]]
+
+
+def test_attention_reading_normalises_over_the_words_and_ignores_trimming(tiny, trained, masked):
+    """Attention weights: a softmax over the review's words times their number (mean 1 over the words,
+    0 at padding, some word above 1), the same whether the batch is trimmed or not (the head reads
+    the review padded to the cached length); the sigmoid reading too."""
+    cache = tiny[0]
+    net = masked[0][("attention", 0)]["net"]
+    assert isinstance(net, TextAttentionMaskNet) and net.reading == "attention" and net.length == cache.max_len
+    ids = torch.tensor([[5, 6, 7, 0, 0, 0, 0, 0], [3, 4, 5, 6, 7, 8, 9, 2]])
+    with torch.no_grad():
+        w = net.mask(ids).squeeze(-1)
+        trimmed = net.mask(ids[:1, :3]).squeeze(-1)
+    assert torch.allclose(w[0, :3].sum(), torch.tensor(3.0), atol=1e-5) and torch.all(w[0, 3:] == 0)
+    assert torch.allclose(w[1].mean(), torch.tensor(1.0), atol=1e-5) and bool((w > 1).any())
+    assert torch.allclose(trimmed[0], w[0, :3], atol=1e-6)
+    sig = masked[0][("sigmoid", 0)]["net"]
+    with torch.no_grad():
+        assert torch.allclose(sig.mask(trim_padding(ids[:1])), sig.mask(ids[:1])[:, :3], atol=1e-6)
+    # the loss's entropy term is that of the softmax itself: uniform logits give 1, and an attention
+    # mask cannot take a sparsity weight (its mean is one by construction)
+    with pytest.raises(ValueError, match="sparsity"):
+        TextAttentionMaskNet(trained[0], net.head, entropy=0.5, sparsity=0.1)
+    m = masked[0][("attention", 0)]["metrics"]
+    assert m["mean_weight"] == pytest.approx(1.0, abs=1e-4) and m["sparsity"] == 0.0
 
 
 def test_the_mask_explains_through_the_registered_method_with_its_weights(tiny, trained, masked):
-    net, model = masked[0]["net"], trained[0]
+    model = trained[0]
     ids = tiny[0].test_ids[:5]
-    settings = method_settings(model, ATTRIBUTION_CFG, max_batch=512, mask_net=net)
-    methods = build_methods(model, ["explanation_mask"], settings)
-    words = explain_words(methods, ids, torch.zeros(5, dtype=torch.long), M=4, chunk=2, ctx=CTX)
-    assert torch.allclose(words["scores"]["explanation_mask"][0], mask_weights(net, ids)[0], atol=1e-6)
+    for reading in READINGS:
+        net = masked[0][(reading, 0)]["net"]
+        settings = method_settings(model, ATTRIBUTION_CFG, max_batch=512, mask_net=net)
+        got = explain_reviews(model, ids, torch.zeros(5, dtype=torch.long), ["explanation_mask"], settings, M=4,
+                              chunk=2, ctx=CTX, trim=True)
+        assert torch.allclose(got["explanation_mask"].samples[0], mask_weights(net, ids)[0], atol=1e-6)
     missing = build_methods(model, ["explanation_mask"], dict(settings, mask_net=None))["explanation_mask"]
     assert "no explanation mask" in missing.reason
 
@@ -253,44 +363,179 @@ def test_top_words_rank_by_mean_weight_per_sentiment():
     assert neg["word"].tolist() == ["bad", "the"] and neg["mean_weight"].iloc[1] == pytest.approx(0.3)
 
 
-def test_faithfulness_names_every_method_and_reproduction_rows(tiny, trained, attributed, masked, tmp_path):
-    save_scores(attributed, tmp_path / "scores.pt")
-    net = masked[0]["net"]
-    save_checkpoint(tmp_path / "head.pt", net.head, masked[0]["head"]["arch"], masked[0]["head"]["kwargs"])
-    mask_net = load_mask_net(tmp_path / "head.pt", trained[0])
-    assert all(torch.equal(a, b) for a, b in zip(net.head.state_dict().values(), mask_net.head.state_dict().values()))
-    canonical = ["integrated_gradients", "vanilla_grad", "input_x_gradient", "smoothgrad", "bayesgrad",
-                 "bayes_smoothgrad", "occlusion", "shapley_sampling", "explanation_mask", "random"]
-    assert set(canonical) | {TOY_METHOD} <= set(method_names())
-    methods = canonical + [TOY_METHOD]  # the user's method (tests/fixtures/toy_method.py), named in the cfg
-    inputs = TextInputs(trained[0], tiny[0], scores=load_scores(tmp_path / "scores.pt"), mask_net=mask_net)
-    cfg = {"steps": 4, "max_fraction": 1.0, "methods": methods}
-    out = word_faithfulness_study(inputs, cfg, ctx=CTX)
-    per_example, curves, summary, skipped = out["per_example"], out["curves"], out["summary"], out["skipped"]
-    ran = [m for m in methods if m != "shapley_sampling"]
+def test_word_polarity_counts_reviews_and_the_top_words_claim_reads_it():
+    # word 2 in 3 of 4 positive reviews and 0 of 4 negative ones (twice in one review: counted once)
+    ids = torch.tensor([[2, 2, 4], [2, 4, 0], [2, 0, 0], [4, 0, 0], [3, 4, 0], [3, 0, 0], [4, 0, 0], [3, 4, 4]])
+    labels = torch.tensor([1, 1, 1, 1, 0, 0, 0, 0])
+    pol = word_polarity(ids, labels, 5)
+    assert pol[2] == pytest.approx(np.log((3 + 1) / (0 + 1))) and pol[3] == pytest.approx(np.log(1 / 4))
+    assert pol[4] == pytest.approx(0.0)  # in 3 reviews of each class
+    top = pd.DataFrame({"sentiment": ["positive"] * 2 + ["negative"] * 2, "rank": [1, 2, 1, 2], "id": [2, 4, 3, 2]})
+    shares = polar_shares(top, pol, k=2)
+    assert shares == {"top2_positive_polar": 0.5, "top2_negative_polar": 0.5}
+
+
+def test_mask_seeds_gather_stability_and_jaccard():
+    def top(words):
+        return pd.DataFrame({"sentiment": "positive", "rank": range(1, len(words) + 1), "word": words,
+                             "id": range(len(words)), "polarity": 1.0})
+    metrics = [{"reading": "sigmoid", "seed": s, "masked_accuracy": a} for s, a in ((0, 0.8), (1, 0.7), (2, 0.9))]
+    tables = mask_seed_tables(metrics, [top(list("abcdefg")), top(list("abcdxyz")), top(list("avwxyzb"))])
+    st = tables["stability"].set_index("word")
+    assert st.loc["a", "share_of_seeds"] == 1.0 and st.loc["c", "share_of_seeds"] == pytest.approx(2 / 3)
+    assert st.loc["v", "share_of_seeds"] == pytest.approx(1 / 3) and "f" not in st.index  # rank 6: not top 5
+    j = tables["jaccard"].iloc[0]
+    # top-5 sets {abcde}, {abcdx}, {avwxy}: Jaccard 4/6, 1/9, 2/8
+    assert j["n_seeds"] == 3 and j["mean_jaccard"] == pytest.approx((4 / 6 + 1 / 9 + 2 / 8) / 3)
+    assert tables["seeds"]["masked_accuracy"].tolist() == [0.8, 0.7, 0.9]
+
+
+SUITE_LABELS = ["experiment", "modality", "unit", "model", "replicate"]
+SUITE_COLUMNS = {"sanity": [*SUITE_LABELS, "method", "randomisation", "layers", "example", "spearman"],
+                 "uncertainty": [*SUITE_LABELS, "method", "example", "n_units", "spearman_sd_vs_drop"],
+                 "cost": [*SUITE_LABELS, "method", "seconds", "n_examples"]}
+CANONICAL = ["integrated_gradients", "vanilla_grad", "input_x_gradient", "smoothgrad", "bayesgrad",
+             "bayes_smoothgrad", "occlusion", "shapley_sampling", "explanation_mask", "random"]
+
+
+@pytest.fixture(scope="module")
+def suite(tiny, trained, attributed, masked, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("text_suite")
+    save_scores(attributed, tmp / "scores.pt")
+    nets = {}
+    for reading in READINGS:
+        out = masked[0][(reading, 0)]
+        save_checkpoint(tmp / f"{reading}.pt", out["net"].head, out["head"]["arch"], out["head"]["kwargs"],
+                        extra={k: out["metrics"][k] for k in ("reading", "entropy", "sparsity", "length")})
+        nets[reading] = load_mask_net(tmp / f"{reading}.pt", trained[0])
+    inputs = TextInputs(trained[0], tiny[0], scores=load_scores(tmp / "scores.pt"), mask_nets=nets)
+    cfg = {"steps": 4, "max_fraction": 1.0, "methods": CANONICAL + [TOY_METHOD], "sanity_steps": "all"}
+    return word_faithfulness_study(inputs, cfg, ctx=CTX), inputs, cfg
+
+
+def test_faithfulness_suite_tables_have_the_shared_schema(suite, masked):
+    """All seven tables, the shared schema; the toy plugin method joins; the mask's second reading is a
+    model variant with its own explanation_mask and random rows; shapley_sampling is skipped with its
+    reason; the saved head reloads as the same reading."""
+    result, inputs, cfg = suite
+    assert isinstance(inputs.mask_nets["attention"], TextAttentionMaskNet)
+    per_example, curves, summary, skipped = result.per_example, result.curves, result.summary, result.skipped
+    ran = [m for m in CANONICAL if m != "shapley_sampling"] + [TOY_METHOD]
+    variant = variant_label("bigru", "attention")
     assert list(per_example.columns) == list(FAITHFULNESS_COLUMNS) and list(skipped.columns) == list(SKIPPED_COLUMNS)
-    assert set(per_example[["experiment", "modality", "unit", "model"]].itertuples(index=False)) == {
-        ("text", "text", "word", "bigru")} and set(per_example["replicate"]) == {0}
-    assert list(dict.fromkeys(per_example["method"])) == ran and len(per_example) == 6 * len(ran)
-    assert set(summary["method"]) == set(ran) and len(curves) == len(ran) * 2 * 5
+    assert set(per_example[["experiment", "modality", "unit"]].itertuples(index=False)) == {("text", "text", "word")}
+    assert set(per_example["replicate"]) == {0} and variant == "bigru+attention_mask"
+    main = per_example[per_example["model"] == "bigru"]
+    assert list(dict.fromkeys(main["method"])) == ran and len(main) == 6 * len(ran)
+    assert per_example[per_example["model"] == variant]["method"].value_counts().to_dict() == {
+        "explanation_mask": 6, "random": 6}
+    assert set(summary[summary["model"] == "bigru"]["method"]) == set(ran)
+    assert len(curves) == (len(ran) + 2) * 2 * 5
     assert skipped["method"].tolist() == ["shapley_sampling"] and "layer" in skipped["reason"].iloc[0]
     first = curves[(curves["mode"] == "deletion") & (curves["fraction"] == 0)]["mean"]
     assert np.allclose(first, first.iloc[0])
-    aopc = summary.set_index("method")["deletion_aopc"]
-    # the user's method (input x gradient with its sign flipped) removes the words that carry the
-    # prediction last: it ranks below input x gradient
+    for kind, columns in SUITE_COLUMNS.items():
+        assert list(getattr(result, kind).columns) == columns, kind
+    # the two readings rank the words differently, so their curves differ
+    wide = per_example[per_example["method"] == "explanation_mask"].pivot_table(
+        index="example", columns="model", values="deletion_aopc")
+    assert not np.allclose(wide["bigru"], wide[variant])
+    # the mask job measured the same AOPC on the same reviews
+    assert wide["bigru"].mean() == pytest.approx(masked[0][("sigmoid", 0)]["metrics"]["deletion_aopc"], abs=1e-6)
+    assert wide[variant].mean() == pytest.approx(masked[0][("attention", 0)]["metrics"]["deletion_aopc"], abs=1e-6)
+
+
+def test_faithfulness_suite_sanity_uncertainty_cost_and_the_users_method(suite):
+    """Sanity rows at the full randomisation for every applied method (the randomised copies explained
+    from scratch), uncertainty rows for the sampled methods (BayesGrad runs on the word dropout of the
+    main model), cost rows; the toy plugin's reversed order is less faithful than input x gradient."""
+    result, inputs, _ = suite
+    applied = set(result.per_example["method"])
+    assert TOY_METHOD in applied and "bayesgrad" in applied and "bayes_smoothgrad" in applied
+    san = result.sanity
+    assert set(san["method"]) == applied and set(san["randomisation"]) == {"all layers"}
+    assert set(san["layers"]) == {4}  # embedding, GRU, dense, output
+    main = san[san["model"] == "bigru"]
+    assert main.groupby("method").size().eq(6).all()
+    rho = main.groupby("method")["spearman"].mean()
+    assert rho["random"] == pytest.approx(1.0)  # the random order ignores the model
+    assert rho["integrated_gradients"] < 0.95
+    assert set(result.uncertainty["method"]) == {"smoothgrad", "bayesgrad", "bayes_smoothgrad"}
+    assert result.uncertainty["spearman_sd_vs_drop"].dropna().between(-1, 1).all()
+    assert set(result.cost[result.cost["model"] == "bigru"]["method"]) == applied
+    # the methods the attribution study explained are read from its samples, with its seconds
+    cost = result.cost[result.cost["model"] == "bigru"].set_index("method")["seconds"]
+    assert cost["integrated_gradients"] == pytest.approx(inputs.scores["seconds"]["integrated_gradients"])
+    aopc = result.summary[result.summary["model"] == "bigru"].set_index("method")["deletion_aopc"]
     assert aopc[TOY_METHOD] < aopc["input_x_gradient"]
+    assert sanity_steps(inputs.model, "all") == [4] and sanity_steps(inputs.model, None) is None
+
+
+def test_faithfulness_rejects_an_unknown_method(suite):
+    _, inputs, cfg = suite
     with pytest.raises(KeyError, match="unknown attribution method"):
         word_faithfulness_study(inputs, dict(cfg, methods=["lime"]), ctx=CTX)
-    metrics = dict(trained[1], test_accuracy=0.85, device="cpu")
-    rows = reproduction_rows(metrics, dict(masked[0]["metrics"], masked_accuracy=0.70), attributed["completeness"],
-                             attributed["saturation"], summary, masked[0]["top_words"], "quick")
+
+
+def test_word_deletion_curve_agrees_with_quantus_pixel_flipping(tiny, trained, attributed):
+    """Quantus's PixelFlipping over the token sequence (the classifier wrapped to read token ids as
+    floats, one word flipped per step to the padding id, the pad positions given the lowest score so
+    they come last) is our deletion curve taken one word per step: the same softmax probabilities of
+    the predicted class, for integrated gradients' word scores on four reviews."""
+    import quantus  # a third-party reference, pinned in requirements.txt
+
+    from xairepro.evaluation.faithfulness import faithfulness_curves
+
+    model = trained[0].eval()
+
+    class FloatTokens(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x):  # (N, 1, T) float token ids
+            return self.inner(x.reshape(x.shape[0], -1).round().long())
+
+    idx = attributed["indices"].numpy()[:4]
+    ids, classes = tiny[0].test_ids[idx], attributed["classes"][:4]
+    scores = attributed["scores"][IG][0, :4].numpy()
+    a = np.where(ids.numpy() == PAD_ID, scores.min() - 1.0, scores)[:, None, :]  # pads last
+    metric = quantus.PixelFlipping(features_in_step=1, perturb_baseline=float(PAD_ID), abs=False, normalise=False,
+                                   disable_warnings=True)
+    theirs = np.asarray(metric(model=FloatTokens(model).eval(), x_batch=ids.numpy().astype(np.float32)[:, None, :],
+                               y_batch=classes.numpy(), a_batch=a.astype(np.float32), device="cpu", softmax=True,
+                               channel_first=True))
+    reviews = list(ids)
+    for i, review in enumerate(reviews):
+        n = WORD.count(review)
+        ours = faithfulness_curves(model, [review], [WORD.scores_at_units(review, scores[i])], WORD,
+                                   fractions=np.arange(n + 1) / n, targets=[int(classes[i])],
+                                   score_fn=lambda out: torch.softmax(out, -1))[0]
+        np.testing.assert_allclose(ours[1:], theirs[i, :n], atol=1e-5)
+        np.testing.assert_allclose(theirs[i, n:], ours[-1], atol=1e-5)  # flipping padding changes nothing
+    assert np.ptp(theirs) > 0.01
+
+
+def test_reproduction_rows_over_mask_seeds(tiny, trained, attributed, masked, suite):
+    """The mask claims of each reading over its seeds: the verdict counts the seeds (here one seed
+    within 2 points of 81.8% and one not: unstable at two seeds with majority 0.8)."""
+    outs = masked[0]
+    metrics = [dict(o["metrics"], masked_accuracy=0.82 if seed == 0 else 0.70) for (r, seed), o in outs.items()]
+    tables = mask_seed_tables(metrics, [o["top_words"] for o in outs.values()])
+    rows = reproduction_rows(dict(trained[1], test_accuracy=0.85, device="cpu"), tables["seeds"], tables["stability"],
+                             tables["jaccard"], attributed["completeness"], attributed["saturation"],
+                             suite[0].summary, "quick")
     table = reproduction_table([_write(rows)], TARGETS).set_index("id")
     assert set(table.index) == {t.id for t in TARGETS}
     assert table.loc["masks.imdb.test_accuracy", "reproduced"] == True  # noqa: E712
-    assert table.loc["masks.imdb.masked_accuracy", "reproduced"] == False  # noqa: E712
+    for rid in ("masks.imdb.masked_accuracy", "masks.imdb.masked_accuracy_attention"):
+        assert table.loc[rid, "verdict"] == "unstable" and table.loc[rid, "seeds"] == "1/2"
+        assert "over 2 mask seeds" in table.loc[rid, "ours"]
+    for rid in ("masks.imdb.top_words", "masks.imdb.top_words_attention"):
+        assert table.loc[rid, "seeds"].endswith("/2") and "Jaccard" in table.loc[rid, "ours"]
     assert table.loc["counterfactuals.imdb.completeness", "reproduced"] == True  # noqa: E712
     assert "integrated_gradients" in table.loc["counterfactuals.imdb.aopc_ranking", "ours"]
+    assert "explanation_mask" in table.loc["counterfactuals.imdb.aopc_ranking", "ours"]
 
 
 def _write(rows):
@@ -303,13 +548,22 @@ def _write(rows):
 
 def test_config_section_resolves_by_scale_and_rejects_unknown_keys():
     quick = load_config(REPO_ROOT / "config.yaml", {"scale": "quick"})["text"]
+    cpu = load_config(REPO_ROOT / "config.yaml", {"scale": "cpu"})["text"]
     full = load_config(REPO_ROOT / "config.yaml", {"scale": "full"})["text"]
     assert quick["data"]["max_len"] == 200 and quick["models"]["bigru"]["hidden"] == 64
     assert full["data"] == {"n_train": None, "n_test": None, "vocab_size": 20000, "max_len": 500, "glove": False}
     assert full["models"]["bigru"]["hidden"] == 256 and full["train"]["epochs"] == 10
     assert full["mask"]["head"] == {"arch": "bigru_mask_head", "hidden": 100, "n_layers": 2, "fc_dim": 256}
+    # cpu: every review, a narrower GRU and shorter reviews than full; five mask seeds per reading
+    assert cpu["data"]["n_train"] is None and cpu["data"]["n_test"] is None
+    assert cpu["models"]["bigru"]["hidden"] < full["models"]["bigru"]["hidden"]
+    assert cpu["data"]["max_len"] < full["data"]["max_len"] and cpu["mask"]["seeds"] >= 5 <= full["mask"]["seeds"]
+    assert list(quick["mask"]["readings"]) == ["sigmoid", "attention"] and quick["mask"]["seeds"] >= 2
+    assert quick["faithfulness"]["sanity_steps"] == "all" and full["faithfulness"]["sanity_steps"] == []
     with pytest.raises(ConfigError, match="text.data"):
         load_config(REPO_ROOT / "config.yaml", {"text": dict(quick, data=dict(quick["data"], maxlen=3))})
+    with pytest.raises(ConfigError, match="text.mask"):
+        load_config(REPO_ROOT / "config.yaml", {"text": dict(quick, mask=dict(quick["mask"], readings={"softmax": {}}))})
 
 
 TINY = {
@@ -321,7 +575,7 @@ TINY = {
         "attribution": {"n_reviews": 4, "chunk": 4, "ig_steps": 16, "mc_samples": 4, "n_random": 2, "n_table": 2,
                         "n_saturation": 4},
         "mask": {"head": {"arch": "bigru_mask_head", "hidden": 4, "n_layers": 2, "fc_dim": 8}, "epochs": 1,
-                 "n_examples": 2, "min_count": 2},
+                 "n_examples": 2, "min_count": 2, "seeds": 2, "n_train": 100, "n_test": 50},
         "faithfulness": {"steps": 4},
     }
 }

@@ -3,6 +3,7 @@ every recipe and study on 40 hand-made molecules (one test per study, sharing th
 the real-data counts, and the workflow's Tox21 DAG."""
 from __future__ import annotations
 
+import json
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,7 +22,7 @@ from xairepro.experiments.tox21 import integrated_gradients as IG
 from xairepro.experiments.tox21 import pyridine as P
 from xairepro.experiments.tox21 import srmmp as S
 from xairepro.experiments.methods import FAITHFULNESS_COLUMNS, SKIPPED_COLUMNS
-from xairepro.experiments.tox21.faithfulness import faithfulness_study
+from xairepro.experiments.tox21.faithfulness import faithfulness_study, gather_faithfulness
 from xairepro.experiments.tox21.reproduction import reproduction_rows
 from xairepro.experiments.tox21.targets import METHODS, TARGETS
 from xairepro.experiments.tox21.training import train_tox21
@@ -87,10 +88,10 @@ def srmmp_model(tiny):
 
 @pytest.fixture(scope="module")
 def table1_runs(tiny):
-    """Two subset models scored by every method: (per-model PRC rows, curve rows, last result)."""
+    """Two subset models scored by every method: (per-model PRC rows, curve rows, last result, models)."""
     graphs, splits = tiny
     ev, truth = D.pyridine_evaluation_set(graphs, splits)
-    prc_rows, curves = [], []
+    prc_rows, curves, models = [], [], []
     for k in range(2):
         trained, metrics = train_tox21("pyridine_subset", graphs, splits, spec=SPEC["ggnn"], train=TRAIN, ctx=CTX,
                                        subset=k, subset_size=20)
@@ -99,7 +100,8 @@ def table1_runs(tiny):
                                   ctx=CTX.child(k))
         prc_rows.append(result.summary.assign(seed=k))
         curves.append(result.curves.assign(seed=k))
-    return pd.concat(prc_rows), pd.concat(curves), result
+        models.append(trained.model)
+    return pd.concat(prc_rows), pd.concat(curves), result, models
 
 
 # --------------------------------------------------------------------------- labels and splits
@@ -210,7 +212,7 @@ def test_full_model_recipe(full_model):
 
 
 def test_pyridine_study_every_method_and_sigma(tiny, table1_runs):
-    prc, curves, result = table1_runs
+    prc, curves, result, _ = table1_runs
     one = prc[prc["seed"] == 0]
     assert len(one) == 2 + 2 * 2 and one["prc_auc"].between(0, 1).all()
     assert set(one.loc[one["main"], "method"]) == set(METHODS)
@@ -244,7 +246,7 @@ def test_pyridine_study_is_the_squared_gradient_summed_over_channels(tiny, full_
 
 
 def test_table1_wilcoxon_sweep_and_curves(table1_runs):
-    prc, curves, _ = table1_runs
+    prc, curves, _, _ = table1_runs
     table = P.table1(prc)
     assert table["method"].tolist() == list(METHODS) and (table["n_models"] == 2).all()
     wil = P.wilcoxon_table(prc)
@@ -255,7 +257,7 @@ def test_table1_wilcoxon_sweep_and_curves(table1_runs):
 def test_bounds_examples_and_atom_table(tiny, table1_runs):
     graphs, splits = tiny
     ev, truth = D.pyridine_evaluation_set(graphs, splits)
-    _, _, result = table1_runs
+    _, _, result, _ = table1_runs
     bounds = P.ranking_bounds(ev, truth, ATTRIBUTION, seed=0)
     assert bounds["rule"] == "reference_int" and set(bounds["by_rule"]) == {"ceil", "max1_int", "reference_int"}
     assert bounds["perfect"] == bounds["by_rule"]["reference_int"]["perfect"]
@@ -319,37 +321,75 @@ def test_dead_features_study_trains_through_the_recipe(tiny):
     assert set(pairs["model"]) == {"weave", "ggnn"}
 
 
-def test_faithfulness_covers_every_method_in_the_shared_schema(tiny, full_model):
-    graphs, splits = tiny
-    res = faithfulness_study({"model": full_model[0].model, "graphs": graphs, "splits": splits, "model_name": "ggnn"},
-                             dict(FAITH, methods=ALL_METHODS), ctx=CTX)
-    applied = [m for m in ALL_METHODS if m not in ("shapley_sampling", "explanation_mask")]
-    assert list(res.per_example.columns) == list(FAITHFULNESS_COLUMNS)
-    assert res.per_example[["experiment", "modality", "unit", "model"]].drop_duplicates().values.tolist() == [
-        ["tox21", "molecular graph", "atom", "ggnn"]]
-    assert set(res.per_example["replicate"]) == {0}
-    assert list(dict.fromkeys(res.per_example["method"])) == applied and len(res.per_example) == 4 * len(applied)
-    assert set(res.summary["method"]) == set(applied) and sorted(res.summary["rank"]) == list(range(1, 9))
-    assert len(res.curves) == len(applied) * 2 * 5
-    # the deletion curve starts at the unperturbed score: every method's first point is the same
-    first = res.curves[(res.curves["mode"] == "deletion") & (res.curves["fraction"] == 0)]["mean"]
-    assert np.allclose(first, first.iloc[0])
-    assert list(res.skipped.columns) == list(SKIPPED_COLUMNS)
-    assert res.skipped["method"].tolist() == ["shapley_sampling", "explanation_mask"]
-    assert res.skipped["reason"].str.len().gt(10).all() and set(res.skipped["model"]) == {"ggnn"}
+SUITE_LABELS = ["experiment", "modality", "unit", "model", "replicate"]
+SUITE_COLUMNS = {"sanity": [*SUITE_LABELS, "method", "randomisation", "layers", "example", "spearman"],
+                 "uncertainty": [*SUITE_LABELS, "method", "example", "n_units", "spearman_sd_vs_drop"],
+                 "cost": [*SUITE_LABELS, "method", "seconds", "n_examples"]}
 
 
-def test_a_registered_method_named_in_the_config_joins_the_faithfulness_table(tiny, full_model):
-    """The toy plugin method (registered by tests/conftest.py) runs in Tox21's faithfulness study by
-    its name in the config alone; it is input x gradient with the sign flipped, so it is less
-    faithful than input x gradient."""
+@pytest.fixture(scope="module")
+def suites(tiny, table1_runs):
+    """The leaderboard protocol on each Table 1 subset model (its seed the replicate), every canonical
+    method and the toy plugin, as the per-seed rule runs it; and the gathered tables."""
     graphs, splits = tiny
-    res = faithfulness_study({"model": full_model[0].model, "graphs": graphs, "splits": splits, "model_name": "ggnn"},
-                             dict(FAITH, methods=["input_x_gradient", TOY_METHOD]), ctx=CTX)
-    toy = res.per_example[res.per_example["method"] == TOY_METHOD]
-    assert len(toy) == 4 and toy["deletion_aopc"].notna().all() and res.skipped.empty
-    wide = res.per_example.pivot_table(index="example", columns="method", values="deletion_aopc")
-    assert wide[TOY_METHOD].mean() < wide["input_x_gradient"].mean()
+    models = table1_runs[3]
+    per_seed = [faithfulness_study({"model": model, "graphs": graphs, "splits": splits, "model_name": "ggnn",
+                                    "replicate": k},
+                                   dict(FAITH, methods=ALL_METHODS + [TOY_METHOD], sanity_steps="all"), ctx=CTX.child(k))
+                for k, model in enumerate(models)]
+    return per_seed, gather_faithfulness([r.tables() for r in per_seed])
+
+
+def test_faithfulness_suite_tables_have_the_shared_schema_per_subset_model(suites):
+    per_seed, _ = suites
+    applied = [m for m in ALL_METHODS if m not in ("shapley_sampling", "explanation_mask")] + [TOY_METHOD]
+    for k, res in enumerate(per_seed):
+        assert list(res.per_example.columns) == list(FAITHFULNESS_COLUMNS)
+        assert res.per_example[["experiment", "modality", "unit", "model"]].drop_duplicates().values.tolist() == [
+            ["tox21", "molecular graph", "atom", "ggnn"]]
+        assert set(res.per_example["replicate"]) == {k}  # the subset model's seed
+        assert list(dict.fromkeys(res.per_example["method"])) == applied and len(res.per_example) == 4 * len(applied)
+        assert set(res.summary["method"]) == set(applied) and sorted(res.summary["rank"]) == list(range(1, 10))
+        assert len(res.curves) == len(applied) * 2 * 5
+        # the deletion curve starts at the unperturbed score: every method's first point is the same
+        first = res.curves[(res.curves["mode"] == "deletion") & (res.curves["fraction"] == 0)]["mean"]
+        assert np.allclose(first, first.iloc[0])
+        assert list(res.skipped.columns) == list(SKIPPED_COLUMNS)
+        assert res.skipped["method"].tolist() == ["shapley_sampling", "explanation_mask"]
+        assert res.skipped["reason"].str.len().gt(10).all() and set(res.skipped["replicate"]) == {k}
+        for kind, columns in SUITE_COLUMNS.items():
+            assert list(getattr(res, kind).columns) == columns, kind
+    # two subset models explain the same molecules differently
+    a, b = (r.per_example.set_index(["method", "example"])["deletion_aopc"] for r in per_seed)
+    assert not np.allclose(a.loc["input_x_gradient"], b.loc["input_x_gradient"])
+
+
+def test_faithfulness_suite_sanity_uncertainty_cost_and_the_plugin(suites):
+    """Every applied method, the toy plugin (input x gradient with the sign flipped) included, has
+    sanity rows at the full randomisation; the sampled methods, the uncertainty rows."""
+    for res in suites[0]:
+        applied = set(res.per_example["method"])
+        assert TOY_METHOD in applied and set(res.cost["method"]) == applied and (res.cost["seconds"] > 0).all()
+        assert set(res.sanity["method"]) == applied and set(res.sanity["randomisation"]) == {"all layers"}
+        assert res.sanity.groupby("method").size().eq(4).all()
+        rho = res.sanity.groupby("method")["spearman"].mean()
+        assert rho["random"] == pytest.approx(1.0) and rho["integrated_gradients"] < 0.95
+        assert set(res.uncertainty["method"]) == {"smoothgrad", "bayesgrad", "bayes_smoothgrad"}
+        wide = res.per_example.pivot_table(index="example", columns="method", values="deletion_aopc")
+        assert wide[TOY_METHOD].mean() < wide["input_x_gradient"].mean()
+
+
+def test_gathered_faithfulness_covers_every_model(suites):
+    per_seed, out = suites
+    assert len(out["per_example"]) == sum(len(r.per_example) for r in per_seed)
+    assert set(out["per_example"]["replicate"]) == set(out["sanity"]["replicate"]) == {0, 1}
+    # the summary pairs methods on (model, molecule): 2 models x 4 molecules
+    assert (out["summary"]["n_examples"] == 8).all() and (out["summary"]["n_replicates"] == 2).all()
+    pooled = out["pooled_curves"]
+    assert len(pooled) == len(per_seed[0].curves) and (pooled["n"] == 8).all()
+    one = pooled.set_index(["method", "mode", "fraction"])["mean"]
+    both = [r.curves.set_index(["method", "mode", "fraction"])["mean"] for r in per_seed]
+    np.testing.assert_allclose(one.to_numpy(), ((both[0] + both[1]) / 2).loc[one.index].to_numpy())
 
 
 def test_reproduction_rows_are_keyed_by_declared_targets(tmp_path):
@@ -359,9 +399,14 @@ def test_reproduction_rows_are_keyed_by_declared_targets(tmp_path):
     rules = pd.DataFrame([{"rule": r, "method": "vanilla_grad", "bayesgrad_gain": g, "pvalue": 1e-4}
                           for r, g in (("ceil", 0.03), ("max1_int", 0.04), ("reference_int", 0.02))])
     ablation = wil.assign(mean_diff=0.01, n=10)
-    counts = pd.DataFrame([{"molecule": mol, "method": m, "n_seeds": 5, "n_top": top, "median_rank": 2.0, "n_atoms": 21}
-                           for mol, top in (("Tyrphostin 9", 4), ("Tyrphostin 9 O-methyl", 3))
-                           for m in ("bayesgrad", "vanilla_grad", "signed_bayesgrad", "signed_input_x_gradient")])
+    # Fig. 3 per seed: Tyrphostin 9's O in the top 3 in 4 of 5 seeds (reproduced at the 80% majority),
+    # the ether O in 3 of 5 (not highlighted in 2: unstable), the phenols M1, M2 together in 0 of 5 (not reproduced)
+    per_seed = {"Tyrphostin 9": [1, 2, 3, 2, 9], "Tyrphostin 9 O-methyl": [1, 2, 3, 8, 9], "M1": [1, 1, 5, 6, 7],
+                "M2": [4, 4, 1, 1, 1]}
+    ranks = pd.DataFrame([{"seed": seed, "molecule": mol, "method": m, "rank": r if m == "bayesgrad" else 10 + seed,
+                           "n_atoms": 21, "probability": 0.5}
+                          for mol, rs in per_seed.items() for seed, r in enumerate(rs)
+                          for m in ("bayesgrad", "vanilla_grad", "signed_bayesgrad", "signed_input_x_gradient")])
     full = {"model": "ggnn", "epochs": 50, "train_roc_auc": 0.999, "val_roc_auc": 0.97, "n_train": 10, "n_val": 5}
     srmmp = {"test_roc_auc": 0.85, "n_test": 9, "n_test_positive": 2}
     def rec(name, rank, **kw):
@@ -373,7 +418,7 @@ def test_reproduction_rows_are_keyed_by_declared_targets(tmp_path):
     comp = pd.DataFrame({"model": ["SR-MMP NFP"] * 3 + ["pyridine GGNN"] * 3, "rel_error": [0.001] * 3 + [0.05] * 3})
     sat = pd.DataFrame({"model": ["SR-MMP NFP", "pyridine GGNN"], "probability_tail_share": [0.01, 0.3]})
     dead = pd.DataFrame({"model": ["weave", "weave", "ggnn"], "n_layers": [1, 2, 1], "fraction_identical": [1.0, 0.1, 0.0]})
-    rows = reproduction_rows(table, wil, full, srmmp, maps, comp, sat, dead, "quick", counts=counts,
+    rows = reproduction_rows(table, wil, full, srmmp, maps, comp, sat, dead, "quick", ranks=ranks,
                              ablation=ablation, rules=rules)
     path = tmp_path / "rows.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
@@ -386,14 +431,24 @@ def test_reproduction_rows_are_keyed_by_declared_targets(tmp_path):
     assert verdict["bayesgrad.tox21.pyridine.train_roc_auc"] == True  # noqa: E712
     assert verdict["bayesgrad.tox21.pyridine.val_roc_auc"] == False  # noqa: E712  # 0.97 < 0.98
     assert verdict["bayesgrad.tox21.table1.gain"] == False  # noqa: E712  # +0.02 < the paper's +0.038
-    assert verdict["bayesgrad.tox21.srmmp.tyrphostin9"] == True  # noqa: E712  # top 3 in 4 of 5 seeds
-    assert verdict["bayesgrad.tox21.srmmp.tyrphostin9_methyl"] == False  # noqa: E712  # top 3 in 3 of 5 seeds
+    table_all = reproduction_table([path], TARGETS).set_index("id")
+    fig3 = table_all.loc[["bayesgrad.tox21.srmmp.tyrphostin9", "bayesgrad.tox21.srmmp.tyrphostin9_methyl",
+                          "bayesgrad.tox21.srmmp.hindered_phenols"], ["verdict", "seeds"]]
+    assert fig3.values.tolist() == [["reproduced", "4/5"], ["unstable", "2/5"], ["not reproduced", "0/5"]]
     notes = pd.DataFrame(rows).set_index("id")
     assert "ablation" in notes.loc["bayesgrad.tox21.table1.gain", "note"]
-    assert "4 of 5 seeds" in notes.loc["bayesgrad.tox21.srmmp.tyrphostin9", "ours"]
-    assert "VanillaGrad 4/5, signed input x gradient (dropout) 4/5, signed input x gradient (no dropout) 4/5" in \
+    assert notes.loc["bayesgrad.tox21.srmmp.tyrphostin9", "ours"] == (
+        "O in the top 3 in 4 of 5 seeds (BayesGrad rank per seed 1, 2, 3, 2, 9 of 21; median 2)")
+    assert "VanillaGrad 10, 11, 12, 13, 14; signed input x gradient (dropout) 10, 11, 12, 13, 14" in \
         notes.loc["bayesgrad.tox21.srmmp.tyrphostin9", "note"]
-    assert notes.loc["bayesgrad.tox21.srmmp.hindered_phenols", "note"].endswith("M1: 1 / 2")
+    assert "the figure's model (seed 3, median BayesGrad rank) ranks it 2" in \
+        notes.loc["bayesgrad.tox21.srmmp.tyrphostin9", "note"]
+    m = json.loads(notes.loc["bayesgrad.tox21.srmmp.tyrphostin9_methyl", "measures"])
+    assert [d["oxygen_rank"] for d in m["per_seed"]] == per_seed["Tyrphostin 9 O-methyl"] and m["fraction_top"] == 0.6
+    phenols = notes.loc["bayesgrad.tox21.srmmp.hindered_phenols"]
+    assert phenols["ours"].startswith("every phenol's O in the top 3 in 0 of 5 seeds (worst BayesGrad rank per seed "
+                                      "4, 4, 5, 6, 7)")
+    assert "M1: BayesGrad 1, 1, 5, 6, 7, signed input x gradient (dropout) 10, 11, 12, 13, 14" in phenols["note"]
     assert verdict["counterfactuals.tox21.srmmp_nfp.completeness"] == True  # noqa: E712
     assert verdict["counterfactuals.tox21.pyridine_ggnn.completeness"] == False  # noqa: E712
     assert verdict["counterfactuals.tox21.pyridine_ggnn.saturation"] == False  # noqa: E712
@@ -420,6 +475,7 @@ def test_config_section_resolves_by_scale():
 
 # --------------------------------------------------------------------------- real data and workflow
 
+@pytest.mark.slow  # featurizes the 7,831 real molecules (~10 s)
 @needs_shared_data
 def test_real_tox21_counts():
     from conftest import SHARED_DATA
@@ -433,7 +489,8 @@ def test_real_tox21_counts():
     assert summary["tasks"]["SR-MMP"] == {"positive": 918, "negative": 4886, "missing": 2019}
 
 
-@pytest.mark.parametrize("scale, n_models", [("quick", 3), ("full", 30)])
+@pytest.mark.slow
+@pytest.mark.parametrize("scale, n_models", [("quick", 3), ("cpu", 30), ("full", 30)])
 def test_workflow_plans_one_job_per_seed(tmp_path, scale, n_models):
     wf = copy_workflow(tmp_path / "wf")
     (tmp_path / "mirror").mkdir()  # an empty mirror: planning needs no data
@@ -443,10 +500,11 @@ def test_workflow_plans_one_job_per_seed(tmp_path, scale, n_models):
     n_ablation, n_seeds = (2, 2) if scale == "quick" else (10, 5)
     assert rules.count("train_tox21_subset") == n_models + n_ablation  # Table 1's models and the ablation's
     assert rules.count("prcauc_tox21_subset") == n_models + n_ablation
+    assert rules.count("tox21_faithfulness") == n_models  # the leaderboard protocol on every Table 1 model
     assert rules.count("train_tox21_srmmp") == rules.count("tox21_srmmp_maps") == n_seeds
     for rule in ("featurize_tox21", "split_tox21", "train_tox21", "attribute_tox21_pyridine",
                  "gather_tox21_table1", "gather_tox21_ablation", "gather_tox21_srmmp", "tox21_integrated_gradients",
-                 "tox21_dead_features", "tox21_faithfulness", "tox21_reproduction", "notebook_tox21"):
+                 "tox21_dead_features", "gather_tox21_faithfulness", "tox21_reproduction", "notebook_tox21"):
         assert rules.count(rule) == 1, rule
 
 

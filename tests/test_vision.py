@@ -1,6 +1,8 @@
 """CIFAR-10 experiment pieces on synthetic images: the pre-activation ResNet, device-side
-augmentation and batches, resumable training, the mask network, saturation/completeness and the
-pixel AOPC (checked against an independent loop over the same region perturbation)."""
+augmentation and batches, resumable training and fine-tuning, the mask network and its rows over
+mask seeds, saturation of the score and of the blocks, completeness, and the faithfulness protocol
+(the pixel AOPC checked against an independent loop over the same region perturbation; the suite's
+tables in the shared schema)."""
 import numpy as np
 import pytest
 import torch
@@ -11,7 +13,9 @@ from xairepro.attribution import IntegratedGradients, VanillaGrad
 from xairepro.context import RunContext
 from xairepro.evaluation.units import PixelUnit
 from xairepro.experiments.methods import FAITHFULNESS_COLUMNS, SKIPPED_COLUMNS
-from xairepro.experiments.vision import aopc, counterfactuals, data, masks, saliency, settings, training
+from xairepro.experiments.suite import LABELS
+from xairepro.experiments.vision import (aopc, counterfactuals, data, layers, masks, reproduction, saliency, settings,
+                                         targets, training)
 from xairepro.models import build_model
 from xairepro.training import load_checkpoint
 
@@ -171,6 +175,101 @@ def test_saturation_curves_and_completeness():
 
 
 
+def test_layer_saturation_measures_the_distance_of_every_block_to_the_image():
+    torch.manual_seed(0)
+    model = build_model("preact_resnet", depth=8, width=4).eval()
+    x = torch.rand(3, 3, 32, 32)
+    alphas = np.linspace(0, 1, 6)
+    dist = layers.layer_distances(model, x, alphas, max_batch=7)  # chunks of one image
+    names = [n for n, _ in layers.block_modules(model)] + ["features"]
+    assert names == ["stage1.0", "stage2.0", "stage3.0", "features"]
+    assert len(dist) == 3 * len(names) * len(alphas)
+    at_one = dist[dist["alpha"] == 1.0]
+    assert np.allclose(at_one[["rel_l2", "cosine"]].to_numpy(), 0.0, atol=1e-6)  # the image itself
+    # one block by hand: relative L2 distance of stage2's output at alpha = 0.4
+    got = {}
+    handle = model.stage2.register_forward_hook(lambda m, i, o: got.setdefault("out", o))
+    with torch.no_grad():
+        model.features(torch.cat([0.4 * x[1:2], x[1:2]]))
+    handle.remove()
+    a, ref = got["out"][0].flatten(), got["out"][1].flatten()
+    row = dist.query("image == 1 and block == 'stage2.0'").set_index("alpha")
+    assert row.loc[0.4, "rel_l2"] == pytest.approx(float((a - ref).norm() / ref.norm()), rel=1e-5)
+    assert row.loc[0.4, "cosine"] == pytest.approx(float(1 - torch.nn.functional.cosine_similarity(a, ref, 0)),
+                                                   abs=1e-6)
+    with pytest.raises(ValueError, match="end at 1"):
+        layers.layer_distances(model, x, [0.0, 0.5])
+
+
+def test_layer_summary_gives_the_linear_share_for_a_linear_block_and_more_when_it_saturates():
+    alphas = np.linspace(0, 1, 11)
+    rows = [{"image": i, "block": b, "depth": d, "alpha": a, "rel_l2": f(a), "cosine": 0.1 * f(a)}
+            for i in range(3) for d, (b, f) in enumerate((("linear", lambda a: 1 - a),
+                                                          ("saturating", lambda a: (1 - a) ** 3),
+                                                          ("features", lambda a: (1 - a) ** 2)))
+            for a in alphas]
+    out = layers.layer_summary(__import__("pandas").DataFrame(rows), 0.5, 0.6)
+    assert out["block_share"]["linear"] == pytest.approx(0.5)  # an affine response: exactly the alpha
+    assert out["block_share"]["saturating"] == pytest.approx(1 - 0.5 ** 3)
+    assert out["min_block_share"] == pytest.approx(0.5) and out["min_share_block"] == "linear"
+    assert out["deepest_block"] == "saturating"  # the last residual block, not the pooled features
+    assert out["deepest_cosine"] == pytest.approx(0.1 * 0.4 ** 3)
+    target = next(t for t in targets.TARGETS if t.id == "counterfactuals.cifar10.layer_saturation")
+    assert target.evaluate({"min_block_share": out["min_block_share"]}) is False  # a linear block fails the claim
+
+
+def test_counterfactuals_study_reports_the_layer_saturation():
+    torch.manual_seed(0)
+    model = build_model("preact_resnet", depth=8, width=4).eval()
+    cfg = {"n_images": 2, "n_alphas": 6, "interior_alphas": [0.5, 1.0], "n_interior": 1, "n_grid": 1,
+           "ig_steps": 8, "ig_rule": "trapezoid"}
+    out = counterfactuals.counterfactuals_study({"model": model, "data": fake_cache()}, cfg,
+                                                ctx=RunContext(seed=0, device="cpu"))
+    summary = out["summary"]["layers"]
+    assert set(out["layers"]["block"]) == set(summary["blocks"]) and summary["n_images"] == 2
+    assert summary["min_block_share"] == pytest.approx(min(summary["block_share"].values()))
+    row = reproduction._layer_row(summary, "quick")
+    assert row["id"] == "counterfactuals.cifar10.layer_saturation" and "stage1.0" in row["note"]
+
+
+def test_finetuning_starts_from_the_given_weights(tmp_path):
+    cache = fake_cache()
+    ctx = RunContext(seed=0, device="cpu")
+    base = training.train_vision(cache, TINY, dict(TRAIN, epochs=1), ctx=ctx, checkpoint_dir=tmp_path / "a")
+    init = {k: v.clone() for k, v in base["trained"].model.state_dict().items()}
+    spec = dict(TINY, dropout=0.5)
+    still = dict(TRAIN, epochs=1, lr=1e-12, weight_decay=0.0)  # a one-cycle that barely moves the weights
+    tuned = training.train_vision(cache, spec, still, ctx=ctx, checkpoint_dir=tmp_path / "b", init=init)
+    fresh = training.train_vision(cache, spec, still, ctx=ctx, checkpoint_dir=tmp_path / "c")
+    w = "stage1.0.conv1.weight"
+    assert torch.allclose(tuned["trained"].model.state_dict()[w], init[w], atol=1e-8)
+    assert not torch.allclose(fresh["trained"].model.state_dict()[w], init[w], atol=1e-3)
+    assert tuned["metrics"]["finetuned_from_digest"] == training.state_digest(init)
+    assert tuned["metrics"]["kwargs"]["dropout"] == 0.5
+    # the starting weights are part of the run's fingerprint: another start never resumes this checkpoint
+    assert training.checkpoint_path(tmp_path, spec, still, ctx, cache, init="a") != \
+        training.checkpoint_path(tmp_path, spec, still, ctx, cache, init="b")
+    with pytest.raises(ValueError, match="do not fit"):
+        training.train_vision(cache, dict(TINY, width=8), still, ctx=ctx, checkpoint_dir=tmp_path / "d", init=init)
+
+
+def test_masked_accuracy_row_over_mask_seeds_gives_counts_and_the_verdict():
+
+    def metrics(seed, masked, mean):
+        return {"seed": seed, "test_accuracy": 0.80, "masked_accuracy": masked, "mask_mean": mean,
+                "share_below_0.5": 0.7}
+    seeds = [metrics(0, 0.79, 0.3), metrics(1, 0.70, 0.3), metrics(2, 0.78, 0.6), metrics(3, 0.785, 0.2),
+             metrics(4, 0.60, 0.2)]
+    row = reproduction.mask_seed_row(seeds, "quick", "note")
+    import json
+
+    measures = json.loads(row["measures"])
+    assert [p["accuracy_drop"] for p in measures["per_seed"]] == pytest.approx([0.01, 0.10, 0.02, 0.015, 0.20])
+    target = next(t for t in targets.TARGETS if t.id == row["id"])
+    assert target.over_seeds and target.seed_counts(measures) == (2, 5)  # seed 2's mask keeps too much
+    assert "holds in 2/5" in row["ours"] and measures["value"] == pytest.approx(0.78)
+
+
 def _reference_deletion_curve(model, x, scores, target, fractions):
     """An independent loop: blacken the top-k pixels (all channels) one setting at a time."""
     order = np.argsort(-scores, kind="stable")
@@ -211,7 +310,7 @@ def aopc_cfg(methods, dropout_methods, **extra):
                  "smoothgrad_noise": 0.15, "occlusion_window": 8, "occlusion_stride": 8, "shapley_patch": 8,
                  "shapley_estimator": "permutation", "shapley_background": 4,
                  "method_options": {"shapley_sampling": {"M": 2}, "occlusion": {"feature_mask": None}},
-                 "methods": methods, "dropout_methods": dropout_methods}, **extra)
+                 "sanity_steps": ["all"], "methods": methods, "dropout_methods": dropout_methods}, **extra)
 
 
 def test_aopc_study_matches_an_independent_region_perturbation():
@@ -219,14 +318,14 @@ def test_aopc_study_matches_an_independent_region_perturbation():
     clf = build_model("preact_resnet", depth=8, width=4).eval()
     drop = build_model("preact_resnet", depth=8, width=4, dropout=0.5).eval()
     cfg = aopc_cfg(["integrated_gradients", "vanilla_grad", "smoothgrad", "occlusion", "random"],
-                   ["vanilla_grad", "bayesgrad", "random"])
+                   ["vanilla_grad", "bayesgrad", "random"], sanity_steps=None)  # no randomisation check here
     ctx = RunContext(seed=0, device="cpu")
     out = aopc.aopc_study({"data": fake_cache(), "models": {"classifier": clf, "dropout": drop}}, cfg, ctx=ctx)
     summ = out["summary"]
     assert set(summ[summ["model"] == "classifier"]["method"]) == set(cfg["methods"])
     assert set(summ[summ["model"] == "dropout"]["method"]) == set(cfg["dropout_methods"])
     assert "classifier_integrated_gradients_vs_vanilla_grad" in out["stats"]
-    assert out["stats"]["n_pixels_removed"] == 102
+    assert out["stats"]["n_pixels_removed"] == 102 and not len(out["sanity"])
     # recompute the IG deletion AOPC of each image with the method built directly and an independent loop
     x, _ = data.test_images(fake_cache(), 3, offset=1)
     with torch.no_grad():
@@ -242,34 +341,81 @@ def test_aopc_study_matches_an_independent_region_perturbation():
     assert len(out["curves"].query("model == 'classifier' and method == 'random' and mode == 'deletion'")) == 6
 
 
-def test_faithfulness_table_has_a_plugin_method_and_names_what_cannot_apply():
-    """Every method of each network's list, a registered plugin among them, in the shared schema;
-    the methods that cannot explain a network come back as skipped rows with the reason."""
+def test_suite_tables_have_the_shared_schema_the_plugin_and_a_sanity_row_for_every_applied_method():
+    """The leaderboard protocol on both networks: every method of each network's list, a registered
+    plugin among them, in the shared schemas of the seven tables; the methods that cannot explain a
+    network come back as skipped rows with the reason; every applied method has sanity rows; the
+    sampled methods have uncertainty rows; the leaderboard shows the classifier's cells, the dropout
+    variant's only for the MC-dropout methods."""
+    from xairepro.evaluation.leaderboard import main_models
+
     clf = NoDropoutNet().eval()
     drop = build_model("preact_resnet", depth=8, width=4, dropout=0.5).eval()
     mask_net = masks.CifarMaskNet(NoDropoutNet(), width=4, n_convs=2)
     names = ALL_METHODS + [TOY_METHOD]
+    dropout_names = ["bayesgrad", "bayes_smoothgrad", "vanilla_grad", "smoothgrad", "input_x_gradient", "random",
+                     TOY_METHOD]
     inputs = {"data": fake_cache(), "models": {"classifier": clf, "dropout": drop},
               "mask_nets": {"classifier": mask_net}}
-    out = aopc.aopc_study(inputs, aopc_cfg(names, names), ctx=RunContext(seed=0, device="cpu"))
-    per, skipped = out["per_example"], out["skipped"]
+    out = aopc.aopc_study(inputs, aopc_cfg(names, dropout_names), ctx=RunContext(seed=0, device="cpu"))
+    per, skipped, sanity, unc, cost = (out[k] for k in ("per_example", "skipped", "sanity", "uncertainty", "cost"))
     assert list(per.columns) == list(FAITHFULNESS_COLUMNS) and list(skipped.columns) == list(SKIPPED_COLUMNS)
-    assert set(per["experiment"]) == {"vision"} and set(per["modality"]) == {"image"}
-    assert set(per["unit"]) == {"pixel"} and set(per["replicate"]) == {0}
+    assert list(sanity.columns) == [*LABELS, "method", "randomisation", "layers", "example", "spearman"]
+    assert list(unc.columns) == [*LABELS, "method", "example", "n_units", "spearman_sd_vs_drop"]
+    assert list(cost.columns)[:len(LABELS)] == list(LABELS) and {"method", "seconds"} <= set(cost.columns)
+    for table in (per, skipped, sanity, unc, cost, out["summary"], out["curves"]):
+        assert set(table["experiment"]) == {"vision"} and set(table["unit"]) == {"pixel"}, table.columns
+        assert set(table["modality"]) == {"image"} and set(table["replicate"]) == {0}
+    ran = {m: set(per.query("model == @m")["method"]) for m in ("classifier", "dropout")}
+    assert ran["classifier"] == set(names) - {"bayesgrad", "bayes_smoothgrad"}
+    assert ran["dropout"] == set(dropout_names)
     for model in ("classifier", "dropout"):
         toy = per.query("model == @model and method == @TOY_METHOD").sort_values("example")
         assert len(toy) == 3 and np.isfinite(toy["deletion_aopc"]).all()
         # pixels are read as magnitudes, so the sign-flipped input x gradient ranks pixels as input x gradient
         ixg = per.query("model == @model and method == 'input_x_gradient'").sort_values("example")
         np.testing.assert_allclose(toy["deletion_aopc"].to_numpy(), ixg["deletion_aopc"].to_numpy())
-        assert TOY_METHOD in set(out["summary"].query("model == @model")["method"])
+        # a sanity row per applied method and image, all at full randomisation; the cost of each
+        got = sanity.query("model == @model")
+        assert set(got["method"]) == ran[model] and set(got["randomisation"]) == {"all layers"}
+        assert (got.groupby("method")["example"].nunique() == 3).all()
+        assert set(cost.query("model == @model")["method"]) == ran[model]
+    rho = sanity.groupby(["model", "method"])["spearman"].mean()
+    assert rho[("classifier", "random")] == pytest.approx(1.0)  # the random order ignores the model
+    # the mask follows the randomised network's features (rewired), so its map changes
+    assert rho[("classifier", "explanation_mask")] < 0.99
+    assert set(unc.query("model == 'dropout'")["method"]) == {"bayesgrad", "bayes_smoothgrad", "smoothgrad"}
+    assert unc["spearman_sd_vs_drop"].notna().any()
     reasons = {(r.model, r.method): r.reason for r in skipped.itertuples()}
-    assert set(reasons) == {("classifier", "bayesgrad"), ("classifier", "bayes_smoothgrad"),
-                            ("dropout", "explanation_mask")}
-    assert "dropout" in reasons[("classifier", "bayesgrad")] and "mask" in reasons[("dropout", "explanation_mask")]
-    ran = {m: set(per.query("model == @m")["method"]) for m in ("classifier", "dropout")}
-    assert ran["classifier"] == set(names) - {"bayesgrad", "bayes_smoothgrad"}
-    assert ran["dropout"] == set(names) - {"explanation_mask"}
+    assert set(reasons) == {("classifier", "bayesgrad"), ("classifier", "bayes_smoothgrad")}
+    assert "dropout" in reasons[("classifier", "bayesgrad")]
+    shown = main_models(per)
+    assert {m for (_, m), model in shown.items() if model == "dropout"} == {"bayesgrad", "bayes_smoothgrad"}
+    assert out["stats"]["seconds"]["classifier"].keys() == ran["classifier"]
+
+
+def test_sanity_steps_read_words_and_integers():
+    model = build_model("preact_resnet", depth=8, width=4)
+    from xairepro.evaluation.sanity import parameter_layers
+
+    n = len(parameter_layers(model))
+    assert aopc.sanity_steps(model, ["top", "half", "all", 3]) == (1, n // 2, n, 3)
+    assert aopc.sanity_steps(model, None) is None
+    with pytest.raises(ValueError, match="'most'"):
+        aopc.sanity_steps(model, ["most"])
+
+
+def test_mask_net_rewired_to_another_model_keeps_its_weights_and_reads_that_models_features():
+    torch.manual_seed(0)
+    trained, other = NoDropoutNet(seed=0), NoDropoutNet(seed=1)
+    net = masks.CifarMaskNet(trained, width=4, n_convs=2)
+    moved = masks.rewire_mask_net(net, other)
+    assert moved.model is other and not any(p.requires_grad for p in other.parameters())
+    for k, v in net.trainable_state().items():
+        assert torch.equal(v, moved.trainable_state()[k]), k
+    x = torch.rand(2, 3, 32, 32)
+    assert torch.allclose(masks.rewire_mask_net(net, trained).mask(x), net.mask(x))
+    assert not torch.allclose(moved.mask(x), net.mask(x))
 
 
 def test_saliency_maps_and_spreads_come_from_the_explanations():
@@ -319,7 +465,7 @@ def test_settings_build_every_method_from_one_dict():
     assert got["occlusion"].samples[0].sum((1, 2, 3)).numpy() == pytest.approx(drops.sum(0).numpy(), rel=1e-4, abs=1e-7)
 
 
-def test_config_section_both_scales_and_bad_method_names_are_named():
+def test_config_section_every_scale_and_bad_method_names_are_named():
     import copy
 
     import yaml
@@ -333,12 +479,28 @@ def test_config_section_both_scales_and_bad_method_names_are_named():
                                             "dropout": 0.0}
     assert full["models"]["dropout"]["dropout"] > 0 and full["aopc"]["n_examples"] >= 150
     assert full["aopc"]["steps"] == 50 and full["aopc"]["max_fraction"] == 0.1
+    assert full["mask"]["width"] == 64 and full["mask"]["n_train"] is None  # the paper's mask network
     quick = resolve_scale(cfg, "quick")["vision"]
     assert quick["models"]["classifier"]["depth"] == 20 and quick["train"]["epochs"] <= 3
     assert set(quick["aopc"]["methods"]) >= set(ALL_METHODS)
-    assert set(quick["aopc"]["dropout_methods"]) >= set(ALL_METHODS)
+    # the dropout variant runs the MC-dropout methods with the gradient methods they are compared with
+    assert {"bayesgrad", "bayes_smoothgrad", "vanilla_grad", "smoothgrad", "random"} <= set(quick["aopc"]["dropout_methods"])
+    assert len(quick["aopc"]["dropout_methods"]) < len(quick["aopc"]["methods"]) - 2  # the classifier is the main model
     assert quick["attribution"]["method_options"]["shapley_sampling"]["M"] < quick["attribution"]["mc_samples"]
+    assert quick["finetune"]["dropout"]["from"] == "classifier" and quick["mask"]["n_seeds"] >= 2
     check_methods({"vision": quick})  # every name registered
+    # the cpu scale: a ResNet-20 on every image, more epochs, five mask seeds, the full randomisation check
+    cpu = resolve_scale(cfg, "cpu")["vision"]
+    assert cpu["models"]["classifier"] == dict(quick["models"]["classifier"])
+    assert cpu["data"]["n_train_per_class"] is None and cpu["data"]["n_test_per_class"] is None
+    assert quick["train"]["epochs"] < cpu["train"]["epochs"] < full["train"]["epochs"]
+    assert cpu["train"]["schedule"] == "onecycle" and cpu["mask"]["n_seeds"] >= 5
+    assert quick["aopc"]["n_examples"] <= cpu["aopc"]["n_examples"] < full["aopc"]["n_examples"]
+    assert cpu["aopc"]["sanity_steps"] == ["all"] and full["aopc"]["sanity_steps"] == ["top", "half", "all"]
+    bad_steps = copy.deepcopy(cfg)
+    bad_steps["vision"]["aopc"]["sanity_steps"] = ["most"]
+    with pytest.raises(ConfigError, match=r"vision\.aopc\.sanity_steps"):
+        validate_config(bad_steps)
     bad = copy.deepcopy(cfg)
     bad["vision"]["aopc"]["methods"] = ["ig", "gradient"]  # the old, experiment-local spellings
     validate_config(bad)  # well-formed names: the registry, not the schema, knows them

@@ -20,6 +20,7 @@ ESOL_CSV = ("Compound ID,measured log solubility in mols per litre,smiles\n"
             "ethanol,1.1,CCO\nbenzene,-1.64,c1ccccc1 \n")
 
 
+@pytest.mark.slow
 def test_dry_run_dag_has_every_esol_stage(tmp_path):
     wf = copy_workflow(tmp_path / "wf")
     mirror = make_mirror(tmp_path / "mirror", {"esol/delaney-processed.csv": ESOL_CSV.encode()})
@@ -32,6 +33,7 @@ def test_dry_run_dag_has_every_esol_stage(tmp_path):
         assert rules.count(rule) == count, (rule, rules.count(rule))
 
 
+@pytest.mark.slow
 def test_schema_rejects_a_misspelt_key_before_running(tmp_path):
     wf = copy_workflow(tmp_path / "wf")
     proc = snakemake(wf, "-n", "--config", "sead=1", check=False)
@@ -39,6 +41,7 @@ def test_schema_rejects_a_misspelt_key_before_running(tmp_path):
     assert "sead" in proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_corrupted_download_fails_and_leaves_nothing(tmp_path):
     wf = copy_workflow(tmp_path / "wf")
     rel = "esol/delaney-processed.csv"
@@ -161,30 +164,72 @@ def test_slurm_profile_routes_by_resource_not_by_rule_name():
     assert gpu_limits[0] == 0 and gpu_limits[-1] >= 1  # a CPU partition and a GPU partition
 
 
-def _rule_blocks():
-    from conftest import REPO_ROOT
-
-    for smk in sorted((REPO_ROOT / "rules").glob("*.smk")):
-        text = smk.read_text()
-        for m in re.finditer(r"^rule (\w+):\n(.*?)(?=^\S|\Z)", text, flags=re.M | re.S):
-            yield smk.name, m.group(1), m.group(2)
-
-
 def test_rules_declare_retry_aware_memory_and_benchmarks_named_after_them():
     """Per-rule tables (report, benchmarks/operations.py) group benchmark files by the rule's name;
-    memory requests grow with the attempt; rules that may run on a GPU retry once."""
-    blocks = list(_rule_blocks())
-    assert len(blocks) > 40
-    for smk, rule, body in blocks:
-        bench = re.search(r"benchmark:\n\s+f\"\{BENCH\}/([^\"]+)\"", body)
-        if bench:
-            assert bench.group(1) == f"{rule}.tsv" or bench.group(1).startswith(f"{rule}/"), (smk, rule, bench.group(1))
-        if "mem_mb=" in body:
-            assert re.search(r"mem_mb=mem\(", body), (smk, rule, "mem_mb must use mem(): it grows with the attempt")
-        if "gpu=GPU" in body:
-            assert re.search(r"^\s+retries: [1-9]", body, flags=re.M), (smk, rule, "no retries")
+    memory requests grow with the attempt; rules that may run on a GPU retry once.
+
+    Every kind of rule block is read: ``rule X:``, the variants ``use rule X as Y with:`` (which
+    inherit what they do not override, so a variant must name its own benchmark file and inherits
+    its parent's retries), and the generated ``rule:`` blocks with ``name: f"..."`` (the download
+    and notebook rules, compared as templates). Benchmarks are ``bench_path("<rule>...")`` or
+    ``f"{BENCH}/<rule>..."``; memory is ``mem_mb=mem(...)`` or the ``**resources(...)`` helper
+    (which uses mem()); a GPU rule says ``gpu=GPU`` or ``resources(..., gpu=True)``."""
+    from conftest import REPO_ROOT
+
+    block = re.compile(r"^(?P<indent>[ ]*)(?:rule (?P<rule>\w+)|use rule (?P<base>\w+) as (?P<variant>\w+) with"
+                       r"|rule(?=:\n\s+name:))"
+                       r":\n(?P<body>.*?)(?=^(?P=indent)\S|\Z)", flags=re.M | re.S)
+    blocks = {}
+    for smk in sorted((REPO_ROOT / "rules").glob("*.smk")):
+        for m in block.finditer(smk.read_text()):
+            body = m.group("body")
+            name = m.group("rule") or m.group("variant")
+            if name is None:  # rule: with name: f"download_{_source.key}" -> the template
+                named = re.search(r"name:\n\s+f?\"([^\"]+)\"", body)
+                assert named, (smk.name, body[:200])
+                name = named.group(1)
+            assert name not in blocks, (smk.name, name, "declared twice")
+            blocks[name] = {"smk": smk.name, "base": m.group("base"), "body": body}
+    kinds = {"rule": sum(b["base"] is None and "{" not in n for n, b in blocks.items()),
+             "use rule": sum(b["base"] is not None for b in blocks.values()),
+             "generated": sum("{" in n for n in blocks)}
+    assert kinds["rule"] > 40 and kinds["use rule"] >= 3 and kinds["generated"] >= 2, kinds
+
+    def bench_of(body):
+        m = re.search(r"benchmark:\n\s+(?:bench_path\(f?\"([^\"]+)\"\)|f\"\{BENCH\}/([^\"]+)\.tsv\")", body)
+        if m is None:
+            assert "benchmark:" not in body, ("benchmark neither bench_path() nor f'{BENCH}/...'", body[:300])
+            return None
+        return m.group(1) or m.group(2)
+
+    def inherited(name, key):
+        """The block's own body, or its parent's for what a variant does not override."""
+        b = blocks[name]
+        if re.search(rf"^\s+{key}:", b["body"], flags=re.M) or b["base"] is None:
+            return b["body"]
+        return inherited(b["base"], key)
+
+    n_bench = 0
+    for name, b in blocks.items():
+        where = (b["smk"], name)
+        body = b["body"]
+        bench = bench_of(body)
+        if b["base"] is not None and bench is None:
+            assert bench_of(inherited(b["base"], "benchmark")) is None, (
+                *where, f"inherits the benchmark file of {b['base']}: name its own")
+        if bench is not None:
+            n_bench += 1
+            assert bench == name or bench.startswith(f"{name}/"), (*where, bench)
+        if "mem_mb" in body:
+            assert re.search(r"mem_mb=mem\(", body), (*where, "mem_mb must use mem(): it grows with the attempt")
+        assert not re.search(r"mem_mb=\d", body), (*where, "a fixed mem_mb does not grow with the attempt")
+        resources = inherited(name, "resources")
+        if re.search(r"gpu=GPU|resources\([^\n]*gpu=True", resources):
+            assert re.search(r"^\s+retries: [1-9]", inherited(name, "retries"), flags=re.M), (*where, "no retries")
+    assert n_bench > 45, n_bench  # the benchmarks are seen (bench_path() included)
 
 
+@pytest.mark.slow
 def test_cuda_config_makes_training_and_attribution_jobs_ask_for_a_gpu(tmp_path):
     wf = copy_workflow(tmp_path / "wf")
     mirror = make_mirror(tmp_path / "mirror", {"esol/delaney-processed.csv": ESOL_CSV.encode()})
@@ -196,6 +241,7 @@ def test_cuda_config_makes_training_and_attribution_jobs_ask_for_a_gpu(tmp_path)
     assert "gpu=1" not in blocks["featurize_esol"]
 
 
+@pytest.mark.slow
 def test_workflow_lints_clean(tmp_path):
     """`snakemake --lint` has no findings: a conda env on every rule, helper functions only in
     rules/common.smk, no environment variables set behind the user's back."""
@@ -205,6 +251,7 @@ def test_workflow_lints_clean(tmp_path):
     assert proc.returncode == 0 and "Lints for" not in text, text[-3000:]
 
 
+@pytest.mark.slow
 def test_moving_the_mirror_reruns_nothing(tmp_path):
     """Where a verified file came from is not part of its identity: pointing the workflow at the
     same files in another folder plans no job."""
@@ -220,6 +267,7 @@ def test_moving_the_mirror_reruns_nothing(tmp_path):
     assert planned_rules(via_config) == [], planned_rules(via_config)
 
 
+@pytest.mark.slow
 def test_cuda_without_cuda_stops_before_any_job_naming_the_key(tmp_path):
     import torch
 

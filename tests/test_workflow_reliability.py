@@ -35,6 +35,7 @@ def _epochs_done(pattern: str) -> int:
         return 0
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_training_killed_mid_run_resumes_to_the_same_numbers(tmp_path):
     reference = copy_workflow(tmp_path / "reference", IRIS_SLOW)
@@ -82,6 +83,7 @@ ESOL_COMPARED = ["esol/featurize.json", "esol/nfp/fold0/predictions.csv", "esol/
 
 
 @needs_shared_data
+@pytest.mark.slow
 @pytest.mark.timeout(1200)
 def test_two_runs_from_scratch_give_identical_numbers(tmp_path):
     """Training and every attribution method of ESOL fold 0 (both graph networks), twice from an

@@ -90,6 +90,12 @@ def data_mirror(config: Mapping[str, Any]) -> str | None:
 def check_models(config: Mapping[str, Any]) -> None:
     """Raise ConfigError naming the key when a model spec of any experiment section names an
     architecture that is not registered (``xairepro.models.register_model``)."""
+    from .names import BUILTIN_MODELS
+
+    archs = [spec.get("arch") for value in config.values() if isinstance(value, dict)
+             and isinstance(value.get("models"), dict) for spec in value["models"].values()]
+    if all(a in BUILTIN_MODELS for a in archs):
+        return  # no registry import needed (it costs seconds on every snakemake call)
     from .models import MODELS
 
     for section, value in config.items():
@@ -164,6 +170,12 @@ def _method_lists(node, key: str = ""):
 def check_methods(config: Mapping[str, Any]) -> None:
     """Raise ConfigError naming the key when an experiment lists an attribution method that is not
     registered (``xairepro.attribution.register_method``; plugins are imported first)."""
+    from .names import BUILTIN_METHODS
+
+    sections = [(s, v) for s, v in config.items() if isinstance(v, dict) and s not in ("download", "attribution")]
+    listed = [n for s, v in sections for _, names in _method_lists(v, s) for n in names]
+    if all(n in BUILTIN_METHODS for n in listed):
+        return  # no registry import needed (it costs seconds on every snakemake call)
     from .attribution import method_names, unknown_methods
 
     for section, value in config.items():

@@ -142,7 +142,7 @@ class SmoothGrad(GradientAttribution):
 
 def _dropout_reason(model) -> Optional[str]:
     if not has_dropout(model):
-        return "the model has no nn.Dropout module, so MC dropout has nothing to sample"
+        return "the model has no nn.Dropout module with p > 0, so MC dropout has nothing to sample"
     return None
 
 

@@ -145,8 +145,9 @@ class ExplanationMaskNet(nn.Module):
 
 @register_method("explanation_mask")
 class ExplanationMask(Attribution):
-    """The weights of a trained :class:`ExplanationMaskNet` as an attribution: one sample, the mask
-    (broadcast over the channels it is shared by) at the tensor the mask network multiplies.
+    """The weights of a trained :class:`ExplanationMaskNet` as an attribution: one sample, the mask as
+    the mask network emits it, of a shape that broadcasts to the tensor it multiplies (one weight per
+    word or character, ``(B, T, 1)``; one per pixel, ``(B, 1, H, W)``), so a unit's score is its weight.
 
     mask_net
         the trained mask network for this model (``create_method`` finds it in the experiment's

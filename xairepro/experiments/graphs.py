@@ -9,11 +9,12 @@ the number of random orders. A method reads only the settings it accepts, so no 
 which methods exist. An atom's score is the sum over the embedding channels of the elementwise
 ``aggregation`` of the attribution (chainer-chemistry ``aggregate``: ``raw`` for signed maps,
 ``square`` for the squared gradient norm of BayesGrad's Table 1), averaged over the M samples; its
-spread over the samples is the uncertainty map.
+spread over the samples is the uncertainty map. :func:`atom_suite` runs the leaderboard protocol
+(:func:`~xairepro.experiments.suite.faithfulness_suite`) over atoms for one model; ESOL runs it per
+fold model, Tox21 per Table 1 subset model.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
 
 import numpy as np
@@ -25,13 +26,15 @@ from torch_geometric.data import Batch
 from ..attribution import mc_dropout
 from ..context import RunContext
 from ..evaluation.atoms import atom_environment
-from ..evaluation.faithfulness import faithfulness_study, faithfulness_summary
+from ..evaluation.faithfulness import faithfulness_summary
+from ..evaluation.sanity import parameter_layers
 from ..evaluation.units import AtomUnit
-from .methods import NotApplicable, applicable, explain_chunks, faithfulness_rows, skipped_rows
+from .methods import NotApplicable, applicable, explain_chunks
+from .suite import SuiteResult, faithfulness_suite
 
-__all__ = ["AtomFaithfulness", "GRAPH_MODALITY", "atom_faithfulness", "atom_scores", "atom_settings", "atom_table",
-           "atom_unit", "explain_graphs", "mc_dropout_predictions", "not_applied", "reading_options",
-           "with_spread_columns"]
+__all__ = ["GRAPH_MODALITY", "atom_scores", "atom_settings", "atom_suite", "atom_table", "atom_unit",
+           "explain_graphs", "mc_dropout_predictions", "not_applied", "pool_curves", "pooled_summary",
+           "reading_options", "sanity_steps", "with_spread_columns"]
 
 #: The faithfulness schema's modality and unit of both graph experiments.
 GRAPH_MODALITY, ATOM = "molecular graph", "atom"
@@ -77,9 +80,11 @@ def reading_options(cfg: Mapping) -> tuple[dict, dict]:
 
 
 def explain_graphs(model, graphs: Sequence, names: Sequence[str], settings: Mapping, *, M: int, seed: int,
-                   method_options: Optional[Mapping] = None, device=None, chunk: int = CHUNK) -> dict:
+                   method_options: Optional[Mapping] = None, device=None, chunk: int = CHUNK,
+                   seconds: Optional[dict] = None) -> dict:
     """``{name: Explanation | NotApplicable}`` of ``graphs`` for every method of ``names``, batched
-    ``chunk`` molecules at a time; the chunk starting at molecule ``s`` draws with seed ``seed + s``."""
+    ``chunk`` molecules at a time; the chunk starting at molecule ``s`` draws with seed ``seed + s``;
+    ``seconds``: when given, each method's compute time is added to it."""
     graphs = list(graphs)
     device = device if device is not None else next(model.parameters()).device
 
@@ -88,7 +93,7 @@ def explain_graphs(model, graphs: Sequence, names: Sequence[str], settings: Mapp
 
     return explain_chunks(model, len(graphs), make_batch, list(names), settings, M=M,
                           seed=lambda k: int(seed) + k * chunk, chunk=chunk, method_options=method_options,
-                          label="graph attribution chunks")
+                          label="graph attribution chunks", seconds=seconds)
 
 
 def atom_scores(results: Mapping, graphs: Sequence, aggregation, unit: Optional[AtomUnit] = None
@@ -147,56 +152,69 @@ def mc_dropout_predictions(model, graphs: Sequence, M: int, seed: int = 0, devic
     return p.mean(0), p.std(0)
 
 
-@dataclass
-class AtomFaithfulness:
-    """A faithfulness study over atoms: ``per_example`` in the shared schema
-    (:data:`~xairepro.experiments.methods.FAITHFULNESS_COLUMNS`), the deletion and insertion
-    ``curves`` (method, mode, fraction, mean, sem), the ``summary`` per method ranked by deletion
-    AOPC, and the methods that did not apply with their reasons (``skipped``)."""
-
-    per_example: pd.DataFrame
-    curves: pd.DataFrame
-    summary: pd.DataFrame
-    skipped: pd.DataFrame
+def sanity_steps(model, value=()):
+    """``cfg['sanity_steps']`` as :func:`~xairepro.experiments.suite.faithfulness_suite` takes it:
+    ``"all"``: only the full randomisation (every parameter layer of ``model`` re-initialised, the
+    cheap setting of the quick scale); a list of layer counts as given (``[]``: the default cascade,
+    1, half and all layers); ``None``: no sanity check."""
+    if value == "all":
+        return [len(parameter_layers(model))]
+    return None if value is None else list(value)
 
 
-def atom_faithfulness(model, graphs: Sequence, cfg: Mapping, *, ctx: RunContext, experiment: str, model_name: str,
-                      replicate=0, example_ids: Sequence | None = None) -> AtomFaithfulness:
-    """Deletion and insertion curves over atoms (an atom is removed by setting its embedding to the
-    baseline) for every method of ``cfg['methods']``, each read with its aggregation
-    (:func:`reading_options`). The explained output is the model's first output (ESOL: predicted log
-    solubility; Tox21: the pre-sigmoid score).
+def atom_suite(model, graphs: Sequence, cfg: Mapping, *, ctx: RunContext, experiment: str, model_name: str,
+               replicate=0, example_ids: Sequence | None = None) -> SuiteResult:
+    """The leaderboard protocol (:func:`~xairepro.experiments.suite.faithfulness_suite`) over atoms
+    for one graph model: deletion and insertion curves (an atom is removed by setting its embedding
+    to the baseline) of every method of ``cfg['methods']``, each read with its aggregation
+    (:func:`reading_options`), the methods that did not apply, the model-randomisation check
+    (``cfg['sanity_steps']``, :func:`sanity_steps`), the informativeness of the sampled methods'
+    per-atom spread (``cfg['uncertainty']``, default on) and the seconds of each method. The explained
+    output is the model's first output (ESOL: predicted log solubility; Tox21: the pre-sigmoid
+    score). Every method is built on the model it explains, so the randomised copies are explained
+    exactly like the trained one.
 
     ``cfg``: methods, steps, max_fraction, mc_samples (M of the sampling methods), the
-    :func:`atom_settings` keys, and optionally method_options and aggregation.
+    :func:`atom_settings` keys, and optionally method_options, aggregation, sanity_steps, uncertainty.
     """
     device = ctx.torch_device
     model = model.to(device).eval()
     graphs = list(graphs)
-    unit = atom_unit(cfg)
     build, read = reading_options(cfg)
-    results = explain_graphs(model, graphs, cfg["methods"], atom_settings(model, cfg, ctx=ctx), M=cfg["mc_samples"],
-                             seed=ctx.seed, method_options=build, device=device)
-    explanations = applicable(results)
-    if not explanations:
-        raise ValueError(f"none of the methods {list(cfg['methods'])} applies to this model: "
-                         + "; ".join(f"{r.method}: {r.reason}" for r in not_applied(results)))
-    fractions = np.linspace(0.0, cfg["max_fraction"], cfg["steps"] + 1)
-    per_example, curves = [], []
-    for aggregation in dict.fromkeys(read[name] for name in explanations):  # one metric call per reading
-        group = {name: e for name, e in explanations.items() if read[name] == aggregation}
-        pe, cu = faithfulness_study(model, graphs, group, unit, fractions=fractions, aggregation=aggregation,
-                                    max_batch=ctx.max_batch, example_ids=example_ids)
-        per_example.append(pe)
-        curves.append(cu)
-    per_example = pd.concat(per_example, ignore_index=True)
-    order = {name: k for k, name in enumerate(cfg["methods"])}  # rows in config order
-    per_example = per_example.sort_values("method", key=lambda s: s.map(order), kind="stable", ignore_index=True)
-    curves = pd.concat(curves, ignore_index=True).sort_values("method", key=lambda s: s.map(order), kind="stable",
-                                                               ignore_index=True)
-    schema = dict(experiment=experiment, modality=GRAPH_MODALITY, unit=ATOM, model=model_name, replicate=replicate)
-    return AtomFaithfulness(faithfulness_rows(per_example, **schema), curves, faithfulness_summary(per_example),
-                            skipped_rows(results, **schema))
+    names = list(cfg["methods"])
+
+    def explain_fn(m, seconds):
+        return explain_graphs(m, graphs, names, atom_settings(m, cfg, ctx=ctx), M=cfg["mc_samples"], seed=ctx.seed,
+                              method_options=build, device=device, seconds=seconds)
+
+    labels = dict(experiment=experiment, modality=GRAPH_MODALITY, unit=ATOM, model=model_name, replicate=replicate)
+    result = faithfulness_suite(model, graphs, atom_unit(cfg), explain_fn, labels=labels,
+                                fractions=np.linspace(0.0, cfg["max_fraction"], cfg["steps"] + 1), aggregation=read,
+                                max_batch=ctx.max_batch, example_ids=example_ids,
+                                sanity_steps=sanity_steps(model, cfg.get("sanity_steps", [])), sanity_seed=ctx.seed,
+                                uncertainty=bool(cfg.get("uncertainty", True)))
+    result.curves["n"] = len(graphs)  # examples behind each replicate's mean (pool_curves weights by it)
+    return result
+
+
+def pool_curves(curves: pd.DataFrame) -> pd.DataFrame:
+    """Deletion and insertion curves pooled over replicates (folds, seed models): per model, method,
+    mode and fraction the mean over every example, i.e. the replicates' means weighted by their
+    ``n``."""
+    keys = [k for k in ("experiment", "model") if k in curves] + ["method", "mode", "fraction"]
+    c = curves.assign(weighted=curves["mean"] * curves["n"])
+    pooled = c.groupby(keys, as_index=False, sort=False).agg(weighted=("weighted", "sum"), n=("n", "sum"),
+                                                                n_replicates=("mean", "size"))
+    pooled["mean"] = pooled["weighted"] / pooled["n"]
+    return pooled[[*keys, "mean", "n", "n_replicates"]]
+
+
+def pooled_summary(per_example: pd.DataFrame) -> pd.DataFrame:
+    """:func:`~xairepro.evaluation.faithfulness.faithfulness_summary` over every replicate: an example
+    is a (replicate, example) pair, so the paired tests compare methods on the same molecule explained
+    by the same model."""
+    keyed = per_example.assign(example=per_example["replicate"].astype(str) + ":" + per_example["example"].astype(str))
+    return faithfulness_summary(keyed).assign(n_replicates=per_example["replicate"].nunique())
 
 
 def not_applied(results: Mapping) -> list[NotApplicable]:

@@ -22,9 +22,11 @@ from ..evaluation.sanity import cascading_randomisation, rank_correlations, sing
 from ..evaluation.units import Unit
 from .methods import applicable, faithfulness_rows, skipped_rows
 
-__all__ = ["SuiteResult", "faithfulness_suite"]
+__all__ = ["SuiteResult", "SuiteTables", "UNIT_EXAMPLE_COLUMNS", "faithfulness_suite", "unit_examples"]
 
 LABELS = ("experiment", "modality", "unit", "model", "replicate")
+#: Columns of the per-unit mean and spread table of the sampled methods (the notebooks' sd bars).
+UNIT_EXAMPLE_COLUMNS = ["experiment", "model", "method", "example", "position", "unit_label", "mean", "sd", "M"]
 
 
 @dataclass
@@ -118,3 +120,44 @@ def faithfulness_suite(model, examples: Sequence, unit: Unit, explain_fn: Callab
         per_example = pd.DataFrame(columns=["method", "example", "deletion_aopc", "insertion_auc"])
     return SuiteResult(per_example=faithfulness_rows(per_example, **labels), curves=_labelled(curves, labels), summary=_labelled(summary, labels), skipped=skipped,
                        sanity=sanity, uncertainty=unc, cost=cost)
+
+
+@dataclass
+class SuiteTables:
+    """The suite's seven tables (``suite``) and the per-unit mean and sd of the sampled methods on a
+    few examples (``unit_examples``, :data:`UNIT_EXAMPLE_COLUMNS`); the suite's tables read as
+    attributes (``.per_example``, ``.summary``...). Shared by the iris, peptide and SMILES2vec studies."""
+
+    suite: SuiteResult
+    unit_examples: pd.DataFrame
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return dict(self.suite.tables(), unit_examples=self.unit_examples)
+
+    def __getattr__(self, name):  # per_example, summary, skipped... of the suite
+        if name.startswith("__") or name in ("suite", "unit_examples"):
+            raise AttributeError(name)
+        return getattr(self.suite, name)
+
+
+def unit_examples(explanations: Mapping, unit, examples, ids, labels, *, experiment: str, model: str, n: int,
+                  aggregation="raw") -> pd.DataFrame:
+    """For ``n`` examples spread evenly over ``examples`` (the first, the last and between), every
+    sampled method's (``M > 1``, not the random orders) mean and standard deviation over its samples of
+    each unit's score, read with ``aggregation`` (one for all, or ``{method: aggregation}``);
+    ``labels(example)`` names the units. Used by the iris, peptide and SMILES2vec faithfulness studies
+    (BayesGrad's per-unit sd beside its mean in their notebooks)."""
+    rows = []
+    picked = sorted({int(round(v)) for v in np.linspace(0, len(examples) - 1, min(int(n), len(examples)))}) \
+        if int(n) > 0 and len(examples) else []
+    for name, e in explanations.items():
+        if e.M <= 1 or e.each_sample_is_an_order:
+            continue
+        read = aggregation.get(name, "raw") if isinstance(aggregation, Mapping) else aggregation
+        means, sds = e.units(unit, examples, read), e.unit_spread(unit, examples, read)
+        for i in picked:
+            names = labels(examples[i])
+            rows += [{"experiment": experiment, "model": model, "method": name, "example": ids[i], "position": j,
+                      "unit_label": names[j], "mean": float(means[i][j]), "sd": float(sds[i][j]), "M": int(e.M)}
+                     for j in range(len(means[i]))]
+    return pd.DataFrame(rows, columns=UNIT_EXAMPLE_COLUMNS)

@@ -5,7 +5,9 @@ convolutions (16 filters, kernels 5/3/3, "same" padding) each multiplied by the 
 tanh, and max-pooling 4/2/2 (the mask is pooled alike); the flattened features are concatenated
 with the amino-acid fractions (mean of channels 1..A-1 over all L rows) and the pooled length;
 dense 256 -> 64 -> 1 with tanh and no biases, so an all-zero input gives logit 0 (P = 0.5),
-the integrated-gradients baseline. Returns one logit per peptide ``(B, 1)``.
+the integrated-gradients baseline. Returns one logit per peptide ``(B, 1)``. ``dropout > 0`` (not the
+chapter's model, which has none) puts an ``nn.Dropout`` before each dense layer: the dropout variant
+that the MC-dropout methods (BayesGrad) sample; with the default 0 the module list is the chapter's.
 
 :class:`IdsToOneHot` feeds the same model token ids (``0`` gap, ``1..A-1`` letters, ``A`` an
 all-zero row), which is what token-level faithfulness curves need. :class:`ResidueRows` feeds it a
@@ -26,10 +28,12 @@ __all__ = ["PeptideCNN", "IdsToOneHot", "ResidueRows"]
 @register_model("peptide_cnn")
 class PeptideCNN(nn.Module):
     def __init__(self, length: int = 200, n_letters: int = 21, filters: int = 16,
-                 kernels=(5, 3, 3), pools=(4, 2, 2), dense=(256, 64), n_out: int = 1):
+                 kernels=(5, 3, 3), pools=(4, 2, 2), dense=(256, 64), n_out: int = 1, dropout: float = 0.0):
         super().__init__()
         if len(kernels) != len(pools):
             raise ValueError("peptide_cnn: kernels and pools must have the same length")
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ValueError(f"peptide_cnn: dropout must be in [0, 1), got {dropout}")
         self.pools = tuple(int(p) for p in pools)
         self.convs = nn.ModuleList()
         width, out_len = n_letters, length
@@ -39,6 +43,8 @@ class PeptideCNN(nn.Module):
         sizes = [filters * out_len + (n_letters - 1) + 1, *dense, n_out]
         layers = []
         for i in range(len(sizes) - 1):
+            if dropout > 0:
+                layers.append(nn.Dropout(float(dropout)))
             layers.append(nn.Linear(sizes[i], sizes[i + 1], bias=False))
             if i < len(sizes) - 2:
                 layers.append(nn.Tanh())

@@ -106,7 +106,12 @@ class BiGRUClassifier(nn.Module):
         return out
 
     def forward(self, tokens):
-        out = self.encode(tokens)
+        return self.classify(self.encode(tokens), tokens)
+
+    def classify(self, out, tokens):
+        """Logits from per-token BiGRU outputs ``out`` (:meth:`encode`) of ``tokens``: the mean over the
+        non-padding positions, the 128-unit layer and the classifier (a mask network that has
+        encoded the review once reads the reference prediction from the same features)."""
         if self.padding_idx is None:
             pooled = out.mean(1)
         else:

@@ -81,7 +81,7 @@ def rule_runtimes(benchmark_dir) -> pd.DataFrame:
             .reset_index().sort_values("seconds", ascending=False))
 
 
-def provenance(config: dict, raw_files: Sequence[str], benchmark_dir, workdir) -> dict:
+def provenance(config: dict, raw_files: Sequence[str], benchmark_dir, workdir, threads: Sequence[int] = ()) -> dict:
     versions = {}
     for pkg in PACKAGES:
         try:
@@ -104,6 +104,8 @@ def provenance(config: dict, raw_files: Sequence[str], benchmark_dir, workdir) -
             "seed of piece k of a run": "base seed x 1000 + k (nested for folds, subsets, chunks)",
             "deterministic algorithms": config.get("deterministic"),
             "device setting": config.get("device"),
+            "torch threads per job": (", ".join(str(t) for t in threads) or "unknown")
+            + " (a job runs torch with its rule's threads; results of one seed can change with the thread count)",
         },
         "data": {str(p): sha256(p) for p in raw_files},
         "config": config,
@@ -193,14 +195,14 @@ def _leaderboard_html(leaderboard: dict | None) -> str:
 
 def build_report(notebooks: Sequence[str], reproduction_csvs: Sequence[str], raw_files: Sequence[str],
                  config: dict, scale: str, benchmark_dir, workdir, out_html, *, targets: Sequence[Target],
-                 table_csv=None, leaderboard: dict | None = None) -> None:
+                 table_csv=None, leaderboard: dict | None = None, threads: Sequence[int] = ()) -> None:
     """Write the report; ``targets`` are every experiment's declared targets (the table lists each
     by id, with our row joined on it). ``table_csv``: also write the joined table as CSV.
     ``leaderboard``: ``{"heatmap": png path, "verdicts": DataFrame, "display": DataFrame}``."""
     table = reproduction_table(reproduction_csvs, targets)
     if table_csv is not None:
         table.to_csv(table_csv, index=False)
-    prov = provenance(config, raw_files, benchmark_dir, workdir)
+    prov = provenance(config, raw_files, benchmark_dir, workdir, threads)
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>xairepro report</title>"
              f"<style>{CSS}</style></head><body>",
              "<h1>xairepro: reproduction report</h1>",

@@ -14,7 +14,7 @@ from ..evaluation.sanity import SANITY_THRESHOLD
 
 __all__ = ["assemble", "display_table", "read_tables", "sanity_cells", "uncertainty_cells"]
 
-KINDS = ("per_example", "skipped", "sanity", "uncertainty", "cost")
+KINDS = ("per_example", "skipped", "sanity", "uncertainty", "cost", "data_randomisation")
 SKIPPED = ["experiment", "modality", "unit", "model", "replicate", "method", "reason"]
 
 
@@ -58,6 +58,11 @@ def assemble(tables: Mapping[str, pd.DataFrame], *, n_boot: int = 1000, seed: in
     keys = ["experiment", "model", "method"]
     cells = cells.merge(sanity_cells(tables["sanity"]), on=keys, how="left")
     cells = cells.merge(uncertainty_cells(tables["uncertainty"]), on=keys, how="left")
+    data_rand = tables.get("data_randomisation", pd.DataFrame())
+    if not data_rand.empty:
+        per = data_rand.groupby(keys, as_index=False)["spearman"].mean().rename(columns={"spearman": "data_rand_rho"})
+        per["data_randomisation"] = np.where(per["data_rand_rho"] < SANITY_THRESHOLD, "pass", "fail")
+        cells = cells.merge(per, on=keys, how="left")
     cost = tables["cost"]
     if not cost.empty:
         cells = cells.merge(cost.groupby(keys, as_index=False)["seconds"].sum(), on=keys, how="left")
@@ -73,12 +78,16 @@ def _cell_text(c) -> str:
     text = f"{c['score']:.2f} [{c['score_lo']:.2f}, {c['score_hi']:.2f}] #{int(c['rank'])}"
     if isinstance(c.get("sanity"), str):
         text += " ✓" if c["sanity"] == "pass" else " ✗"
+    seconds = c.get("seconds")
+    if seconds is not None and np.isfinite(seconds):
+        text += f" ({seconds:.3g} s)"
     return text
 
 
 def display_table(cells: pd.DataFrame, skipped: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
-    """Methods (rows) x experiments (columns): 'score [lo, hi] #rank ✓/✗' (✓ passes the sanity check), or
-    why the cell is empty."""
+    """Methods (rows) x experiments (columns): 'score [lo, hi] #rank ✓/✗ (seconds)' (✓ passes the sanity
+    check; seconds: the method's compute time over the cell's examples and replicates, from the suite's
+    cost table), or why the cell is empty."""
     experiments = list(dict.fromkeys(rows["experiment"])) if len(rows) else []
     methods = list(dict.fromkeys(list(rows.get("method", [])) + list(skipped.get("method", []))))
     table = pd.DataFrame(index=methods, columns=experiments, dtype=object)

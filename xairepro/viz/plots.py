@@ -65,3 +65,27 @@ def faithfulness_curves_plot(curves: pd.DataFrame, summary: pd.DataFrame, title:
         ax.set_title(f"{title} {mode}".strip())
     axes[0].legend(fontsize=7, loc="best")
     return axes
+
+
+def uncertainty_bars(table: pd.DataFrame, method: str, *, model: str | None = None, axes=None, max_units: int = 40):
+    """A sampled method's per-unit mean with its standard deviation over the M samples as error bars,
+    one panel per example, from the ``unit_examples`` table of a faithfulness study
+    (:data:`xairepro.experiments.suite.UNIT_EXAMPLE_COLUMNS`). Returns the axes (``None`` when the
+    table has no rows for that method and model)."""
+    sel = table[(table["method"] == method) & ((table["model"] == model) if model is not None else True)]
+    examples = list(dict.fromkeys(sel["example"]))
+    if not examples:
+        return None
+    if axes is None:
+        _, axes = plt.subplots(1, len(examples), figsize=(3.6 * len(examples), 3.0), squeeze=False)
+        axes = axes[0]
+    for ax, ex in zip(axes, examples):
+        g = sel[sel["example"] == ex].sort_values("position").head(max_units)
+        x = np.arange(len(g))
+        ax.bar(x, g["mean"], yerr=g["sd"], color="#4c72b0", ecolor="0.3", capsize=2, lw=0)
+        ax.axhline(0, color="0.5", lw=0.6)
+        ax.set_xticks(x)
+        ax.set_xticklabels(g["unit_label"], fontsize=7, rotation=90 if len(g) > 6 else 0)
+        ax.set_title(f"example {ex} (M = {int(g['M'].iloc[0])})", fontsize=9)
+    axes[0].set_ylabel(f"{method}: mean ± sd")
+    return axes

@@ -38,7 +38,8 @@ from ...models.peptide_cnn import ResidueRows
 from ..methods import applicable, explain, not_applicable_rows
 from .data import ALPHABET, PeptideData, encode
 
-__all__ = ["PeptideExplanation", "RESIDUE", "STUDY_STREAM", "counterfactuals", "explain_study", "residue_results",
+__all__ = ["CHAPTER_READING", "PeptideExplanation", "RESIDUE", "STUDY_STREAM", "counterfactuals", "explain_study",
+           "residue_results", "seed_shapley_study", "shapley_reading",
            "residue_rows", "residue_settings", "residue_unit", "shapley_convergence", "shapley_convergence_study",
            "simplex_projection"]
 
@@ -47,6 +48,12 @@ RESIDUE = "residue"
 #: The chapter's study draws every method and the Shapley convergence with ``ctx.child(STUDY_STREAM)``,
 #: the stream its Shapley values have always used (so the reproduction rows stay those of earlier runs).
 STUDY_STREAM = 2
+
+
+#: The chapter's reading of its Shapley bars for RAGLQFPVGRLLRRLLRRLLR ("predicted to be hemolytic
+#: primarily because of the glutamine, proline, and arrangement of leucine and arginine"): the
+#: residues at these 1-based positions are among the ``top`` residues by signed Shapley value.
+CHAPTER_READING = {"peptide": "RAGLQFPVGRLLRRLLRRLLR", "positions": {5: "Q", 7: "P"}, "top": 3}
 
 
 def residue_unit() -> TokenUnit:
@@ -78,13 +85,14 @@ def residue_settings(n: int, background: torch.Tensor, cfg: Mapping, *, ctx: Run
 
 
 def residue_results(model, x: torch.Tensor, n: int, background: torch.Tensor, names: Sequence[str], cfg: Mapping, *,
-                    M: int, seed: int, ctx: RunContext) -> dict:
+                    M: int, seed: int, ctx: RunContext, seconds: dict | None = None) -> dict:
     """``{name: Explanation | NotApplicable}`` of the ``n`` residue rows of the peptide ``x`` ``(1, L, A)``
     for every method of ``names`` (``cfg``: the :func:`residue_settings` keys, optionally
-    ``method_options``). The explanations are ``(M, 1, n, A)``."""
+    ``method_options``). The explanations are ``(M, 1, n, A)``; ``seconds`` (when given) gets each
+    method's compute time added."""
     wrapped, residues = residue_rows(model, x, n)
     return explain(wrapped, residues, list(names), residue_settings(n, background, cfg, ctx=ctx), M=M, seed=seed,
-                   method_options=cfg.get("method_options"))
+                   method_options=cfg.get("method_options"), seconds=seconds)
 
 
 def shapley_convergence(per: np.ndarray, logit: float, expected: float, counts) -> pd.DataFrame:
@@ -129,6 +137,48 @@ def counterfactuals(model, x: torch.Tensor, n: int, seq: str, max_batch: int) ->
     frame = pd.DataFrame(rows, columns=["position", "old", "new", "peptide", "logit_before", "logit_after"])
     return frame.assign(distance=frame["logit_after"].abs()).sort_values(
         ["distance", "position", "new"], kind="stable", ignore_index=True)
+
+
+def shapley_reading(values, seq: str, reading: Mapping = CHAPTER_READING) -> dict:
+    """The chapter's reading of one set of per-residue Shapley values of ``seq``: the ``top`` residues by
+    signed value (towards hemolytic; also by magnitude) and whether every residue of
+    ``reading['positions']`` (1-based) is among them. ``None`` readings when ``seq`` is not the
+    chapter's peptide (the positions would name other residues)."""
+    values = np.asarray(values, dtype=float)
+    k = int(reading["top"])
+    top = np.argsort(-values, kind="stable")[:k]
+    top_abs = np.argsort(-np.abs(values), kind="stable")[:k]
+    wanted = {int(p) - 1 for p in reading["positions"]}
+    applies = seq == reading["peptide"] and all(seq[p - 1] == c for p, c in reading["positions"].items())
+    return {"top": [int(i) + 1 for i in top], "top_residues": "".join(seq[i] for i in top),
+            "top_abs": [int(i) + 1 for i in top_abs],
+            "holds": bool(wanted <= set(top.tolist())) if applies else None,
+            "holds_abs": bool(wanted <= set(top_abs.tolist())) if applies else None}
+
+
+def seed_shapley_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
+    """The chapter's Shapley bars of ``cfg['peptide']`` for one model seed (``inputs``: ``model``,
+    ``data``, ``seed``; ``cfg``: ``peptide``, ``seed_samples`` (chimera samples per residue),
+    ``smoothgrad_sigma``, ``ig_steps``): the values, their sum, the logit and
+    :func:`shapley_reading`. Samples draw with ``ctx.child(seed, STUDY_STREAM)`` (seed 0: the
+    explanation study's stream)."""
+    data: PeptideData = inputs["data"]
+    seq = cfg["peptide"]
+    device = ctx.torch_device
+    model = inputs["model"].to(device).eval()
+    x = torch.as_tensor(encode(seq, data.length), device=device).unsqueeze(0)
+    n = len(seq)
+    background = torch.as_tensor(data.x[data.split["train"]], device=device)
+    seed = ctx.child(int(inputs["seed"]), STUDY_STREAM).seed
+    res = residue_results(model, x, n, background, ["shapley_sampling"], cfg, M=int(cfg["seed_samples"]), seed=seed,
+                          ctx=ctx)["shapley_sampling"]
+    values = res.units(residue_unit(), [x[0, :n].argmax(-1).cpu()])[0]
+    with torch.no_grad():
+        logit = float(model(x).view(-1)[0])
+    return {"seed": int(inputs["seed"]), "peptide": seq, "samples": int(cfg["seed_samples"]), "logit": logit,
+            "probability": float(1 / (1 + np.exp(-logit))), "shapley": [float(v) for v in values],
+            "shapley_sum": float(values.sum()), **shapley_reading(values, seq),
+            "torch_threads": int(torch.get_num_threads())}
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""The chapter's training recipe and its first checks (test accuracy, QQQQQ and GGGGG)."""
+"""The chapter's training recipe and its first checks (test accuracy, QQQQQ, GGGGG and the example
+peptide), for one model seed on the book's fixed split."""
 from __future__ import annotations
 
 from typing import Mapping, Sequence
@@ -28,8 +29,9 @@ def probabilities(model, sequences: Sequence[str], length: int) -> dict[str, flo
 
 def train_peptides(data: PeptideData, spec: Mapping, train: Mapping, probe: Sequence[str], *,
                    ctx: RunContext) -> tuple[TrainedModel, dict]:
-    """Train on the training split (validation accuracy logged per epoch); the metrics hold the
-    test and validation accuracy, the class balance of the test split and the probe probabilities."""
+    """Train on the training split (validation accuracy logged per epoch) with ``ctx``'s seed; the
+    metrics hold the test and validation accuracy, the class balance of the test split, the probe
+    probabilities, the seed, the split's seed and the torch thread count of the job."""
     spec = dict(spec, length=data.length, n_letters=len(ALPHABET))
     trained = train_model(spec, data.dataset("train"), data.dataset("val"), train=train, task="binary",
                           ctx=ctx, n_out=1, metric=_accuracy)
@@ -41,4 +43,7 @@ def train_peptides(data: PeptideData, spec: Mapping, train: Mapping, probe: Sequ
         metrics[f"n_{name}"] = int(len(ds))
     metrics["test_positive_fraction"] = float(data.y[data.split["test"]].mean())
     metrics["probabilities"] = probabilities(trained.model, probe, data.length)
+    # the seed and the torch threads of the job: the same seed gives other probe probabilities with
+    # another thread count (the summation order of the CPU kernels changes)
+    metrics.update(seed=int(ctx.seed), split_seed=int(data.split_seed), torch_threads=int(torch.get_num_threads()))
     return trained, metrics

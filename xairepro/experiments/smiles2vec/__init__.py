@@ -16,7 +16,8 @@ maps; a faithfulness study (deletion/insertion over characters) compares every m
 ``faithfulness.methods``.
 
 Modules: ``data`` (featurization, character-to-atom map, splits), ``training`` (``train_smiles2vec``),
-``mask`` (the mask network, ``train_smiles2vec_mask``, ``load_mask_net``), ``explain`` (settings,
+``mask`` (the mask network, ``train_smiles2vec_mask``, ``load_mask_net``), ``seeds`` (the mask over
+mask seeds and fitting targets, ``mask_seed_study``, ``seeds_table``), ``explain`` (settings,
 readings, top-3, maps), ``study`` (``explain_study``), ``faithfulness`` (``faithfulness_study``),
 ``reproduction``, ``targets``.
 """

@@ -20,7 +20,7 @@ characters.
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -108,9 +108,10 @@ def reading_options(cfg: Mapping, names: Sequence[str]) -> tuple[dict, dict]:
 
 
 def character_results(model, mask_net, tokens: np.ndarray, names: Sequence[str], attribution: Mapping, *,
-                      ctx: RunContext, **overrides) -> dict:
+                      ctx: RunContext, seconds: Optional[dict] = None, **overrides) -> dict:
     """``{name: Explanation | NotApplicable}`` of the molecules ``tokens`` ``(N, T)`` for every method
-    of ``names``, in chunks (chunk ``k`` draws with ``ctx.child(k)``'s seed)."""
+    of ``names``, in chunks (chunk ``k`` draws with ``ctx.child(k)``'s seed); ``seconds`` collects
+    each method's time (the suite's cost table); ``overrides`` replace settings."""
     device = ctx.torch_device
     model = model.to(device).eval()
     M = int(attribution["mc_samples"])
@@ -122,7 +123,8 @@ def character_results(model, mask_net, tokens: np.ndarray, names: Sequence[str],
 
     return explain_chunks(model, len(tokens), make_batch, list(names),
                           settings(model, mask_net, attribution, ctx=ctx, **overrides), M=M,
-                          seed=lambda k: ctx.child(k).seed, chunk=chunk, method_options=build)
+                          seed=lambda k: ctx.child(k).seed, chunk=chunk, method_options=build,
+                          seconds=seconds)
 
 
 def character_scores(results: Mapping, data: SmilesData, idx, attribution: Mapping) -> dict[str, np.ndarray]:

@@ -4,14 +4,19 @@ Input: the frozen model's character embeddings ``(B, T, E)``. A 1D convolution t
 channels, then ``n_layers - 1`` residual convolutions (``h + SELU(conv(h))``, "same" padding), a
 length-1 convolution to one channel, batch norm and softplus: one non-negative weight per
 character, multiplied into that character's embedding across all channels (a hook on
-``model.embedding``). The loss is fidelity to the frozen model's own prediction (mean squared
-error, :class:`~xairepro.attribution.ExplanationMaskNet`'s design) plus L1 and L2 on the mask,
-summed over the characters of a molecule and averaged over the batch (Keras' activity-regularizer
-convention). The softplus replaces the base class's sigmoid, so ``forward`` and ``loss`` are
+``model.embedding``). The loss is the mean squared error of the masked prediction against the
+fitting target plus L1 and L2 on the mask, summed over the characters of a molecule and averaged
+over the batch (Keras' activity-regularizer convention). The fitting target (:data:`MASK_TARGETS`)
+is ``prediction``, fidelity to the frozen model's own prediction
+(:class:`~xairepro.attribution.ExplanationMaskNet`'s design, the mask the explanation studies read),
+or ``labels``, the measured log S of the training molecules (the paper's masked RMSE 0.831 below
+the unmasked 0.846 reads as a mask trained against the labels). A mask seed ``s`` trains with the
+run seed plus ``s`` (seed 0 is the run's own mask). The softplus replaces the base class's sigmoid, so ``forward`` and ``loss`` are
 overridden; the freezing, the eval-mode base model and the embedding hook are the base class's.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Mapping
 
 import numpy as np
@@ -26,8 +31,11 @@ from .data import SmilesData
 from .training import rmse
 from ...safe_io import atomic_torch_save, safe_torch_load
 
-__all__ = ["SmilesMaskNet", "load_mask_net", "mask_weights", "masked_predictions", "save_mask_net",
-           "train_smiles2vec_mask"]
+__all__ = ["MASK_TARGETS", "SmilesMaskNet", "load_mask_net", "mask_seed_context", "mask_weights",
+           "masked_predictions", "rewire_mask_net", "save_mask_net", "train_smiles2vec_mask"]
+
+#: What a mask network is fitted to -> ``train_mask_net``'s ``target``.
+MASK_TARGETS = {"prediction": "model", "labels": "labels"}
 
 
 class SmilesMaskNet(ExplanationMaskNet):
@@ -63,10 +71,15 @@ class SmilesMaskNet(ExplanationMaskNet):
             out = self._masked_call(tokens, mask)
         return out, mask, logits
 
-    def loss(self, tokens):
-        with torch.no_grad():
-            reference = self.model(tokens)
+    def loss(self, tokens, labels=None):
+        """MSE of the masked prediction against ``labels`` (the measured log S) or, without labels,
+        against the frozen model's prediction; plus the L1 and L2 penalties on the mask."""
         out, mask, _ = self(tokens)
+        if labels is None:
+            with torch.no_grad():
+                reference = self.model(tokens)
+        else:
+            reference = labels.to(out.dtype).view(out.shape)
         task = F.mse_loss(out, reference)
         l1 = mask.abs().sum((1, 2)).mean()
         l2 = mask.pow(2).sum((1, 2)).mean()
@@ -74,9 +87,17 @@ class SmilesMaskNet(ExplanationMaskNet):
         return total, {k: float(v.detach()) for k, v in (("task", task), ("l1", l1), ("l2", l2), ("total", total))}
 
 
-def train_smiles2vec_mask(model, data: SmilesData, split: str, spec: Mapping, *,
-                          ctx: RunContext) -> tuple[SmilesMaskNet, list[dict]]:
-    """Build and train the mask network on the training molecules of ``split``."""
+def mask_seed_context(ctx: RunContext, seed: int) -> RunContext:
+    """The context mask seed ``seed`` trains with: the run seed plus ``seed``."""
+    return replace(ctx, seed=int(ctx.seed) + int(seed))
+
+
+def train_smiles2vec_mask(model, data: SmilesData, split: str, spec: Mapping, *, ctx: RunContext,
+                          target: str = "prediction") -> tuple[SmilesMaskNet, list[dict]]:
+    """Build and train the mask network on the training molecules of ``split``, fitted to
+    ``target`` (``prediction`` or ``labels``, :data:`MASK_TARGETS`)."""
+    if target not in MASK_TARGETS:
+        raise ValueError(f"smiles2vec mask: target must be one of {sorted(MASK_TARGETS)}, got {target!r}")
     torch.manual_seed(ctx.seed)
     net = SmilesMaskNet(model, hidden=int(spec["hidden"]), n_layers=int(spec["n_layers"]),
                         kernel_size=int(spec["kernel_size"]), l1=float(spec["l1"]), l2=float(spec["l2"]))
@@ -84,7 +105,7 @@ def train_smiles2vec_mask(model, data: SmilesData, split: str, spec: Mapping, *,
     loader = torch.utils.data.DataLoader(ds, batch_size=int(spec["batch_size"]), shuffle=True,
                                          generator=torch.Generator().manual_seed(ctx.seed))
     history = train_mask_net(net, loader, epochs=int(spec["epochs"]), lr=float(spec["lr"]),
-                             device=str(ctx.torch_device), seed=ctx.seed)
+                             device=str(ctx.torch_device), seed=ctx.seed, target=MASK_TARGETS[target])
     return net, history
 
 
@@ -115,11 +136,26 @@ def masked_predictions(net: SmilesMaskNet, data: SmilesData, split: str, device)
 
 
 _NET_KEYS = ("hidden", "n_layers", "kernel_size", "l1", "l2")
+#: State-dict prefixes of the frozen model (``layer`` is its embedding, registered a second time).
+_FROZEN = ("model.", "layer.")
+
+
+def rewire_mask_net(net: SmilesMaskNet, model: nn.Module) -> SmilesMaskNet:
+    """The trained mask network ``net`` (its own weights) around another ``model`` of the same
+    embedding size, say a randomised copy in the model-randomisation check: the mask then reads
+    that model's embeddings, as it would if the copy were the model it explains."""
+    if net.model is model:
+        return net
+    other = SmilesMaskNet(model, hidden=net.first.out_channels, n_layers=len(net.blocks) + 1,
+                          kernel_size=net.first.kernel_size[0], l1=net.sparsity, l2=net.l2)
+    own = {k: v for k, v in net.state_dict().items() if not k.startswith(_FROZEN)}  # not the frozen model's
+    other.load_state_dict(own, strict=False)
+    return other.to(next(net.final.parameters()).device).eval()
 
 
 def save_mask_net(path, net: SmilesMaskNet, spec: Mapping) -> None:
     """The mask network's own weights (not the frozen model's) and its constructor settings."""
-    state = {k: v.detach().cpu() for k, v in net.state_dict().items() if not k.startswith("model.")}
+    state = {k: v.detach().cpu() for k, v in net.state_dict().items() if not k.startswith(_FROZEN)}
     atomic_torch_save({"spec": {k: spec[k] for k in _NET_KEYS}, "state_dict": state}, path)
 
 
@@ -131,6 +167,6 @@ def load_mask_net(path, model, device="cpu") -> SmilesMaskNet:
     net = SmilesMaskNet(model, hidden=int(spec["hidden"]), n_layers=int(spec["n_layers"]),
                         kernel_size=int(spec["kernel_size"]), l1=float(spec["l1"]), l2=float(spec["l2"]))
     missing, unexpected = net.load_state_dict(ckpt["state_dict"], strict=False)
-    if unexpected or any(not k.startswith("model.") for k in missing):
+    if unexpected or any(not k.startswith(_FROZEN) for k in missing):
         raise ValueError(f"{path}: mask network weights do not match (missing {missing}, unexpected {unexpected})")
     return net.to(resolve_device(device)).eval()

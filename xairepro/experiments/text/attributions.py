@@ -9,10 +9,15 @@ gradient . embedding at every path point) of the first ``n_saturation`` reviews,
 summary, and the counterfactuals paper's Figures 9-10 table of IG beside the gradient
 (``vanilla_grad`` read as gradient . embedding) on the shortest reviews. These parts read the IG
 explanation's path (``Explanation.path``), so ``methods`` must name ``integrated_gradients`` and
-``vanilla_grad``.
+``vanilla_grad``. For the same shortest reviews, every sampled method's per-word mean and standard
+deviation over its samples (BayesGrad's uncertainty, drawn beside the mean in the notebook).
+
+The per-method word-score samples ``(M, n, T)`` are saved (:func:`save_scores`): the faithfulness
+study reads them for the trained model rather than explaining the same reviews again.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Mapping
 
@@ -21,16 +26,17 @@ import pandas as pd
 import torch
 from torch import nn
 
+from ...attribution import Explanation
 from ...context import RunContext
 from ...safe_io import atomic_torch_save, safe_torch_load
 from ..methods import not_applicable_rows
 from .data import PAD_ID, TextCache, TextInputs, decode
-from .words import SoftmaxScore, build_methods, explain_words, method_settings, usable
+from .words import WORD, SoftmaxScore, explain_reviews, method_settings, per_word, usable
 
 log = logging.getLogger(__name__)
 
 __all__ = ["IG", "GRADIENT", "SoftmaxScore", "select_reviews", "predicted_classes", "word_attribution_study",
-           "saturation_summary", "save_scores", "load_scores"]
+           "saturation_summary", "save_scores", "load_scores", "saved_explanations", "spread_examples"]
 
 #: the two methods the completeness, saturation and Figures 9-10 outputs compare
 IG, GRADIENT = "integrated_gradients", "vanilla_grad"
@@ -53,10 +59,11 @@ def word_attribution_study(inputs: TextInputs, cfg: Mapping, *, ctx: RunContext)
     """Every method of ``cfg["methods"]`` on ``cfg["n_reviews"]`` seeded test reviews, in chunks of
     ``cfg["chunk"]`` (each cut after its longest review when the GRU is packed).
 
-    Returns ``{"indices", "classes", "scores": {method: (R, n, T) word scores}, "orders",
-    "attribution" (the config section, for the faithfulness study), "completeness", "path",
-    "saturation" (DataFrames), "table": [...], "summary": {timings, completeness, methods that did
-    not apply}}``.
+    Returns ``{"indices", "classes", "explanations": {method: Explanation of (M, n, T) word-score
+    samples}, "scores": {method: (R, n, T) word scores}, "orders", "seconds", "attribution" (the
+    config section, for the faithfulness study), "completeness", "path", "saturation" (DataFrames),
+    "table": [...], "spread_examples": [...], "summary": {timings, completeness, methods that did not
+    apply}}``.
     """
     names = list(cfg["methods"])
     missing = [m for m in (IG, GRADIENT) if m not in names]
@@ -70,18 +77,17 @@ def word_attribution_study(inputs: TextInputs, cfg: Mapping, *, ctx: RunContext)
     ids_all = cache.test_ids[idx]
     classes_all = predicted_classes(model, ids_all)
     n = len(idx)
-    methods = build_methods(SoftmaxScore(model), names, method_settings(model, cfg, max_batch=ctx.max_batch),
-                            cfg.get("method_options"))
-    seconds = {name: 0.0 for name in usable(methods)}
+    seconds: dict = {}
     rows, path_rows = [], []
-    chunk = int(cfg["chunk"])
 
-    def ig_rows(k, tokens, got):
+    def ig_rows(explanation, tokens, start):
         """Completeness rows of the chunk's reviews and scaling-path rows of the first n_saturation."""
-        path, start = got[IG].path, k * chunk
+        if explanation.method != IG:
+            return
+        path = explanation.path
         with torch.no_grad():
-            emb = model.embedding(tokens)
-        path_grad = (path.interior_grads * emb.unsqueeze(0)).sum((-1, -2)).cpu()  # (steps, b)
+            emb = model.embedding(tokens.to(device)).float().cpu()
+        path_grad = (path.interior_grads.float() * emb.unsqueeze(0)).sum((-1, -2))  # (steps, b)
         score, base, total = path.score.cpu(), path.baseline_score.cpu(), path.attribution_sum.cpu()
         abs_err, rel_err, scores = path.abs_error.cpu(), path.rel_error.cpu(), path.path_scores.cpu()
         for j in range(tokens.shape[0]):
@@ -97,26 +103,51 @@ def word_attribution_study(inputs: TextInputs, cfg: Mapping, *, ctx: RunContext)
         log.info("reviews %d-%d of %d: IG with %d steps, median completeness error %.3g%%", start,
                  start + tokens.shape[0], n, path.n_steps, 100 * float(path.rel_error.double().quantile(0.5)))
 
-    words = explain_words(usable(methods), ids_all, classes_all, M=int(cfg["mc_samples"]), chunk=chunk, ctx=ctx,
-                          trim=bool(getattr(model, "packed", False)), seconds=seconds, on_chunk=ig_rows)
+    explanations = explain_reviews(model, ids_all, classes_all, names, method_settings(model, cfg, max_batch=ctx.max_batch),
+                                   M=int(cfg["mc_samples"]), chunk=int(cfg["chunk"]), ctx=ctx,
+                                   method_options=cfg.get("method_options"), trim=bool(getattr(model, "packed", False)),
+                                   seconds=seconds, on_chunk=ig_rows)
+    scores = per_word(explanations)
     completeness, path = pd.DataFrame(rows), pd.DataFrame(path_rows)
-    completeness["gradient_sum"] = [float(row.sum()) for row in words["scores"][GRADIENT][0]]
-    table = _table(cache, idx, ids_all, words["scores"], completeness, int(cfg["n_table"]))
+    completeness["gradient_sum"] = [float(row.sum()) for row in scores[GRADIENT][0]]
+    shortest = np.argsort(completeness["n_words"].to_numpy(), kind="stable")[:int(cfg["n_table"])]
+    table = _table(cache, idx, ids_all, scores, completeness, shortest)
     summary = {"n_reviews": n, "max_steps": int(completeness["steps"].max()),
                "median_rel_error": float(completeness["rel_error"].median()),
                "reviews_per_s": {m: n / s if s > 0 else None for m, s in seconds.items()}, "seconds": seconds,
                "device": str(device), "mc_samples": int(cfg["mc_samples"]), "methods": names,
-               "not_applicable": {r["method"]: r["reason"] for r in not_applicable_rows(methods)}}
-    return {"indices": torch.as_tensor(idx), "classes": classes_all, "scores": words["scores"],
-            "orders": words["orders"], "attribution": dict(cfg), "summary": summary, "completeness": completeness,
-            "path": path, "table": table, "saturation": saturation_summary(path, completeness)}
+               "not_applicable": {r["method"]: r["reason"] for r in not_applicable_rows(explanations)}}
+    return {"indices": torch.as_tensor(idx), "classes": classes_all, "explanations": explanations,
+            "scores": scores, "orders": {m: bool(e.each_sample_is_an_order) for m, e in usable(explanations).items()},
+            "seconds": seconds, "attribution": dict(cfg), "summary": summary, "completeness": completeness,
+            "path": path, "table": table, "saturation": saturation_summary(path, completeness),
+            "spread_examples": spread_examples(cache, idx, ids_all, explanations, shortest)}
 
 
-def _table(cache, idx, ids_all, scores, completeness, n_table):
-    """Figures 9-10 of the counterfactuals paper for the ``n_table`` shortest attributed reviews."""
-    order = np.argsort(completeness["n_words"].to_numpy(), kind="stable")[:n_table]
+def spread_examples(cache: TextCache, idx, ids_all, explanations: Mapping, which) -> list[dict]:
+    """For the reviews ``which`` (positions among the attributed ones): the words and, for every
+    method with several samples that are draws (SmoothGrad, BayesGrad, ...: not the random orders),
+    each word's mean score and its standard deviation over the samples (BayesGrad's uncertainty),
+    for the notebook's shading by mean and by sd."""
+    sampled = {m: e for m, e in usable(explanations).items() if e.M > 1 and not e.each_sample_is_an_order}
     out = []
-    for i in order:
+    for i in which:
+        i = int(i)
+        review = ids_all[i]
+        item = {"review": int(idx[i]), "review_id": int(cache.test_review_ids[idx[i]]),
+                "label": int(cache.test_labels[idx[i]]), "words": decode(review, cache.vocab), "methods": {}}
+        for m, e in sampled.items():
+            one = dataclasses.replace(e, samples=e.samples[:, i:i + 1])
+            item["methods"][m] = {"mean": one.units(WORD, [review])[0].round(6).tolist(),
+                                  "sd": one.unit_spread(WORD, [review])[0].round(6).tolist(), "M": e.M}
+        out.append(item)
+    return out
+
+
+def _table(cache, idx, ids_all, scores, completeness, which):
+    """Figures 9-10 of the counterfactuals paper for the reviews ``which`` (the shortest attributed)."""
+    out = []
+    for i in which:
         keep = (ids_all[i] != PAD_ID).numpy()
         row = completeness.iloc[int(i)]
         out.append({"review": int(idx[i]), "review_id": int(row["review_id"]), "label": int(row["label"]),
@@ -147,14 +178,18 @@ def saturation_summary(path: pd.DataFrame, completeness: pd.DataFrame, tail: flo
 
 
 #: what :func:`save_scores` keeps: everything the faithfulness study reads
-SCORE_KEYS = ("indices", "classes", "scores", "orders", "attribution")
+SCORE_KEYS = ("indices", "classes", "samples", "orders", "seconds", "attribution")
 
 
 def save_scores(out: dict, path) -> None:
-    """The word scores of :func:`word_attribution_study` (reviews, predicted classes, ``(R, n, T)``
-    scores and order flags per method, and the ``attribution`` config section the methods were
-    built from, so that the faithfulness study builds any further method the same way), weights-only."""
-    atomic_torch_save({k: out[k] for k in SCORE_KEYS}, path)
+    """The word-score samples of :func:`word_attribution_study`, weights-only: reviews, predicted
+    classes, per method the ``(M, n, T)`` word-score samples (the faithfulness study reuses them for
+    the trained model instead of explaining it again: the same reviews, chunks and seeds) and its
+    order flag and seconds, and the ``attribution`` config section the methods were built from (so
+    that the faithfulness study builds every method, on the randomised models too, the same way)."""
+    saved = {k: out[k] for k in ("indices", "classes", "orders", "seconds", "attribution")}
+    saved["samples"] = {m: e.samples.float().contiguous() for m, e in usable(out["explanations"]).items()}
+    atomic_torch_save(saved, path)
 
 
 def load_scores(path) -> dict:
@@ -163,3 +198,10 @@ def load_scores(path) -> dict:
         raise ValueError(f"{path}: not a word-attribution file of this version (keys {list(SCORE_KEYS)}); "
                          "rerun the text_attribute rule")
     return obj
+
+
+def saved_explanations(saved: Mapping, n: int | None = None) -> dict[str, Explanation]:
+    """The saved word-score samples as explanations (of the first ``n`` reviews)."""
+    n = len(saved["indices"]) if n is None else int(n)
+    return {m: Explanation(method=m, samples=s[:, :n], each_sample_is_an_order=bool(saved["orders"][m]))
+            for m, s in saved["samples"].items()}

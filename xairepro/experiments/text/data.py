@@ -123,14 +123,15 @@ class TextCache:
 class TextInputs:
     """What a text study reads (``<name>_study(inputs, cfg, *, ctx)``): the classifier and the token
     cache; the faithfulness study also the word scores the attribution study saved
-    (:func:`~xairepro.experiments.text.attributions.load_scores`) and the trained mask network
-    (:func:`~xairepro.experiments.text.masks.load_mask_net`; ``None``: the mask does not apply).
+    (:func:`~xairepro.experiments.text.attributions.load_scores`) and the trained mask networks
+    ``{reading: net}`` (:func:`~xairepro.experiments.text.masks.load_mask_net`; the first reading is
+    the paper's ``explanation_mask``; empty: the mask does not apply).
     ``model_name`` is the classifier's key in ``text.models``, as the result tables name it."""
 
     model: torch.nn.Module
     cache: TextCache
     scores: Optional[Mapping[str, Any]] = None
-    mask_net: Optional[torch.nn.Module] = None
+    mask_nets: Optional[Mapping[str, torch.nn.Module]] = None
     model_name: str = "bigru"
 
 

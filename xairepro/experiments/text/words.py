@@ -1,42 +1,47 @@
 """Word scores of any registered attribution method on IMDB reviews: the one way both text studies
 (:mod:`.attributions`, :mod:`.faithfulness`) explain the classifier.
 
-Every method named in the config is built once (:func:`build_methods`) from ONE settings dict
-(:func:`method_settings`): at the token embeddings (``layer=model.embedding``), from the zero
-embedding (``baselines=0``, the padding embedding), the gradient methods read as
-``gradient . embedding`` (``multiply_by_inputs``: the derivative of the score with respect to a
-weight that scales the word's embedding, at weight 1), integrated gradients with the trapezoid
-rule and ``n_steps`` doubling until the median completeness error of a chunk is within
-``completeness_tol`` (at most ``max_steps``), occlusion of one word at a time (``"rows"``), the
-trained mask for ``explanation_mask``. Every method explains the softmax probability of the
-class the classifier predicts (``target=`` per call), as the counterfactuals paper explains
-softmax scores. A method that cannot apply (Shapley sampling at a layer, the mask where none is
-trained) comes back as :class:`~xairepro.experiments.methods.NotApplicable` with its reason.
+Every method named in the config is built once from ONE settings dict (:func:`method_settings`):
+at the token embeddings (``layer=model.embedding``), from the zero embedding (``baselines=0``, the
+padding embedding), the gradient methods read as ``gradient . embedding`` (``multiply_by_inputs``:
+the derivative of the score with respect to a weight that scales the word's embedding, at weight
+1), integrated gradients with the trapezoid rule and ``n_steps`` doubling until the median
+completeness error of a chunk is within ``completeness_tol`` (at most ``max_steps``), occlusion of
+one word at a time (``"rows"``), the trained mask for ``explanation_mask``. Every method explains
+the softmax probability of the class the classifier predicts (``target=`` per call), as the
+counterfactuals paper explains softmax scores. A method that cannot apply (Shapley sampling at a
+layer, the mask where none is trained) comes back as
+:class:`~xairepro.experiments.methods.NotApplicable` with its reason.
 
 A word's score is the attribution summed over its embedding channels (``TokenUnit`` named
-``word``). Right-padded reviews put their words at positions ``0..n_words-1``, so per-word and
-per-position scores are the same numbers; they are kept per position, ``(R, n, T)`` per method,
-``R = 1`` (the mean over the samples) or, for a method whose samples are orders (the random
-floor), one row per order.
+``word``). :func:`explain_reviews` runs :func:`~xairepro.experiments.methods.explain_chunks` with a
+``reduce`` that sums each chunk's samples over the channels as soon as they are made, so the raw
+samples of a full-scale run (500 reviews x 500 tokens x 100 channels x M = 64: 6 GB per method)
+never exist at once: what is kept is one :class:`~xairepro.attribution.Explanation` per method
+whose samples are the per-position word scores ``(M, n, T)`` (0 at padding; ``M`` = 1 for the
+deterministic methods, the number of orders for the random floor), which every reading of the
+project takes as it is (``units``, ``unit_spread``: the sum over channels is linear, so the mean
+and the spread of a word's score over the samples are those of the raw samples). A method's own
+elementwise reading (``method_options.<name>.aggregation``: ``abs``, ``square``) is applied before
+the sum, and the reduced scores are then read ``raw``.
 """
 from __future__ import annotations
 
-import time
+import dataclasses
 from typing import Callable, Mapping, Optional, Sequence
 
-import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from ...attribution import Explanation, MethodNotApplicable, create_method
+from ...attribution import Explanation
 from ...context import RunContext
 from ...evaluation.units import TokenUnit
-from ...progress import progress
-from ..methods import NotApplicable
+from ..methods import NotApplicable, aggregations, build_methods, explain_chunks
 from .data import PAD_ID
 
-__all__ = ["WORD", "SoftmaxScore", "build_methods", "explain_words", "method_settings", "ranking_explanations",
-           "trim_padding", "usable", "word_rankings"]
+__all__ = ["WORD", "SoftmaxScore", "build_methods", "explain_reviews", "method_settings", "per_word",
+           "trim_padding", "usable", "word_samples"]
 
 #: the unit of both text studies: a word, removed by replacing its token with padding
 WORD = TokenUnit(pad_id=PAD_ID, name="word")
@@ -53,90 +58,86 @@ class SoftmaxScore(nn.Module):
         return torch.softmax(self.model(tokens).float(), -1)
 
 
-def method_settings(model: nn.Module, cfg: Mapping, *, max_batch: int, mask_net=None) -> dict:
+def method_settings(model: nn.Module, cfg: Mapping, *, max_batch: int, mask_net=None, keep_grads: bool = True) -> dict:
     """The one settings dict of the text experiment, from its ``attribution`` section; every method
-    takes the options it accepts (:func:`xairepro.attribution.create_method`)."""
+    takes the options it accepts (:func:`xairepro.attribution.create_method`). ``keep_grads``: keep
+    integrated gradients' interior gradients (the saturation path needs them; the faithfulness study
+    does not, and at full scale they are the largest tensor of a chunk)."""
     return {"layer": model.embedding, "baselines": 0.0, "multiply_by_inputs": True,
             "stdevs": float(cfg["smoothgrad_noise"]), "n_steps": int(cfg["ig_steps"]), "method": "trapezoid",
             "completeness_tol": float(cfg["completeness_tol"]), "max_steps": int(cfg["ig_max_steps"]),
-            "sliding_window_shapes": "rows", "n_random": int(cfg["n_random"]), "max_batch": int(max_batch),
-            "mask_net": mask_net}
-
-
-def build_methods(model, names: Sequence[str], settings: Mapping, method_options: Optional[Mapping] = None) -> dict:
-    """``{name: method | NotApplicable}``, each method built once (``method_options``:
-    ``{name: {option: value}}`` over ``settings``)."""
-    out = {}
-    for name in names:
-        try:
-            out[name] = create_method(name, model, settings, **dict((method_options or {}).get(name, {})))
-        except MethodNotApplicable as err:
-            out[name] = NotApplicable(name, str(err).split(": ", 1)[-1])
-    return out
+            "keep_grads": bool(keep_grads), "sliding_window_shapes": "rows", "n_random": int(cfg["n_random"]),
+            "max_batch": int(max_batch), "mask_net": mask_net}
 
 
 def usable(methods: Mapping) -> dict:
-    """The methods of :func:`build_methods` that apply."""
+    """The methods (or explanations) among ``methods`` that apply."""
     return {k: v for k, v in methods.items() if not isinstance(v, NotApplicable)}
 
 
 def trim_padding(ids: torch.Tensor) -> torch.Tensor:
     """The columns up to the batch's longest review (at least one)."""
-    last = int(((ids != PAD_ID).long() * torch.arange(1, ids.shape[1] + 1)).amax())
+    last = int(((ids != PAD_ID).long() * torch.arange(1, ids.shape[1] + 1, device=ids.device)).amax())
     return ids[:, : max(last, 1)]
 
 
-def word_rankings(explanation: Explanation, reviews: Sequence[torch.Tensor]) -> list[np.ndarray]:
-    """Per review, ``(R, n_words)`` word scores to rank by: one row, the mean over the samples
-    (``explanation.units``), or one row per sample for an explanation whose samples are orders."""
-    if explanation.each_sample_is_an_order:
-        return explanation.unit_samples(WORD, reviews, "raw")
-    return [u[None] for u in explanation.units(WORD, reviews, "raw")]
+def word_samples(explanation: Explanation, tokens: torch.Tensor, length: int, reading: str = "raw") -> Explanation:
+    """One chunk's explanation with its samples reduced to per-position word scores ``(M, b, length)``:
+    ``reading`` elementwise, summed over the channels, 0 at padding (and beyond a trimmed batch).
+    The integrated-gradients path and the extras are dropped (a study that reads them does so before)."""
+    s = explanation.samples.detach().float().cpu()
+    s = {"raw": s, "abs": s.abs(), "square": s * s}[reading]
+    if s.dim() > 3:
+        s = s.flatten(3).sum(-1)
+    s = s * (tokens.cpu() != PAD_ID).to(s.dtype)
+    if s.shape[-1] < length:
+        s = F.pad(s, (0, length - s.shape[-1]))
+    output = explanation.output.detach().cpu() if isinstance(explanation.output, torch.Tensor) else None
+    target = explanation.target.detach().cpu() if isinstance(explanation.target, torch.Tensor) else explanation.target
+    return dataclasses.replace(explanation, samples=s, output=output, target=target, path=None, extras={},
+                               example_index=None)
 
 
-def explain_words(methods: Mapping, ids: torch.Tensor, classes: torch.Tensor, *, M: int, chunk: int,
-                  ctx: RunContext, trim: bool = False, seconds: Optional[dict] = None,
-                  on_chunk: Optional[Callable] = None, label: str = "attribution chunks") -> dict:
-    """Every method of ``methods`` (built, see :func:`build_methods`) on the reviews ``ids`` (n, T)
-    explaining ``classes``, in chunks of ``chunk`` reviews (``trim``: each chunk cut after its
-    longest review, for a classifier that ignores trailing padding).
+def explain_reviews(model: nn.Module, ids: torch.Tensor, classes: torch.Tensor, names: Sequence[str], settings: Mapping,
+                    *, M: int, chunk: int, ctx: RunContext, method_options: Optional[Mapping] = None, trim: bool = False,
+                    seconds: Optional[dict] = None, on_chunk: Optional[Callable] = None,
+                    label: str = "attribution chunks") -> dict:
+    """``{name: Explanation of per-position word scores (M, n, T) | NotApplicable}`` of every method of
+    ``names`` on the reviews ``ids`` (n, T) explaining ``classes`` (the methods are built once on
+    ``SoftmaxScore(model)``; ``settings`` from :func:`method_settings`).
 
-    Each chunk's explanations are reduced to words as soon as they are made (the samples of every
-    review at once need not fit in memory); ``on_chunk(k, tokens, {name: Explanation})`` sees them
-    first. ``seconds`` accumulates each method's compute time. Chunk ``k`` draws with seed
-    ``ctx.child(k).seed``. Returns ``{"scores": {name: (R, n, T) float32}, "orders": {name: bool}}``.
+    Chunks of ``chunk`` reviews (``trim``: each cut after its longest review, for a classifier that
+    ignores trailing padding); chunk ``k`` draws with seed ``ctx.child(k).seed``; ``method_options``
+    as in the config (a method's ``M`` and ``aggregation`` included); ``seconds`` accumulates each
+    method's compute time; ``on_chunk(explanation, tokens, start)`` sees every chunk's raw
+    explanation (the integrated-gradients path included) before it is reduced.
     """
+    if not names:
+        return {}
     device = ctx.torch_device
-    n, t_max = ids.shape
-    per_review: dict[str, list] = {name: [] for name in methods}
-    orders: dict[str, bool] = {}
-    for k, start in enumerate(progress(range(0, n, chunk), label, unit="chunk")):
-        stop = min(n, start + int(chunk))
+    length = ids.shape[1]
+    reading = aggregations(names, {"method_options": method_options or {}})
+    batches: dict = {}
+
+    def make_batch(start, stop):
         tokens = trim_padding(ids[start:stop]) if trim else ids[start:stop]
-        tokens, target = tokens.to(device), classes[start:stop].to(device)
-        got = {}
-        for name, method in methods.items():
-            t0 = time.perf_counter()
-            got[name] = method.compute(tokens, M=M, target=target, seed=ctx.child(k).seed)
-            if seconds is not None:
-                seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - t0
+        batches[start] = tokens
+        return tokens.to(device), classes[start:stop].to(device)
+
+    def reduce(explanation, start, stop):
+        tokens = batches[start]
         if on_chunk is not None:
-            on_chunk(k, tokens, got)
-        reviews = list(tokens.cpu())
-        for name, explanation in got.items():
-            per_review[name] += word_rankings(explanation.cpu(), reviews)
-            orders[name] = bool(explanation.each_sample_is_an_order)
-    scores = {}
-    for name, rows in per_review.items():
-        out = torch.zeros(max((r.shape[0] for r in rows), default=1), n, t_max)
-        for i, r in enumerate(rows):
-            out[: r.shape[0], i, WORD.positions(ids[i])] = torch.as_tensor(r, dtype=torch.float32)
-        scores[name] = out
-    return {"scores": scores, "orders": orders}
+            on_chunk(explanation, tokens, start)
+        return [word_samples(explanation, tokens, length, reading[explanation.method])]
+
+    got = explain_chunks(SoftmaxScore(model), len(ids), make_batch, list(names), settings, M=int(M),
+                         seed=lambda k: ctx.child(k).seed, chunk=int(chunk), method_options=method_options,
+                         label=label, seconds=seconds, reduce=reduce)
+    return {name: value if isinstance(value, NotApplicable) else Explanation.cat(value) for name, value in got.items()}
 
 
-def ranking_explanations(scores: Mapping, orders: Mapping, names: Sequence[str]) -> dict[str, Explanation]:
-    """The kept word scores of ``names`` (those present) as explanations of the per-position
-    scores, for the faithfulness metric (``Explanation.units(WORD, ...)`` gives them back)."""
-    return {name: Explanation(method=name, samples=scores[name], each_sample_is_an_order=bool(orders[name]))
-            for name in names if name in scores}
+def per_word(explanations: Mapping) -> dict[str, torch.Tensor]:
+    """``{name: (R, n, T)}`` kept word scores: the mean over the samples (``R = 1``), or every order
+    of an explanation whose samples are orders (the random floor)."""
+    return {name: e.samples if e.each_sample_is_an_order else e.samples.mean(0, keepdim=True)
+            for name, e in usable(explanations).items()}

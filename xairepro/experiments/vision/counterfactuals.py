@@ -1,7 +1,8 @@
 """Gradients of counterfactuals on CIFAR-10 (Sundararajan, Taly & Yan, sections 2.2-2.4): the top
-class's score along the scaling path ``alpha * x`` (saturation, Fig. 2), the gradients at points of
-that path (interior gradients, Fig. 3), and integrated gradients beside the gradient at the image
-with the completeness check (Fig. 4, Proposition 1).
+class's score along the scaling path ``alpha * x`` (saturation, Fig. 2), the activations of every
+block along the same path (intermediate-layer saturation, Fig. 12, :mod:`.layers`), the gradients
+at points of that path (interior gradients, Fig. 3), and integrated gradients beside the gradient
+at the image with the completeness check (Fig. 4, Proposition 1).
 
 F is the softmax probability of the class the model ranks first on the image itself (the
 paper's ``Incp^L``); the pre-softmax score is recorded beside it. Pixel importance is the sum over
@@ -20,6 +21,8 @@ from torch import nn
 from ...attribution import IntegratedGradients, VanillaGrad
 from ...context import RunContext
 from .data import test_images
+from .layers import layer_distances, layer_summary
+from .targets import LAYER_COSINE_ALPHA, LAYER_SHARE_ALPHA
 from ...progress import progress
 
 __all__ = ["Softmax", "counterfactuals_study", "pixel_importance", "run_counterfactuals", "saturation_curves",
@@ -91,13 +94,16 @@ def counterfactuals_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> 
     ``n_images`` (test images on the saturation plot and the completeness table), ``n_alphas``
     (points of the saturation curves), ``interior_alphas`` and ``n_interior`` (images of Fig. 3),
     ``n_grid`` (rows of Fig. 4), ``ig_steps`` and ``ig_rule``. A study of integrated gradients
-    itself (its path and completeness), so it builds that method directly.
+    itself (its path and completeness), so it builds that method directly. ``layers``: every
+    block's distance to its activations at the image along the same alphas (summary ``layers``).
     """
     device = ctx.torch_device
     model, data = inputs["model"].to(device).eval(), inputs["data"]
     x, y = test_images(data, int(cfg["n_images"]))
     x = x.to(device)
-    curves = saturation_curves(model, x, np.linspace(0.0, 1.0, int(cfg["n_alphas"])), ctx.max_batch)
+    path = np.linspace(0.0, 1.0, int(cfg["n_alphas"]))
+    curves = saturation_curves(model, x, path, ctx.max_batch)
+    layers = layer_distances(model, x, path, ctx.max_batch)
     top = torch.tensor(curves.groupby("image")["top_class"].first().to_numpy(), device=device)
 
     alphas = [float(a) for a in cfg["interior_alphas"]]
@@ -132,8 +138,10 @@ def counterfactuals_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> 
                "median_share_after_0.2_softmax": float(tail_share(curves, "softmax", 0.2).median()),
                "median_rel_error": float(completeness["rel_error"].median()),
                "max_rel_error": float(completeness["rel_error"].max()),
-               "mean_abs_grad_by_alpha": trend.groupby("alpha")["mean_abs_grad"].mean().to_dict()}
-    return {"curves": curves, "trend": trend, "completeness": completeness, "arrays": arrays, "summary": summary}
+               "mean_abs_grad_by_alpha": trend.groupby("alpha")["mean_abs_grad"].mean().to_dict(),
+               "layers": layer_summary(layers, LAYER_SHARE_ALPHA, LAYER_COSINE_ALPHA)}
+    return {"curves": curves, "layers": layers, "trend": trend, "completeness": completeness, "arrays": arrays,
+            "summary": summary}
 
 
 def run_counterfactuals(cache_path, model_path, cfg: Mapping, *, ctx: RunContext) -> dict:

@@ -25,7 +25,8 @@ from ...training import seed_everything, train_mask_net
 from .data import TensorBatches, test_images, to_float
 from ...safe_io import atomic_torch_save, safe_torch_load
 
-__all__ = ["CifarMaskNet", "load_mask_net", "mask_metrics", "run_mask", "save_mask_net", "train_vision_mask"]
+__all__ = ["CifarMaskNet", "load_mask_net", "mask_metrics", "rewire_mask_net", "run_mask", "save_mask_net",
+           "train_vision_mask"]
 
 
 class TanhBlock(nn.Module):
@@ -102,6 +103,17 @@ def load_mask_net(path, model: nn.Module, device="cpu") -> CifarMaskNet:
     return net.to(device).eval()
 
 
+def rewire_mask_net(net: CifarMaskNet, model: nn.Module) -> CifarMaskNet:
+    """The trained mask network ``net`` (its own weights) around another ``model`` of the same
+    feature size, say a randomised copy of the classifier in the model-randomisation check: the mask
+    then follows that model's features, as it would if the copy were the model it explains. Freezes
+    ``model``'s parameters, as every mask network does."""
+    other = CifarMaskNet(model, width=net.width, n_convs=net.n_convs, l2=net.l2, image_size=net.image_size)
+    other.load_state_dict(net.trainable_state(), strict=False)
+    device = next(net.head.parameters()).device
+    return other.to(device).eval()
+
+
 @torch.no_grad()
 def mask_metrics(net: CifarMaskNet, x_uint8: torch.Tensor, y: torch.Tensor, batch_size: int = 250) -> dict:
     """Accuracy with and without the mask, agreement of the masked with the unmasked prediction,
@@ -131,7 +143,8 @@ def mask_metrics(net: CifarMaskNet, x_uint8: torch.Tensor, y: torch.Tensor, batc
 
 def train_vision_mask(model: nn.Module, data: Mapping, cfg: Mapping, *, ctx: RunContext, checkpoint=None,
                       progress=None) -> dict:
-    """Train the mask network of the frozen ``model`` with the project's one loop.
+    """Train the mask network of the frozen ``model`` with the project's one loop; ``ctx.seed`` is
+    the mask seed (initialisation and batch order; the classifier is fixed).
 
     ``cfg`` keys: ``width``, ``n_convs``, ``l2``, ``epochs``, ``batch_size``, ``lr`` (Adam),
     ``n_train`` (first training images used; null: all), ``n_examples`` (test images kept for the
@@ -148,7 +161,7 @@ def train_vision_mask(model: nn.Module, data: Mapping, cfg: Mapping, *, ctx: Run
     history = train_mask_net(net, loader, epochs=int(cfg["epochs"]), lr=float(cfg["lr"]), device=device,
                              seed=ctx.seed, checkpoint=None if checkpoint is None else str(checkpoint),
                              amp=device.type == "cuda")
-    metrics = mask_metrics(net, data["x_test"], data["y_test"])
+    metrics = dict(mask_metrics(net, data["x_test"], data["y_test"]), seed=int(ctx.seed))
     x, y = test_images(data, int(cfg["n_examples"]))
     with torch.no_grad():
         out, mask, _ = net(x.to(device))

@@ -2,12 +2,18 @@
 with the project's one loop: device-resident batches, augmentation as ``batch_transform``, SGD
 with Nesterov momentum and a per-step schedule, mixed precision on CUDA, a checkpoint each epoch.
 
+The dropout variant may start from the trained classifier's weights (``init``; config
+``vision.finetune``) and be trained on with dropout for a few epochs: the same network with its
+pooled features dropped at random, not a second network trained from scratch, so its cells in the
+leaderboard differ from the classifier's by the dropout only.
+
 The checkpoint's name carries a fingerprint of everything that defines the run (model spec, train
 section, seed, data), so an interrupted job resumes from its own last epoch and a job whose
 configuration changed starts afresh; it is removed once the model is written.
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 from typing import Mapping
@@ -17,16 +23,31 @@ import pandas as pd
 import torch
 
 from ...context import RunContext
-from ...training import resume_path, train_model
+from ...models import build_model
+from ...training import TrainedModel, fit, model_kwargs, resume_path, seed_everything, train_config, train_model
 from .data import TensorBatches, augment, to_float
 
-__all__ = ["accuracy", "checkpoint_path", "predict_logits", "train_and_save", "train_vision"]
+__all__ = ["accuracy", "checkpoint_path", "predict_logits", "state_digest", "train_and_save",
+           "train_vision"]
 
 
-def checkpoint_path(directory, spec: Mapping, train: Mapping, ctx: RunContext, data: Mapping) -> Path:
-    return resume_path(directory, {"spec": dict(spec), "train": dict(train), "seed": ctx.seed,
-                                   "n_train": int(len(data["y_train"])), "source": data["source"]},
-                       stem="checkpoint")
+def checkpoint_path(directory, spec: Mapping, train: Mapping, ctx: RunContext, data: Mapping,
+                    init: str | None = None) -> Path:
+    """The per-epoch checkpoint of one run; ``init``: the digest of the starting weights (fine-tuning)."""
+    fingerprint = {"spec": dict(spec), "train": dict(train), "seed": ctx.seed, "n_train": int(len(data["y_train"])),
+                   "source": data["source"]}
+    if init is not None:
+        fingerprint["init"] = init
+    return resume_path(directory, fingerprint, stem="checkpoint")
+
+
+def state_digest(state: Mapping[str, torch.Tensor]) -> str:
+    """A short digest of a state dict's tensors (names and bytes)."""
+    h = hashlib.sha256()
+    for k in sorted(state):
+        h.update(k.encode())
+        h.update(state[k].detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
 
 
 @torch.no_grad()
@@ -53,9 +74,29 @@ def _accuracy_metric(y_true: np.ndarray, pred: np.ndarray) -> dict:
     return {"accuracy": float((pred.argmax(1) == y_true.reshape(-1)).mean())}
 
 
+def _train_from(state, spec, loader, val, train, *, ctx, n_out, metric, progress, batch_transform) -> TrainedModel:
+    """:func:`~xairepro.training.train_model` starting from the weights ``state`` (fine-tuning)."""
+    arch, kwargs = model_kwargs(spec, n_out)
+    seed_everything(ctx.seed)
+    model = build_model(arch, **kwargs)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        raise ValueError(f"the starting weights do not fit the model {dict(spec)}: "
+                         f"{str(err).splitlines()[0]}") from None
+    cfg = train_config(train, task="multiclass", ctx=ctx)
+    history = fit(model, loader, val, cfg, metric=metric, progress=progress, batch_transform=batch_transform)
+    return TrainedModel(model=model, arch=arch, kwargs=kwargs, history=pd.DataFrame(history), config=cfg)
+
+
 def train_vision(data: Mapping, spec: Mapping, train: Mapping, *, ctx: RunContext, checkpoint_dir,
-                 augmentation: bool = True, eval_every: int = 1, progress=None) -> dict:
-    """Train the model of ``spec`` on the cached training split and score it on the test split.
+                 augmentation: bool = True, eval_every: int = 1, progress=None, init=None,
+                 channels_last: bool | None = None) -> dict:
+    """Train the model of ``spec`` on the cached training split and score it on the test split;
+    ``init`` (a state dict of the same architecture, the trained classifier's): start from those
+    weights instead of a fresh initialisation (fine-tuning); ``channels_last``: NHWC training batches
+    (default: on CUDA only; on the CPU about 25% faster with oneDNN, measured, but not bitwise the
+    same training as the contiguous layout).
 
     Returns ``{"trained": TrainedModel, "history": DataFrame, "metrics": dict}``; the history has
     the test accuracy after every ``eval_every`` epochs (``val_accuracy``) and the seconds and
@@ -65,15 +106,22 @@ def train_vision(data: Mapping, spec: Mapping, train: Mapping, *, ctx: RunContex
     if ctx.threads:
         torch.set_num_threads(int(ctx.threads))
     cuda = device.type == "cuda"
+    nhwc = cuda if channels_last is None else bool(channels_last) or cuda
     loader = TensorBatches(data["x_train"], data["y_train"], int(train.get("batch_size", 128)), device,
                            shuffle=True, drop_last=len(data["y_train"]) > int(train.get("batch_size", 128)),
-                           channels_last=cuda)
+                           channels_last=nhwc)
     val = torch.utils.data.TensorDataset(to_float(data["x_test"]), data["y_test"])
-    ckpt = checkpoint_path(checkpoint_dir, spec, train, ctx, data)
+    ckpt = checkpoint_path(checkpoint_dir, spec, train, ctx, data, init=None if init is None else state_digest(init))
     t0 = time.perf_counter()
-    trained = train_model(spec, loader, val, train=dict(train, checkpoint=str(ckpt), log_every=eval_every),
-                          task="multiclass", ctx=ctx, n_out=len(data["classes"]), metric=_accuracy_metric,
-                          progress=progress, batch_transform=augment if augmentation else None)
+    run_train = dict(train, checkpoint=str(ckpt), log_every=eval_every)
+    transform = augment if augmentation else None
+    if init is None:
+        trained = train_model(spec, loader, val, train=run_train, task="multiclass", ctx=ctx,
+                              n_out=len(data["classes"]), metric=_accuracy_metric, progress=progress,
+                              batch_transform=transform)
+    else:
+        trained = _train_from(init, spec, loader, val, run_train, ctx=ctx, n_out=len(data["classes"]),
+                              metric=_accuracy_metric, progress=progress, batch_transform=transform)
     wall = time.perf_counter() - t0
     model = trained.model.eval()
     logits = predict_logits(model, data["x_test"])
@@ -88,8 +136,9 @@ def train_vision(data: Mapping, spec: Mapping, train: Mapping, *, ctx: RunContex
                "n_train": int(len(data["y_train"])), "n_test": int(len(y)), "epochs": int(trained.config.epochs),
                "train_seconds": float(history["seconds"].sum()), "job_seconds": wall,
                "images_per_s": float(np.median(history["images_per_s"])),
-               "device": str(device), "amp": bool(trained.config.amp and cuda), "channels_last": cuda,
-               "source": data["source"], "torch_threads": torch.get_num_threads()}
+               "device": str(device), "amp": bool(trained.config.amp and cuda), "channels_last": nhwc,
+               "source": data["source"], "torch_threads": torch.get_num_threads(),
+               "finetuned_from_digest": None if init is None else state_digest(init)}
     if cuda:
         metrics["max_memory_gb"] = torch.cuda.max_memory_allocated() / 2**30
     hit = history.loc[history.get("val_accuracy", pd.Series(dtype=float)) >= 0.94, "epoch"] \
@@ -101,16 +150,21 @@ def train_vision(data: Mapping, spec: Mapping, train: Mapping, *, ctx: RunContex
 
 
 def train_and_save(cache_path, spec: Mapping, train: Mapping, model_path, *, ctx: RunContext,
-                   augmentation: bool = True, progress=None) -> tuple[pd.DataFrame, dict]:
+                   augmentation: bool = True, progress=None, init_path=None,
+                   channels_last: bool | None = None) -> tuple[pd.DataFrame, dict]:
     """:func:`train_vision` on the cached data, the model written to ``model_path`` (rebuilds
-    by name with :func:`xairepro.training.load_checkpoint`), the per-epoch checkpoint removed.
+    by name with :func:`xairepro.training.load_checkpoint`), the per-epoch checkpoint removed;
+    ``init_path``: a saved model whose weights the training starts from (fine-tuning).
     Returns ``(history, metrics)``."""
-    from ...training import save_trained
+    from ...training import load_checkpoint, save_trained
     from .data import load_cached
 
     data = load_cached(cache_path)
+    init = None if not init_path else load_checkpoint(init_path, "cpu")[0].state_dict()
     out = train_vision(data, spec, train, ctx=ctx, checkpoint_dir=Path(model_path).parent,
-                       augmentation=augmentation, progress=progress)
+                       augmentation=augmentation, progress=progress, init=init, channels_last=channels_last)
+    if init_path:
+        out["metrics"]["finetuned_from"] = str(init_path)
     save_trained(model_path, out["trained"], extra={"test_accuracy": out["metrics"]["test_accuracy"],
                                                     "source": data["source"]})
     out["checkpoint"].unlink(missing_ok=True)
