@@ -811,8 +811,9 @@ class Bench:
                 basis=key)
         mk = V["mask"]
         n_mask = mk.get("n_train") or n_train
-        add("vision_mask", "train", per(int(mk["epochs"]) * n_mask, self.rate("train", "vision.mask")),
-            f"{mk['epochs']} epochs x {n_mask:,} images", basis="vision.mask")
+        n_vseeds = int(mk.get("n_seeds", 1))
+        add("vision_mask", "train", per(n_vseeds * int(mk["epochs"]) * n_mask, self.rate("train", "vision.mask")),
+            f"{n_vseeds} mask seeds x {mk['epochs']} epochs x {n_mask:,} images", jobs=n_vseeds, basis="vision.mask")
         vkey = "vision.models.classifier"
         a = V["aopc"]
         n_ex = int(a["n_examples"])
@@ -843,8 +844,11 @@ class Bench:
         ep = int(T["train"]["epochs"])
         add("text_train", "train", None if r is None else ep * n_tr / r + (ep * n_te / e if e else 0.0) + (n_te / e if e else 0),
             f"{ep} epochs x ({n_tr:,} reviews / train rate + {n_te:,} test reviews / eval rate)", basis=tkey)
-        add("text_mask", "train", per(int(T["mask"]["epochs"]) * n_tr, self.rate("train", "text.mask")),
-            f"{T['mask']['epochs']} epochs x {n_tr:,} reviews", basis="text.mask")
+        n_tmask = len(T["mask"].get("readings", [None])) * int(T["mask"].get("seeds", 1))
+        n_mtr = T["mask"].get("n_train") or n_tr
+        add("text_mask", "train", per(n_tmask * int(T["mask"]["epochs"]) * n_mtr, self.rate("train", "text.mask")),
+            f"{n_tmask} (reading, seed) jobs x {T['mask']['epochs']} epochs x {n_mtr:,} reviews", jobs=n_tmask,
+            basis="text.mask")
         n_rev = int(T["attribution"]["n_reviews"])
         s, miss = attribution_seconds(tkey, T["attribution"]["methods"], n_rev)
         add("text_attribute", "attribute", s, f"{n_rev} reviews x {len(T['attribution']['methods'])} methods "
@@ -930,8 +934,10 @@ class Bench:
         n_s = int(round(float(S["data"]["fractions"][0]) * DATA["esol_molecules"]))
         add("smiles2vec_train", "train", per(2 * int(S["train"]["epochs"]) * n_s, self.rate("train", skey)),
             f"2 splits x {S['train']['epochs']} epochs x {n_s:,} molecules", jobs=2, basis=skey)
-        add("smiles2vec_mask", "train", per(int(S["mask"]["epochs"]) * n_s, self.rate("train", "smiles2vec.mask")),
-            f"{S['mask']['epochs']} epochs x {n_s:,} molecules", basis="smiles2vec.mask")
+        n_smask = len(S["mask"].get("targets", [None])) * int(S["mask"].get("seeds", 1))
+        add("smiles2vec_mask", "train", per(n_smask * int(S["mask"]["epochs"]) * n_s, self.rate("train", "smiles2vec.mask")),
+            f"{n_smask} (target, seed) mask jobs (smiles2vec_mask and smiles2vec_mask_seed) x {S['mask']['epochs']} "
+            f"epochs x {n_s:,} molecules", jobs=n_smask, basis="smiles2vec.mask")
         n_test = DATA["esol_molecules"] - n_s - int(round(float(S["data"]["fractions"][1]) * DATA["esol_molecules"]))
         s, _ = attribution_seconds(skey, S["attribution"]["methods"], n_test)
         add("smiles2vec_explain", "attribute", s, f"{n_test} test molecules x {len(S['attribution']['methods'])} methods",
@@ -942,8 +948,10 @@ class Bench:
         Pp = F["peptides"]
         pkey = f"peptides.models.{Pp['data']['model']}"
         n_p = int(DATA["hemolytic_peptides"] * (1 - float(Pp["data"]["test_fraction"]) - float(Pp["data"]["val_fraction"])))
-        add("train_peptides", "train", per(int(Pp["train"]["epochs"]) * n_p, self.rate("train", pkey)),
-            f"{Pp['train']['epochs']} epochs x {n_p} peptides", basis=pkey)
+        n_pjobs = int(Pp.get("seeds", 1)) + (1 if Pp["data"].get("dropout_model") else 0)
+        add("train_peptides", "train", per(n_pjobs * int(Pp["train"]["epochs"]) * n_p, self.rate("train", pkey)),
+            f"{n_pjobs} models (model seeds + the dropout variant) x {Pp['train']['epochs']} epochs x {n_p} peptides",
+            jobs=n_pjobs, basis=pkey)
         pa, pf = Pp["attribution"], Pp["faithfulness"]
 
         def peptide_scale(method, row):      # measured at the faithfulness M and path; the chapter's are longer
@@ -961,6 +969,8 @@ class Bench:
         ikey = f"iris.models.{I['data']['model']}"
         add("train_iris", "train", per(int(I["train"]["epochs"]) * DATA["iris_flowers"], self.rate("train", ikey)),
             f"{I['train']['epochs']} epochs x {DATA['iris_flowers']} flowers", basis=ikey)
+        add("train_iris_permuted", "train", per(int(I["train"]["epochs"]) * DATA["iris_flowers"], self.rate("train", ikey)),
+            f"{I['train']['epochs']} epochs x {DATA['iris_flowers']} flowers (permuted labels)", basis=ikey)
         s, _ = attribution_seconds(ikey, I["faithfulness"]["methods"], int(I["faithfulness"]["n_examples"]))
         add("iris_faithfulness", "attribute", s, f"{I['faithfulness']['n_examples']} flowers x "
             f"{len(I['faithfulness']['methods'])} methods", basis=ikey)

@@ -9,8 +9,7 @@ from xairepro.training import load_checkpoint
 sm = snakemake  # noqa: F821
 log = script_setup(sm)
 ctx = RunContext.from_params(sm.params.run)
-data = load_peptides(sm.input.raw, test_fraction=sm.params.data["test_fraction"],
-                     val_fraction=sm.params.data["val_fraction"], split_seed=sm.params.data["split_seed"])
+data = load_peptides(sm.input.raw, **sm.params.data)  # test_fraction, val_fraction, split_seed
 model, _ = load_checkpoint(sm.input.model, ctx.device)
 out = explain_study({"model": model, "data": data}, sm.params.cfg, ctx=ctx)
 log.info("%s", out.summary)

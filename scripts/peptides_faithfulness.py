@@ -11,8 +11,7 @@ from xairepro.training import load_checkpoint
 sm = snakemake  # noqa: F821
 log = script_setup(sm)
 ctx = RunContext.from_params(sm.params.run)
-data = load_peptides(sm.input.raw, test_fraction=sm.params.data["test_fraction"],
-                     val_fraction=sm.params.data["val_fraction"], split_seed=sm.params.data["split_seed"])
+data = load_peptides(sm.input.raw, **sm.params.data)  # test_fraction, val_fraction, split_seed
 inputs = {"data": data, "model": load_checkpoint(sm.input.model, ctx.device)[0], "model_name": sm.params.model_name,
           "dropout": load_checkpoint(sm.input.dropout, ctx.device)[0], "dropout_name": sm.params.dropout_name}
 res = faithfulness_study(inputs, sm.params.cfg, ctx=ctx)

@@ -8,8 +8,7 @@ from xairepro.training import save_trained
 sm = snakemake  # noqa: F821
 log = script_setup(sm)
 ctx = training_context(sm).child(int(sm.wildcards.seed))
-data = load_peptides(sm.input.raw, test_fraction=sm.params.data["test_fraction"],
-                     val_fraction=sm.params.data["val_fraction"], split_seed=sm.params.data["split_seed"])
+data = load_peptides(sm.input.raw, **sm.params.data)  # test_fraction, val_fraction, split_seed
 trained, metrics = train_peptides(data, sm.params.spec, sm.params.train, sm.params.probe, ctx=ctx)
 metrics["model"] = sm.wildcards.model
 log.info("peptide CNN %s, seed %s: %s", sm.wildcards.model, sm.wildcards.seed, metrics)
