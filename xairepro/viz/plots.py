@@ -67,11 +67,12 @@ def faithfulness_curves_plot(curves: pd.DataFrame, summary: pd.DataFrame, title:
     return axes
 
 
-def uncertainty_bars(table: pd.DataFrame, method: str, *, model: str | None = None, axes=None, max_units: int = 40):
+def uncertainty_bars(table: pd.DataFrame, method: str, *, model: str | None = None, axes=None, max_units: int = 40,
+                     titles=None):
     """A sampled method's per-unit mean with its standard deviation over the M samples as error bars,
     one panel per example, from the ``unit_examples`` table of a faithfulness study
     (:data:`xairepro.experiments.suite.UNIT_EXAMPLE_COLUMNS`). Returns the axes (``None`` when the
-    table has no rows for that method and model)."""
+    table has no rows for that method and model). ``titles``: optional ``{example: title}``."""
     sel = table[(table["method"] == method) & ((table["model"] == model) if model is not None else True)]
     examples = list(dict.fromkeys(sel["example"]))
     if not examples:
@@ -86,6 +87,7 @@ def uncertainty_bars(table: pd.DataFrame, method: str, *, model: str | None = No
         ax.axhline(0, color="0.5", lw=0.6)
         ax.set_xticks(x)
         ax.set_xticklabels(g["unit_label"], fontsize=7, rotation=90 if len(g) > 6 else 0)
-        ax.set_title(f"example {ex} (M = {int(g['M'].iloc[0])})", fontsize=9)
+        name = (titles or {}).get(ex, f"example {ex}")
+        ax.set_title(f"{name} (M = {int(g['M'].iloc[0])})", fontsize=9)
     axes[0].set_ylabel(f"{method}: mean ± sd")
     return axes
