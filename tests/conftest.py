@@ -52,6 +52,20 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+#: The longest test files, longest first (``--durations`` on 2 cores): they start first.
+LONGEST_FIRST = ["test_workflow.py", "test_workflow_reliability.py", "test_slurm.py", "test_vision_workflow.py",
+                 "test_iris_peptides_smiles2vec_workflow.py", "test_text.py", "test_gpu_script.py"]
+
+
+def pytest_collection_modifyitems(config, items):
+    """The longest files first, the rest in their usual order. The two xdist workers take whole files
+    (``--dist loadfile --no-loadscope-reorder``) in collection order as they free up, so the short files
+    fill in at the end; xdist's own reordering (by number of tests) would leave the one-test workflow
+    files, the longest, for last."""
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items[:] = sorted(items, key=lambda item: rank.get(Path(str(item.fspath)).name, len(rank)))
+
+
 # ----------------------------------------------------------------------------- workflow harness
 WORKFLOW_FILES = ["Snakefile", "config.yaml", "rules", "scripts", "notebooks", "report", "envs", "xairepro"]
 

@@ -238,3 +238,25 @@ def test_the_lists_of_builtin_names_equal_the_registries():
 
     assert sorted(BUILTIN_MODELS) == models
     assert list(BUILTIN_METHODS) == methods
+
+
+def test_jobs_without_graphs_never_import_torch_geometric_and_tables_never_import_torch():
+    """Every Snakemake job pays its imports: torch_geometric (about a second, it pulls in torch._dynamo)
+    only where graphs are used, torch only where tensors are. A fresh interpreter shows what an import
+    pulls in; the graph modules still import PyG, so the check can fail both ways."""
+    import subprocess
+    import sys
+
+    def loaded(modules):
+        code = ("import sys\n" + "".join(f"import {m}\n" for m in modules)
+                + "print(','.join(sorted({n.split('.')[0] for n in sys.modules} & {'torch', 'torch_geometric'})))")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, check=True)
+        return set(filter(None, out.stdout.strip().split(",")))
+
+    no_graphs = ["xairepro.attribution", "xairepro.models", "xairepro.training", "xairepro.runtime",
+                 "xairepro.experiments.text.data", "xairepro.experiments.vision.training",
+                 "xairepro.experiments.iris.training", "xairepro.experiments.peptides.data",
+                 "xairepro.experiments.smiles2vec.data", "xairepro.experiments.methods"]
+    assert loaded(no_graphs) == {"torch"}
+    assert loaded(["xairepro.report.targets", "xairepro.runtime"]) == set()
+    assert loaded(["xairepro.experiments.graphs"]) == {"torch", "torch_geometric"}

@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -312,12 +314,16 @@ def test_script_setup_switches_deterministic_algorithms_as_the_rule_says(tmp_pat
 
     from xairepro.runtime import script_setup
 
-    def job(flag):
-        return SimpleNamespace(log=[str(tmp_path / "job.log")], output=[], threads=1, rule="demo",
+    def job(flag, threads=1):
+        return SimpleNamespace(log=[str(tmp_path / "job.log")], output=[], threads=threads, rule="demo",
                                params=SimpleNamespace(run={"seed": 0, "deterministic": flag}))
 
+    before = torch.get_num_threads()
     try:
+        script_setup(job(False, threads=2))
+        assert torch.get_num_threads() == 2 and os.environ["OMP_NUM_THREADS"] == "2"  # the rule's threads
         script_setup(job(False))
+        assert torch.get_num_threads() == 1
         assert not torch.are_deterministic_algorithms_enabled()
         assert torch.backends.cudnn.benchmark
         script_setup(job(True))
@@ -328,6 +334,7 @@ def test_script_setup_switches_deterministic_algorithms_as_the_rule_says(tmp_pat
 
         set_deterministic(False)
         torch.backends.cudnn.benchmark = False
+        torch.set_num_threads(before)
 
 
 def test_run_context_reads_deterministic_and_resume_dir_from_params(tmp_path):

@@ -64,14 +64,14 @@ ESOL_TRAINING = {"download_esol", "featurize_esol", "train_esol"}
 @pytest.fixture(scope="module")
 def esol_run(tmp_path_factory):
     """README's first command, restricted to the ESOL slice, offline from the shared mirror; run once
-    for the tests below (each only dry-runs on top of it, restoring what it edits). Three folds
+    for the tests below (each only dry-runs on top of it, restoring what it edits). Two folds
     instead of five (12 fewer jobs; every molecule is still held out once) keep the suite's longest
     fixture short."""
     from conftest import HAVE_SHARED_DATA, SHARED_DATA
 
     if not HAVE_SHARED_DATA:
         pytest.skip(f"real data not available: {SHARED_DATA} (as on a user's machine)")
-    wf = copy_workflow(tmp_path_factory.mktemp("esol") / "wf", config_overrides={"esol": {"data": {"n_folds": 3}}})
+    wf = copy_workflow(tmp_path_factory.mktemp("esol") / "wf", config_overrides={"esol": {"data": {"n_folds": 2}}})
     snakemake(wf, ESOL_NOTEBOOK, mirror=SHARED_DATA)
     return wf, SHARED_DATA
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -21,16 +22,17 @@ def script_setup(snakemake) -> logging.Logger:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         handlers=handlers, force=True)
     logging.captureWarnings(True)
-    try:
+    threads = str(max(1, int(snakemake.threads)))
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # a torch imported later starts with these
+        os.environ[var] = threads
+    if "torch" in sys.modules:  # jobs without torch (tables, the report) skip its import (~1.5 s)
         import torch
 
-        torch.set_num_threads(max(1, int(snakemake.threads)))
+        torch.set_num_threads(int(threads))
         from .context import set_deterministic
 
         run = getattr(snakemake.params, "run", None)
         set_deterministic(bool(run.get("deterministic", True)) if isinstance(run, dict) else True)
-    except ImportError:
-        pass
     run = getattr(snakemake.params, "run", None)
     if isinstance(run, dict) and run.get("plugins"):
         from .config import load_plugins

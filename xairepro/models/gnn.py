@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch_geometric.utils import degree
 
 from .registry import register_model
 
@@ -230,7 +229,7 @@ class NFP(nn.Module):
     def forward(self, data) -> torch.Tensor:
         src, dst = data.edge_index
         h = self.embedding(data.x.view(-1))
-        deg = degree(dst, h.shape[0], dtype=torch.long)
+        deg = torch.bincount(dst, minlength=h.shape[0])  # in-degree, as torch_geometric.utils.degree
         known = (deg <= self.max_degree).unsqueeze(-1)
         deg = deg.clamp(max=self.max_degree)
         batch, num_graphs = _batch_vector(data), _num_graphs(data)

@@ -7,22 +7,22 @@ model on it.
 from __future__ import annotations
 
 import copy
+import sys
 from typing import Any, Sequence
 
 import torch
 from torch import Tensor
 
-try:  # torch_geometric is optional for tensor-only use
-    from torch_geometric.data import Batch as PygBatch
-except Exception:  # pragma: no cover - exercised only without PyG
-    PygBatch = None
 
 __all__ = ["as_tuple", "call_model", "example_index", "first_tensor", "inputs_device", "is_graph_batch",
            "num_examples", "replicate", "split_inputs"]
 
 
 def is_graph_batch(inputs: Any) -> bool:
-    return PygBatch is not None and isinstance(inputs, PygBatch)
+    """A PyG ``Batch``? Read from ``sys.modules``: where torch_geometric was never imported, no input
+    can be one, so tensor-only jobs never pay its import (about a second per job)."""
+    pyg = sys.modules.get("torch_geometric.data")
+    return pyg is not None and isinstance(inputs, pyg.Batch)
 
 
 def as_tuple(inputs) -> tuple:
@@ -147,7 +147,7 @@ def split_inputs(inputs, size: int) -> list[tuple[int, int, Any]]:
     for start in range(0, n, size):
         stop = min(n, start + size)
         if is_graph_batch(inputs):
-            piece = PygBatch.from_data_list(inputs.index_select(slice(start, stop)))
+            piece = sys.modules["torch_geometric.data"].Batch.from_data_list(inputs.index_select(slice(start, stop)))
         elif isinstance(inputs, Tensor):
             piece = inputs[start:stop]
         else:
