@@ -459,7 +459,7 @@ class Bench:
         self.args = args
         raw = yaml.safe_load(Path(args.config).read_text())
         validate_config(raw, source=str(args.config))
-        self.full = resolve_scale(raw, "full")
+        self.full = resolve_scale(raw, args.scale)   # the sizes and counts projected (full unless --scale)
         self.models_cfg = resolve_scale(raw, "quick") if args.tiny else self.full   # the networks
         load_plugins(self.full, Path(args.config).parent)
         check_models(self.full)
@@ -986,7 +986,7 @@ class Bench:
         a = self.args
         dev = self.device
         info = {"device": str(dev), "torch": torch.__version__, "cuda": torch.version.cuda, "python": platform.python_version(),
-                "tiny": self.tiny, "seconds": self.seconds, "config": str(a.config), "max_batch": self.max_batch,
+                "tiny": self.tiny, "scale": a.scale, "seconds": self.seconds, "config": str(a.config), "max_batch": self.max_batch,
                 "deterministic": bool(a.deterministic)}
         if dev.type == "cuda":
             info.update(name=torch.cuda.get_device_name(dev), cudnn_benchmark=torch.backends.cudnn.benchmark,
@@ -1051,14 +1051,16 @@ def fmt_seconds(s: Optional[float]) -> str:
 
 
 def print_table(out: dict) -> None:
-    print("\nprojected full-scale wall time per rule (one GPU, jobs one after another):")
+    info = out.get("info", {})
+    where = "GPU" if str(info.get("device", "cuda")).startswith("cuda") else f"CPU, {info.get('threads')} threads"
+    print(f"\nprojected {info.get('scale', 'full')}-scale wall time per rule (one {where}, jobs one after another):")
     print(f"  {'rule':36s} {'kind':9s} {'jobs':>4s} {'time':>9s}  formula [rates of]")
     for p in out["projections"]:
         print(f"  {p['rule']:36s} {p['kind']:9s} {p['jobs']:4d} {fmt_seconds(p['seconds']):>9s}  {p['formula']} [{p['basis']}]")
     for kind in ("train", "attribute"):
         s = sum(p["seconds"] or 0.0 for p in out["projections"] if p["kind"] == kind)
         print(f"  {'all ' + kind:36s} {'':9s} {'':4s} {fmt_seconds(s):>9s}")
-    print(f"  {'whole full scale':36s} {'':9s} {'':4s} {fmt_seconds(out['total_seconds']):>9s}"
+    print(f"  {'whole ' + info.get('scale', 'full') + ' scale':36s} {'':9s} {'':4s} {fmt_seconds(out['total_seconds']):>9s}"
           + (f"  (not projected: {out['unprojected_rules']})" if out["unprojected_rules"] else ""))
     if out.get("rules_not_in_workflow"):
         print(f"  note: no rule of these names in rules/*.smk (renamed?): {out['rules_not_in_workflow']}")
@@ -1070,6 +1072,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default="cuda", help="cuda (the measurement) or cpu (with --tiny: test this script)")
     ap.add_argument("--tiny", action="store_true", help="quick-scale networks, tiny inputs, M=2, 1-2 iterations")
+    ap.add_argument("--scale", choices=["quick", "cpu", "full"], default="full",
+                    help="the config scale whose sizes and counts are measured and projected (cpu with --device cpu: "
+                         "the cpu scale's time on this machine)")
     ap.add_argument("--seconds", type=float, default=3.0, help="time budget of each measurement")
     ap.add_argument("--out", help="write the measurements and projections as JSON here")
     ap.add_argument("--config", default=str(REPO / "config.yaml"))
