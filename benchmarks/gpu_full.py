@@ -805,7 +805,8 @@ class Bench:
         for name in V["models"]:
             r, key = self.train_rate(f"vision.models.{name}")
             e = self.rate("eval", f"vision.models.{next(iter(V['models']))}")
-            ep = int(V["train"]["epochs"])
+            tune = (V.get("finetune") or {}).get(name)   # a variant trained on from another: its own epochs
+            ep = int(tune["epochs"] if tune else V["train"]["epochs"])
             secs = None if r is None else ep * n_train / r + (ep * n_test / e if e else 0.0)
             add("vision_train", "train", secs, f"{ep} epochs x ({n_train:,} images / train rate + {n_test:,} / eval rate)",
                 basis=key)

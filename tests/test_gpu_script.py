@@ -71,7 +71,7 @@ def test_every_full_model_spec_is_measured():
     features' architectures x layers): a model added to the config is timed without editing it."""
     gpu_full = _script()
     args = argparse.Namespace(config=str(REPO_ROOT / "config.yaml"), tiny=False, device="cpu", seconds=1.0,
-                              tox21=None)
+                              tox21=None, scale="full")
     bench = gpu_full.Bench(args)
     keys = {key for key, _, _ in bench.specs()}
     full = bench.full
@@ -82,6 +82,37 @@ def test_every_full_model_spec_is_measured():
     assert {f"tox21.dead_features.{a}.n_layers={n}" for a in full["tox21"]["dead_features"]["models"]
             for n in full["tox21"]["dead_features"]["layers"]} <= keys
     assert all(section in bench.recipes for _, section, _ in bench.specs())
+
+
+def test_scale_option_projects_that_scale_and_the_finetune_its_own_epochs():
+    """--scale cpu projects the cpu scale's counts (not the full ones), and a vision model trained on
+    from another (the dropout variant's finetune) is projected with its own epochs, not the train
+    section's."""
+    import yaml
+    from xairepro.config import resolve_scale
+
+    gpu_full = _script()
+    raw = yaml.safe_load((REPO_ROOT / "config.yaml").read_text())
+    for scale in ("cpu", "full"):
+        cfg = resolve_scale(raw, scale)
+        args = argparse.Namespace(config=str(REPO_ROOT / "config.yaml"), tiny=False, device="cpu", seconds=1.0,
+                                  tox21=None, scale=scale)
+        bench = gpu_full.Bench(args)
+        assert bench.full["vision"]["train"]["epochs"] == cfg["vision"]["train"]["epochs"]
+        # every training and eval rate 100 per second: the projection is then the config's counts / 100
+        rate = {"rate": 100.0, "unit": "images/s"}
+        bench.out["train"] = {f"vision.models.{name}": dict(rate) for name in cfg["vision"]["models"]}
+        bench.out["eval"] = {f"vision.models.{name}": dict(rate) for name in cfg["vision"]["models"]}
+        bench.project()
+        rows = {p["basis"]: p for p in bench.out["projections"] if p["rule"] == "vision_train"}
+        n_train, n_test = 50_000, 10_000      # every image at both scales (n_train_per_class null)
+        assert cfg["vision"]["data"]["n_train_per_class"] is None
+        for name in cfg["vision"]["models"]:
+            tune = cfg["vision"].get("finetune", {}).get(name)
+            epochs = tune["epochs"] if tune else cfg["vision"]["train"]["epochs"]
+            assert rows[f"vision.models.{name}"]["seconds"] == pytest.approx(epochs * (n_train + n_test) / 100.0), name
+            assert rows[f"vision.models.{name}"]["formula"].startswith(f"{epochs} epochs"), rows
+        assert cfg["vision"]["finetune"]["dropout"]["epochs"] < cfg["vision"]["train"]["epochs"]
 
 
 @pytest.mark.slow
