@@ -490,14 +490,13 @@ def test_real_tox21_counts():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("scale, n_models", [("quick", 3), ("cpu", 30), ("full", 30)])
-def test_workflow_plans_one_job_per_seed(tmp_path, scale, n_models):
+@pytest.mark.parametrize("scale, n_models, n_ablation, n_seeds", [("quick", 3, 2, 2), ("cpu", 30, 5, 5), ("full", 30, 10, 5)])
+def test_workflow_plans_one_job_per_seed(tmp_path, scale, n_models, n_ablation, n_seeds):
     wf = copy_workflow(tmp_path / "wf")
     (tmp_path / "mirror").mkdir()  # an empty mirror: planning needs no data
     proc = run_snakemake(wf, "-n", "results/report/notebooks/tox21.ipynb", "--config", f"scale={scale}",
                          mirror=make_mirror(tmp_path / "mirror", {}))
     rules = planned_rules(proc)
-    n_ablation, n_seeds = (2, 2) if scale == "quick" else (10, 5)
     assert rules.count("train_tox21_subset") == n_models + n_ablation  # Table 1's models and the ablation's
     assert rules.count("prcauc_tox21_subset") == n_models + n_ablation
     assert rules.count("tox21_faithfulness") == n_models  # the leaderboard protocol on every Table 1 model
