@@ -1,7 +1,8 @@
 """The full scale on one GPU, measured in a few minutes: throughputs, a CUDA-vs-CPU check of the
 attributions, and the projected wall time of every full-scale training and attribution rule.
 
-Every size comes from config.yaml resolved at ``scale: full`` (the networks, batch sizes,
+Every size comes from config.yaml resolved at ``scale: full``, or at the scale --scale names (the
+attribute ``Bench.full`` holds that resolved config) (the networks, batch sizes,
 optimizers, AMP, epochs, model and seed counts, sample counts M, path points, windows, example
 counts); only the sizes of the data sets themselves (50,000 CIFAR-10 training images where the
 config says ``null``: all) are constants here (DATA). What is measured, each for about --seconds:
@@ -26,6 +27,10 @@ the text methods), the sum, and writes everything as JSON (--out).
 
     python benchmarks/gpu_full.py --out results/benchmarks/gpu_full.json          # on the GPU
     python benchmarks/gpu_full.py --device cpu --tiny --out /tmp/gpu_full.json    # test the script
+    python benchmarks/gpu_full.py --device cpu --scale cpu --threads 1 --tox21 tox21.csv   # the cpu scale here
+
+The projection counts training and attribution work only: job start-up, the notebooks, the
+model-randomisation passes and the leaderboard's bootstrap are not in it.
 
 --tiny uses the quick scale's networks, short inputs, M = 2 and 1-2 iterations per measurement
 (the projections still multiply by the full config's counts, so its numbers mean nothing).
