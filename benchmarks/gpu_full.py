@@ -1,10 +1,9 @@
 """The full scale on one GPU, measured in a few minutes: throughputs, a CUDA-vs-CPU check of the
 attributions, and the projected wall time of every full-scale training and attribution rule.
 
-Every size comes from config.yaml resolved at ``scale: full``, or at the scale --scale names (the
-attribute ``Bench.full`` holds that resolved config) (the networks, batch sizes,
-optimizers, AMP, epochs, model and seed counts, sample counts M, path points, windows, example
-counts); only the sizes of the data sets themselves (50,000 CIFAR-10 training images where the
+Every size comes from config.yaml resolved at ``scale: full`` or at the scale --scale names
+(``Bench.full`` holds that resolved config): the networks, batch sizes, optimizers, AMP, epochs, model and seed counts, sample counts M, path points, windows, example
+counts. Only the sizes of the data sets themselves (50,000 CIFAR-10 training images where the
 config says ``null``: all) are constants here (DATA). What is measured, each for about --seconds:
 
 * training throughput through the project's loop (``xairepro.training.fit`` / ``train_mask_net``)
