@@ -229,15 +229,17 @@ def test_the_lists_of_builtin_names_equal_the_registries():
     import sys
 
     code = ("import json, xairepro.models as m, xairepro.attribution as a; "
-            "print(json.dumps([sorted(m.MODELS), a.method_names()]))")
+            "print(json.dumps([sorted(m.MODELS), a.method_names(), "
+            "{n: sorted(a.accepted_options(a.method_class(n))) for n in a.method_names()}]))")
     import json
 
-    models, methods = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                                check=True).stdout)
-    from xairepro.names import BUILTIN_METHODS, BUILTIN_MODELS
+    models, methods, options = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True,
+                                                         text=True, check=True).stdout)
+    from xairepro.names import BUILTIN_METHODS, BUILTIN_MODELS, BUILTIN_OPTIONS
 
     assert sorted(BUILTIN_MODELS) == models
     assert list(BUILTIN_METHODS) == methods
+    assert {n: sorted(o) for n, o in BUILTIN_OPTIONS.items()} == options
 
 
 def test_jobs_without_graphs_never_import_torch_geometric_and_tables_never_import_torch():
@@ -256,7 +258,8 @@ def test_jobs_without_graphs_never_import_torch_geometric_and_tables_never_impor
     no_graphs = ["xairepro.attribution", "xairepro.models", "xairepro.training", "xairepro.runtime",
                  "xairepro.experiments.text.data", "xairepro.experiments.vision.training",
                  "xairepro.experiments.iris.training", "xairepro.experiments.peptides.data",
-                 "xairepro.experiments.smiles2vec.data", "xairepro.experiments.methods"]
+                 "xairepro.experiments.smiles2vec.data", "xairepro.experiments.methods",
+                 "xairepro.experiments.explainer", "xairepro.experiments.suite"]
     assert loaded(no_graphs) == {"torch"}
     assert loaded(["xairepro.report.targets", "xairepro.runtime"]) == set()
     assert loaded(["xairepro.experiments.graphs"]) == {"torch", "torch_geometric"}

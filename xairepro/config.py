@@ -78,7 +78,36 @@ def resolve_scale(config: Mapping[str, Any], scale: str | None = None) -> dict:
             return [walk(v) for v in node]
         return node
 
-    return walk(dict(config))
+    return apply_method_defaults(walk(dict(config)))
+
+
+def _method_sections(node, key: str = ""):
+    """``(dotted key, section)`` of every config mapping that lists methods (a key ending in ``methods``)."""
+    if not isinstance(node, dict):
+        return
+    if any(k.endswith("methods") and isinstance(v, list) for k, v in node.items()):
+        yield key, node
+    for k, v in node.items():
+        if isinstance(v, dict) and k != "method_options":
+            yield from _method_sections(v, f"{key}.{k}" if key else str(k))
+
+
+def apply_method_defaults(config: dict) -> dict:
+    """Merge the top-level ``method_options`` (defaults shared by every experiment) into the
+    ``method_options`` of every section that lists methods, for the methods it lists; a section's own
+    option wins. ``config`` is resolved for its scale; a new dict is returned."""
+    defaults = config.get("method_options") or {}
+    if not defaults:
+        return config
+    config = copy.deepcopy(config)
+    for section, node in _method_sections({k: v for k, v in config.items() if k != "method_options"}):
+        names = [n for k, v in node.items() if k.endswith("methods") and isinstance(v, list) for n in v]
+        own = node.get("method_options") or {}
+        merged = {name: {**dict(defaults.get(name) or {}), **dict(own.get(name) or {})}
+                  for name in dict.fromkeys([*names, *own]) if defaults.get(name) or own.get(name)}
+        if merged:
+            node["method_options"] = merged
+    return config
 
 
 def data_mirror(config: Mapping[str, Any]) -> str | None:
@@ -167,24 +196,49 @@ def _method_lists(node, key: str = ""):
                 yield from _method_lists(v, path)
 
 
+def _option_tables(node, key: str = ""):
+    """``(dotted key, {method: {option: value}})`` of every ``method_options`` mapping, the top-level one
+    included."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            path = f"{key}.{k}" if key else str(k)
+            if k == "method_options" and isinstance(v, dict):
+                yield path, v
+            else:
+                yield from _option_tables(v, path)
+
+
 def check_methods(config: Mapping[str, Any]) -> None:
     """Raise ConfigError naming the key when an experiment lists an attribution method that is not
-    registered (``xairepro.attribution.register_method``; plugins are imported first)."""
-    from .names import BUILTIN_METHODS
+    registered (``xairepro.attribution.register_method``; plugins are imported first), or gives a
+    method an option it does not accept (``iris.faithfulness.method_options.integrated_gradients.n_step``:
+    the message names the full key and the accepted options). Checked before any job runs."""
+    from .names import BUILTIN_METHODS, BUILTIN_OPTIONS, READING_OPTIONS
 
     sections = [(s, v) for s, v in config.items() if isinstance(v, dict) and s not in ("download", "attribution")]
     listed = [n for s, v in sections for _, names in _method_lists(v, s) for n in names]
+    listed += [n for _, table in _option_tables({"method_options": config.get("method_options") or {}}) for n in table]
     if all(n in BUILTIN_METHODS for n in listed):
-        return  # no registry import needed (it costs seconds on every snakemake call)
-    from .attribution import method_names, unknown_methods
+        accepted = {name: set(opts) for name, opts in BUILTIN_OPTIONS.items()}  # no registry import: seconds saved
+    else:
+        from .attribution import accepted_options, method_class, method_names, unknown_methods
 
-    for section, value in config.items():
-        if not isinstance(value, dict) or section in ("download", "attribution"):
-            continue
-        for key, names in _method_lists(value, section):
-            bad = unknown_methods(names)
-            if bad:
-                raise ConfigError(f"{key}: unknown attribution method(s) {bad}; registered: {', '.join(method_names())}")
+        for section, value in [*sections, ("method_options", {"method_options": config.get("method_options") or {}})]:
+            for key, names in _method_lists(value, section if section != "method_options" else ""):
+                bad = unknown_methods(names)
+                if bad:
+                    raise ConfigError(f"{key}: unknown attribution method(s) {bad}; "
+                                      f"registered: {', '.join(method_names())}")
+        accepted = {name: accepted_options(method_class(name)) for name in dict.fromkeys(listed)}
+    for key, table in _option_tables({k: v for k, v in config.items() if k not in ("download", "attribution")}):
+        for name, options in table.items():
+            if not isinstance(options, dict):
+                raise ConfigError(f"{key}.{name}: expected a mapping of options, got {options!r}")
+            ok = set(accepted.get(name, ())) | set(READING_OPTIONS)
+            for option in options:
+                if option not in ok:
+                    raise ConfigError(f"{key}.{name}.{option}: {name} has no option {option!r}; it accepts "
+                                      f"{', '.join(sorted(ok))}")
 
 
 def load_config(path: str | os.PathLike = "config.yaml", overrides: Mapping[str, Any] | None = None) -> dict:

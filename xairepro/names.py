@@ -4,10 +4,30 @@ The workflow checks every configured name before any job runs, on every ``snakem
 (``snakemake -n`` included). Importing the registries costs seconds (torch, torch_geometric), so a
 config that names only built-in models and methods, with no plugins, is checked against these lists;
 any other name imports the registries, which know a user's own. ``tests/test_architecture.py``
-checks that these lists equal what the registries hold.
+checks that these lists equal what the registries hold, and that :data:`BUILTIN_OPTIONS` holds each
+built-in method's accepted constructor options (``accepted_options``), against which the config's
+``method_options`` are checked without the import.
 """
 
 BUILTIN_MODELS = ("bigru", "bigru_mask_head", "ggnn", "ggnn_embedding_state", "nfp", "peptide_cnn",
                   "preact_resnet", "resnet20", "smiles2vec", "tabular_mlp", "weave")
 BUILTIN_METHODS = ("vanilla_grad", "input_x_gradient", "smoothgrad", "bayesgrad", "bayes_smoothgrad",
                    "integrated_gradients", "occlusion", "shapley_sampling", "explanation_mask", "random")
+_COMMON = ("baselines", "layer", "layer_io", "max_batch", "output_fn", "target")
+_NOISE = ("noise_mode", "noise_projection", "stdevs")
+BUILTIN_OPTIONS = {
+    "vanilla_grad": (*_COMMON, "multiply_by_inputs"),
+    "input_x_gradient": (*_COMMON, "multiply_by_inputs"),
+    "smoothgrad": (*_COMMON, "multiply_by_inputs", *_NOISE),
+    "bayesgrad": (*_COMMON, "multiply_by_inputs"),
+    "bayes_smoothgrad": (*_COMMON, "multiply_by_inputs", *_NOISE),
+    "integrated_gradients": (*_COMMON, "completeness_tol", "keep_grads", "max_steps", "method", "multiply_by_inputs",
+                             "n_steps"),
+    "occlusion": (*_COMMON, "feature_mask", "sliding_window_shapes", "strides"),
+    "shapley_sampling": (*_COMMON, "background", "estimator", "feature_mask"),
+    "explanation_mask": (*_COMMON, "mask_net"),
+    "random": _COMMON,
+}
+#: Keys of ``method_options.<method>`` every method takes besides its constructor options: its sample
+#: count and the elementwise reading of its attributions.
+READING_OPTIONS = ("M", "aggregation")

@@ -30,10 +30,11 @@ replicated batches; BayesGrad is MC dropout with batch norm frozen (models meant
 from ._utils.batching import replicate
 from ._utils.hooks import replace_layer
 from ._utils.modes import eval_mode, has_dropout, mc_dropout
+from ._utils.scores import SoftmaxScore
 from .aggregate import aggregate
 from .core import Attribution, Call, GradientAttribution, PerturbationAttribution, Result
 from .explanation import Explanation
-from .registry import (MethodNotApplicable, accepted_options, create_method, method_class, method_names,
+from .registry import (MethodNotApplicable, accepted_options, create_method, floor_methods, method_class, method_names,
                        not_applicable_reason, register_method, unknown_methods)
 from .gradients import BayesGrad, BayesSmoothGrad, InputXGradient, SmoothGrad, VanillaGrad, channel_reduce
 from .integrated import IGPath, IntegratedGradients, path_rule
@@ -45,7 +46,7 @@ from .counterfactual import Substitution, single_substitution_counterfactuals
 
 __all__ = [
     "Attribution", "GradientAttribution", "PerturbationAttribution", "Call", "Result", "Explanation",
-    "register_method", "create_method", "method_class", "method_names", "accepted_options",
+    "SoftmaxScore", "floor_methods", "register_method", "create_method", "method_class", "method_names", "accepted_options",
     "not_applicable_reason", "unknown_methods", "MethodNotApplicable",
     "aggregate", "eval_mode", "mc_dropout", "has_dropout", "replicate", "replace_layer",
     "VanillaGrad", "InputXGradient", "SmoothGrad", "BayesGrad", "BayesSmoothGrad", "channel_reduce",

@@ -111,6 +111,8 @@ class Attribution:
     default_M: ClassVar[int] = 1
     #: each sample is an alternative ranking (the random order), evaluated one by one
     each_sample_is_an_order: ClassVar[bool] = False
+    #: the floor of every faithfulness test (the random order): what every other method must beat
+    is_floor: ClassVar[bool] = False
     #: integer tensors of a tuple input are attributed too (perturbation methods)
     integer_inputs: ClassVar[bool] = False
     #: tuple inputs: the engine carries the unattributed items beside the flat batch

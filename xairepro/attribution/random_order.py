@@ -1,6 +1,6 @@
 """The random order: the floor every attribution method must clear in a faithfulness test.
 
-Its samples are ``n_random`` independent draws of uniform noise shaped like the attributed tensor,
+Its ``M`` samples (default 5) are independent draws of uniform noise shaped like the attributed tensor,
 each an alternative ranking of the units; a faithfulness metric evaluates each ranking and
 averages the curves (``Explanation.each_sample_is_an_order``), so the floor has little variance of
 its own.
@@ -21,19 +21,13 @@ __all__ = ["RandomOrder"]
 
 @register_method("random")
 class RandomOrder(Attribution):
-    """``n_random`` seeded uniform draws shaped like the attributed tensor (``M`` is ignored: the
-    number of orders is a property of the floor, not of the sampling methods). No model output is
-    needed, so ``Explanation.output`` is ``None``."""
+    """``M`` seeded uniform draws shaped like the attributed tensor, each an order (a study gives
+    it its own ``M``, default 5, not the sampling methods' count). No model output is needed, so ``Explanation.output`` is ``None``."""
 
+    default_M = 5
     each_sample_is_an_order = True
+    is_floor = True
     integer_inputs = True
-
-    def __init__(self, model, layer=None, *, n_random: int = 5, **kwargs):
-        super().__init__(model, layer, **kwargs)
-        if int(n_random) < 1:
-            raise ValueError("n_random must be >= 1")
-        self.n_random = int(n_random)
-        self.options.update(n_random=self.n_random)
 
     def _shape(self, model, inputs) -> tuple:
         if self.layer is None:
@@ -51,5 +45,5 @@ class RandomOrder(Attribution):
 
     def _attribute(self, model, call: Call, inputs, M: int, seed) -> Result:
         gen = torch.Generator().manual_seed(0 if seed is None else int(seed))
-        samples = torch.rand((self.n_random, *self._shape(model, inputs)), generator=gen, dtype=torch.float32)
+        samples = torch.rand((M, *self._shape(model, inputs)), generator=gen, dtype=torch.float32)
         return Result(samples)

@@ -22,7 +22,7 @@ import re
 import sys
 from typing import Mapping, Optional
 
-__all__ = ["MethodNotApplicable", "accepted_options", "create_method", "method_class", "method_names",
+__all__ = ["MethodNotApplicable", "accepted_options", "create_method", "floor_methods", "method_class", "method_names",
            "not_applicable_reason", "register_method", "unknown_methods"]
 
 _METHODS: dict[str, type] = {}
@@ -70,6 +70,11 @@ def method_class(name: str) -> type:
         return _METHODS[name]
     except KeyError:
         raise KeyError(f"unknown attribution method {name!r}; registered: {', '.join(_METHODS)}") from None
+
+
+def floor_methods() -> list[str]:
+    """The registered methods that are a faithfulness floor (``is_floor``: the random order)."""
+    return [name for name, cls in _METHODS.items() if getattr(cls, "is_floor", False)]
 
 
 def unknown_methods(names) -> list[str]:

@@ -26,7 +26,7 @@ from torch import nn
 
 from .units import Unit
 
-__all__ = ["SANITY_THRESHOLD", "cascading_randomisation", "parameter_layers", "rank_correlations",
+__all__ = ["SANITY_THRESHOLD", "cascading_randomisation", "parameter_layers", "rank_correlations", "sanity_steps",
            "single_unit_drops", "spearman"]
 
 #: A method passes the model-randomisation check when the mean Spearman correlation between its
@@ -71,6 +71,26 @@ def cascading_randomisation(model: nn.Module, steps: Sequence[int] | None = None
             _reinit(names[name], gen)
         label = "all layers" if k == n else f"top {k} of {n} layers"
         yield label, k, copy_.eval()
+
+
+def sanity_steps(model: nn.Module, value=()) -> list[int] | None:
+    """A study's ``sanity_steps`` config value as :func:`cascading_randomisation` takes it: ``None``
+    skips the check; ``"all"`` is only the full randomisation (every parameter layer re-initialised,
+    the cheap setting); a list of layer counts or the words ``top`` (1), ``half`` and ``all`` (of the
+    model's parameter layers), as given; an empty list, the default cascade (1, half, all)."""
+    if value is None:
+        return None
+    n = len(parameter_layers(model))
+    words = {"top": 1, "half": max(1, n // 2), "all": n}
+    steps = [value] if isinstance(value, str) else list(value)
+    out = []
+    for step in steps:
+        if isinstance(step, str):
+            if step not in words:
+                raise ValueError(f"sanity_steps: {step!r} is neither an integer nor one of {sorted(words)}")
+            step = words[step]
+        out.append(int(step))
+    return out
 
 
 def spearman(a, b) -> float:

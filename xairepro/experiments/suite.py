@@ -2,27 +2,29 @@
 method, the methods that could not apply with their reasons, the model-randomisation sanity check,
 the informativeness of the sampling methods' uncertainty, and the cost of each method.
 
-An experiment supplies its model, its examples, the unit they are read in, and
-``explain_fn(model, seconds) -> {method: Explanation | NotApplicable}`` (usually
-:func:`~xairepro.experiments.methods.explain` over its configured method list): the same function
-is called on the trained model and on its randomised copies, so every method, a user's own
-included, is measured the same way everywhere. A helper module of the experiments, not an
-experiment.
+An experiment supplies an :class:`~.explainer.Explainer` (its model, methods, options and
+settings), the inputs, and a :class:`FaithfulnessSpec` (the unit and how it is removed, the curve's
+fractions, the checks): the same explainer explains the trained model and, through
+:meth:`~.explainer.Explainer.on`, its randomised copies, so every method, a user's own included, is
+measured the same way everywhere. A helper module of the experiments, not an experiment.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
+import torch
 
 from ..evaluation.faithfulness import faithfulness_study, faithfulness_summary
-from ..evaluation.sanity import cascading_randomisation, rank_correlations, single_unit_drops, spearman
+from ..evaluation.sanity import cascading_randomisation, rank_correlations, sanity_steps, single_unit_drops, spearman
 from ..evaluation.units import Unit
-from .methods import applicable, faithfulness_rows, skipped_rows
+from .explainer import Explainer, applicable
+from .methods import faithfulness_rows, skipped_rows
 
-__all__ = ["SuiteResult", "SuiteTables", "UNIT_EXAMPLE_COLUMNS", "faithfulness_suite", "unit_examples"]
+__all__ = ["FaithfulnessSpec", "SuiteResult", "UNIT_EXAMPLE_COLUMNS", "examples_of", "faithfulness_suite",
+           "unit_examples"]
 
 LABELS = ("experiment", "modality", "unit", "model", "replicate")
 #: Columns of the per-unit mean and spread table of the sampled methods (the notebooks' sd bars).
@@ -31,7 +33,8 @@ UNIT_EXAMPLE_COLUMNS = ["experiment", "model", "method", "example", "position", 
 
 @dataclass
 class SuiteResult:
-    """Tables of one (experiment, model, replicate), each with the label columns first."""
+    """Tables of one (experiment, model, replicate), each with the label columns first;
+    ``unit_examples`` (:data:`UNIT_EXAMPLE_COLUMNS`) where the study asked for it."""
 
     per_example: pd.DataFrame
     curves: pd.DataFrame
@@ -40,15 +43,21 @@ class SuiteResult:
     sanity: pd.DataFrame
     uncertainty: pd.DataFrame
     cost: pd.DataFrame
+    unit_examples: Optional[pd.DataFrame] = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {k: getattr(self, k) for k in ("per_example", "curves", "summary", "skipped", "sanity",
-                                              "uncertainty", "cost")}
+        out = {k: getattr(self, k) for k in ("per_example", "curves", "summary", "skipped", "sanity",
+                                             "uncertainty", "cost")}
+        if self.unit_examples is not None:
+            out["unit_examples"] = self.unit_examples
+        return out
 
     @staticmethod
     def concat(results: Sequence["SuiteResult"]) -> "SuiteResult":
+        shown = [r.unit_examples for r in results if r.unit_examples is not None]
         return SuiteResult(**{k: pd.concat([getattr(r, k) for r in results], ignore_index=True)
-                              for k in SuiteResult.__dataclass_fields__})
+                              for k in SuiteResult.__dataclass_fields__ if k != "unit_examples"},
+                           unit_examples=pd.concat(shown, ignore_index=True) if shown else None)
 
 
 def _labelled(frame: pd.DataFrame, labels: Mapping) -> pd.DataFrame:
@@ -59,85 +68,107 @@ def _labelled(frame: pd.DataFrame, labels: Mapping) -> pd.DataFrame:
     return frame
 
 
-def faithfulness_suite(model, examples: Sequence, unit: Unit, explain_fn: Callable, *, labels: Mapping,
-                       fractions, targets: Optional[Sequence[int]] = None, score_fn: Optional[Callable] = None,
-                       aggregation="raw", max_batch: int = 2048, example_ids: Optional[Sequence] = None,
-                       sanity_steps: Optional[Sequence[int]] = (), sanity_seed: int = 0,
-                       uncertainty: bool = True) -> SuiteResult:
-    """Every table of the protocol for one model.
+@dataclass
+class FaithfulnessSpec:
+    """How an experiment measures faithfulness: the ``unit`` removed (and how), the removed
+    ``fractions`` of the curves, the model-randomisation check (``sanity_steps``: the config's value,
+    :func:`~xairepro.evaluation.sanity.sanity_steps`), the uncertainty check, ``max_batch`` rows per
+    forward pass of the curves, and the seed of the randomised copies."""
+
+    unit: Unit
+    fractions: np.ndarray
+    sanity_steps: Any = ()
+    uncertainty: bool = True
+    max_batch: int = 2048
+    sanity_seed: int = 0
+
+    @classmethod
+    def from_config(cls, unit: Unit, cfg: Mapping, *, ctx) -> "FaithfulnessSpec":
+        """From a study's ``steps``, ``max_fraction``, ``sanity_steps`` (absent: the default cascade)
+        and ``uncertainty`` (default on), and the run context's ``max_batch`` and ``seed``."""
+        return cls(unit=unit, fractions=np.linspace(0.0, float(cfg["max_fraction"]), int(cfg["steps"]) + 1),
+                   sanity_steps=cfg.get("sanity_steps", ()), uncertainty=bool(cfg.get("uncertainty", True)),
+                   max_batch=int(ctx.max_batch), sanity_seed=int(ctx.seed))
+
+
+def examples_of(inputs) -> list:
+    """The examples of ``inputs`` one by one, on the CPU (the rows of a tensor, the graphs of a list)."""
+    if isinstance(inputs, torch.Tensor):
+        return list(inputs.detach().cpu())
+    return list(inputs)
+
+
+def faithfulness_suite(explainer: Explainer, inputs, spec: FaithfulnessSpec, *, labels: Mapping, target=None,
+                       example_ids: Optional[Sequence] = None, known: Optional[Mapping] = None,
+                       shown: int = 0, unit_labels: Optional[Callable] = None) -> SuiteResult:
+    """Every table of the protocol for the explainer's model on ``inputs``.
 
     labels
         experiment, modality, unit, model, replicate (the seed, fold or model index).
-    sanity_steps
-        cascade steps of the model-randomisation check (numbers of top layers re-initialised;
-        ``()`` gives the default 1, half, all; ``None`` skips the check).
-    uncertainty
-        for every method with ``M > 1`` samples, correlate each unit's spread with the score change
-        when that unit alone is removed.
-    aggregation
-        the elementwise reading of the attributions, one for all or ``{method: aggregation}``.
+    target
+        the output explained and read by the curves: an index, or one per example.
+    known
+        explanations of the trained model already made elsewhere (an
+        :class:`~.explainer.Explanations`, whose ``seconds`` are kept); the other methods are explained
+        here. Every randomised copy is explained from scratch.
+    shown, unit_labels
+        keep the per-unit mean and sd of the sampled methods on ``shown`` examples (:func:`unit_examples`;
+        ``unit_labels(example)`` names the units).
     """
-
-    def reading(name):
-        return aggregation.get(name, "raw") if isinstance(aggregation, Mapping) else aggregation
     labels = {k: labels[k] for k in LABELS}
-    seconds: dict = {}
-    results = explain_fn(model, seconds)
+    examples = examples_of(inputs)
+    targets = None if target is None else (
+        [int(t) for t in (target.tolist() if isinstance(target, torch.Tensor) else target)]
+        if not isinstance(target, int) else [int(target)] * len(examples))
+    known_seconds = getattr(known, "seconds", {})
+    known = {m: e for m, e in dict(known or {}).items() if m in explainer.methods}
+    fresh = explainer.explain(inputs, target, names=[m for m in explainer.methods if m not in known])
+    results = {m: known[m] if m in known else fresh[m] for m in explainer.methods}
+    seconds = dict(fresh.seconds, **{m: float(known_seconds.get(m, float("nan"))) for m in known})
     explanations = applicable(results)
+    reading = explainer.readings()
+    scored = explainer.scored()
     ids = list(example_ids) if example_ids is not None else list(range(len(examples)))
-    per_example, curves = faithfulness_study(model, examples, explanations, unit, fractions=fractions,
-                                             targets=targets, score_fn=score_fn, aggregation=aggregation,
-                                             max_batch=max_batch, example_ids=ids)
+    per_example, curves = faithfulness_study(scored, examples, explanations, spec.unit, fractions=spec.fractions,
+                                             targets=targets, aggregation=reading, max_batch=spec.max_batch,
+                                             example_ids=ids)
     summary = faithfulness_summary(per_example) if len(per_example) else pd.DataFrame()
     skipped = skipped_rows(results, **labels)
     cost = pd.DataFrame([{**labels, "method": m, "seconds": float(seconds.get(m, float("nan"))),
                           "n_examples": len(examples)} for m in explanations])
 
     sanity_rows = []
-    if sanity_steps is not None and explanations:
-        reference = {m: e.units(unit, examples, reading(m)) for m, e in explanations.items()}
-        for label, k, randomised in cascading_randomisation(model, sanity_steps or None, seed=sanity_seed):
-            again = applicable(explain_fn(randomised, {}))
+    steps = sanity_steps(explainer.model, spec.sanity_steps)
+    if steps is not None and explanations:
+        unit = spec.unit
+        reference = {m: e.units(unit, examples, reading[m]) for m, e in explanations.items()}
+        for label, k, randomised in cascading_randomisation(explainer.model, steps or None, seed=spec.sanity_seed):
+            again = applicable(explainer.on(randomised).explain(inputs, target, names=list(explanations)))
             for m, e in again.items():
-                if m not in reference:
-                    continue
-                rho = rank_correlations(reference[m], e.units(unit, examples, reading(m)))
+                rho = rank_correlations(reference[m], e.units(unit, examples, reading[m]))
                 sanity_rows += [{**labels, "method": m, "randomisation": label, "layers": k, "example": ids[i],
                                  "spearman": float(r)} for i, r in enumerate(rho)]
     sanity = pd.DataFrame(sanity_rows, columns=[*LABELS, "method", "randomisation", "layers", "example", "spearman"])
 
     unc_rows = []
     sampled = {m: e for m, e in explanations.items() if e.M > 1 and not e.each_sample_is_an_order}
-    if uncertainty and sampled:
-        drops = single_unit_drops(model, examples, unit, targets=targets, score_fn=score_fn)
+    if spec.uncertainty and sampled:
+        drops = single_unit_drops(scored, examples, spec.unit, targets=targets)
         for m, e in sampled.items():
-            spreads = e.unit_spread(unit, examples, reading(m))
+            spreads = e.unit_spread(spec.unit, examples, reading[m])
             unc_rows += [{**labels, "method": m, "example": ids[i], "n_units": len(s),
                           "spearman_sd_vs_drop": spearman(s, np.abs(d))}
                          for i, (s, d) in enumerate(zip(spreads, drops))]
     unc = pd.DataFrame(unc_rows, columns=[*LABELS, "method", "example", "n_units", "spearman_sd_vs_drop"])
     if not len(per_example):  # no method applied: an empty table of the same shape
         per_example = pd.DataFrame(columns=["method", "example", "deletion_aopc", "insertion_auc"])
-    return SuiteResult(per_example=faithfulness_rows(per_example, **labels), curves=_labelled(curves, labels), summary=_labelled(summary, labels), skipped=skipped,
-                       sanity=sanity, uncertainty=unc, cost=cost)
-
-
-@dataclass
-class SuiteTables:
-    """The suite's seven tables (``suite``) and the per-unit mean and sd of the sampled methods on a
-    few examples (``unit_examples``, :data:`UNIT_EXAMPLE_COLUMNS`); the suite's tables read as
-    attributes (``.per_example``, ``.summary``...). Shared by the iris, peptide and SMILES2vec studies."""
-
-    suite: SuiteResult
-    unit_examples: pd.DataFrame
-
-    def tables(self) -> dict[str, pd.DataFrame]:
-        return dict(self.suite.tables(), unit_examples=self.unit_examples)
-
-    def __getattr__(self, name):  # per_example, summary, skipped... of the suite
-        if name.startswith("__") or name in ("suite", "unit_examples"):
-            raise AttributeError(name)
-        return getattr(self.suite, name)
+    kept = None
+    if shown:
+        kept = unit_examples(explanations, spec.unit, examples, ids, unit_labels, experiment=labels["experiment"],
+                             model=labels["model"], n=shown, aggregation=reading)
+    return SuiteResult(per_example=faithfulness_rows(per_example, **labels), curves=_labelled(curves, labels),
+                       summary=_labelled(summary, labels), skipped=skipped, sanity=sanity, uncertainty=unc, cost=cost,
+                       unit_examples=kept)
 
 
 def unit_examples(explanations: Mapping, unit, examples, ids, labels, *, experiment: str, model: str, n: int,

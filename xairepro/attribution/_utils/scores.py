@@ -12,7 +12,7 @@ from typing import Callable, Optional
 import torch
 from torch import Tensor
 
-__all__ = ["normalize_target", "score_of", "tile_target"]
+__all__ = ["SoftmaxScore", "normalize_target", "score_of", "tile_target"]
 
 
 def normalize_target(target, owner: str = "compute"):
@@ -63,3 +63,15 @@ def score_of(output, target=None, output_fn: Optional[Callable] = None, n: Optio
         shape = tuple(s.shape) if isinstance(s, Tensor) else type(s).__name__
         raise ValueError(f"the score must be one number per example, shape ({n},); got {shape}")
     return s
+
+
+class SoftmaxScore(torch.nn.Module):
+    """``model`` with a softmax over its last axis: the class probability a classifier's methods
+    explain and its faithfulness curves read (the counterfactuals paper explains softmax scores)."""
+
+    def __init__(self, model: torch.nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, *inputs):
+        return torch.softmax(self.model(*inputs).float(), -1)
