@@ -354,7 +354,26 @@ def test_recurrent_model_on_token_embeddings():
     s = BayesGrad(model, layer=model.embedding, target=1, max_batch=8).compute(tokens, M=6).samples
     assert s.shape == (6, 4, 9, 5)
     v = VanillaGrad(model, layer=model.embedding, target=1).compute(tokens).samples
-    assert v.shape == (1, 4, 9, 5) and v.abs().sum() > 0
+    assert v.shape == (1, 4, 9, 5)
+    # reference: the gradient of logit 1 with respect to the embedded tokens, dropout off, by plain
+    # autograd and by captum's layer gradient (multiply_by_inputs=False: the gradient alone)
+    from captum.attr import LayerGradientXActivation
+
+    model.eval()
+    emb = model.embedding(tokens).detach().requires_grad_(True)
+    out, _ = model.gru(emb)
+    (grad,) = torch.autograd.grad(model.fc(out.mean(1))[:, 1].sum(), emb)
+    assert torch.allclose(v[0], grad, atol=1e-6) and grad.abs().min() > 0
+    ref = LayerGradientXActivation(model, model.embedding, multiply_by_inputs=False).attribute(tokens, target=1)
+    assert torch.allclose(v[0], ref, atol=1e-6)
+    # BayesGrad keeps dropout on: its samples differ from each other and from the plain gradient,
+    # and with the dropout rate at 0 every sample is the plain gradient
+    model.train()
+    assert (s[0] - s[1]).abs().max() > 1e-4 and (s - v).abs().max() > 1e-4
+    model.drop.p = 0.0
+    with pytest.warns(UserWarning, match="identical"):
+        s0 = BayesGrad(model, layer=model.embedding, target=1, max_batch=8).compute(tokens, M=3).samples
+    assert torch.allclose(s0, grad.expand_as(s0), atol=1e-6)
 
 
 def test_custom_dropout_modules_opt_in_to_mc_dropout():

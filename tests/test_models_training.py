@@ -51,12 +51,52 @@ def test_training_is_deterministic_and_learns(name):
     assert abs(pred.mean() - y.mean()) < 1.0
 
 
+class FixedLogits(nn.Module):
+    """Each graph's output is its own ``logit`` attribute (plus a weight the zero learning rate keeps
+    at 0), so the training loss can be computed by hand."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(()))
+
+    def forward(self, batch):
+        return batch.logit.view(-1, 1) + self.w
+
+
+def _fixed_graphs(y, logits):
+    graphs = featurize_smiles(SMILES, np.asarray(y, dtype=float)).graphs
+    for g, v in zip(graphs, logits):
+        g.logit = torch.tensor([[float(v)]])
+    return graphs
+
+
+def _bce(logit, label):
+    return float(np.log1p(np.exp(-logit)) if label == 1 else np.log1p(np.exp(logit)))
+
+
 def test_binary_task_masks_missing_labels_and_balances():
+    # masking: one batch of all twelve graphs; the NaN labels (stored as 0 with y_mask False) must
+    # not count, so the loss is the mean BCE over the ten labelled graphs only
     y = np.array([1.0, 0.0, np.nan, 0.0, 0.0, 1.0, 0.0, 0.0, np.nan, 0.0, 0.0, 0.0])
-    data = featurize_smiles(SMILES, y).graphs
-    model = build_model("ggnn", hidden_dim=8, n_layers=2)
-    hist = fit(model, data, cfg=TrainConfig(task="binary", epochs=3, class_balanced=True), progress=lambda r: None)
-    assert np.isfinite(hist[-1]["train_loss"])
+    logits = np.linspace(-2.0, 3.0, len(SMILES))  # large logits on the NaN rows: BCE 3.3 as "label 0"
+    logits[[2, 8]] = [4.0, 5.0]
+    hist = fit(FixedLogits(), _fixed_graphs(y, logits), cfg=TrainConfig(task="binary", epochs=1, batch_size=12, lr=0.0),
+               progress=lambda r: None)
+    by_hand = np.mean([_bce(v, t) for v, t in zip(logits, y) if not np.isnan(t)])
+    assert hist[0]["train_loss"] == pytest.approx(by_hand, rel=1e-5)
+    # balancing: 2 positives among 12 molecules, every logit -2 (BCE softplus(2) = 2.13 for a positive,
+    # softplus(-2) = 0.13 for a negative). Sampled so both classes are drawn equally often, the mean
+    # loss over many draws is (2.13 + 0.13) / 2 = 1.13; unbalanced it would be (2 * 2.13 + 10 * 0.13) / 12 = 0.46
+    y = (np.arange(len(SMILES)) % 6 == 0) * 1.0
+    flat = np.full(len(SMILES), -2.0)
+    cfg = TrainConfig(task="binary", epochs=30, batch_size=120, lr=0.0, class_balanced=True, seed=3)
+    hist = fit(FixedLogits(), _fixed_graphs(y, flat) * 10, cfg=cfg, progress=lambda r: None)
+    balanced = 0.5 * (_bce(-2.0, 1) + _bce(-2.0, 0))
+    # 30 epochs of 120 draws: the positive share has sd 0.008, the mean loss sd 0.017
+    assert np.mean([h["train_loss"] for h in hist]) == pytest.approx(balanced, abs=0.08)
+    plain = fit(FixedLogits(), _fixed_graphs(y, flat), cfg=TrainConfig(task="binary", epochs=1, batch_size=12, lr=0.0),
+                progress=lambda r: None)
+    assert plain[0]["train_loss"] == pytest.approx((2 * _bce(-2.0, 1) + 10 * _bce(-2.0, 0)) / 12, rel=1e-5)
 
 
 def test_checkpoint_roundtrip_rebuilds_the_same_model(tmp_path):

@@ -291,7 +291,27 @@ def test_mask_seed_study_and_seeds_table(small, trained):
                                rtol=1e-5)
     assert [x["run_seed"] for x in m] == [0, 0, 1] and m[0]["test_rmse"] == pytest.approx(m[1]["test_rmse"])
     assert m[0]["test_masked_rmse"] != pytest.approx(m[1]["test_masked_rmse"])
-    assert m[0]["n_top3"] == 8 and all(0 <= x["top3_accuracy"] <= 1 and 0 <= x["random_top3_accuracy"] <= 1 for x in m)
+    assert [x["n_top3"] for x in m] == [8, 8, 8]  # 7 soluble (log S >= -1) and 1 insoluble (<= -5) molecules
+    # the mask's top-3 accuracy by hand: a molecule is a hit when one of its three characters of
+    # largest mask weight belongs to an O or N atom (soluble) or to C or a halogen (insoluble)
+    from rdkit import Chem
+
+    targets = {"soluble": {"O", "N"}, "insoluble": {"C", "F", "Cl", "Br", "I"}}
+    for run in runs:
+        hits = []
+        for i, log_s in enumerate(LOGS):
+            cls = "soluble" if log_s >= -1 else "insoluble" if log_s <= -5 else None
+            if cls is None:
+                continue
+            chars = np.flatnonzero(small.tokens[i] != small.pad_id)
+            w = mask_weights(run["net"], small.tokens[i:i + 1], "cpu")[0][chars]
+            top = chars[np.argsort(-w, kind="stable")[:3]]
+            atoms = Chem.MolFromSmiles(SMILES[i].strip()).GetAtoms()
+            hits.append(any(a >= 0 and atoms[int(a)].GetSymbol() in targets[cls] for a in small.atoms[i][top]))
+        assert len(hits) == 8 and run["metrics"]["top3_accuracy"] == pytest.approx(np.mean(hits))
+    # the random order does not read the mask: the same run seed gives the same random accuracy
+    assert m[0]["random_top3_accuracy"] == m[1]["random_top3_accuracy"]
+    assert all(0 <= x["random_top3_accuracy"] <= 1 for x in m)
     table = seeds_table(m)
     assert list(table.columns) == SEED_COLUMNS
     assert list(zip(table["target"], table["seed"])) == [("labels", 0), ("prediction", 0), ("prediction", 1)]
