@@ -176,7 +176,8 @@ def test_faithfulness_names_a_registered_plugin_method(trained):
     data, model, _ = trained
     cfg = {"methods": [TOY_METHOD, "input_x_gradient", "bayesgrad", "occlusion", "random"], "n_examples": 3,
            "steps": 4, "max_fraction": 1.0, "samples": 8, "uncertainty_examples": 2,
-           "method_options": {"random": {"M": 2}, "integrated_gradients": {"n_steps": 8}, "smoothgrad": {"stdevs": 1e-3}}}
+           "method_options": {"random": {"M": 2}, "integrated_gradients": {"n_steps": 8},
+                              "smoothgrad": {"stdevs": 1e-3}}}
     res = faithfulness_study({"model": model, "data": data, "model_name": "cnn"}, cfg, ctx=CTX)
     pe = res.per_example
     assert list(pe.columns) == list(FAITHFULNESS_COLUMNS)

@@ -119,7 +119,8 @@ class IrisImportance:
 
 def importance_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> IrisImportance:
     """``inputs``: ``model``, ``data``. ``cfg``: ``attribution`` (methods, mc_samples, noise_mode, aggregate,
-    method_options: SmoothGrad's ``stdevs`` among them) and ``importance`` (the forest: n_trees, permutation_repeats)."""
+    method_options: SmoothGrad's ``stdevs`` among them) and ``importance`` (the forest: n_trees,
+    permutation_repeats)."""
     data = inputs["data"]
     gradients, skipped = gradient_importance(inputs["model"], data, cfg["attribution"], ctx=ctx)
     importance = pd.concat([gradients, forest_importance(data, cfg["importance"], ctx=ctx)], ignore_index=True)

@@ -108,8 +108,8 @@ def seed_shapley_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dic
     model = inputs["model"].to(device).eval()
     x = torch.as_tensor(encode(seq, data.length), device=device).unsqueeze(0)
     background = torch.as_tensor(data.x[data.split["train"]], device=device)
-    explain = explainer(model, cfg, background=background, ctx=ctx, seed=ctx.child(int(inputs["seed"]), STUDY_STREAM).seed,
-                        methods=["shapley_sampling"], samples="seed_samples")
+    explain = explainer(model, cfg, background=background, ctx=ctx, methods=["shapley_sampling"],
+                        samples="seed_samples", seed=ctx.child(int(inputs["seed"]), STUDY_STREAM).seed)
     ids = x[0].argmax(-1).cpu()
     values = explain.explain(ids.unsqueeze(0))["shapley_sampling"].units(UNIT, [ids])[0]
     with torch.no_grad():

@@ -47,6 +47,7 @@ def faithfulness_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> Sui
     model = inputs["model"].to(ctx.torch_device).eval()
     test = np.asarray(data.splits[cfg["split"]]["test"], dtype=int)[: int(spec["n_examples"])]
     length = data.tokens.shape[1]
+    # the attribution study's baseline embedding; samples, options and readings are the section's own
     section = dict(spec, **{k: attribution[k] for k in ("baseline",) if k in attribution})
     explain = explainer(model, section, ctx=ctx, mask_net=inputs["mask_net"],
                         score=lambda m: DepartureScore(m, length, data.pad_id))
@@ -56,9 +57,10 @@ def faithfulness_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> Sui
     def characters(example):
         return [data.vocab[int(t)] for t in example if int(t) != data.pad_id]
 
-    suite = faithfulness_suite(explain, torch.as_tensor(data.tokens[test]), FaithfulnessSpec.from_config(ranked, spec, ctx=ctx),
-                               labels=labels, example_ids=[int(i) for i in test],
-                               shown=int(spec.get("uncertainty_examples", 3)), unit_labels=characters)
+    suite = faithfulness_suite(explain, torch.as_tensor(data.tokens[test]),
+                               FaithfulnessSpec.from_config(ranked, spec, ctx=ctx), labels=labels,
+                               example_ids=[int(i) for i in test], shown=int(spec.get("uncertainty_examples", 3)),
+                               unit_labels=characters)
     if suite.per_example.empty:
         raise ValueError(f"smiles2vec faithfulness: none of the methods {explain.methods} applies: "
                          + "; ".join(f"{m}: {r}" for m, r in zip(suite.skipped["method"], suite.skipped["reason"])))
