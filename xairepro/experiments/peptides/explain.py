@@ -61,7 +61,7 @@ def shapley_convergence_study(shapley: Explanation, model, x: torch.Tensor, back
     followed by ``x``'s gap rows)."""
     ids = x[0].argmax(-1).cpu()
     n = UNIT.count(ids)
-    per = shapley.unit_samples(UNIT, [ids])[0]   # (M, n) per residue
+    per = shapley.unit_samples(UNIT, [ids[:n]])[0]   # (M, n) per residue, float32 as the samples
     expected = _expected_f(ResidueRows(model, x[0, n:]).eval(), background[:, :n], max_batch)
     return shapley_convergence(per, float(shapley.output[0, 0]), expected, counts), expected
 
