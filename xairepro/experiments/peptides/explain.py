@@ -9,7 +9,7 @@ cannot apply (BayesGrad without dropout, the mask where none is trained) come ba
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
