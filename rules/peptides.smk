@@ -63,7 +63,7 @@ rule peptides_seed_shapley:
         model=PEPTIDES_MODEL,
     params:
         data=PEPTIDES_SPLIT,
-        cfg={k: PEPTIDES_ATTRIBUTION[k] for k in ("peptide", "seed_samples", "smoothgrad_sigma", "ig_steps")},
+        cfg={k: PEPTIDES_ATTRIBUTION[k] for k in ("peptide", "seed_samples", "method_options")},
         run=RUN,
     log:
         log_path("peptides", "seed_shapley_{model}_seed{seed}"),
@@ -116,7 +116,7 @@ rule peptides_faithfulness:
         **PEPTIDES_SUITE_OUTPUTS,
     params:
         data=PEPTIDES_SPLIT,
-        cfg=dict(PEPTIDES["faithfulness"], smoothgrad_sigma=PEPTIDES_ATTRIBUTION["smoothgrad_sigma"]),
+        cfg=PEPTIDES["faithfulness"],
         model_name=PEPTIDES_MODEL,
         dropout_name=PEPTIDES_DROPOUT,
         run=RUN,

@@ -221,7 +221,7 @@ def _peptide_case(model, spec):
     att = FULL["peptides"]["attribution"]
     seqs = [att["peptide"], att["probe"][0]]
     x = torch.as_tensor(np.stack([encode(s, PEPTIDE_LENGTH) for s in seqs]))
-    settings = {"baselines": 0.0, "multiply_by_inputs": True, "stdevs": float(att["smoothgrad_sigma"]),
+    settings = {"baselines": 0.0, "multiply_by_inputs": True, "stdevs": float(att["method_options"]["smoothgrad"]["stdevs"]),
                 "noise_mode": "absolute", "n_steps": N_STEPS, "method": "trapezoid",
                 # residues (rows) are the players of Shapley sampling and what occlusion removes
                 "estimator": "chimera", "background": x.flip(0),

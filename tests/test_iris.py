@@ -16,6 +16,7 @@ from xairepro.experiments.iris.data import iris_data
 from xairepro.experiments.iris.faithfulness import faithfulness_study
 from xairepro.experiments.iris.importance import importance_study, rank_agreement
 from xairepro.experiments.iris.reproduction import reproduction_rows
+from xairepro.experiments.iris.settings import example_inputs, explainer, settings, unit
 from xairepro.experiments.iris.training import train_iris
 from xairepro.experiments.methods import FAITHFULNESS_COLUMNS
 from xairepro.models import build_model
@@ -23,8 +24,8 @@ from xairepro.models import build_model
 SPEC = {"arch": "tabular_mlp", "hidden_dim": 16, "n_layers": 2, "dropout": 0.5}
 TRAIN = {"epochs": 6, "batch_size": 32, "lr": 0.03}
 GRADIENT_METHODS = ["vanilla_grad", "smoothgrad", "bayesgrad"]
-ATTR = {"methods": GRADIENT_METHODS, "mc_samples": 3, "smoothgrad_noise": 0.15, "noise_mode": "relative",
-        "aggregate": "square"}
+ATTR = {"methods": GRADIENT_METHODS, "mc_samples": 3, "noise_mode": "relative", "aggregate": "square",
+        "method_options": {"smoothgrad": {"stdevs": 0.15}}}
 FOREST = {"n_trees": 10, "permutation_repeats": 2}
 
 
@@ -76,10 +77,10 @@ def test_faithfulness_names_a_registered_plugin_method():
     data = iris_data()
     trained, _ = train_iris(data, SPEC, TRAIN, ctx=ctx)
     spec = {"methods": [TOY_METHOD, "input_x_gradient", "occlusion", "shapley_sampling", "explanation_mask", "random"],
-            "n_examples": 20, "steps": 4, "max_fraction": 1.0, "mc_samples": 8, "ig_steps": 8, "n_random": 3}
+            "n_examples": 20, "steps": 4, "max_fraction": 1.0, "mc_samples": 8, "uncertainty_examples": 3,
+            "method_options": {"integrated_gradients": {"n_steps": 8}, "random": {"M": 3}}}
     res = faithfulness_study({"model": trained.model, "data": data, "model_name": "mlp"},
-                             {"attribution": {"smoothgrad_noise": 0.15, "noise_mode": "relative"}, "faithfulness": spec},
-                             ctx=ctx)
+                             {"attribution": {"noise_mode": "relative"}, "faithfulness": spec}, ctx=ctx)
     pe = res.per_example
     assert list(pe.columns) == list(FAITHFULNESS_COLUMNS)
     assert set(pe["method"]) == {TOY_METHOD, "input_x_gradient", "occlusion", "shapley_sampling", "random"}
@@ -87,6 +88,13 @@ def test_faithfulness_names_a_registered_plugin_method():
     assert set(pe[["experiment", "modality", "unit", "model"]].itertuples(index=False, name=None)) == {
         ("iris", "table", "feature", "mlp")}
     assert list(res.skipped["method"]) == ["explanation_mask"]
+    # the sampled method's (Shapley, M = 8) per-feature mean and sd of three flowers spread over the 20,
+    # each feature named; the random orders (M = 3) are orders, not samples, so not among them
+    shown = res.unit_examples
+    assert set(shown["method"]) == {"shapley_sampling"} and set(shown["M"]) == {8}
+    assert sorted(set(shown["example"])) == [0, 10, 19]
+    assert list(shown[shown["example"] == 0]["unit_label"]) == list(data.features)
+    assert (shown["sd"] > 0).any()
     # removing the features input x gradient (from the training mean) ranks first lowers the true
     # class's logit more than the reverse order the toy method gives
     summary = res.summary.set_index("method")
@@ -107,3 +115,31 @@ def test_rank_agreement_and_reproduction_row():
     (rep,) = reproduction_rows(agreement, "quick")
     assert rep["id"] == "blog.iris.petal_first" and json.loads(rep["measures"]) == {"petal_top2": True,
                                                                                     "spearman_rho": 0.8}
+
+
+def test_settings_and_the_explainer_of_the_configured_sections():
+    from xairepro.config import load_config
+
+    cfg = load_config("config.yaml", {"scale": "quick"})["iris"]
+    ctx = RunContext(seed=0, device="cpu", max_batch=512)
+    data = iris_data()
+    x = example_inputs(7, cfg)
+    assert x.shape == (7, len(data.features)) and x.dtype == torch.float32 and (x > 0).all()
+    model = build_model("tabular_mlp", n_in=4, hidden_dim=8, n_layers=2, dropout=0.5, n_out=3)
+    got = settings(model, {"noise_mode": "absolute"}, data=data, ctx=ctx)
+    mean = torch.as_tensor(data.x, dtype=torch.float32).mean(0)
+    assert torch.equal(got["baselines"], mean) and got["background"].shape == (150, 4)
+    assert got["noise_mode"] == "absolute" and "output_fn" not in got
+    assert torch.equal(unit(data).baseline, mean)
+    faith = explainer(model, cfg["faithfulness"], ctx=ctx, data=data)
+    assert faith.methods == cfg["faithfulness"]["methods"]
+    assert faith.samples("bayesgrad") == cfg["faithfulness"]["mc_samples"] == 30
+    assert faith.samples("random") == 5                       # the top-level method_options.random.M
+    assert faith.options("integrated_gradients") == {"n_steps": 32}
+    assert faith.options("smoothgrad") == {"stdevs": 0.15}    # the top-level default
+    attribution = explainer(model, cfg["attribution"], ctx=ctx, data=data)
+    assert attribution.samples("smoothgrad") == 30 and attribution.reading("bayesgrad") == "square"
+    # every configured method explains the example flowers, one row per flower
+    results = faith.explain(x, torch.zeros(7, dtype=torch.long))
+    assert results["explanation_mask"].__class__.__name__ == "NotApplicable"
+    assert results["smoothgrad"].samples.shape == (30, 7, 4) and results["random"].samples.shape == (5, 7, 4)

@@ -17,25 +17,50 @@ TINY = {
     "iris": {"train": {"epochs": 20, "batch_size": 16, "lr": 0.02}, "attribution": {"mc_samples": 4},
              "importance": {"n_trees": 20, "permutation_repeats": 2},
              "faithfulness": {"methods": [TOY_METHOD, "integrated_gradients", "bayesgrad", "explanation_mask", "random"],
-                              "n_examples": 20, "mc_samples": 4, "ig_steps": 8, "n_random": 2}},
+                              "n_examples": 20, "mc_samples": 4,
+                              "method_options": {"integrated_gradients": {"n_steps": 8}, "random": {"M": 2}}}},
     "peptides": {"seeds": 2, "train": {"epochs": 3, "batch_size": 16, "lr": 0.01},
-                 "attribution": {"samples": 64, "ig_steps": 16},
+                 "attribution": {"samples": 64, "method_options": {"integrated_gradients": {"n_steps": 16}}},
                  "faithfulness": {"methods": [TOY_METHOD, "integrated_gradients", "bayesgrad", "shapley_sampling",
                                               "random"],
                                   "dropout_methods": ["bayesgrad", "random"],
-                                  "n_examples": 3, "steps": 4, "max_fraction": 1.0, "n_random": 2, "samples": 8,
-                                  "ig_steps": 8}},
+                                  "n_examples": 3, "steps": 4, "max_fraction": 1.0, "samples": 8,
+                                  "method_options": {"integrated_gradients": {"n_steps": 8}, "random": {"M": 2}}}},
     "smiles2vec": {
         "models": {"smiles2vec": {"arch": "smiles2vec", "embedding_dim": 8, "filters": 8, "rnn_sizes": [8],
                                   "dropout": 0.1}},
         "train": {"epochs": 1, "batch_size": 64, "lr": 0.003},
         "mask": {"split": "random", "hidden": 4, "n_layers": 2, "kernel_size": 3, "l1": 0.001, "l2": 0.0001,
                  "epochs": 1, "batch_size": 64, "lr": 0.001, "seeds": 1},
-        "attribution": {"ig_steps": 4, "mc_samples": 2},
+        "attribution": {"mc_samples": 2, "method_options": {"integrated_gradients": {"n_steps": 4}}},
         "faithfulness": {"methods": [TOY_METHOD, "integrated_gradients", "shapley_sampling", "explanation_mask",
                                      "random"],
-                         "n_examples": 5, "steps": 4, "max_fraction": 1.0, "n_random": 2}},
+                         "n_examples": 5, "steps": 4, "max_fraction": 1.0, "mc_samples": 2,
+                         "method_options": {"integrated_gradients": {"n_steps": 4}, "random": {"M": 2}}}},
 }
+
+
+def test_no_module_of_the_three_experiments_imports_graph_or_chemistry_libraries():
+    """A job of these experiments pays for neither torch_geometric (about a second) nor RDKit: every
+    module imported in a fresh interpreter (SMILES2vec's featurization and atom maps import RDKit
+    inside the functions that read molecules)."""
+    import pkgutil
+    import subprocess
+    import sys
+
+    import xairepro.experiments.iris
+    import xairepro.experiments.peptides
+    import xairepro.experiments.smiles2vec
+
+    modules = [f"{pkg.__name__}.{m.name}" for pkg in (xairepro.experiments.iris, xairepro.experiments.peptides,
+                                                      xairepro.experiments.smiles2vec)
+               for m in pkgutil.iter_modules(pkg.__path__)]
+    assert len(modules) >= 22 and "xairepro.experiments.smiles2vec.settings" in modules
+    code = ("import importlib, sys\nfor m in sys.argv[1:]:\n    importlib.import_module(m)\n"
+            "print(sorted({n.split('.')[0] for n in sys.modules} & {'torch_geometric', 'rdkit', 'xairepro'}))")
+    # one interpreter for all: whichever module imported a library, it would be loaded at the end
+    out = subprocess.run([sys.executable, "-c", code, *modules], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['xairepro']", (out.stdout, out.stderr)
 
 
 def _faithfulness(res, experiment):

@@ -12,7 +12,9 @@ from xairepro.context import RunContext
 from xairepro.data.loaders import HEMOLYTIC_ALPHABET
 from xairepro.experiments.methods import FAITHFULNESS_COLUMNS
 from xairepro.experiments.peptides.data import ALPHABET, book_order, encode, load_peptides
-from xairepro.experiments.peptides.explain import explain_study, residue_results, residue_unit, simplex_projection
+from xairepro.experiments.peptides.explain import explain_study
+from xairepro.experiments.peptides.settings import (UNIT, PeptideExplainer, example_inputs, explainer, residue_count,
+                                                    settings, simplex_projection)
 from xairepro.experiments.peptides.faithfulness import faithfulness_study
 from xairepro.experiments.peptides.reproduction import reproduction_rows
 from xairepro.experiments.peptides.training import train_peptides
@@ -21,8 +23,9 @@ from xairepro.models.peptide_cnn import IdsToOneHot, ResidueRows
 
 L = 40
 METHODS = ["vanilla_grad", "integrated_gradients", "smoothgrad", "shapley_sampling"]
-ATTR = {"peptide": "KLLKWLAK", "methods": METHODS, "samples": 32, "ig_steps": 16, "smoothgrad_sigma": 1e-3,
-        "shapley_counts": [4, 16, 32, 64]}
+OPTIONS = {"integrated_gradients": {"n_steps": 16}, "smoothgrad": {"stdevs": 1e-3}}
+ATTR = {"peptide": "KLLKWLAK", "methods": METHODS, "samples": 32, "method_options": OPTIONS,
+        "sample_counts": [4, 16, 32, 64]}
 CTX = RunContext(seed=0, device="cpu", max_batch=512)
 SPEC = {"arch": "peptide_cnn", "filters": 4, "dense": [16, 8]}
 
@@ -141,10 +144,10 @@ def test_residue_readings_are_the_chapters(trained):
     n = len(seq)
     background = torch.as_tensor(data.x[data.split["train"]])
     cfg = dict(ATTR, samples=256)
-    res = residue_results(model, x, n, background, ["vanilla_grad", "smoothgrad", "shapley_sampling"], cfg, M=256,
-                          seed=3, ctx=CTX)
-    ids = [x[0, :n].argmax(-1)]
-    unit = residue_unit()
+    res = explainer(model, cfg, background=background, ctx=CTX, seed=3,
+                    methods=["vanilla_grad", "smoothgrad", "shapley_sampling"]).explain(x.argmax(-1))
+    ids = [x[0].argmax(-1)]
+    unit = UNIT
     leaf = x.clone().requires_grad_(True)
     (grad,) = torch.autograd.grad(model(leaf).sum(), leaf)
     own = grad[0, :n].gather(-1, x[0, :n].argmax(-1, keepdim=True))[:, 0]
@@ -172,7 +175,9 @@ def test_residue_readings_are_the_chapters(trained):
 def test_faithfulness_names_a_registered_plugin_method(trained):
     data, model, _ = trained
     cfg = {"methods": [TOY_METHOD, "input_x_gradient", "bayesgrad", "occlusion", "random"], "n_examples": 3,
-           "steps": 4, "max_fraction": 1.0, "n_random": 2, "samples": 8, "ig_steps": 8, "smoothgrad_sigma": 1e-3}
+           "steps": 4, "max_fraction": 1.0, "samples": 8, "uncertainty_examples": 2,
+           "method_options": {"random": {"M": 2}, "integrated_gradients": {"n_steps": 8},
+                              "smoothgrad": {"stdevs": 1e-3}}}
     res = faithfulness_study({"model": model, "data": data, "model_name": "cnn"}, cfg, ctx=CTX)
     pe = res.per_example
     assert list(pe.columns) == list(FAITHFULNESS_COLUMNS)
@@ -186,3 +191,61 @@ def test_faithfulness_names_a_registered_plugin_method(trained):
     # the toy method ranks the residues in reverse of input x gradient (signed ranking): other curves
     wide = pe.pivot(index="example", columns="method", values="deletion_aopc")
     assert not np.allclose(wide["input_x_gradient"], wide[TOY_METHOD])
+
+
+def test_peptides_of_equal_residue_count_are_one_batch(trained):
+    """The batched explanation is each peptide's own: deterministic methods give every peptide the
+    values it gets alone (its own gap rows fixed), in the order given; a peptide alone in its batch
+    draws as it would alone (seed(i) of its position i); peptides sharing a residue count share one
+    draw of the batch's seed."""
+    data, model, _ = trained
+    background = torch.as_tensor(data.x[data.split["train"]])
+    seqs = ["KLLKWLAK", "GLFDIVKKV", "KLAKWLAA", "WWKKLLAKL", "AKLW"]       # counts 8, 9, 8, 9, 4
+    ids = torch.as_tensor(np.stack([encode(q, data.length) for q in seqs])).argmax(-1)
+    assert residue_count(ids).tolist() == [8, 9, 8, 9, 4]
+    cfg = {"methods": ["vanilla_grad", "integrated_gradients", "occlusion", "smoothgrad"], "samples": 16,
+           "method_options": OPTIONS}
+    seeds = {0: 11, 1: 12, 4: 15}
+
+    def make():
+        return explainer(model, cfg, background=background, ctx=CTX, seed=lambda i: seeds[i])
+    batched = make().explain(ids)
+    examples = list(ids)
+    for i, q in enumerate(seqs):
+        alone = explainer(model, cfg, background=background, ctx=CTX, seed=seeds.get(i, 0)).explain(ids[i:i + 1])
+        for name in ("vanilla_grad", "integrated_gradients", "occlusion"):
+            np.testing.assert_allclose(batched[name].units(UNIT, examples)[i], alone[name].units(UNIT, [ids[i]])[0],
+                                       rtol=1e-5, atol=1e-6)
+        assert batched["integrated_gradients"].path.rel_error[i] == pytest.approx(
+            float(alone["integrated_gradients"].path.rel_error[0]), rel=1e-4, abs=1e-6)
+        if i == 4:   # alone in its batch: the same draws
+            np.testing.assert_allclose(batched["smoothgrad"].units(UNIT, examples)[i],
+                                       alone["smoothgrad"].units(UNIT, [ids[i]])[0], rtol=1e-5, atol=1e-7)
+    assert len(batched["vanilla_grad"].units(UNIT, examples)[4]) == 4 and batched["smoothgrad"].M == 16
+    with pytest.raises(ValueError, match="gap precedes"):
+        make().explain(torch.tensor([[0, 3, 4, 0]]))
+
+
+def test_settings_and_the_explainer_of_the_configured_sections(trained):
+    from xairepro.config import load_config
+
+    cfg = load_config("config.yaml", {"scale": "quick"})["peptides"]
+    ids = example_inputs(6, cfg)
+    assert ids.shape == (6, 200) and ids.dtype == torch.long and (residue_count(ids) >= 5).all()
+    data, model, _ = trained
+    background = torch.as_tensor(data.x[data.split["train"]])
+    got = settings(ResidueRows(model, torch.as_tensor(data.x[0, 12:])), cfg["attribution"], background=background,
+                   ctx=CTX)
+    assert got["background"].shape == (len(background), 12, len(ALPHABET))
+    assert got["feature_mask"].view(-1).tolist() == list(range(12)) and got["noise_projection"] is simplex_projection
+    attribution = explainer(model, cfg["attribution"], background=background, ctx=CTX, seed=0)
+    faith = explainer(model, cfg["faithfulness"], background=background, ctx=CTX, seed=0)
+    assert isinstance(faith, PeptideExplainer) and faith.methods == cfg["faithfulness"]["methods"]
+    assert attribution.samples("shapley_sampling") == 512 and faith.samples("bayesgrad") == 64   # quick samples
+    assert faith.samples("random") == 5                                                          # top-level M
+    assert attribution.options("integrated_gradients") == {"n_steps": 128}
+    assert faith.options("integrated_gradients") == {"n_steps": 64}
+    assert attribution.options("smoothgrad") == faith.options("bayes_smoothgrad") == {"stdevs": 0.001}
+    seeds = explainer(model, cfg["attribution"], background=background, ctx=CTX, seed=0, methods=["shapley_sampling"],
+                      samples="seed_samples")
+    assert seeds.samples("shapley_sampling") == 256

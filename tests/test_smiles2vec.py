@@ -19,6 +19,7 @@ from xairepro.experiments.smiles2vec.mask import (load_mask_net, mask_weights, m
                                                   save_mask_net, train_smiles2vec_mask)
 from xairepro.experiments.smiles2vec.reproduction import reproduction_rows
 from xairepro.experiments.smiles2vec.seeds import SEED_COLUMNS, mask_seed_study, seeds_table
+from xairepro.experiments.smiles2vec.settings import DepartureScore, example_inputs, explainer, settings
 from xairepro.experiments.smiles2vec.targets import TARGETS
 from xairepro.experiments.suite import UNIT_EXAMPLE_COLUMNS
 from xairepro.report.targets import reproduction_table, write_reproduction_rows
@@ -51,8 +52,12 @@ SPEC = {"arch": "smiles2vec", "embedding_dim": 8, "filters": 8, "rnn_sizes": [8]
 MSPEC = {"hidden": 4, "n_layers": 3, "kernel_size": 3, "l1": 1e-3, "l2": 1e-4, "epochs": 2, "batch_size": 4,
          "lr": 0.01}
 SQUARE = {"aggregation": "square"}
-ATTR = {"methods": ["explanation_mask", "integrated_gradients", "bayesgrad", "random"], "ig_steps": 8,
-        "mc_samples": 3, "ranking": "abs", "method_options": {"bayesgrad": SQUARE, "vanilla_grad": SQUARE}}
+ATTR = {"methods": ["explanation_mask", "integrated_gradients", "bayesgrad", "random"], "mc_samples": 3,
+        "ranking": "abs", "method_options": {"integrated_gradients": {"n_steps": 8}, "bayesgrad": SQUARE,
+                                             "vanilla_grad": SQUARE, "random": {"M": 1}}}
+#: A faithfulness section: the attribution section's samples and readings, two random orders.
+FAITH = {"mc_samples": 3, "method_options": {"integrated_gradients": {"n_steps": 8}, "bayesgrad": SQUARE,
+                                             "vanilla_grad": SQUARE, "random": {"M": 2}}}
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +143,7 @@ def test_explain_study_reads_every_method_the_same_way(small, trained):
 def test_faithfulness_names_a_registered_plugin_method(small, trained):
     model, net, _, _ = trained
     spec = {"methods": [TOY_METHOD, "input_x_gradient", "shapley_sampling", "explanation_mask", "random"],
-            "n_examples": 3, "steps": 4, "max_fraction": 1.0, "n_random": 2}
+            "n_examples": 3, "steps": 4, "max_fraction": 1.0, **FAITH}
     inputs = {"model": model, "mask_net": net, "data": small, "model_name": "smiles2vec"}
     res = faithfulness_study(inputs, {"split": "random", "attribution": ATTR, "faithfulness": spec}, ctx=CTX)
     pe = res.per_example
@@ -200,7 +205,7 @@ def test_faithfulness_suite_tables_sanity_and_uncertainty(small, trained):
     squared-gradient methods square)."""
     model, net, _, _ = trained
     spec = {"methods": [TOY_METHOD, "vanilla_grad", "bayesgrad", "shapley_sampling", "explanation_mask", "random"],
-            "n_examples": 3, "steps": 4, "max_fraction": 1.0, "n_random": 2, "sanity_steps": "all",
+            "n_examples": 3, "steps": 4, "max_fraction": 1.0, "sanity_steps": "all", **FAITH,
             "uncertainty_examples": 2}
     inputs = {"model": model, "mask_net": net, "data": small, "model_name": "smiles2vec"}
     res = faithfulness_study(inputs, {"split": "random", "attribution": ATTR, "faithfulness": spec}, ctx=CTX)
@@ -356,3 +361,34 @@ def test_over_seeds_verdicts_count_the_seeds(tmp_path):
     with pytest.raises(ValueError, match="labels"):
         reproduction_rows({"test_rmse": 0.86, "n_test": 113}, {"test_rmse": 1.1}, seeds[seeds["target"] != "labels"],
                           top3, "quick")
+
+
+def test_settings_and_the_explainer_of_the_configured_sections(small, trained):
+    import copy
+
+    from xairepro.config import load_config
+
+    cfg = load_config("config.yaml", {"scale": "quick"})["smiles2vec"]
+    tokens = example_inputs(5, cfg)
+    assert tokens.shape == (5, cfg["data"]["max_len"] + 2 * cfg["data"]["pad_len"]) and tokens.dtype == torch.long
+    model, net, _, _ = trained
+    other = copy.deepcopy(model)
+    # the layer, and the mask network's input, are those of the model passed (a randomised copy's own)
+    for m in (model, other):
+        got = settings(m, {}, mask_net=net, ctx=CTX)
+        assert got["layer"] is m.embedding and got["mask_net"].model is m and got["baselines"] == 0.0
+    assert settings(model, {}, mask_net=net, ctx=CTX)["mask_net"] is net
+    assert settings(model, {}, ctx=CTX)["mask_net"] is None
+    attribution, faith = (explainer(model, cfg[k], ctx=CTX, mask_net=net) for k in ("attribution", "faithfulness"))
+    assert attribution.methods == cfg["attribution"]["methods"] and faith.methods == cfg["faithfulness"]["methods"]
+    assert attribution.samples("bayesgrad") == faith.samples("bayesgrad") == 8       # quick mc_samples
+    assert attribution.samples("random") == 1 and faith.samples("random") == 5       # one order; the top-level M
+    assert attribution.options("integrated_gradients") == faith.options("integrated_gradients") == {"n_steps": 16}
+    assert faith.reading("smoothgrad") == "square" and faith.reading("integrated_gradients") == "raw"
+    assert faith.chunk == CTX.max_batch // 18                                         # n_steps + 2 path points
+    # the faithfulness score: the departure from the all-padding prediction, for the model it wraps
+    x = torch.as_tensor(small.tokens[:4])
+    score = DepartureScore(model, small.tokens.shape[1], small.pad_id)
+    with torch.no_grad():
+        empty = model(torch.full((1, small.tokens.shape[1]), small.pad_id)).view(-1)[0]
+        torch.testing.assert_close(score(x), (model(x) - empty).abs())

@@ -10,9 +10,9 @@ chapter's model, which has none) puts an ``nn.Dropout`` before each dense layer:
 that the MC-dropout methods (BayesGrad) sample; with the default 0 the module list is the chapter's.
 
 :class:`IdsToOneHot` feeds the same model token ids (``0`` gap, ``1..A-1`` letters, ``A`` an
-all-zero row), which is what token-level faithfulness curves need. :class:`ResidueRows` feeds it a
-peptide's residue rows ``(B, n, A)`` followed by that peptide's own gap rows, so that explanations
-of the residues keep the padding fixed (the dmol chapter restricts its Shapley swaps so).
+all-zero row), which is what token-level faithfulness curves need. :class:`ResidueRows` feeds it the
+residue rows ``(B, n, A)`` of peptides of ``n`` residues followed by their common gap rows, so that
+explanations of the residues keep the padding fixed (the dmol chapter restricts its Shapley swaps so).
 """
 from __future__ import annotations
 
@@ -76,8 +76,9 @@ class IdsToOneHot(nn.Module):
 
 
 class ResidueRows(nn.Module):
-    """``model`` on the residue rows ``(B, n, A)`` of one peptide: its ``gap_rows`` ``(L - n, A)`` are
-    appended to every example, so only the residues vary (and are attributed)."""
+    """``model`` on the residue rows ``(B, n, A)`` of peptides of ``n`` residues: their common ``gap_rows``
+    ``(L - n, A)`` (the gaps follow the residues) are appended to every example, so only the residues
+    vary (and are attributed)."""
 
     def __init__(self, model: nn.Module, gap_rows: torch.Tensor):
         super().__init__()

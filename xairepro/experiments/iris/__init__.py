@@ -9,6 +9,7 @@ permutation importance (scikit-learn); the check is that the rankings agree, pet
 first, as Spearman's rho. A faithfulness study (deletion/insertion over the four measurements, a
 removed one set to its training mean) measures every method of ``faithfulness.methods``.
 
-Modules: ``data`` (the table), ``training`` (``train_iris``), ``importance`` (``importance_study``),
+Modules: ``data`` (the table), ``training`` (``train_iris``), ``settings`` (the unit, what every method is
+built from, the Explainer of a section), ``importance`` (``importance_study``),
 ``faithfulness`` (``faithfulness_study``), ``reproduction`` (rows for the reproduction table), ``targets``.
 """

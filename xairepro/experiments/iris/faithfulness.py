@@ -2,7 +2,7 @@
 (:func:`~xairepro.experiments.suite.faithfulness_suite`), and the data-randomisation test.
 
 Every method of ``faithfulness.methods`` explains the logit of each flower's true class with one
-settings dict (:func:`~.importance.iris_settings`: the training mean as the baseline of integrated
+settings dict (:func:`~.settings.settings`: the training mean as the baseline of integrated
 gradients, input x gradient and occlusion, all flowers as the chimera Shapley background,
 SmoothGrad's relative sigma). A feature is a :class:`~xairepro.evaluation.units.FeatureUnit`;
 removing it sets it to its training mean, the same baseline. Features are ranked by the signed
@@ -10,8 +10,8 @@ attribution (the one that raises the class logit most first). The MLP has dropou
 MC-dropout methods run on the model itself; the explanation mask does not apply (no mask network
 is trained for the MLP) and is listed with its reason. The suite adds the model-randomisation check
 (``sanity_steps``), the informativeness of the sampled methods' per-feature spread and the seconds
-per method; :func:`~..suite.unit_examples` keeps three flowers' per-feature mean and
-sd of the sampled methods (the notebook's BayesGrad bars with their sd).
+per method; the suite's ``shown`` keeps three flowers' per-feature mean and sd of the sampled
+methods (the notebook's BayesGrad bars with their sd).
 
 The data-randomisation test (Adebayo et al. 2018, :func:`data_randomisation_study`): the same MLP
 retrained, with the same seed, on labels permuted by a seeded shuffle; every method explains both
@@ -32,11 +32,11 @@ import torch
 from ...context import RunContext
 from ...evaluation.sanity import SANITY_THRESHOLD, rank_correlations, spearman
 from ...evaluation.units import FeatureUnit
-from ..graphs import sanity_steps
-from ..methods import aggregations, applicable, explain, skipped_rows
-from ..suite import SuiteTables, faithfulness_suite, unit_examples
+from ..explainer import applicable
+from ..methods import skipped_rows
+from ..suite import FaithfulnessSpec, SuiteResult, faithfulness_suite
 from .data import IrisData
-from .importance import iris_settings
+from .settings import explainer, unit
 
 __all__ = ["DATA_RANDOMISATION_COLUMNS", "EXPERIMENT", "MODALITY", "data_randomisation_study", "faithfulness_study"]
 
@@ -53,50 +53,32 @@ def _inputs(data: IrisData, n_examples: int, ctx: RunContext):
     return x, y
 
 
-def _settings(data: IrisData, cfg: Mapping, ctx: RunContext) -> dict:
-    spec = cfg["faithfulness"]
-    return iris_settings(data, dict(cfg["attribution"], **{k: spec[k] for k in ("ig_steps", "n_random")}), ctx=ctx)
+def _explainer(model, data: IrisData, cfg: Mapping, ctx: RunContext):
+    return explainer(model, cfg["faithfulness"], ctx=ctx, data=data,
+                     noise_mode=cfg["attribution"].get("noise_mode", "relative"))
 
 
-def faithfulness_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> SuiteTables:
-    """``inputs``: ``model``, ``data``, ``model_name``. ``cfg``: the attribution section's settings
-    (``attribution``: smoothgrad_noise, noise_mode) and ``faithfulness`` (methods, n_examples, steps,
-    max_fraction, mc_samples, ig_steps, n_random, optionally method_options, sanity_steps (``all``,
-    a list of top-layer counts, ``[]``: 1, half and all, ``None``: none), uncertainty,
-    uncertainty_examples). Returns the suite's seven tables and ``unit_examples``."""
+def faithfulness_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> SuiteResult:
+    """``inputs``: ``model``, ``data``, ``model_name``. ``cfg``: the attribution section's ``noise_mode``
+    (``attribution``) and ``faithfulness`` (methods, n_examples, steps, max_fraction, mc_samples,
+    method_options, optionally sanity_steps (``all``, a list of top-layer counts, ``[]``: 1, half and
+    all, ``None``: none), uncertainty, uncertainty_examples). Returns the suite's seven tables and
+    ``unit_examples``."""
     data: IrisData = inputs["data"]
     spec = cfg["faithfulness"]
     model = inputs["model"].to(ctx.torch_device).eval()
     x, y = _inputs(data, spec["n_examples"], ctx)
-    settings = _settings(data, cfg, ctx)
-    names = list(spec["methods"])
-    captured: dict = {}
-
-    def explain_fn(m, seconds):
-        results = explain(m, x, names, settings, M=int(spec["mc_samples"]), seed=ctx.seed, target=y,
-                          method_options=spec.get("method_options"), seconds=seconds)
-        if m is model:
-            captured.update(results)
-        return results
-
-    unit = FeatureUnit(baseline=settings["baselines"].cpu())
-    flowers = list(x.cpu())
-    ids = list(range(len(flowers)))
+    explain = _explainer(model, data, cfg, ctx)
     labels = dict(experiment=EXPERIMENT, modality=MODALITY, unit=FeatureUnit.name, model=inputs["model_name"],
                   replicate=0)
-    read = aggregations(names, spec)
-    suite = faithfulness_suite(model, flowers, unit, explain_fn, labels=labels,
-                               fractions=np.linspace(0.0, float(spec["max_fraction"]), int(spec["steps"]) + 1),
-                               targets=y.cpu().tolist(), aggregation=read, max_batch=ctx.max_batch, example_ids=ids,
-                               sanity_steps=sanity_steps(model, spec.get("sanity_steps", [])), sanity_seed=ctx.seed,
-                               uncertainty=bool(spec.get("uncertainty", True)))
+    suite = faithfulness_suite(explain, x, FaithfulnessSpec.from_config(unit(data), spec, ctx=ctx), labels=labels,
+                               target=y.cpu(), example_ids=list(range(len(x))),
+                               shown=int(spec.get("uncertainty_examples", 3)),
+                               unit_labels=lambda _: list(data.features))
     if suite.per_example.empty:
-        raise ValueError(f"iris faithfulness: none of the methods {names} applies: "
+        raise ValueError(f"iris faithfulness: none of the methods {explain.methods} applies: "
                          + "; ".join(f"{m}: {r}" for m, r in zip(suite.skipped["method"], suite.skipped["reason"])))
-    shown = unit_examples(applicable(captured), unit, flowers, ids, lambda _: list(data.features),
-                          experiment=EXPERIMENT, model=inputs["model_name"], n=int(spec.get("uncertainty_examples", 3)),
-                          aggregation=read)
-    return SuiteTables(suite, shown)
+    return suite
 
 
 def data_randomisation_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict[str, pd.DataFrame]:
@@ -111,17 +93,13 @@ def data_randomisation_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) 
     data: IrisData = inputs["data"]
     spec = cfg["faithfulness"]
     x, y = _inputs(data, spec["n_examples"], ctx)
-    settings = _settings(data, cfg, ctx)
-    names = list(spec["methods"])
-    read = aggregations(names, spec)
-    unit = FeatureUnit(baseline=settings["baselines"].cpu())
+    unit_ = unit(data)
     flowers = list(x.cpu())
     scores = {}
     for key in ("model", "permuted"):
-        model = inputs[key].to(ctx.torch_device).eval()
-        results = explain(model, x, names, settings, M=int(spec["mc_samples"]), seed=ctx.seed, target=y,
-                          method_options=spec.get("method_options"))
-        scores[key] = {m: np.stack(e.units(unit, flowers, read[m])) for m, e in applicable(results).items()}
+        explain = _explainer(inputs[key].to(ctx.torch_device).eval(), data, cfg, ctx)
+        results = explain.explain(x, y)
+        scores[key] = {m: np.stack(e.units(unit_, flowers, explain.reading(m))) for m, e in applicable(results).items()}
         if key == "model":
             labels = dict(experiment=EXPERIMENT, modality=MODALITY, unit=FeatureUnit.name, model=inputs["model_name"],
                           replicate=0)

@@ -13,7 +13,7 @@ Rankings are compared with Spearman's rho.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping
 
 import numpy as np
@@ -24,11 +24,13 @@ from scipy.stats import spearmanr
 
 from ...context import RunContext
 from ...evaluation.units import FeatureUnit
-from ..methods import applicable, explain, not_applicable_rows
+from ..explainer import applicable
+from ..methods import not_applicable_rows
 from .data import IrisData
+from .settings import explainer
 
 __all__ = ["FOREST_METHODS", "IrisImportance", "forest_importance", "gradient_importance", "importance_study",
-           "iris_settings", "rank_agreement"]
+           "rank_agreement"]
 
 #: The reference rankings (scikit-learn's random forest), not attribution methods.
 FOREST_METHODS = ("forest_impurity", "forest_permutation")
@@ -41,27 +43,6 @@ def _loss_fn(y: torch.Tensor):
     return score
 
 
-def iris_settings(data: IrisData, attribution: Mapping, *, ctx: RunContext, **overrides) -> dict:
-    """The one settings dict every iris method is built from: the measurements' training mean as the
-    baseline (integrated gradients, input x gradient, occlusion), all flowers as the chimera Shapley
-    background, SmoothGrad's relative sigma, the integrated-gradients points, the random orders."""
-    x = torch.as_tensor(data.x, dtype=torch.float32, device=ctx.torch_device)
-    out = {"baselines": x.mean(0), "background": x, "stdevs": float(attribution["smoothgrad_noise"]),
-           "noise_mode": attribution.get("noise_mode", "relative"), "n_steps": int(attribution.get("ig_steps", 32)),
-           "n_random": int(attribution.get("n_random", 5)), "max_batch": ctx.max_batch}
-    out.update(overrides)
-    return out
-
-
-def _explain_each(model, x, names, settings, *, M: int, ctx: RunContext, target=None, method_options=None) -> dict:
-    """:func:`~xairepro.experiments.methods.explain`, method ``k`` of ``names`` with ``ctx.child(k)``'s seed."""
-    out = {}
-    for k, name in enumerate(names):
-        out.update(explain(model, x, [name], settings, M=M, seed=ctx.child(k).seed, target=target,
-                           method_options=method_options))
-    return out
-
-
 def gradient_importance(model, data: IrisData, attribution: Mapping, *, ctx: RunContext
                         ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(one row per (method, feature): mean over flowers of the aggregated attribution of the loss and
@@ -72,13 +53,19 @@ def gradient_importance(model, data: IrisData, attribution: Mapping, *, ctx: Run
     y = torch.as_tensor(data.y, dtype=torch.long)
     if len(x) > ctx.max_batch:
         raise ValueError(f"attribution.max_batch ({ctx.max_batch}) must hold all {len(x)} flowers")
-    settings = iris_settings(data, attribution, ctx=ctx, output_fn=_loss_fn(y))
-    results = _explain_each(model, x, attribution["methods"], settings, M=int(attribution["mc_samples"]), ctx=ctx,
-                            method_options=attribution.get("method_options"))
+    # the blog squares every method's attribution unless the section says otherwise
+    attribution = {"aggregate": "square", **attribution}
+    explain = explainer(model, attribution, ctx=ctx, data=data, noise_mode=attribution.get("noise_mode", "relative"),
+                        output_fn=_loss_fn(y))
+    # method k of the list draws with ctx.child(k)'s seed (the study's documented streams: adding a
+    # method at the end leaves the others' draws as they were)
+    results = {}
+    for k, name in enumerate(explain.methods):
+        results.update(replace(explain, seed=ctx.child(k).seed).explain(x, names=[name]))
     flowers = list(x.cpu())
     rows = []
     for name, explanation in applicable(results).items():
-        per_flower = np.stack(explanation.units(FeatureUnit(), flowers, attribution.get("aggregate", "square")))
+        per_flower = np.stack(explanation.units(FeatureUnit(), flowers, explain.reading(name)))
         for j, feat in enumerate(data.features):
             rows.append({"method": name, "feature": feat, "importance": float(per_flower[:, j].mean()),
                          "sem": float(per_flower[:, j].std(ddof=1) / np.sqrt(len(per_flower)))})
@@ -131,8 +118,9 @@ class IrisImportance:
 
 
 def importance_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> IrisImportance:
-    """``inputs``: ``model``, ``data``. ``cfg``: ``attribution`` (methods, mc_samples, smoothgrad_noise,
-    noise_mode, aggregate, method_options) and ``importance`` (the forest: n_trees, permutation_repeats)."""
+    """``inputs``: ``model``, ``data``. ``cfg``: ``attribution`` (methods, mc_samples, noise_mode, aggregate,
+    method_options: SmoothGrad's ``stdevs`` among them) and ``importance`` (the forest: n_trees,
+    permutation_repeats)."""
     data = inputs["data"]
     gradients, skipped = gradient_importance(inputs["model"], data, cfg["attribution"], ctx=ctx)
     importance = pd.concat([gradients, forest_importance(data, cfg["importance"], ctx=ctx)], ignore_index=True)

@@ -11,6 +11,7 @@ values against the model's output as the sample count grows (Fig. 10.1); every s
 counterfactual that flips the prediction. A faithfulness study (deletion/insertion over residues)
 compares every method of ``faithfulness.methods`` on the test peptides.
 
-Modules: ``data``, ``training`` (``train_peptides``), ``explain`` (settings, ``explain_study``),
+Modules: ``data``, ``training`` (``train_peptides``), ``settings`` (the unit, what every method is built
+from, :class:`~.settings.PeptideExplainer`), ``explain`` (``explain_study``, ``seed_shapley_study``),
 ``faithfulness`` (``faithfulness_study``), ``reproduction``, ``targets``.
 """

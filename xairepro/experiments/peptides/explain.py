@@ -1,50 +1,31 @@
 """The chapter's explanations of one peptide: per-residue bars, Shapley convergence, counterfactuals.
 
-Every method of ``attribution.methods`` (canonical names) explains the logit from one settings dict
-(:func:`residue_settings`). What is explained is the peptide's residue rows ``(n, A)`` of its
-one-hot input, the model seeing them followed by the peptide's own gap rows
-(:class:`~xairepro.models.peptide_cnn.ResidueRows`): as the chapter restricts its Shapley swaps to
-the residues, the padding stays fixed for every method. A residue's score is the sum over the
-letters of its row (:func:`residue_unit`, a :class:`~xairepro.evaluation.units.TokenUnit` named
-``residue``):
-
-* gradient methods multiply by the input (``multiply_by_inputs``, zero baseline), so the sum over a
-  one-hot row is the gradient at the residue's own letter, as the chapter plots it; integrated
-  gradients (zero baseline: with no residue the bias-free model gives logit 0, so the residues'
-  values add up to the logit; trapezoid rule) and SmoothGrad (Gaussian noise of sigma 1e-3 on the
-  one-hot rows, clipped to [0, 1] and each row renormalised: :func:`simplex_projection`, the
-  method's ``noise_projection``) alike;
-* Shapley values use the chimera estimator (eq. 10.9) with the training peptides' first ``n`` rows
-  as background and the residues as players (``feature_mask`` rows, additive: a row's letters share
-  the residue's value), so the values add up to f(x) - E[f] over those chimeras;
-* occlusion removes one residue row (the same groups), the random order is the floor.
-
-Methods that cannot apply (BayesGrad without dropout, the mask where none is trained) come back as
-:class:`~xairepro.experiments.methods.NotApplicable`.
+Every method of ``attribution.methods`` (canonical names) explains the logit with the section's
+Explainer (:func:`~.settings.explainer`: the peptide's residue rows of its one-hot input, the padding
+fixed, a residue's score the sum over the letters of its row, :data:`~.settings.UNIT`). Methods that
+cannot apply (BayesGrad without dropout, the mask where none is trained) come back as
+:class:`~xairepro.experiments.explainer.NotApplicable`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
 import torch
 
-from ...attribution import ShapleySampling, single_substitution_counterfactuals
+from ...attribution import Explanation, single_substitution_counterfactuals
 from ...context import RunContext
-from ...evaluation.units import TokenUnit
 from ...models.peptide_cnn import ResidueRows
-from ..methods import applicable, explain, not_applicable_rows
+from ..explainer import applicable
+from ..methods import not_applicable_rows
 from .data import ALPHABET, PeptideData, encode
+from .settings import UNIT, explainer
 
-__all__ = ["CHAPTER_READING", "PeptideExplanation", "RESIDUE", "STUDY_STREAM", "counterfactuals", "explain_study",
-           "residue_results", "seed_shapley_study", "shapley_reading",
-           "residue_rows", "residue_settings", "residue_unit", "shapley_convergence", "shapley_convergence_study",
-           "simplex_projection"]
+__all__ = ["CHAPTER_READING", "PeptideExplanation", "STUDY_STREAM", "counterfactuals", "explain_study",
+           "seed_shapley_study", "shapley_convergence", "shapley_convergence_study", "shapley_reading"]
 
-#: The unit of every peptide reading (the faithfulness schema's ``unit``).
-RESIDUE = "residue"
 #: The chapter's study draws every method and the Shapley convergence with ``ctx.child(STUDY_STREAM)``,
 #: the stream its Shapley values have always used (so the reproduction rows stay those of earlier runs).
 STUDY_STREAM = 2
@@ -54,45 +35,6 @@ STUDY_STREAM = 2
 #: primarily because of the glutamine, proline, and arrangement of leucine and arginine"): the
 #: residues at these 1-based positions are among the ``top`` residues by signed Shapley value.
 CHAPTER_READING = {"peptide": "RAGLQFPVGRLLRRLLRRLLR", "positions": {5: "Q", 7: "P"}, "top": 3}
-
-
-def residue_unit() -> TokenUnit:
-    """Residues of a peptide given as letter ids ``(L,)``: the non-gap positions; a removed residue is
-    the id ``len(ALPHABET)``, the all-zero row (:class:`~xairepro.models.peptide_cnn.IdsToOneHot`)."""
-    return TokenUnit(pad_id=0, replacement=len(ALPHABET), name=RESIDUE)
-
-
-def simplex_projection(v: torch.Tensor) -> torch.Tensor:
-    """The chapter's SmoothGrad projection of a noisy one-hot row: clip to [0, 1], renormalise to sum 1."""
-    v = v.clamp(0, 1)
-    return v / v.sum(-1, keepdim=True).clamp_min(1e-12)
-
-
-def residue_rows(model, x: torch.Tensor, n: int) -> tuple[ResidueRows, torch.Tensor]:
-    """``(model on residue rows, the residue rows (1, n, A))`` of the peptide ``x`` ``(1, L, A)``."""
-    return ResidueRows(model, x[0, n:]).eval(), x[:, :n]
-
-
-def residue_settings(n: int, background: torch.Tensor, cfg: Mapping, *, ctx: RunContext) -> dict:
-    """The one settings dict every method explaining the ``n`` residue rows of a peptide is built from.
-    ``background``: the training peptides ``(N, L, A)``; ``cfg``: ``ig_steps``, ``smoothgrad_sigma``,
-    ``n_random`` (default 5)."""
-    return {"baselines": 0.0, "multiply_by_inputs": True, "n_steps": int(cfg["ig_steps"]), "method": "trapezoid",
-            "stdevs": float(cfg["smoothgrad_sigma"]), "noise_mode": "absolute", "noise_projection": simplex_projection,
-            "estimator": "chimera", "background": background[:, :n],
-            "feature_mask": torch.arange(n, device=background.device).unsqueeze(1),
-            "n_random": int(cfg.get("n_random", 5)), "max_batch": ctx.max_batch}
-
-
-def residue_results(model, x: torch.Tensor, n: int, background: torch.Tensor, names: Sequence[str], cfg: Mapping, *,
-                    M: int, seed: int, ctx: RunContext, seconds: dict | None = None) -> dict:
-    """``{name: Explanation | NotApplicable}`` of the ``n`` residue rows of the peptide ``x`` ``(1, L, A)``
-    for every method of ``names`` (``cfg``: the :func:`residue_settings` keys, optionally
-    ``method_options``). The explanations are ``(M, 1, n, A)``; ``seconds`` (when given) gets each
-    method's compute time added."""
-    wrapped, residues = residue_rows(model, x, n)
-    return explain(wrapped, residues, list(names), residue_settings(n, background, cfg, ctx=ctx), M=M, seed=seed,
-                   method_options=cfg.get("method_options"), seconds=seconds)
 
 
 def shapley_convergence(per: np.ndarray, logit: float, expected: float, counts) -> pd.DataFrame:
@@ -111,19 +53,17 @@ def _expected_f(model, residues: torch.Tensor, max_batch: int) -> float:
                             for i in range(0, len(residues), max_batch)]).mean())
 
 
-def shapley_convergence_study(model, x: torch.Tensor, n: int, background: torch.Tensor, cfg: Mapping, *, M: int,
-                              seed: int, ctx: RunContext) -> tuple[pd.DataFrame, float]:
-    """The chapter's Fig. 10.1, a study of one method: the chimera Shapley values of the residues of
-    ``x`` with the :func:`residue_settings`, their sum from the first m samples against f(x) - E[f].
-    Returns the table and E[f] (the model over the background's first ``n`` rows with ``x``'s gap rows)."""
-    wrapped, residues = residue_rows(model, x, n)
-    settings = residue_settings(n, background, cfg, ctx=ctx)
-    sv = ShapleySampling(wrapped, estimator="chimera", background=settings["background"],
-                         feature_mask=settings["feature_mask"], max_batch=ctx.max_batch)
-    explanation = sv.compute(residues, M=M, seed=seed)
-    per = explanation.unit_samples(residue_unit(), [residues[0].argmax(-1).cpu()])[0]   # (M, n) per residue
-    expected = _expected_f(wrapped, settings["background"], ctx.max_batch)
-    return shapley_convergence(per, float(explanation.output[0, 0]), expected, cfg["shapley_counts"]), expected
+def shapley_convergence_study(shapley: Explanation, model, x: torch.Tensor, background: torch.Tensor, counts, *,
+                              max_batch: int) -> tuple[pd.DataFrame, float]:
+    """The chapter's Fig. 10.1, a study of one method: the chimera Shapley values ``shapley`` of the
+    residues of the peptide ``x`` ``(1, L, A)``, their sum from the first m samples (m in ``counts``)
+    against f(x) - E[f]. Returns the table and E[f] (the model over the background's first ``n`` rows
+    followed by ``x``'s gap rows)."""
+    ids = x[0].argmax(-1).cpu()
+    n = UNIT.count(ids)
+    per = shapley.unit_samples(UNIT, [ids[:n]])[0]   # (M, n) per residue, float32 as the samples
+    expected = _expected_f(ResidueRows(model, x[0, n:]).eval(), background[:, :n], max_batch)
+    return shapley_convergence(per, float(shapley.output[0, 0]), expected, counts), expected
 
 
 def counterfactuals(model, x: torch.Tensor, n: int, seq: str, max_batch: int) -> pd.DataFrame:
@@ -159,7 +99,7 @@ def shapley_reading(values, seq: str, reading: Mapping = CHAPTER_READING) -> dic
 def seed_shapley_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
     """The chapter's Shapley bars of ``cfg['peptide']`` for one model seed (``inputs``: ``model``,
     ``data``, ``seed``; ``cfg``: ``peptide``, ``seed_samples`` (chimera samples per residue),
-    ``smoothgrad_sigma``, ``ig_steps``): the values, their sum, the logit and
+    ``method_options``): the values, their sum, the logit and
     :func:`shapley_reading`. Samples draw with ``ctx.child(seed, STUDY_STREAM)`` (seed 0: the
     explanation study's stream)."""
     data: PeptideData = inputs["data"]
@@ -167,12 +107,11 @@ def seed_shapley_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dic
     device = ctx.torch_device
     model = inputs["model"].to(device).eval()
     x = torch.as_tensor(encode(seq, data.length), device=device).unsqueeze(0)
-    n = len(seq)
     background = torch.as_tensor(data.x[data.split["train"]], device=device)
-    seed = ctx.child(int(inputs["seed"]), STUDY_STREAM).seed
-    res = residue_results(model, x, n, background, ["shapley_sampling"], cfg, M=int(cfg["seed_samples"]), seed=seed,
-                          ctx=ctx)["shapley_sampling"]
-    values = res.units(residue_unit(), [x[0, :n].argmax(-1).cpu()])[0]
+    explain = explainer(model, cfg, background=background, ctx=ctx, methods=["shapley_sampling"],
+                        samples="seed_samples", seed=ctx.child(int(inputs["seed"]), STUDY_STREAM).seed)
+    ids = x[0].argmax(-1).cpu()
+    values = explain.explain(ids.unsqueeze(0))["shapley_sampling"].units(UNIT, [ids])[0]
     with torch.no_grad():
         logit = float(model(x).view(-1)[0])
     return {"seed": int(inputs["seed"]), "peptide": seq, "samples": int(cfg["seed_samples"]), "logit": logit,
@@ -197,21 +136,26 @@ class PeptideExplanation:
 def explain_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> PeptideExplanation:
     """``inputs``: ``model``, ``data`` (:class:`~.data.PeptideData`). ``cfg``: the attribution section
     (``peptide``, ``methods``, ``samples`` (M of every sampling method, the Shapley samples per
-    residue), ``ig_steps``, ``smoothgrad_sigma``, ``shapley_counts``, optionally ``method_options``)."""
+    residue), ``method_options`` (integrated gradients' ``n_steps``, SmoothGrad's ``stdevs``) and
+    ``sample_counts`` (Fig. 10.1's x axis))."""
     data: PeptideData = inputs["data"]
     seq = cfg["peptide"]
     device = ctx.torch_device
     model = inputs["model"].to(device).eval()
     x = torch.as_tensor(encode(seq, data.length), device=device).unsqueeze(0)
-    n, M = len(seq), int(cfg["samples"])
+    n = len(seq)
     background = torch.as_tensor(data.x[data.split["train"]], device=device)
-    seed = ctx.child(STUDY_STREAM).seed
-    results = residue_results(model, x, n, background, cfg["methods"], cfg, M=M, seed=seed, ctx=ctx)
-    ids = [x[0, :n].argmax(-1).cpu()]
-    unit = residue_unit()
+    explain = explainer(model, cfg, background=background, ctx=ctx, seed=ctx.child(STUDY_STREAM).seed)
+    ids = x[0].argmax(-1).cpu()
+    results = explain.explain(ids.unsqueeze(0))
     bars = pd.DataFrame({"position": np.arange(n), "residue": list(seq),
-                         **{name: e.units(unit, ids)[0] for name, e in applicable(results).items()}})
-    conv, expected = shapley_convergence_study(model, x, n, background, cfg, M=M, seed=seed, ctx=ctx)
+                         **{name: e.units(UNIT, [ids])[0] for name, e in applicable(results).items()}})
+    # Fig. 10.1 reads the bars' Shapley samples (the same draws) or, where the bars have none, its own
+    shapley = results.get("shapley_sampling")
+    if not isinstance(shapley, Explanation):
+        shapley = explain.explain(ids.unsqueeze(0), names=["shapley_sampling"])["shapley_sampling"]
+    conv, expected = shapley_convergence_study(shapley, model, x, background, cfg["sample_counts"],
+                                               max_batch=ctx.max_batch)
     with torch.no_grad():
         logit = float(model(x).view(-1)[0])
     flips = counterfactuals(model, x, n, seq, ctx.max_batch)

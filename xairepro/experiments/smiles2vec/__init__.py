@@ -17,7 +17,7 @@ maps; a faithfulness study (deletion/insertion over characters) compares every m
 
 Modules: ``data`` (featurization, character-to-atom map, splits), ``training`` (``train_smiles2vec``),
 ``mask`` (the mask network, ``train_smiles2vec_mask``, ``load_mask_net``), ``seeds`` (the mask over
-mask seeds and fitting targets, ``mask_seed_study``, ``seeds_table``), ``explain`` (settings,
-readings, top-3, maps), ``study`` (``explain_study``), ``faithfulness`` (``faithfulness_study``),
+mask seeds and fitting targets, ``mask_seed_study``, ``seeds_table``), ``settings`` (the unit, what
+every method is built from, the Explainer of a section), ``explain`` (readings, top-3, maps), ``study`` (``explain_study``), ``faithfulness`` (``faithfulness_study``),
 ``reproduction``, ``targets``.
 """

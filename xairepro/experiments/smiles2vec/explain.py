@@ -1,10 +1,10 @@
 """Character attributions of SMILES2vec, the paper's top-3 check, and atom maps.
 
 Every method the config names (``attribution.methods``, canonical names) explains the predicted
-log S at the character embeddings (``layer=model.embedding``; zero baseline = the padding
-embedding), built from one settings dict (:func:`settings`): the trained mask network is the
-``explanation_mask`` method, integrated gradients run ``ig_steps`` midpoints, BayesGrad and
-SmoothGrad draw ``mc_samples``. A character's score is the sum over the embedding channels of the
+log S at the character embeddings with the section's Explainer (:func:`~.settings.explainer`: zero
+baseline = the padding embedding, the trained mask network as the ``explanation_mask`` method,
+``method_options.integrated_gradients.n_steps`` midpoints, BayesGrad and SmoothGrad drawing
+``mc_samples``). A character's score is the sum over the embedding channels of the
 attribution (a :class:`~xairepro.evaluation.units.TokenUnit` named ``character``), after the
 elementwise ``aggregation`` (``raw``; ``method_options.<name>.aggregation`` changes it per method:
 the config reads the gradient-only methods as squared gradients, BayesGrad Table 1's reading).
@@ -20,24 +20,21 @@ characters.
 """
 from __future__ import annotations
 
-from typing import Mapping, Optional, Sequence
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
 import torch
 
-from ...context import RunContext
-from ...evaluation.units import TokenUnit, Unit
-from ..methods import applicable, explain_chunks
+from ...evaluation.units import Unit
+from ..explainer import applicable
 from .data import SmilesData
+from .settings import unit
 
-__all__ = ["CHARACTER", "RANKINGS", "RankedUnit", "TARGET_ATOMS", "atom_scores", "character_results",
-           "character_scores", "character_unit", "map_records", "reading_options", "selected_molecules",
-           "settings", "solubility_class", "top3_summary", "top3_table"]
+__all__ = ["RANKINGS", "RankedUnit", "TARGET_ATOMS", "atom_scores", "character_scores", "map_records",
+           "selected_molecules", "solubility_class", "top3_summary", "top3_table"]
 
 TARGET_ATOMS = {"soluble": {"O", "N"}, "insoluble": {"C", "F", "Cl", "Br", "I"}}
-#: The unit of every SMILES2vec reading (the faithfulness schema's ``unit``).
-CHARACTER = "character"
 #: How characters are ranked: the same for every method.
 RANKINGS = ("abs", "signed")
 
@@ -72,73 +69,17 @@ class RankedUnit(Unit):
         return self.unit.forward_removed(model, examples, removed)
 
 
-def character_unit(data: SmilesData) -> TokenUnit:
-    """SMILES characters: the non-padding positions; a removed character becomes padding."""
-    return TokenUnit(pad_id=data.pad_id, name=CHARACTER)
-
-
-def settings(model, mask_net, attribution: Mapping, *, ctx: RunContext, **overrides) -> dict:
-    """The one settings dict every method is built from (a method takes the keys it accepts).
-
-    ``attribution``: ``ig_steps`` (integrated-gradients points, midpoint rule), ``smoothgrad_noise``
-    (absolute sigma on the embedding, default 0.15), ``n_random`` (random orders, default 1),
-    ``baseline`` (the embedding a character is compared with, default 0: the padding embedding).
-    Without ``background`` the chimera Shapley estimator does not apply (and at a layer no Shapley
-    estimator does); ``mask_net`` ``None`` makes ``explanation_mask`` not applicable.
-    """
-    out = {"layer": model.embedding, "baselines": float(attribution.get("baseline", 0.0)),
-           "n_steps": int(attribution["ig_steps"]), "stdevs": float(attribution.get("smoothgrad_noise", 0.15)),
-           "noise_mode": "absolute", "n_random": int(attribution.get("n_random", 1)), "mask_net": mask_net,
-           "max_batch": ctx.max_batch}
-    out.update(overrides)
-    return out
-
-
-def reading_options(cfg: Mapping, names: Sequence[str]) -> tuple[dict, dict]:
-    """``cfg['method_options']`` split into constructor options per method and the elementwise
-    aggregation each method is read with (``method_options.<name>.aggregation``, else
-    ``cfg['aggregation']``, default ``raw``)."""
-    default = cfg.get("aggregation", "raw")
-    build, read = {}, {}
-    for name in names:
-        opts = dict((cfg.get("method_options") or {}).get(name, {}))
-        read[name] = opts.pop("aggregation", default)
-        build[name] = opts
-    return build, read
-
-
-def character_results(model, mask_net, tokens: np.ndarray, names: Sequence[str], attribution: Mapping, *,
-                      ctx: RunContext, seconds: Optional[dict] = None, **overrides) -> dict:
-    """``{name: Explanation | NotApplicable}`` of the molecules ``tokens`` ``(N, T)`` for every method
-    of ``names``, in chunks (chunk ``k`` draws with ``ctx.child(k)``'s seed); ``seconds`` collects
-    each method's time (the suite's cost table); ``overrides`` replace settings."""
-    device = ctx.torch_device
-    model = model.to(device).eval()
-    M = int(attribution["mc_samples"])
-    chunk = max(1, ctx.max_batch // max(int(attribution["ig_steps"]) + 2, M))
-    build, _ = reading_options(attribution, names)
-
-    def make_batch(start, stop):
-        return torch.as_tensor(tokens[start:stop], device=device), None
-
-    return explain_chunks(model, len(tokens), make_batch, list(names),
-                          settings(model, mask_net, attribution, ctx=ctx, **overrides), M=M,
-                          seed=lambda k: ctx.child(k).seed, chunk=chunk, method_options=build,
-                          seconds=seconds)
-
-
-def character_scores(results: Mapping, data: SmilesData, idx, attribution: Mapping) -> dict[str, np.ndarray]:
+def character_scores(results: Mapping, data: SmilesData, idx, readings: Mapping[str, str]) -> dict[str, np.ndarray]:
     """``{name: (N, T) per-position scores}`` of the methods that applied (zero at padding), each
-    read with its aggregation, signed (the ranking is applied where characters are ranked)."""
-    unit = character_unit(data)
+    read with its aggregation (``readings``: the Explainer's ``readings()``), signed (the ranking is
+    applied where characters are ranked)."""
+    character = unit(data.pad_id)
     examples = [torch.as_tensor(data.tokens[i]) for i in idx]
-    explanations = applicable(results)
-    _, read = reading_options(attribution, list(explanations))
     out = {}
-    for name, explanation in explanations.items():
+    for name, explanation in applicable(results).items():
         per_position = np.zeros(data.tokens[idx].shape)
-        for r, (ex, units) in enumerate(zip(examples, explanation.units(unit, examples, read[name]))):
-            per_position[r, unit.positions(ex).numpy()] = units
+        for r, (ex, units) in enumerate(zip(examples, explanation.units(character, examples, readings[name]))):
+            per_position[r, character.positions(ex).numpy()] = units
         out[name] = per_position
     return out
 

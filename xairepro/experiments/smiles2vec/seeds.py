@@ -14,11 +14,13 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 import pandas as pd
+import torch
 
 from ...context import RunContext
 from .data import SmilesData
-from .explain import character_results, character_scores, selected_molecules, top3_summary, top3_table
+from .explain import character_scores, selected_molecules, top3_summary, top3_table
 from .mask import SmilesMaskNet, mask_seed_context, masked_predictions, train_smiles2vec_mask
+from .settings import explainer
 
 __all__ = ["MASK_METHOD", "RANDOM_METHOD", "SEED_COLUMNS", "mask_seed_study", "mask_top3", "seeds_table"]
 
@@ -35,8 +37,9 @@ def mask_top3(net: SmilesMaskNet, data: SmilesData, split: str, attribution: Map
     order on the explanation study's molecules, read with ``attribution``'s ranking."""
     idx = selected_molecules(data, split, thresholds)
     names = [MASK_METHOD, RANDOM_METHOD]
-    results = character_results(net.model, net, data.tokens[idx], names, attribution, ctx=ctx)
-    scores = character_scores(results, data, idx, attribution)
+    explain = explainer(net.model.to(ctx.torch_device).eval(), attribution, ctx=ctx, mask_net=net, methods=names)
+    results = explain.explain(torch.as_tensor(data.tokens[idx]))
+    scores = character_scores(results, data, idx, explain.readings())
     missing = [n for n in names if n not in scores]
     if missing:
         raise ValueError(f"smiles2vec mask seeds: {missing} did not apply: {results}")
@@ -47,7 +50,7 @@ def mask_top3(net: SmilesMaskNet, data: SmilesData, split: str, attribution: Map
 def mask_seed_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
     """``inputs``: ``model`` (the frozen random-split model), ``data``. ``cfg``: ``mask`` (the network
     and its training, with ``split``), ``target`` (``prediction`` or ``labels``), ``seed`` (the mask
-    seed), ``attribution`` (the reading: ranking, n_random, ig_steps, mc_samples) and ``top3``
+    seed), ``attribution`` (the reading and the Explainer: ranking, mc_samples, method_options) and ``top3``
     (thresholds). Returns ``net``, ``history`` and ``metrics`` (the RMSEs of every part of the split
     and the :data:`SEED_COLUMNS` measures)."""
     data, spec, split = inputs["data"], cfg["mask"], cfg["mask"]["split"]

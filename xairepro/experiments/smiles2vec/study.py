@@ -6,11 +6,12 @@ from typing import Mapping
 
 import numpy as np
 import pandas as pd
+import torch
 
 from ...context import RunContext
 from ..methods import not_applicable_rows
-from .explain import (character_results, character_scores, map_records, selected_molecules, top3_summary,
-                      top3_table)
+from .explain import character_scores, map_records, selected_molecules, top3_summary, top3_table
+from .settings import explainer
 
 __all__ = ["explain_study"]
 
@@ -26,9 +27,10 @@ def explain_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
     """
     data, attribution, thresholds = inputs["data"], cfg["attribution"], cfg["top3"]
     idx = selected_molecules(data, cfg["split"], thresholds)
-    results = character_results(inputs["model"], inputs["mask_net"], data.tokens[idx], attribution["methods"],
-                                attribution, ctx=ctx)
-    scores = character_scores(results, data, idx, attribution)
+    model = inputs["model"].to(ctx.torch_device).eval()
+    explain = explainer(model, attribution, ctx=ctx, mask_net=inputs["mask_net"])
+    results = explain.explain(torch.as_tensor(data.tokens[idx]))
+    scores = character_scores(results, data, idx, explain.readings())
     ranking = attribution.get("ranking", "abs")
     table = top3_table(data, idx, scores, thresholds, ranking)
     summary = top3_summary(table)

@@ -1,0 +1,61 @@
+"""What every iris method is built from, and the Explainer of an iris study section.
+
+The four measurements of a flower are the units (:func:`unit`: removing one sets it to its training
+mean). Every method takes from :func:`settings` what it accepts: the training mean as the baseline
+(integrated gradients, input x gradient, occlusion), all flowers as the chimera Shapley background,
+SmoothGrad's noise relative to each flower's measurement range (the blog's ``GaussianNoiseSampler``,
+``noise_mode``), and, for the blog's importance, the classification loss as the explained score
+(``output_fn``). The options of the methods (SmoothGrad's ``stdevs``, integrated gradients'
+``n_steps``, the random orders' ``M``) are the section's ``method_options``.
+"""
+from __future__ import annotations
+
+from functools import partial
+from typing import Callable, Mapping, Optional
+
+import torch
+
+from ...context import RunContext
+from ...evaluation.units import FeatureUnit
+from ..explainer import Explainer
+from .data import IrisData
+
+__all__ = ["N_FEATURES", "example_inputs", "explainer", "settings", "unit"]
+
+#: Sepal length and width, petal length and width (cm).
+N_FEATURES = 4
+
+
+def unit(data: IrisData) -> FeatureUnit:
+    """A measurement; removing it sets it to its training mean (the methods' baseline)."""
+    return FeatureUnit(baseline=torch.as_tensor(data.x, dtype=torch.float32).mean(0))
+
+
+def settings(model, cfg: Mapping, *, data: IrisData, ctx: RunContext, output_fn: Optional[Callable] = None) -> dict:
+    """The settings of every method explaining ``model`` on the flowers of ``data``; ``cfg``:
+    ``noise_mode`` (SmoothGrad's sigma ``relative`` to each flower's range, the blog's, or ``absolute``);
+    ``output_fn``: the explained score of the model's output (default: the output ``target`` picks)."""
+    x = torch.as_tensor(data.x, dtype=torch.float32, device=ctx.torch_device)
+    out = {"baselines": x.mean(0), "background": x, "noise_mode": cfg.get("noise_mode", "relative"),
+           "max_batch": ctx.max_batch}
+    if output_fn is not None:
+        out["output_fn"] = output_fn
+    return out
+
+
+def example_inputs(n: int, cfg: Mapping) -> torch.Tensor:
+    """``n`` random flowers ``(n, 4)`` in the measurements' range (0.1 to 8 cm); the iris section
+    configures no shape (the table has four columns)."""
+    return 0.1 + 7.9 * torch.rand(int(n), N_FEATURES, generator=torch.Generator().manual_seed(0))
+
+
+def explainer(model, cfg: Mapping, *, ctx: RunContext, data: IrisData, noise_mode: str = "relative",
+              output_fn: Optional[Callable] = None) -> Explainer:
+    """The Explainer of an iris study section ``cfg`` (``methods``, ``mc_samples``: M of the sampling
+    methods, optionally ``method_options`` and ``aggregate``: the reading of every method) on ``model``,
+    drawing with ``ctx.seed``, all flowers in one batch."""
+    return Explainer(model, list(cfg["methods"]),
+                     settings=partial(settings, cfg={"noise_mode": noise_mode}, data=data, ctx=ctx,
+                                      output_fn=output_fn),
+                     method_options=cfg.get("method_options") or {}, M=int(cfg["mc_samples"]),
+                     aggregation=cfg.get("aggregate", "raw"), device=ctx.torch_device, seed=int(ctx.seed))

@@ -1,0 +1,81 @@
+"""What every SMILES2vec method is built from, and the Explainer of a SMILES2vec study section.
+
+Methods explain the predicted log S at the character embeddings (``layer=model.embedding``), against
+a zero baseline (the padding embedding); SmoothGrad's sigma is absolute on the embedding; the trained
+mask network is the ``explanation_mask`` method, rewired to read the embeddings of whichever model is
+explained (a randomised copy in the sanity check). The methods' own options (integrated gradients'
+``n_steps``, SmoothGrad's ``stdevs``, the random orders' ``M``) and readings (``aggregation``) are the
+section's ``method_options``. Molecules are explained in chunks small enough that the largest
+replicated batch (``n_steps + 2`` path points, or ``M`` samples) fits ``max_batch``; chunk ``k`` draws
+with ``ctx.child(k)``'s seed.
+"""
+from __future__ import annotations
+
+from functools import partial
+from typing import Mapping, Optional
+
+import torch
+from torch import nn
+
+from ...context import RunContext
+from ...evaluation.units import TokenUnit
+from ..explainer import Explainer
+from .mask import rewire_mask_net
+
+__all__ = ["CHARACTER", "DepartureScore", "example_inputs", "explainer", "settings", "unit"]
+
+#: The unit of every SMILES2vec reading (the faithfulness schema's ``unit``).
+CHARACTER = "character"
+
+
+def unit(pad_id: int) -> TokenUnit:
+    """SMILES characters: the non-padding positions; a removed character becomes padding."""
+    return TokenUnit(pad_id=int(pad_id), name=CHARACTER)
+
+
+def settings(model, cfg: Mapping, *, mask_net=None, ctx: RunContext) -> dict:
+    """The settings of every method explaining ``model``; ``cfg``: ``baseline`` (the embedding a
+    character is compared with, default 0: the padding embedding). ``mask_net`` ``None`` makes
+    ``explanation_mask`` not applicable; at the embedding layer no Shapley estimator applies."""
+    return {"layer": model.embedding, "baselines": float(cfg.get("baseline", 0.0)), "noise_mode": "absolute",
+            "mask_net": None if mask_net is None else rewire_mask_net(mask_net, model), "max_batch": ctx.max_batch}
+
+
+class DepartureScore(nn.Module):
+    """``|f(x) - f(empty)|``: the size of a regressor's departure from its prediction for the
+    all-padding string (computed once, for the wrapped model). Removing the characters a method
+    ranks first should shrink it fastest, whichever side of the empty prediction a molecule lies."""
+
+    def __init__(self, model: nn.Module, length: int, pad_id: int):
+        super().__init__()
+        self.model = model
+        device = next(model.parameters()).device
+        with torch.no_grad():
+            self.empty = float(model(torch.full((1, int(length)), int(pad_id), device=device)).view(-1)[0])
+
+    def forward(self, tokens):
+        return (self.model(tokens) - self.empty).abs()
+
+
+def example_inputs(n: int, cfg: Mapping) -> torch.Tensor:
+    """``n`` random character-id strings ``(n, max_len + 2 pad_len)`` of the smiles2vec section ``cfg``;
+    the vocabulary comes from the featurized data (ESOL's has 35 entries), so the ids stay below 30."""
+    data = cfg["data"]
+    length = int(data["max_len"]) + 2 * int(data["pad_len"])
+    return torch.randint(0, 30, (int(n), length), generator=torch.Generator().manual_seed(0))
+
+
+def explainer(model, cfg: Mapping, *, ctx: RunContext, mask_net=None, methods: Optional[list] = None,
+              score=None) -> Explainer:
+    """The Explainer of a SMILES2vec section ``cfg`` (``methods`` unless given, ``mc_samples``: M of the
+    sampling methods, ``method_options``, ``aggregation``: the default reading, ``baseline``) on
+    ``model`` with the trained ``mask_net``; ``score(model)``: the explained score (default the
+    prediction)."""
+    options = cfg.get("method_options") or {}
+    M = int(cfg["mc_samples"])
+    n_steps = int(options.get("integrated_gradients", {}).get("n_steps", 0))
+    return Explainer(model, list(cfg["methods"] if methods is None else methods),
+                     settings=partial(settings, cfg=cfg, mask_net=mask_net, ctx=ctx), method_options=options, M=M,
+                     aggregation=cfg.get("aggregation", "raw"), score=score,
+                     chunk=max(1, ctx.max_batch // max(n_steps + 2, M)), device=ctx.torch_device,
+                     seed=lambda k: ctx.child(k).seed)
