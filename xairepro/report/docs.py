@@ -33,13 +33,16 @@ from .build import dashboard_counts, provenance, rule_runtimes
 __all__ = ["EXPERIMENT_TABLES", "Stamp", "markdown_table", "run_stamp", "write_docs"]
 
 #: Per experiment: its page title and its key tables, as (caption, path pattern under
-#: ``results/<experiment>/``, columns to show or None for all). A pattern matching several files gives
-#: one table with a ``file`` column; a JSON file gives its scalar entries (nested keys dotted).
-EXPERIMENT_TABLES: dict[str, tuple[str, list[tuple[str, str, Sequence[str] | None]]]] = {
+#: ``results/<experiment>/``, columns to show or None for all[, a column: keep only the rows where it is
+#: filled]). A pattern matching several files gives one table with a ``file`` column; a JSON file gives
+#: its scalar entries (nested keys dotted).
+EXPERIMENT_TABLES: dict[str, tuple[str, list[tuple]]] = {
     "esol": ("ESOL (BayesGrad section 4.3; saliency blog)", [
-        ("Held-out metrics per model (the folds pooled)", "*/metrics.json", None),
+        ("Held-out metrics per model (the folds pooled)", "*/metrics.json", ["r", "mae", "rmse", "n"]),
         ("Mean attribution per atom environment (nfp, ggnn: BayesGrad; blog_ig: the saliency blog's GGNN "
-         "with integrated gradients)", "*/environments.csv", None),
+         "with integrated gradients), the environments the paper's claim names",
+         "*/environments.csv", ["environment", "method", "n_atoms", "mean", "sem", "expected_sign",
+                                "sign_as_expected"], "expected_sign"),
         ("Faithfulness per model (deletion AOPC)", "*/faithfulness/summary.csv", "FAITHFULNESS"),
     ]),
     "tox21": ("Tox21 (BayesGrad sections 4.1 and 4.2; counterfactuals section 3.1)", [
@@ -97,7 +100,8 @@ EXPERIMENT_TABLES: dict[str, tuple[str, list[tuple[str, str, Sequence[str] | Non
 #: The columns shown of a faithfulness summary (every other column stays in the CSV).
 FAITHFULNESS_COLUMNS = ["model", "replicate", "method", "rank", "deletion_aopc", "deletion_aopc_sem",
                         "insertion_auc", "n_examples", "p_vs_random"]
-MAX_ROWS = 40
+MAX_ROWS = 60
+MAX_COLUMNS = 14
 REPRODUCTION_COLUMNS = ["id", "verdict", "paper", "ours", "seeds", "criterion", "scale"]
 
 
@@ -199,7 +203,7 @@ def _flatten(obj, prefix: str = "") -> dict:
     return out
 
 
-def _read_table(paths: list[Path], base: Path, columns) -> pd.DataFrame:
+def _read_table(paths: list[Path], base: Path, columns, nonempty: str | None = None) -> pd.DataFrame:
     """One table from the matched files: CSVs concatenated, JSON objects one row each (a single JSON
     file: one row per entry); a ``file`` column where several files matched."""
     frames = []
@@ -216,6 +220,8 @@ def _read_table(paths: list[Path], base: Path, columns) -> pd.DataFrame:
                          else str(path.relative_to(base)))
         frames.append(frame)
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if nonempty and nonempty in df.columns:
+        df = df[df[nonempty].notna() & (df[nonempty].astype(str) != "")]
     if columns:
         keep = [c for c in ["file", *columns] if c in df.columns]
         df = df[keep]
@@ -225,7 +231,8 @@ def _read_table(paths: list[Path], base: Path, columns) -> pd.DataFrame:
 
 
 def _absent(path: str) -> str:
-    return f"*Absent in this run:* `{path}` was not written (not measured at this scale or by this version)."
+    return (f"*Absent in this run:* `{path}` was not written (not measured at this scale or by this version, "
+            "or the run stopped before it).")
 
 
 # --- pages -----------------------------------------------------------------------------------------
@@ -351,9 +358,13 @@ def experiment_page(name: str, results_dir: Path, stamp: Stamp, table: pd.DataFr
         parts.append(_reproduction_rows_md(table[table["id"].isin(ids)]))
     parts += ["", "## Faithfulness leaderboard cells", ""]
     mine = cells[cells["experiment"] == name] if cells is not None and len(cells) else pd.DataFrame()
-    parts.append(leaderboard_cells_md(mine, None) if len(mine) else _absent("results/leaderboard/cells.csv")
-                 + f" (no cell for {name})")
-    for caption, pattern, columns in specs:
+    if len(mine):
+        parts.append(leaderboard_cells_md(mine, None) + "\n\nThe whole leaderboard: [leaderboard.md](leaderboard.md).")
+    elif cells is None:
+        parts.append(_absent("results/leaderboard/cells.csv"))
+    else:
+        parts.append(f"No cell for {name} in `results/leaderboard/cells.csv`.")
+    for caption, pattern, columns, *nonempty in specs:
         parts += ["", f"## {caption}", ""]
         paths = sorted(base.glob(pattern))
         where = f"results/{name}/{pattern}"
@@ -361,8 +372,12 @@ def experiment_page(name: str, results_dir: Path, stamp: Stamp, table: pd.DataFr
             parts.append(_absent(where))
             continue
         columns = FAITHFULNESS_COLUMNS if columns == "FAITHFULNESS" else columns
-        df = _read_table(paths, base, columns)
-        parts += [f"From `{where}`.", "", markdown_table(df, max_rows=MAX_ROWS, source=where)]
+        df = _read_table(paths, base, columns, *nonempty)
+        note = ""
+        if len(df.columns) > MAX_COLUMNS:
+            note = f" First {MAX_COLUMNS} of {len(df.columns)} columns; the others are in the files."
+            df = df.iloc[:, :MAX_COLUMNS]
+        parts += [f"From `{where}`.{note}", "", markdown_table(df, max_rows=MAX_ROWS, source=where)]
     return "\n".join(parts) + "\n"
 
 
