@@ -35,7 +35,7 @@ CELLS = pd.DataFrame([
 def make_run(root):
     """A finished run's files: the report's reproduction table (through the real join), leaderboard
     cells and skipped methods, iris's and esol's rows and a few of their key tables; no mean ranks,
-    no verdicts, no esol environments."""
+    no verdicts, no faithfulness summaries."""
     results = root / "results"
     (results / "report").mkdir(parents=True)
     rows = {"esol": [reproduction_row("bayesgrad.esol.nfp.r", 0.916, "cpu", value=0.916),
@@ -58,7 +58,10 @@ def make_run(root):
                  ).to_csv(results / "iris" / "agreement.csv", index=False)
     for model, r in (("nfp", 0.916), ("ggnn", 0.935)):
         (results / "esol" / model).mkdir()
-        (results / "esol" / model / "metrics.json").write_text(json.dumps({"r": r, "mae": 0.6}))
+        (results / "esol" / model / "metrics.json").write_text(json.dumps({"r": r, "mae": 0.6, "per_fold": {"0": {}}}))
+    pd.DataFrame({"environment": ["hydroxyl O", "ether O"], "method": ["bayesgrad"] * 2, "n_atoms": [390, 303],
+                  "mean": [0.1336, 0.5], "sem": [0.0025, 0.01], "expected_sign": ["+", None]}
+                 ).to_csv(results / "esol" / "nfp" / "environments.csv", index=False)
     bench = results / "benchmarks"
     bench.mkdir()
     (bench / "train_iris.tsv").write_text("s\th:m:s\tmax_rss\n12.5\t0:00:12\t512.0\n")
@@ -98,7 +101,9 @@ def test_pages_carry_the_stamp_each_verdict_and_number_and_say_what_is_absent(tm
     assert "*Absent in this run:* `results/iris/importance.csv`" in iris
     esol = pages["esol.md"]
     assert "| ggnn | 0.935 | 0.6 |" in esol and "| nfp | 0.916 | 0.6 |" in esol  # one row per matched file
-    assert "*Absent in this run:* `results/esol/*/environments.csv`" in esol
+    assert "*Absent in this run:* `results/esol/*/faithfulness/summary.csv`" in esol
+    assert "| hydroxyl O | bayesgrad | 390 | 0.1336 |" in esol
+    assert "ether O" not in esol  # rows the claim does not name are left out (they stay in the CSV)
 
     index = pages["index.md"]
     assert "No results in this run for: tox21, vision, text, smiles2vec, peptides." in index
