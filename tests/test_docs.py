@@ -4,6 +4,7 @@ run did not write is reported as absent, never filled in."""
 import json
 
 import numpy as np
+import pytest
 import pandas as pd
 
 from xairepro.report.docs import Stamp, markdown_table, write_docs
@@ -151,3 +152,14 @@ def test_markdown_table_escapes_and_says_where_the_rest_is():
     text = markdown_table(df, max_rows=2, source="results/x.csv")
     assert "| 1 | x\\|y | 0.1235 |" in text and "| 2 | line break | 1e-07 |" in text
     assert "First 2 of 3 rows; the whole table: `results/x.csv`." in text
+
+
+@pytest.mark.slow
+def test_report_docs_runs_when_asked_for_and_is_not_part_of_all(tmp_path):
+    from conftest import copy_workflow, planned_rules, run_snakemake
+
+    wf = copy_workflow(tmp_path / "wf")
+    everything = planned_rules(run_snakemake(wf, "-n"))
+    assert "report" in everything and "report_docs" not in everything
+    asked = planned_rules(run_snakemake(wf, "-n", "report_docs"))
+    assert asked.count("report_docs") == 1 and "report" in asked
