@@ -8,6 +8,7 @@
 # Its inputs are the report's, so the same command first brings every result up to date for that
 # config; the stamp records that command line (Snakemake's own, from sys.argv), the report's commit
 # and the config's scale.
+# Included after every experiment (it reads REPRODUCTION to name one page per experiment).
 import shlex as _shlex
 from pathlib import Path as _Path
 
