@@ -62,8 +62,8 @@ EXPERIMENT_TABLES: dict[str, tuple[str, list[tuple]]] = {
     "vision": ("CIFAR-10 (counterfactuals sections 2.1-2.5, explanatory masks 3.1, saliency blog)", [
         ("Classifiers", "models/*/metrics.json", ["arch", "n_parameters", "test_accuracy", "n_train", "n_test",
                                                   "epochs", "source", "device", "torch_threads", "train_seconds"]),
-        ("Counterfactuals: saturation, interior gradients, completeness", "counterfactuals/summary.json", None),
-        ("Intermediate-layer saturation per block", "counterfactuals/layer_saturation.csv", None),
+        ("Counterfactuals: saturation, completeness, gradients by alpha, intermediate-layer saturation per block",
+         "counterfactuals/summary.json", None),
         ("Explanation masks, per mask seed", "mask/seed*/metrics.json", None),
         ("Pixel-ablation AOPC: statistics", "aopc/stats.json", None),
         ("Pixel-ablation AOPC per method", "aopc/summary.csv", "FAITHFULNESS"),
