@@ -27,9 +27,10 @@ rule report_docs:
         config=config,
         workdir=workflow.basedir,
         command=f"snakemake {_shlex.join(sys.argv[1:])}",
-        # torch threads per job (each job's rule `threads`), as the report records them
-        threads=lambda wildcards: sorted({int(r.resources["_cores"]) for r in workflow.rules
-                                          if isinstance(r.resources.get("_cores"), int)}),
+        # torch threads per job (each rule's `threads`; Snakemake 9 wraps them in a Resource with .value)
+        threads=lambda wildcards: sorted({int(getattr(c, "value", c)) for r in workflow.rules
+                                          for c in [r.resources.get("_cores")]
+                                          if isinstance(getattr(c, "value", c), int)}),
     localrule: True
     log:
         log_path("report", "report_docs"),
