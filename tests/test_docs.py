@@ -13,7 +13,7 @@ from xairepro.report.targets import Target, at_least, at_most, reproduction_row,
     write_reproduction_rows
 
 STAMP = Stamp(command="snakemake report_docs --cores 1 --config scale=cpu", commit="0123abc4567def",
-              scale="cpu", machine="Linux-x86_64, 2 CPUs, torch 2.13.0 (1, 2 threads per job)",
+              scale="cpu", machine="Linux-x86_64, 2 CPUs, torch 2.13.0, torch threads per job: 1, 2",
               date="2026-12-05 18:00 UTC", results_date="2026-12-05 17:40 UTC")
 TARGETS = [
     Target("bayesgrad.esol.nfp.r", "BayesGrad", "ESOL NFP r", "0.851", (at_least(0.841),)),

@@ -103,7 +103,7 @@ FAITHFULNESS_COLUMNS = ["model", "replicate", "method", "rank", "deletion_aopc",
                         "insertion_auc", "n_examples", "p_vs_random"]
 MAX_ROWS = 60
 MAX_COLUMNS = 14
-REPRODUCTION_COLUMNS = ["id", "verdict", "paper", "ours", "seeds", "criterion", "scale"]
+REPRODUCTION_COLUMNS = ["id", "verdict", "paper", "ours", "seeds", "criterion", "scale", "note"]
 
 
 @dataclass(frozen=True)
@@ -150,9 +150,9 @@ def run_stamp(results_dir, *, config: dict, command: str, workdir=".", threads: 
     commit = _report_commit(results_dir) or now_commit
     if commit != now_commit:
         commit += f"; pages written at {now_commit}"
-    torch_threads = ", ".join(str(t) for t in threads) or "unknown"
+    torch_threads = ", ".join(str(t) for t in sorted(set(threads))) or "unknown"
     machine = (f"{prov['platform']}, {os.cpu_count()} CPUs, python {prov['python']}, torch "
-               f"{prov['packages'].get('torch')} ({torch_threads} threads per job), accelerator: {prov['accelerator']}")
+               f"{prov['packages'].get('torch')}, torch threads per job: {torch_threads}, accelerator: {prov['accelerator']}")
     table = results_dir / "report" / "reproduction.csv"
     return Stamp(command=command, commit=commit, scale=str(config.get("scale", "unknown")), machine=machine,
                  date=_utc(), results_date=_utc(table.stat().st_mtime) if table.exists() else "")
