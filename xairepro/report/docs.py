@@ -285,7 +285,7 @@ def _cell_text(c) -> str:
     if isinstance(c.get("sanity"), str):
         text += f" {c['sanity']}"
     if pd.notna(c.get("seconds", np.nan)):
-        text += f", {float(c['seconds']):.2g} s"
+        text += f", {float(c['seconds']):.3g} s"
     return text
 
 
