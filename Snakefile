@@ -21,6 +21,7 @@ include: "rules/smiles2vec.smk"
 include: "rules/text.smk"
 include: "rules/leaderboard.smk"
 include: "rules/report.smk"
+include: "rules/docs.smk"
 
 
 rule all:
