@@ -31,8 +31,8 @@ from ..evaluation.units import AtomUnit
 from .explainer import Explainer, applicable
 from .suite import FaithfulnessSpec, SuiteResult, faithfulness_suite
 
-__all__ = ["ATOM", "CHUNK", "EMBEDDING_CHOICES", "GRAPH_MODALITY", "atom_embedding", "atom_scores", "atom_suite", "atom_table", "atom_unit",
-           "graph_batches", "graph_explainer", "mc_dropout_predictions", "pool_curves", "pooled_summary",
+__all__ = ["ATOM", "CHUNK", "EMBEDDING_CHOICES", "GRAPH_MODALITY", "atom_embedding", "atom_scores", "atom_suite",
+           "atom_table", "atom_unit", "graph_batches", "graph_explainer", "mc_dropout_predictions", "pool_curves", "pooled_summary",
            "random_graphs", "with_spread_columns"]
 
 #: The faithfulness schema's modality and unit of both graph experiments.
@@ -63,7 +63,8 @@ def graph_batches(graphs: Sequence, start: int, stop: int, target):
     return Batch.from_data_list(list(graphs[start:stop])), target
 
 
-def graph_explainer(model, cfg: Mapping, settings: Callable, *, ctx: RunContext, seed: Optional[int] = None) -> Explainer:
+def graph_explainer(model, cfg: Mapping, settings: Callable, *, ctx: RunContext,
+                    seed: Optional[int] = None) -> Explainer:
     """The Explainer over molecules of a study section ``cfg``: its ``methods``, ``method_options``,
     ``mc_samples`` (M of the sampling methods) and ``aggregation`` (default ``raw``), built from
     ``settings(model)``, :data:`CHUNK` molecules per call on ``ctx.torch_device``; the chunk starting at

@@ -35,9 +35,9 @@ def faithfulness_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> Sui
         test = test[:per_fold]
         run = ctx.child(fold)
         model = model.to(run.torch_device).eval()
-        results.append(atom_suite(explainer(model, cfg, ctx=run), test, FaithfulnessSpec.from_config(unit(cfg), cfg, ctx=run),
-                                  experiment=EXPERIMENT, model_name=inputs["model_name"], replicate=fold,
-                                  example_ids=[g.mol_id for g in test]))
+        spec = FaithfulnessSpec.from_config(unit(cfg), cfg, ctx=run)
+        results.append(atom_suite(explainer(model, cfg, ctx=run), test, spec, experiment=EXPERIMENT,
+                                  model_name=inputs["model_name"], replicate=fold, example_ids=[g.mol_id for g in test]))
     result = SuiteResult.concat(results)
     result.summary = pooled_summary(result.per_example)
     return result

@@ -32,7 +32,8 @@ def settings(model, cfg: Mapping, *, ctx: RunContext) -> dict:
     ``baseline`` (:func:`~..graphs.atom_embedding`), ``multiply_by_inputs`` (default True, signed;
     Table 1's section sets it false) and the run's ``max_batch``."""
     signed = bool(cfg.get("multiply_by_inputs", True))
-    return dict(atom_embedding(model, cfg.get("baseline", 0.0)), multiply_by_inputs=signed, max_batch=int(ctx.max_batch))
+    return dict(atom_embedding(model, cfg.get("baseline", 0.0)), multiply_by_inputs=signed,
+                max_batch=int(ctx.max_batch))
 
 
 def example_inputs(n: int, cfg: Mapping, seed: int = 0) -> list:
