@@ -22,11 +22,6 @@ from ..graphs import atom_embedding, atom_unit, graph_explainer, random_graphs
 __all__ = ["example_inputs", "explainer", "settings", "takes_noise", "unit", "with_noise"]
 
 
-def unit(cfg: Mapping) -> AtomUnit:
-    """The atom, removed by setting its embedding row to ``cfg['baseline']`` (default 0)."""
-    return atom_unit(cfg.get("baseline", 0.0))
-
-
 def settings(model, cfg: Mapping, *, ctx: RunContext) -> dict:
     """Every method of a Tox21 study is built from this: the atom embedding of ``model`` with its
     ``baseline`` (:func:`~..graphs.atom_embedding`), ``multiply_by_inputs`` (default True, signed;
@@ -34,11 +29,6 @@ def settings(model, cfg: Mapping, *, ctx: RunContext) -> dict:
     signed = bool(cfg.get("multiply_by_inputs", True))
     return dict(atom_embedding(model, cfg.get("baseline", 0.0)), multiply_by_inputs=signed,
                 max_batch=int(ctx.max_batch))
-
-
-def example_inputs(n: int, cfg: Mapping, seed: int = 0) -> list:
-    """``n`` random molecular graphs (the Tox21 models take any molecule; ``cfg`` sets no input shape)."""
-    return random_graphs(n, seed=seed)
 
 
 def explainer(model, cfg: Mapping, *, ctx: RunContext, seed: Optional[int] = None) -> Explainer:
@@ -54,9 +44,19 @@ def takes_noise(method: str) -> bool:
     return "stdevs" in accepted_options(method_class(method))
 
 
-def with_noise(explainer: Explainer, sigma: float) -> Explainer:
+def with_noise(configured: Explainer, sigma: float) -> Explainer:
     """The same explainer with SmoothGrad's sigma (``stdevs``) set to ``sigma`` in every configured
-    method that takes one (one point of the noise sweep)."""
-    options = {m: dict(explainer.method_options.get(m, {}), **({"stdevs": float(sigma)} if takes_noise(m) else {}))
-               for m in explainer.methods}
-    return replace(explainer, method_options=options)
+    method that takes one (one point of the noise sweep); the other options are kept."""
+    options = {m: dict(configured.method_options.get(m, {}), **({"stdevs": float(sigma)} if takes_noise(m) else {}))
+               for m in configured.methods}
+    return replace(configured, method_options=options)
+
+
+def unit(cfg: Mapping) -> AtomUnit:
+    """The atom, removed by setting its embedding row to ``cfg['baseline']`` (default 0)."""
+    return atom_unit(cfg.get("baseline", 0.0))
+
+
+def example_inputs(n: int, cfg: Mapping, seed: int = 0) -> list:
+    """``n`` random molecular graphs (the Tox21 models take any molecule; ``cfg`` sets no input shape)."""
+    return random_graphs(n, seed=seed)
