@@ -16,7 +16,7 @@ ESOL_FOLDS = list(range(ESOL_N_FOLDS))
 # What attribution reads; map_molecules only reaches the map rules.
 ESOL_ATTRIBUTION = {k: v for k, v in ESOL["attribution"].items() if k != "map_molecules"}
 # The attribution settings the faithfulness study shares (its methods and readings are its own).
-ESOL_FAITHFULNESS = dict({k: ESOL["attribution"][k] for k in ("mc_samples", "smoothgrad_noise", "baseline")},
+ESOL_FAITHFULNESS = dict({k: ESOL["attribution"][k] for k in ("mc_samples", "baseline")},
                          **ESOL["faithfulness"], n_folds=ESOL_N_FOLDS)
 ESOL_FOLD_MODELS = expand(f"{ESOL_DIR}/{{{{model}}}}/fold{{fold}}/model.pt", fold=ESOL_FOLDS)
 # The leaderboard protocol's tables of one model (xairepro.experiments.suite; the folds are its

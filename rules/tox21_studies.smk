@@ -7,12 +7,11 @@
 # Rule name == script name (scripts/<rule>.py); each rule gets only the config keys it uses.
 
 # What the maps read: the sampling settings of the attribution section and the srmmp keys they use.
-TOX21_SRMMP_MAPS = dict({k: TOX21["attribution"][k] for k in ("mc_samples", "smoothgrad_noise")},
+TOX21_SRMMP_MAPS = dict({"mc_samples": TOX21["attribution"]["mc_samples"]},
                         **{k: TOX21["srmmp"][k] for k in ("methods", "signed_methods", "map_molecules",
                                                           "oxygen_smarts", "n_similar") if k in TOX21["srmmp"]})
 # The faithfulness study shares the sampling settings; its methods and readings are its own.
-TOX21_FAITHFULNESS = dict({k: TOX21["attribution"][k] for k in ("mc_samples", "smoothgrad_noise")},
-                          **TOX21["faithfulness"])
+TOX21_FAITHFULNESS = dict({"mc_samples": TOX21["attribution"]["mc_samples"]}, **TOX21["faithfulness"])
 # The leaderboard protocol's tables of one model (xairepro.experiments.suite).
 TOX21_SUITE_FILES = {"per_example": "per_example.csv", "skipped": "faithfulness_skipped.csv", "curves": "curves.csv",
                      "summary": "summary.csv", "sanity": "sanity.csv", "uncertainty": "uncertainty.csv",

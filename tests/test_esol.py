@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 import torch
 
-from conftest import TOY_METHOD
+from conftest import REPO_ROOT, TOY_METHOD
+from xairepro.config import load_config
 from xairepro.context import RunContext
 from xairepro.data.featurize import featurize_smiles
 from xairepro.experiments.esol.attribution import attribution_study, summarize
@@ -17,7 +18,9 @@ from xairepro.experiments.esol.maps import maps_study
 from xairepro.experiments.esol.reproduction import reproduction_rows
 from xairepro.experiments.esol.targets import TARGETS
 from xairepro.experiments.esol.training import train_esol
-from xairepro.experiments.graphs import pool_curves, sanity_steps
+from xairepro.evaluation.sanity import sanity_steps
+from xairepro.experiments.esol import settings as ES
+from xairepro.experiments.graphs import pool_curves
 from xairepro.experiments.methods import FAITHFULNESS_COLUMNS, SKIPPED_COLUMNS
 from xairepro.report.targets import reproduction_table
 
@@ -27,13 +30,14 @@ SPEC = {"arch": "nfp", "hidden_dim": 8, "n_layers": 2, "dropout": 0.25}
 TRAIN = {"epochs": 3, "batch_size": 4, "lr": 1e-2}
 METHODS = ["vanilla_grad", "smoothgrad", "bayesgrad"]
 ATTRIBUTION = {"methods": METHODS, "multiply_by_inputs": True, "aggregation": "raw", "mc_samples": 4,
-               "smoothgrad_noise": 0.15, "baseline": 0.0}
+               "method_options": {"smoothgrad": {"stdevs": 0.15}}, "baseline": 0.0}
 N_FOLDS = 3
 ALL_METHODS = ["vanilla_grad", "input_x_gradient", "smoothgrad", "bayesgrad", "bayes_smoothgrad",
                "integrated_gradients", "occlusion", "shapley_sampling", "explanation_mask", "random"]
-FAITH = {"mc_samples": 3, "smoothgrad_noise": 0.15, "baseline": 0.0, "n_folds": N_FOLDS, "n_examples": 6,
-         "steps": 4, "max_fraction": 1.0, "n_random": 2, "ig_steps": 8,
-         "method_options": {"vanilla_grad": {"multiply_by_inputs": False, "aggregation": "square"}}}
+FAITH = {"mc_samples": 3, "baseline": 0.0, "n_folds": N_FOLDS, "n_examples": 6, "steps": 4, "max_fraction": 1.0,
+         "method_options": {"vanilla_grad": {"multiply_by_inputs": False, "aggregation": "square"},
+                            "smoothgrad": {"stdevs": 0.15}, "bayes_smoothgrad": {"stdevs": 0.15},
+                            "integrated_gradients": {"n_steps": 8}, "random": {"M": 2}}}
 
 
 def ctx(seed=0):
@@ -192,6 +196,39 @@ def test_faithfulness_suite_runs_sanity_uncertainty_and_cost_for_every_applied_m
     assert toy["deletion_aopc"].mean() < ixg["deletion_aopc"].mean()  # the reversed order is less faithful
 
 
+def test_settings_example_inputs_and_the_explainer_follow_the_config(fold_models):
+    """esol/settings.py on the quick config: random molecules the models take, the settings of the
+    model passed (the randomised copies get their own layer), the configured M and reading per method,
+    and the method options (IG points, SmoothGrad's sigma) reaching the built methods."""
+    from torch_geometric.data import Batch
+
+    esol = load_config(REPO_ROOT / "config.yaml", {"scale": "quick"})["esol"]
+    attribution = esol["attribution"]
+    faith = dict(esol["faithfulness"], mc_samples=attribution["mc_samples"], baseline=attribution["baseline"])
+    mols = ES.example_inputs(5, attribution)
+    assert len(mols) == 5 and len({g.num_nodes for g in ES.example_inputs(20, attribution)}) > 1
+    for g in mols:
+        assert g.x.dtype == torch.long and g.edge_index.shape == (2, g.edge_attr.numel())
+        assert g.edge_index.max() < g.num_nodes and set(g.x.tolist()) <= {6, 7, 8, 9, 16, 17}
+    assert fold_models[0].eval()(Batch.from_data_list(mols)).shape == (5, 1)
+    for m in fold_models[:2]:
+        s = ES.settings(m, attribution, ctx=ctx())
+        assert s["layer"] is m.embedding and s["baselines"] == 0.0 and s["multiply_by_inputs"] is True
+        assert s["max_batch"] == 64 and s["noise_mode"] == "absolute"
+    explainer = ES.explainer(fold_models[0], faith, ctx=ctx())
+    assert explainer.methods == faith["methods"] and attribution["mc_samples"] == 10
+    assert {m: explainer.samples(m) for m in ("vanilla_grad", "smoothgrad", "bayesgrad", "random")} == {
+        "vanilla_grad": 10, "smoothgrad": 10, "bayesgrad": 10, "random": 5}
+    assert explainer.reading("vanilla_grad") == "square" and explainer.reading("bayesgrad") == "raw"
+    built = explainer.build(["integrated_gradients", "smoothgrad", "vanilla_grad"])
+    assert built["integrated_gradients"].n_steps == 32 and built["smoothgrad"].noise.stdevs == 0.15
+    other = explainer.on(fold_models[1])
+    assert other.build(["vanilla_grad"])["vanilla_grad"].layer is fold_models[1].embedding
+    got = explainer.explain(mols, names=["bayesgrad", "random"])
+    assert got["bayesgrad"].M == 10 and got["random"].M == 5
+    assert [len(s) for s in got["bayesgrad"].units(ES.unit(faith), mols)] == [g.num_nodes for g in mols]
+
+
 def test_sanity_steps_setting():
     model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
     assert sanity_steps(model, "all") == [2] and sanity_steps(model, []) == [] and sanity_steps(model, None) is None
@@ -255,14 +292,12 @@ def test_atom_deletion_curve_agrees_with_quantus(graphs, fold_models):
     from torch_geometric.data import Batch
 
     from xairepro.evaluation.faithfulness import faithfulness_curves
-    from xairepro.experiments.graphs import atom_settings, atom_unit, explain_graphs
-
     model = fold_models[0].eval()
     mols = [g for g in split_fold(graphs, 0, N_FOLDS, 0)[1] if g.num_nodes >= 3][:4]
     assert len(mols) >= 3
-    cfg = {"baseline": 0.0}
-    unit = atom_unit(cfg)
-    bayes = explain_graphs(model, mols, ["bayesgrad"], atom_settings(model, cfg, ctx=ctx()), M=4, seed=0)["bayesgrad"]
+    cfg = {"baseline": 0.0, "methods": ["bayesgrad"], "mc_samples": 4}
+    unit = ES.unit(cfg)
+    bayes = ES.explainer(model, cfg, ctx=ctx()).explain(mols)["bayesgrad"]
     for g, s in zip(mols, bayes.units(unit, mols, "raw")):
         n = g.num_nodes
         assert len(set(np.round(s, 12))) == n  # distinct scores: one order, whoever sorts them

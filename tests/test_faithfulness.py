@@ -42,7 +42,7 @@ def test_pixel_deletion_curve_and_aopc_by_hand():
     reverse = faithfulness_curves(model, [x], [-true], PixelUnit(), fractions=fractions)
     np.testing.assert_allclose(reverse[0], [10, 9, 7, 4, 0])
     # the floor is the registered method "random", an explanation like the others
-    random = RandomOrder(model, n_random=3).compute(x.unsqueeze(0), seed=0)
+    random = RandomOrder(model).compute(x.unsqueeze(0), M=3, seed=0)
     per_example, curves = faithfulness_study(model, [x], {"true": [true], "reversed": [-true], RANDOM: random},
                                              PixelUnit(), fractions=fractions)
     assert set(per_example["method"]) == {"true", "reversed", RANDOM}

@@ -20,6 +20,7 @@ from xairepro.experiments.tox21 import data as D
 from xairepro.experiments.tox21 import dead_features as DF
 from xairepro.experiments.tox21 import integrated_gradients as IG
 from xairepro.experiments.tox21 import pyridine as P
+from xairepro.experiments.tox21 import settings as TS
 from xairepro.experiments.tox21 import srmmp as S
 from xairepro.experiments.methods import FAITHFULNESS_COLUMNS, SKIPPED_COLUMNS
 from xairepro.experiments.tox21.faithfulness import faithfulness_study, gather_faithfulness
@@ -45,18 +46,19 @@ SPEC = {"ggnn": {"arch": "ggnn", "hidden_dim": 8, "n_layers": 2, "dropout": 0.25
         "nfp": {"arch": "nfp", "hidden_dim": 8, "n_layers": 2, "dropout": 0.25}}
 TRAIN = {"batch_size": 8, "lr": 0.01, "epochs": 2}
 DATA = {"val_fraction": 0.3, "srmmp_split": [0.5, 0.25, 0.25]}
+NOISE = {"smoothgrad": {"stdevs": 0.15}, "bayes_smoothgrad": {"stdevs": 0.15}}
 ATTRIBUTION = {"methods": list(METHODS), "multiply_by_inputs": False, "aggregation": "square", "mc_samples": 3,
-               "smoothgrad_noise": 0.15, "noise_sweep": [0.1, 0.15], "n_rates": 20, "n_examples": 2}
+               "method_options": NOISE, "noise_sweep": [0.1, 0.15], "n_rates": 20, "n_examples": 2}
 MAPS = {"methods": ["bayesgrad", "vanilla_grad"], "signed_methods": ["bayesgrad", "input_x_gradient"],
-        "mc_samples": 3, "smoothgrad_noise": 0.15, "oxygen_smarts": "[OX2]c1c(C(C)(C)C)cccc1C(C)(C)C"}
+        "mc_samples": 3, "oxygen_smarts": "[OX2]c1c(C(C)(C)C)cccc1C(C)(C)C"}
 ALL_METHODS = ["vanilla_grad", "input_x_gradient", "smoothgrad", "bayesgrad", "bayes_smoothgrad",
                "integrated_gradients", "occlusion", "shapley_sampling", "explanation_mask", "random"]
-FAITH = {"mc_samples": 3, "smoothgrad_noise": 0.15, "n_examples": 4, "steps": 4, "max_fraction": 1.0,
-         "n_random": 2, "ig_steps": 8,
-         "method_options": {"vanilla_grad": {"multiply_by_inputs": False, "aggregation": "square"}}}
+FAITH = {"mc_samples": 3, "n_examples": 4, "steps": 4, "max_fraction": 1.0,
+         "method_options": {"vanilla_grad": {"multiply_by_inputs": False, "aggregation": "square"}, **NOISE,
+                            "integrated_gradients": {"n_steps": 8}, "random": {"M": 2}}}
 IG_CFG = {"steps": 16, "n_molecules": 8, "n_saturation": 3}
 DEAD = {"models": ["weave", "ggnn"], "layers": [1, 2], "hidden_dim": 8, "dropout": 0.0, "epochs": 1,
-        "n_molecules": 5, "ig_steps": 8, "rel_tol": 1e-4}
+        "n_molecules": 5, "steps": 8, "rel_tol": 1e-4}
 CTX = RunContext(seed=0, device="cpu", max_batch=256)
 
 
@@ -156,11 +158,49 @@ def test_method_runs_cover_the_sweep_and_mark_the_main_sigma():
     noisy = [(m, s) for m, s in runs if not np.isnan(s)]
     assert [m for m, _ in noisy] == ["smoothgrad", "bayes_smoothgrad"] * 2  # the methods that take a sigma
     assert sorted({s for _, s in noisy}) == [0.1, 0.15]
-    mains = [m for m, s in runs if P.is_main_run(s, ATTRIBUTION)]
+    mains = [m for m, s in runs if P.is_main_run(m, s, ATTRIBUTION)]
     assert sorted(mains) == sorted(METHODS)
     # the sweep follows the configured list: a registered noise-free method runs once
     runs = P.method_runs(dict(ATTRIBUTION, methods=["smoothgrad", TOY_METHOD]))
     assert runs[0][0] == TOY_METHOD and np.isnan(runs[0][1]) and [m for m, _ in runs[1:]] == ["smoothgrad"] * 2
+
+
+def test_each_noisy_method_keeps_its_own_main_sigma():
+    cfg = dict(ATTRIBUTION, method_options={"smoothgrad": {"stdevs": 0.15}, "bayes_smoothgrad": {"stdevs": 0.12}})
+    runs = P.method_runs(cfg)
+    assert [(m, s) for m, s in runs if not np.isnan(s)] == [("smoothgrad", 0.1), ("bayes_smoothgrad", 0.1),
+                                                            ("bayes_smoothgrad", 0.12), ("smoothgrad", 0.15),
+                                                            ("bayes_smoothgrad", 0.15)]
+    assert [(m, s) for m, s in runs if not np.isnan(s) and P.is_main_run(m, s, cfg)] == [
+        ("bayes_smoothgrad", 0.12), ("smoothgrad", 0.15)]
+
+
+def test_settings_example_inputs_and_the_explainer_follow_the_config(full_model):
+    """tox21/settings.py on the quick config: random molecules the models take, the settings of the
+    model passed (Table 1: the plain gradient; faithfulness: signed), the configured M per method, and
+    the noise sweep's explainer changing only the noisy methods' sigma."""
+    tox21 = load_config(REPO_ROOT / "config.yaml", {"scale": "quick"})["tox21"]
+    attribution = tox21["attribution"]
+    faith = dict(tox21["faithfulness"], mc_samples=attribution["mc_samples"])
+    model = full_model[0].model.eval()
+    mols = TS.example_inputs(4, attribution)
+    assert len(mols) == 4 and all(g.x.dtype == torch.long and g.edge_index.max() < g.num_nodes for g in mols)
+    assert model(Batch.from_data_list(mols)).shape[0] == 4
+    table1 = TS.settings(model, attribution, ctx=CTX)
+    assert table1["layer"] is model.embedding and table1["multiply_by_inputs"] is False and table1["max_batch"] == 256
+    assert TS.settings(model, faith, ctx=CTX)["multiply_by_inputs"] is True
+    explainer = TS.explainer(model, attribution, ctx=CTX)
+    assert explainer.methods == list(METHODS) and all(explainer.samples(m) == 10 for m in METHODS)
+    assert all(explainer.reading(m) == "square" for m in METHODS)
+    assert TS.explainer(model, faith, ctx=CTX).samples("random") == 5
+    swept = TS.with_noise(explainer, 0.05)
+    assert swept.build(["smoothgrad"])["smoothgrad"].noise.stdevs == 0.05
+    assert swept.method_options["bayes_smoothgrad"]["stdevs"] == 0.05 and "stdevs" not in swept.method_options.get(
+        "vanilla_grad", {})
+    assert explainer.build(["smoothgrad"])["smoothgrad"].noise.stdevs == 0.15  # the configured one is untouched
+    a = explainer.explain(mols[:2], names=["smoothgrad"])["smoothgrad"]
+    b = swept.explain(mols[:2], names=["smoothgrad"])["smoothgrad"]
+    assert a.M == b.M == 10 and not torch.allclose(a.samples, b.samples)
 
 
 def test_key_oxygen_of_tyrphostin_and_its_methyl_ether():
@@ -463,7 +503,9 @@ def test_config_section_resolves_by_scale():
                               "ablation": {"model": "ggnn_embedding_state", "n_models": 10}}
     assert full["models"]["ggnn_embedding_state"]["arch"] == "ggnn_embedding_state"
     assert full["srmmp"]["n_seeds"] >= 5 and quick["srmmp"]["n_seeds"] >= 2
-    assert full["attribution"]["mc_samples"] == 100 and full["attribution"]["smoothgrad_noise"] == 0.15
+    assert full["attribution"]["mc_samples"] == 100
+    assert {m: o["stdevs"] for m, o in full["attribution"]["method_options"].items()} == {"smoothgrad": 0.15,
+                                                                                      "bayes_smoothgrad": 0.15}
     assert full["models"]["ggnn"] == {"arch": "ggnn", "hidden_dim": 16, "n_layers": 4, "dropout": 0.25}
     assert full["srmmp"]["epochs"] == 200
     # every method list by registered names: Table 1's four, the maps', all ten in the faithfulness study

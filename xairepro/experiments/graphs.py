@@ -1,99 +1,99 @@
-"""Per-atom attributions of graph models and their faithfulness, shared by the graph experiments
-(ESOL, Tox21): a helper module, not an experiment.
+"""What the graph experiments (ESOL, Tox21) share about graphs: a helper module, not an experiment.
 
-Every method is named in the experiment's config by its registered name
-(:func:`xairepro.attribution.method_names`) and built from ONE settings dict
-(:func:`atom_settings`): attributions at the atom embedding (``model.embedding``) against a baseline
-embedding, SmoothGrad's sigma, the integrated-gradients path, occlusion of one atom row at a time,
-the number of random orders. A method reads only the settings it accepts, so no code here knows
-which methods exist. An atom's score is the sum over the embedding channels of the elementwise
-``aggregation`` of the attribution (chainer-chemistry ``aggregate``: ``raw`` for signed maps,
-``square`` for the squared gradient norm of BayesGrad's Table 1), averaged over the M samples; its
-spread over the samples is the uncertainty map. :func:`atom_suite` runs the leaderboard protocol
-(:func:`~xairepro.experiments.suite.faithfulness_suite`) over atoms for one model; ESOL runs it per
-fold model, Tox21 per Table 1 subset model.
+Molecules are explained at the atom embedding (``model.embedding``), so everything here is about
+graphs, not about one study: the atom unit and the fixed choices every method on an atom embedding
+makes (:data:`EMBEDDING_CHOICES`), cutting a list of graphs into batches (:func:`graph_batches`) and
+the :class:`~.explainer.Explainer` over molecules (:func:`graph_explainer`: each experiment's
+``settings.py`` gives it its settings), per-atom scores and their table, the MC-dropout predictive,
+the leaderboard protocol over atoms (:func:`atom_suite`) and the pooling of its curves and paired
+tests over replicates (ESOL's folds, Tox21's subset models).
+An atom's score is the sum over the embedding channels of the elementwise ``aggregation`` of the
+attribution (chainer-chemistry ``aggregate``: ``raw`` for signed maps, ``square`` for the squared
+gradient norm of BayesGrad's Table 1), averaged over the M samples; its spread over the samples is
+the uncertainty map.
 """
 from __future__ import annotations
 
-from typing import Mapping, Optional, Sequence
+from typing import Callable, Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 from rdkit import Chem
-from torch_geometric.data import Batch
+from torch_geometric.data import Batch, Data
 
 from ..attribution import mc_dropout
 from ..context import RunContext
+from ..data.featurize import N_BOND_TYPES
 from ..evaluation.atoms import atom_environment
 from ..evaluation.faithfulness import faithfulness_summary
-from ..evaluation.sanity import parameter_layers
 from ..evaluation.units import AtomUnit
-from .methods import NotApplicable, applicable, explain_chunks
-from .suite import SuiteResult, faithfulness_suite
+from .explainer import Explainer, applicable
+from .suite import FaithfulnessSpec, SuiteResult, faithfulness_suite
 
-__all__ = ["GRAPH_MODALITY", "atom_scores", "atom_settings", "atom_suite", "atom_table", "atom_unit",
-           "explain_graphs", "mc_dropout_predictions", "not_applied", "pool_curves", "pooled_summary",
-           "reading_options", "sanity_steps", "with_spread_columns"]
+__all__ = ["ATOM", "CHUNK", "EMBEDDING_CHOICES", "GRAPH_MODALITY", "atom_embedding", "atom_scores", "atom_suite",
+           "atom_table", "atom_unit", "graph_batches", "graph_explainer", "mc_dropout_predictions", "pool_curves", "pooled_summary",
+           "random_graphs", "with_spread_columns"]
 
 #: The faithfulness schema's modality and unit of both graph experiments.
 GRAPH_MODALITY, ATOM = "molecular graph", "atom"
 #: Molecules per batched attribution call.
 CHUNK = 64
+#: What every method attributing to an atom embedding does, whatever the study: SmoothGrad's sigma is
+#: absolute (an embedding has no value range to scale it by), integrated gradients use the trapezoid
+#: rule (the end points F(0) and F(x) enter, so completeness holds up to the path's curvature), and
+#: occlusion removes one atom's row at a time (the atom is the unit).
+EMBEDDING_CHOICES = {"noise_mode": "absolute", "method": "trapezoid", "sliding_window_shapes": "rows"}
 
 
-def atom_unit(cfg: Mapping) -> AtomUnit:
-    """Atoms of ``model.embedding``'s output; removing one sets its row to ``cfg['baseline']`` (default 0)."""
-    return AtomUnit("embedding", float(cfg.get("baseline", 0.0)))
+def atom_unit(baseline: float = 0.0) -> AtomUnit:
+    """Atoms of ``model.embedding``'s output; removing one sets its row to ``baseline``."""
+    return AtomUnit("embedding", float(baseline))
 
 
-def atom_settings(model, cfg: Mapping, *, ctx: RunContext, **overrides) -> dict:
-    """The one settings dict every method of a graph study is built from.
-
-    ``cfg`` keys (all optional): ``baseline`` (the embedding an atom is compared with and removed
-    to; 0, the mean of the embedding's prior), ``multiply_by_inputs`` (signed input x gradient,
-    BayesGrad section 2.4; default True), ``smoothgrad_noise`` (absolute sigma on the embedding),
-    ``ig_steps`` (trapezoid points from the baseline), ``n_random`` (random orders). ``overrides``
-    win (a study's fixed choice, e.g. a sweep's sigma).
-    """
-    settings = {"layer": model.embedding, "baselines": float(cfg.get("baseline", 0.0)),
-                "multiply_by_inputs": bool(cfg.get("multiply_by_inputs", True)),
-                "stdevs": float(cfg.get("smoothgrad_noise", 0.15)), "noise_mode": "absolute",
-                "n_steps": int(cfg.get("ig_steps", 64)), "method": "trapezoid",
-                "sliding_window_shapes": "rows", "n_random": int(cfg.get("n_random", 5)),
-                "max_batch": ctx.max_batch}
-    settings.update(overrides)
-    return settings
+def atom_embedding(model, baseline: float = 0.0) -> dict:
+    """Where a method attributes a graph model's atoms: ``layer`` (the atom embedding), ``baselines``
+    (the embedding an atom is compared with, as :func:`atom_unit` removes it) and
+    :data:`EMBEDDING_CHOICES`; each experiment's ``settings`` adds its own choices."""
+    return {"layer": model.embedding, "baselines": float(baseline), **EMBEDDING_CHOICES}
 
 
-def reading_options(cfg: Mapping) -> tuple[dict, dict]:
-    """``cfg['method_options']`` split into what the methods are built with and how each one is read:
-    ``(constructor options by method, aggregation by method)``. ``aggregation`` in a method's options
-    (``raw | abs | square``) overrides ``cfg['aggregation']`` (default ``raw``) for that method."""
-    default = cfg.get("aggregation", "raw")
-    build, read = {}, {}
-    for name in cfg.get("methods", []):
-        opts = dict((cfg.get("method_options") or {}).get(name, {}))
-        read[name] = opts.pop("aggregation", default)
-        build[name] = opts
-    return build, read
+def graph_batches(graphs: Sequence, start: int, stop: int, target):
+    """The Explainer's ``batches`` over a list of graphs: molecules ``start:stop`` as one ``Batch``."""
+    return Batch.from_data_list(list(graphs[start:stop])), target
 
 
-def explain_graphs(model, graphs: Sequence, names: Sequence[str], settings: Mapping, *, M: int, seed: int,
-                   method_options: Optional[Mapping] = None, device=None, chunk: int = CHUNK,
-                   seconds: Optional[dict] = None) -> dict:
-    """``{name: Explanation | NotApplicable}`` of ``graphs`` for every method of ``names``, batched
-    ``chunk`` molecules at a time; the chunk starting at molecule ``s`` draws with seed ``seed + s``;
-    ``seconds``: when given, each method's compute time is added to it."""
-    graphs = list(graphs)
-    device = device if device is not None else next(model.parameters()).device
+def graph_explainer(model, cfg: Mapping, settings: Callable, *, ctx: RunContext,
+                    seed: Optional[int] = None) -> Explainer:
+    """The Explainer over molecules of a study section ``cfg``: its ``methods``, ``method_options``,
+    ``mc_samples`` (M of the sampling methods) and ``aggregation`` (default ``raw``), built from
+    ``settings(model)``, :data:`CHUNK` molecules per call on ``ctx.torch_device``; the chunk starting at
+    molecule ``s`` draws with ``seed + s`` (default ``ctx.seed``)."""
+    return Explainer(model, list(cfg["methods"]), settings=settings, method_options=cfg.get("method_options") or {},
+                     M=int(cfg["mc_samples"]), aggregation=cfg.get("aggregation", "raw"), chunk=CHUNK,
+                     batches=graph_batches, device=ctx.torch_device, seed=int(ctx.seed if seed is None else seed),
+                     label="graph attribution chunks")
 
-    def make_batch(start, stop):
-        return Batch.from_data_list(graphs[start:stop]).to(device), None
 
-    return explain_chunks(model, len(graphs), make_batch, list(names), settings, M=M,
-                          seed=lambda k: int(seed) + k * chunk, chunk=chunk, method_options=method_options,
-                          label="graph attribution chunks", seconds=seconds)
+def random_graphs(n: int, *, atoms: tuple[int, int] = (5, 30), seed: int = 0) -> list[Data]:
+    """``n`` random connected molecular graphs as the featurizer makes them (``x``: atomic numbers of C,
+    N, O, F, S, Cl; ``edge_index`` both directions of a random tree plus a ring closure; ``edge_attr``:
+    bond types), ``atoms`` = the (min, max) atom count: inputs of the configured models for tests and
+    benchmarks that need no data set."""
+    gen = torch.Generator().manual_seed(int(seed))
+    elements = torch.tensor([6, 7, 8, 9, 16, 17])
+    out = []
+    for _ in range(int(n)):
+        k = int(torch.randint(atoms[0], atoms[1] + 1, (1,), generator=gen))
+        parents = [int(torch.randint(0, i, (1,), generator=gen)) for i in range(1, k)]
+        pairs = list(zip(parents, range(1, k))) + ([(0, k - 1)] if k > 2 and parents[-1] != 0 else [])
+        src = [a for a, b in pairs] + [b for a, b in pairs]
+        dst = [b for a, b in pairs] + [a for a, b in pairs]
+        bonds = torch.randint(0, N_BOND_TYPES, (len(pairs),), generator=gen)
+        x = elements[torch.randint(0, len(elements), (k,), generator=gen)]
+        out.append(Data(x=x, edge_index=torch.tensor([src, dst], dtype=torch.long).reshape(2, -1),
+                        edge_attr=torch.cat([bonds, bonds]), num_nodes=k))
+    return out
 
 
 def atom_scores(results: Mapping, graphs: Sequence, aggregation, unit: Optional[AtomUnit] = None
@@ -152,48 +152,14 @@ def mc_dropout_predictions(model, graphs: Sequence, M: int, seed: int = 0, devic
     return p.mean(0), p.std(0)
 
 
-def sanity_steps(model, value=()):
-    """``cfg['sanity_steps']`` as :func:`~xairepro.experiments.suite.faithfulness_suite` takes it:
-    ``"all"``: only the full randomisation (every parameter layer of ``model`` re-initialised, the
-    cheap setting of the quick scale); a list of layer counts as given (``[]``: the default cascade,
-    1, half and all layers); ``None``: no sanity check."""
-    if value == "all":
-        return [len(parameter_layers(model))]
-    return None if value is None else list(value)
-
-
-def atom_suite(model, graphs: Sequence, cfg: Mapping, *, ctx: RunContext, experiment: str, model_name: str,
+def atom_suite(explainer: Explainer, graphs: Sequence, spec: FaithfulnessSpec, *, experiment: str, model_name: str,
                replicate=0, example_ids: Sequence | None = None) -> SuiteResult:
-    """The leaderboard protocol (:func:`~xairepro.experiments.suite.faithfulness_suite`) over atoms
-    for one graph model: deletion and insertion curves (an atom is removed by setting its embedding
-    to the baseline) of every method of ``cfg['methods']``, each read with its aggregation
-    (:func:`reading_options`), the methods that did not apply, the model-randomisation check
-    (``cfg['sanity_steps']``, :func:`sanity_steps`), the informativeness of the sampled methods'
-    per-atom spread (``cfg['uncertainty']``, default on) and the seconds of each method. The explained
-    output is the model's first output (ESOL: predicted log solubility; Tox21: the pre-sigmoid
-    score). Every method is built on the model it explains, so the randomised copies are explained
-    exactly like the trained one.
-
-    ``cfg``: methods, steps, max_fraction, mc_samples (M of the sampling methods), the
-    :func:`atom_settings` keys, and optionally method_options, aggregation, sanity_steps, uncertainty.
-    """
-    device = ctx.torch_device
-    model = model.to(device).eval()
-    graphs = list(graphs)
-    build, read = reading_options(cfg)
-    names = list(cfg["methods"])
-
-    def explain_fn(m, seconds):
-        return explain_graphs(m, graphs, names, atom_settings(m, cfg, ctx=ctx), M=cfg["mc_samples"], seed=ctx.seed,
-                              method_options=build, device=device, seconds=seconds)
-
+    """The leaderboard protocol (:func:`~xairepro.experiments.suite.faithfulness_suite`) over the atoms
+    of ``graphs`` for the explainer's model, labelled as a molecular-graph study; the curves carry the
+    number of molecules ``n`` behind each replicate's mean (:func:`pool_curves` weights by it)."""
     labels = dict(experiment=experiment, modality=GRAPH_MODALITY, unit=ATOM, model=model_name, replicate=replicate)
-    result = faithfulness_suite(model, graphs, atom_unit(cfg), explain_fn, labels=labels,
-                                fractions=np.linspace(0.0, cfg["max_fraction"], cfg["steps"] + 1), aggregation=read,
-                                max_batch=ctx.max_batch, example_ids=example_ids,
-                                sanity_steps=sanity_steps(model, cfg.get("sanity_steps", [])), sanity_seed=ctx.seed,
-                                uncertainty=bool(cfg.get("uncertainty", True)))
-    result.curves["n"] = len(graphs)  # examples behind each replicate's mean (pool_curves weights by it)
+    result = faithfulness_suite(explainer, list(graphs), spec, labels=labels, example_ids=example_ids)
+    result.curves["n"] = len(graphs)
     return result
 
 
@@ -215,8 +181,3 @@ def pooled_summary(per_example: pd.DataFrame) -> pd.DataFrame:
     by the same model."""
     keyed = per_example.assign(example=per_example["replicate"].astype(str) + ":" + per_example["example"].astype(str))
     return faithfulness_summary(keyed).assign(n_replicates=per_example["replicate"].nunique())
-
-
-def not_applied(results: Mapping) -> list[NotApplicable]:
-    """The methods of ``results`` that did not apply (to log them)."""
-    return [r for r in results.values() if isinstance(r, NotApplicable)]

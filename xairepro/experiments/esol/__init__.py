@@ -6,8 +6,9 @@ input x gradient on the atom embedding (baseline 0, the mean of the embedding's 
 over M MC-dropout samples (``bayesgrad``), with ``vanilla_grad`` and ``smoothgrad`` beside it
 (config ``esol.attribution.methods``).
 
-Modules: ``data`` (featurize, folds), ``training`` (``train_esol``: one fold's model), one module
-per study, each ``<name>_study(inputs, cfg, *, ctx)`` with its methods named in config —
+Modules: ``data`` (featurize, folds), ``training`` (``train_esol``: one fold's model), ``settings``
+(what the methods attribute to, the atom unit, the Explainer of a config section), one module per
+study, each ``<name>_study(inputs, cfg, *, ctx)`` with its methods named in config —
 ``attribution`` (held-out predictions, atom scores, environment table), ``maps`` (named
 molecules), ``faithfulness`` (deletion/insertion AOPC of every method), ``blog_ig`` (the saliency
 blog's GGNN) — ``targets`` and ``reproduction``.

@@ -10,9 +10,10 @@ from ...context import RunContext
 from ...evaluation.atoms import environment_table
 from ...evaluation.regression import regression_metrics
 from ...training import predict
-from ..graphs import (atom_scores, atom_settings, atom_table, explain_graphs, mc_dropout_predictions, not_applied,
-                      reading_options, with_spread_columns)
+from ..explainer import NotApplicable
+from ..graphs import atom_scores, atom_table, mc_dropout_predictions, with_spread_columns
 from .data import split_fold
+from .settings import explainer
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +22,8 @@ def attribution_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> tupl
     """Predictions and per-atom attributions of the held-out molecules of one fold.
 
     ``inputs``: ``model`` (the fold's), ``graphs`` (every featurized molecule), ``fold``.
-    ``cfg``: n_folds, methods, mc_samples, smoothgrad_noise, baseline, multiply_by_inputs (signed
-    input x gradient, BayesGrad section 2.4), aggregation (``raw``: signed maps), method_options.
+    ``cfg``: n_folds, methods, mc_samples, method_options, baseline, multiply_by_inputs (signed
+    input x gradient, BayesGrad section 2.4), aggregation (``raw``: signed maps) (:mod:`.settings`).
     Returns (predictions, atoms): one row per atom with a column per method and its spread over the
     samples (``<method>_sd``); methods that cannot explain the model are logged and left out.
     """
@@ -37,12 +38,11 @@ def attribution_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> tupl
         "fold": fold, "measured": [float(g.y.item()) for g in test], "predicted": pred,
         "predicted_mc_mean": mc_mean[:, 0], "predicted_mc_std": mc_std[:, 0],
     })
-    build, read = reading_options(cfg)
-    results = explain_graphs(model, test, cfg["methods"], atom_settings(model, cfg, ctx=ctx), M=cfg["mc_samples"],
-                             seed=run.seed, method_options=build, device=device)
-    for skipped in not_applied(results):
+    configured = explainer(model, cfg, ctx=ctx, seed=run.seed)
+    results = configured.explain(test)
+    for skipped in (r for r in results.values() if isinstance(r, NotApplicable)):
         log.warning("%s does not apply: %s", skipped.method, skipped.reason)
-    scores, spread = atom_scores(results, test, read)
+    scores, spread = atom_scores(results, test, configured.readings())
     atoms = atom_table(test, with_spread_columns(scores, spread), extra={"fold": [fold] * len(test)})
     return predictions, atoms
 

@@ -3,24 +3,22 @@
 the predicted solubility) and carbon chains negative. One model, trained on every fold but the first
 and explained on the first fold's held-out molecules and on the named map molecules.
 
-A study of one method (the blog's), so it builds :class:`IntegratedGradients` itself."""
+A study of one method (the blog's): its explainer is ESOL's (:mod:`.settings`) with that method alone."""
 from __future__ import annotations
 
 from typing import Mapping
 
 import numpy as np
 import pandas as pd
-from torch_geometric.data import Batch
 
-from ...attribution import Explanation, IntegratedGradients
 from ...context import RunContext
 from ...data.featurize import graphs_from_smiles
 from ...evaluation.atoms import environment_table
 from ...evaluation.units import AtomUnit
-from ...progress import progress
 from ...training import predict
-from ..graphs import CHUNK, atom_table
+from ..graphs import atom_table
 from .data import split_fold
+from .settings import explainer
 
 BLOG_FOLD = 0
 METHOD = "integrated_gradients"
@@ -28,13 +26,10 @@ METHOD = "integrated_gradients"
 
 def _ig_scores(model, graphs, cfg: Mapping, *, ctx: RunContext):
     """Per-atom IG (sum over embedding channels) and each molecule's completeness error."""
-    device = ctx.torch_device
-    model = model.to(device).eval()
-    ig = IntegratedGradients(model, model.embedding, baselines=float(cfg["baseline"]), n_steps=cfg["steps"],
-                             method="trapezoid", keep_grads=False, max_batch=ctx.max_batch)
-    parts = [ig.compute(Batch.from_data_list(list(graphs[s:s + CHUNK])).to(device), seed=ctx.seed).cpu()
-             for s in progress(range(0, len(graphs), CHUNK), "integrated gradients chunks", unit="chunk")]
-    explanation = Explanation.cat(parts)
+    model = model.to(ctx.torch_device).eval()
+    section = {"methods": [METHOD], "mc_samples": 1, "baseline": float(cfg["baseline"]),
+               "method_options": {METHOD: {"n_steps": int(cfg["steps"]), "keep_grads": False}}}
+    explanation = explainer(model, section, ctx=ctx).explain(list(graphs))[METHOD]
     return explanation.units(AtomUnit(), list(graphs)), explanation.path.rel_error.double().numpy()
 
 

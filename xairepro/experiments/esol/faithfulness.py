@@ -10,8 +10,9 @@ from typing import Mapping
 
 from ...context import RunContext
 from ..graphs import atom_suite, pooled_summary
-from ..suite import SuiteResult
+from ..suite import FaithfulnessSpec, SuiteResult
 from .data import split_fold
+from .settings import explainer, unit
 
 EXPERIMENT = "esol"
 
@@ -21,9 +22,9 @@ def faithfulness_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> Sui
     from the folds (model k explains fold k, with ``ctx.child(k)``).
 
     ``inputs``: ``models`` (one per fold), ``graphs`` (every featurized molecule), ``model_name``.
-    ``cfg``: n_folds, n_examples, methods, steps, max_fraction, mc_samples, smoothgrad_noise,
-    baseline, ig_steps, n_random, method_options, aggregation, sanity_steps, uncertainty
-    (:func:`~..graphs.atom_suite`). Every table carries the fold as ``replicate``; the curves are
+    ``cfg``: n_folds, n_examples, methods, mc_samples, method_options, aggregation, baseline,
+    multiply_by_inputs (:mod:`.settings`), steps, max_fraction, sanity_steps, uncertainty
+    (:class:`~..suite.FaithfulnessSpec`). Every table carries the fold as ``replicate``; the curves are
     per fold with the fold's number of molecules ``n`` (:func:`~..graphs.pool_curves` pools them);
     the summary ranks the methods over the molecules of every fold (:func:`~..graphs.pooled_summary`).
     """
@@ -32,9 +33,11 @@ def faithfulness_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> Sui
     for fold, model in enumerate(inputs["models"]):
         _, test = split_fold(inputs["graphs"], fold, cfg["n_folds"], ctx.seed)
         test = test[:per_fold]
-        results.append(atom_suite(model, test, cfg, ctx=ctx.child(fold), experiment=EXPERIMENT,
-                                  model_name=inputs["model_name"], replicate=fold,
-                                  example_ids=[g.mol_id for g in test]))
+        run = ctx.child(fold)
+        model = model.to(run.torch_device).eval()
+        spec = FaithfulnessSpec.from_config(unit(cfg), cfg, ctx=run)
+        results.append(atom_suite(explainer(model, cfg, ctx=run), test, spec, experiment=EXPERIMENT,
+                                  model_name=inputs["model_name"], replicate=fold, example_ids=[g.mol_id for g in test]))
     result = SuiteResult.concat(results)
     result.summary = pooled_summary(result.per_example)
     return result

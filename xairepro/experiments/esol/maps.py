@@ -8,7 +8,8 @@ import numpy as np
 from ...context import RunContext
 from ...data.featurize import graphs_from_smiles
 from ...training import predict
-from ..graphs import atom_scores, atom_settings, explain_graphs, reading_options
+from ..graphs import atom_scores
+from .settings import explainer
 
 
 def maps_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> list[dict]:
@@ -25,13 +26,10 @@ def maps_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> list[dict]:
     names = list(molecules)
     graphs = graphs_from_smiles(molecules[n] for n in names)
     device = ctx.torch_device
-    build, read = reading_options(cfg)
     per_model = []
     for k, m in enumerate(models):
-        m.to(device).eval()
-        results = explain_graphs(m, graphs, cfg["methods"], atom_settings(m, cfg, ctx=ctx), M=cfg["mc_samples"],
-                                 seed=ctx.child(k).seed, method_options=build, device=device)
-        per_model.append(atom_scores(results, graphs, read))
+        configured = explainer(m.to(device).eval(), cfg, ctx=ctx, seed=ctx.child(k).seed)
+        per_model.append(atom_scores(configured.explain(graphs), graphs, configured.readings()))
     preds = np.mean([predict(m, graphs, device=device)[:, 0] for m in models], axis=0)
     methods = list(per_model[0][0])
     records = []

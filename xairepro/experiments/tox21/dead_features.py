@@ -67,7 +67,7 @@ def dead_features_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext,
     one-layer Weave network cannot tell apart get identical attributions.
 
     ``inputs``: ``graphs``, ``splits``. ``cfg``: the dead_features section (models, layers,
-    hidden_dim, dropout, epochs, n_molecules, ig_steps, rel_tol) with ``train`` (batch_size, lr)
+    hidden_dim, dropout, epochs, n_molecules, steps: the IG points, rel_tol) with ``train`` (batch_size, lr)
     and ``subset_size``. Returns (summary per model and depth, per-pair rows).
     """
     graphs, splits = inputs["graphs"], inputs["splits"]
@@ -80,7 +80,7 @@ def dead_features_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext,
             spec = {"arch": name, "hidden_dim": cfg["hidden_dim"], "n_layers": n_layers, "dropout": cfg["dropout"]}
             trained = train_binary(spec, train_set, None, dict(cfg["train"], epochs=cfg["epochs"]), ctx=ctx.child(0),
                                    progress=progress)
-            comp, _, attr = molecule_integrated_gradients(trained.model, eval_graphs, cfg["ig_steps"], 0, ctx=ctx,
+            comp, _, attr = molecule_integrated_gradients(trained.model, eval_graphs, cfg["steps"], 0, ctx=ctx,
                                                           label=f"{name}{n_layers}")
             p = dead_feature_pairs(eval_graphs, attr, cfg["rel_tol"])
             p.insert(0, "n_layers", n_layers)

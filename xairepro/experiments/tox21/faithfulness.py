@@ -17,8 +17,9 @@ import pandas as pd
 
 from ...context import RunContext
 from ..graphs import atom_suite, pool_curves, pooled_summary
-from ..suite import SuiteResult
+from ..suite import FaithfulnessSpec, SuiteResult
 from .data import pyridine_evaluation_set
+from .settings import explainer, unit
 
 EXPERIMENT = "tox21"
 
@@ -28,14 +29,16 @@ def faithfulness_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> Sui
     pyridine molecules.
 
     ``inputs``: ``model`` (one Table 1 subset model), ``graphs``, ``splits``, ``model_name``,
-    ``replicate`` (the subset model's seed). ``cfg``: n_examples, methods, steps, max_fraction,
-    mc_samples, smoothgrad_noise, baseline, ig_steps, n_random, method_options, aggregation,
-    sanity_steps, uncertainty (:func:`~..graphs.atom_suite`).
+    ``replicate`` (the subset model's seed). ``cfg``: n_examples, methods, mc_samples, method_options,
+    aggregation, baseline, multiply_by_inputs (:mod:`.settings`), steps, max_fraction, sanity_steps,
+    uncertainty (:class:`~..suite.FaithfulnessSpec`).
     """
     chosen, _ = pyridine_evaluation_set(inputs["graphs"], inputs["splits"])
     chosen = chosen[: cfg["n_examples"]]
-    return atom_suite(inputs["model"], chosen, cfg, ctx=ctx, experiment=EXPERIMENT, model_name=inputs["model_name"],
-                      replicate=int(inputs.get("replicate", 0)), example_ids=[g.mol_id for g in chosen])
+    model = inputs["model"].to(ctx.torch_device).eval()
+    return atom_suite(explainer(model, cfg, ctx=ctx), chosen, FaithfulnessSpec.from_config(unit(cfg), cfg, ctx=ctx),
+                      experiment=EXPERIMENT, model_name=inputs["model_name"], replicate=int(inputs.get("replicate", 0)),
+                      example_ids=[g.mol_id for g in chosen])
 
 
 def gather_faithfulness(tables: Sequence[Mapping[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:

@@ -9,14 +9,13 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 import torch
-from torch_geometric.data import Batch
 
-from ...attribution import IntegratedGradients
 from ...context import RunContext
 from ...evaluation.units import AtomUnit
-from ...progress import progress
-from ..graphs import CHUNK
 from .data import pyridine_labels, srmmp_data, with_labels
+from .settings import explainer
+
+METHOD = "integrated_gradients"
 
 
 def ig_molecule_sets(graphs: Sequence, splits: dict, which: str, cfg: dict) -> tuple[list, list]:
@@ -36,54 +35,46 @@ def ig_molecule_sets(graphs: Sequence, splits: dict, which: str, cfg: dict) -> t
 
 
 def molecule_integrated_gradients(model, graphs: Sequence, steps: int, n_path: int, *, ctx: RunContext,
-                                  chunk: int = CHUNK, label: str = "") -> tuple[pd.DataFrame, pd.DataFrame, list]:
+                                  label: str = "") -> tuple[pd.DataFrame, pd.DataFrame, list]:
     """IG on the atom embedding (baseline: zero embedding, trapezoid rule on ``steps`` points from
-    alpha = 0 to 1) for every graph.
+    alpha = 0 to 1) for every graph, through Tox21's explainer (:mod:`.settings`) with IG alone.
 
     Returns (completeness rows per molecule: F(x), F(0), sum of attributions, absolute and relative
     error; path rows for the first ``n_path`` graphs: alpha, logit, probability, dF/dalpha (the
     integrand, sum over atoms of x . grad F(alpha x)) and the gradient norm; per-graph per-atom
     attributions summed over channels).
     """
-    device, seed, max_batch = ctx.torch_device, ctx.seed, ctx.max_batch
-    model = model.to(device).eval()
-    ig = IntegratedGradients(model, model.embedding, baselines=0.0, n_steps=steps, method="trapezoid",
-                             keep_grads=True, max_batch=max_batch)
-    unit = AtomUnit()
-    comp, path, attributions = [], [], []
-    for start in progress(range(0, len(graphs), chunk), "integrated gradients chunks", unit="chunk"):
-        part = list(graphs[start:start + chunk])
-        batch = Batch.from_data_list(part).to(device)
-        explanation = ig.compute(batch, seed=seed)
-        res = explanation.path
-        attributions += explanation.units(unit, part)
-        for j, g in enumerate(part):
-            comp.append({"model": label, "mol_id": getattr(g, "mol_id", str(start + j)), "smiles": g.smiles,
-                         "score": float(res.score[j]), "baseline_score": float(res.baseline_score[j]),
-                         "attribution_sum": float(res.attribution_sum[j]), "abs_error": float(res.abs_error[j]),
-                         "rel_error": float(res.rel_error[j])})
-        todo = [j for j in range(len(part)) if start + j < n_path]
-        if todo:
-            with torch.no_grad():
-                x = model.embedding(batch.x.view(-1))
-            grads = res.interior_grads  # (steps, n_nodes, hidden)
-            dfda = (grads * x.unsqueeze(0)).sum(-1)  # (steps, n_nodes)
-            gsq = (grads ** 2).sum(-1)
-            node_graph = batch.batch
-            for j in todo:
-                sel = node_graph == j
-                for k, alpha in enumerate(res.alphas.tolist()):
-                    logit = float(res.path_scores[k, j])
-                    path.append({"model": label, "mol_id": getattr(part[j], "mol_id", str(start + j)),
-                                 "alpha": alpha, "logit": logit, "probability": 1 / (1 + math.exp(-logit)),
-                                 "dlogit_dalpha": float(dfda[k, sel].sum()),
-                                 "grad_norm": float(gsq[k, sel].sum().sqrt())})
-    return pd.DataFrame(comp), pd.DataFrame(path), attributions
+    graphs = list(graphs)
+    model = model.to(ctx.torch_device).eval()
+    # the interior gradients are kept only where the path rows need them (they hold steps x atoms x channels)
+    section = {"methods": [METHOD], "mc_samples": 1,
+               "method_options": {METHOD: {"n_steps": int(steps), "keep_grads": n_path > 0}}}
+    explanation = explainer(model, section, ctx=ctx).explain(graphs)[METHOD]
+    res = explanation.path
+    comp = [{"model": label, "mol_id": getattr(g, "mol_id", str(i)), "smiles": g.smiles, "score": float(res.score[i]),
+             "baseline_score": float(res.baseline_score[i]), "attribution_sum": float(res.attribution_sum[i]),
+             "abs_error": float(res.abs_error[i]), "rel_error": float(res.rel_error[i])} for i, g in enumerate(graphs)]
+    path = []
+    if n_path > 0:
+        with torch.no_grad():
+            x = model.embedding(torch.cat([g.x.view(-1) for g in graphs]).to(ctx.torch_device)).cpu()
+        grads = res.interior_grads  # (steps, n_nodes, hidden), every molecule's atoms in order
+        dfda = (grads * x.unsqueeze(0)).sum(-1)  # (steps, n_nodes)
+        gsq = (grads ** 2).sum(-1)
+        node_graph = torch.repeat_interleave(torch.arange(len(graphs)), torch.tensor([g.num_nodes for g in graphs]))
+        for j in range(min(n_path, len(graphs))):
+            sel = node_graph == j
+            for k, alpha in enumerate(res.alphas.tolist()):
+                logit = float(res.path_scores[k, j])
+                path.append({"model": label, "mol_id": getattr(graphs[j], "mol_id", str(j)),
+                             "alpha": alpha, "logit": logit, "probability": 1 / (1 + math.exp(-logit)),
+                             "dlogit_dalpha": float(dfda[k, sel].sum()), "grad_norm": float(gsq[k, sel].sum().sqrt())})
+    return pd.DataFrame(comp), pd.DataFrame(path), explanation.units(AtomUnit(), graphs)
 
 
 def integrated_gradients_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The IG study of each model: completeness over the molecule set of its kind and the scaling
-    path of its actives. A study of one method, so it builds :class:`IntegratedGradients` itself.
+    path of its actives (a study of one method, integrated gradients).
 
     ``inputs``: ``models`` (``(which, label, model)`` with ``which`` "srmmp" or "pyridine"),
     ``graphs``, ``splits``. ``cfg``: the integrated_gradients section (steps, n_molecules,

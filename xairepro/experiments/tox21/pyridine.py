@@ -20,35 +20,37 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ...attribution import accepted_options, method_class
 from ...context import RunContext
 from ...evaluation.ground_truth import (DEFAULT_RATES, EXTRACTION_RULES, REFERENCE_RULE, prc_auc_by_rule,
                                         substructure_prc_auc)
 from ...evaluation.stats import paired_wilcoxon
-from ..graphs import atom_scores, atom_settings, atom_table, explain_graphs, not_applied, reading_options
+from ..explainer import NotApplicable
+from ..graphs import atom_scores, atom_table
+from .settings import explainer, takes_noise, with_noise
 from .targets import METHOD_NAMES, METHODS, PAPER_TABLE1, REFERENCE_METHOD
 
 log = logging.getLogger(__name__)
 
 
-def takes_noise(method: str) -> bool:
-    """Whether the registered method draws noise of sigma ``stdevs`` (SmoothGrad, BayesSmoothGrad, a
-    user's own noisy method): those are swept over ``noise_sweep``."""
-    return "stdevs" in accepted_options(method_class(method))
+def main_noise(method: str, cfg: Mapping) -> float:
+    """The sigma Table 1 reports for a noisy method: its ``method_options.<method>.stdevs``."""
+    return float(cfg["method_options"][method]["stdevs"])
 
 
 def method_runs(cfg: Mapping) -> list[tuple[str, float]]:
     """(method, SmoothGrad sigma) pairs of ``cfg['methods']``: the methods without noise once (sigma
-    NaN), the noisy ones at every sigma of the sweep (the main sigma included)."""
-    sweep = sorted(set(float(s) for s in cfg.get("noise_sweep", [])) | {float(cfg["smoothgrad_noise"])})
+    NaN), the noisy ones at every sigma of the sweep and at their main sigma (:func:`main_noise`),
+    sigma by sigma."""
     plain = [m for m in cfg["methods"] if not takes_noise(m)]
     noisy = [m for m in cfg["methods"] if takes_noise(m)]
-    return [(m, float("nan")) for m in plain] + [(m, s) for s in sweep for m in noisy]
+    sweep = {m: {float(s) for s in cfg.get("noise_sweep", [])} | {main_noise(m, cfg)} for m in noisy}
+    sigmas = sorted(set().union(*sweep.values()))
+    return [(m, float("nan")) for m in plain] + [(m, s) for s in sigmas for m in noisy if s in sweep[m]]
 
 
-def is_main_run(noise: float, cfg: Mapping) -> bool:
-    """A run without noise, or at the main sigma (the one Table 1 reports)."""
-    return math.isnan(noise) or math.isclose(noise, float(cfg["smoothgrad_noise"]))
+def is_main_run(method: str, noise: float, cfg: Mapping) -> bool:
+    """A run without noise, or at the method's main sigma (the one Table 1 reports)."""
+    return math.isnan(noise) or math.isclose(noise, main_noise(method, cfg))
 
 
 def _rates(cfg: Mapping) -> np.ndarray:
@@ -74,29 +76,27 @@ def pyridine_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext,
     pyridine atoms.
 
     ``inputs``: ``model``, ``graphs`` (the validation molecules with pyridine), ``truth`` (their
-    pyridine atoms). ``cfg``: the attribution section: methods, mc_samples, smoothgrad_noise,
-    noise_sweep, n_rates, multiply_by_inputs and aggregation (Table 1: the plain gradient, squared
-    and summed over the embedding channels), method_options.
+    pyridine atoms). ``cfg``: the attribution section: methods, mc_samples, method_options (the
+    noisy methods' main ``stdevs``), noise_sweep, n_rates, multiply_by_inputs and aggregation
+    (Table 1: the plain gradient, squared and summed over the embedding channels).
     """
     model, graphs, truth = inputs["model"], list(inputs["graphs"]), inputs["truth"]
-    device = ctx.torch_device
-    model.to(device).eval()
+    model.to(ctx.torch_device).eval()
     runs = list(runs) if runs is not None else method_runs(cfg)
     rates = _rates(cfg)
-    build, read = reading_options(cfg)
+    configured = explainer(model, cfg, ctx=ctx)
     summary, curves, main_scores, main_spread = [], [], {}, {}
     for method, noise in runs:
-        sigma = cfg["smoothgrad_noise"] if math.isnan(noise) else noise
-        results = explain_graphs(model, graphs, [method], atom_settings(model, cfg, ctx=ctx, stdevs=float(sigma)),
-                                 M=cfg["mc_samples"], seed=ctx.seed, method_options=build, device=device)
-        for skipped in not_applied(results):
+        run = configured if math.isnan(noise) else with_noise(configured, noise)
+        results = run.explain(graphs, names=[method])
+        for skipped in (r for r in results.values() if isinstance(r, NotApplicable)):
             log.warning("%s does not apply: %s", skipped.method, skipped.reason)
-        scores, spread = atom_scores(results, graphs, read)
+        scores, spread = atom_scores(results, graphs, run.readings())
         if method not in scores:
             continue
         by_rule = prc_auc_by_rule(scores[method], truth, rates)
         res = by_rule[REFERENCE_RULE]
-        main = is_main_run(noise, cfg)
+        main = is_main_run(method, noise, cfg)
         summary.append({"method": method, "noise": noise, "prc_auc": res["prc_auc"],
                         **{f"prc_auc_{r}": v["prc_auc"] for r, v in by_rule.items()}, "main": main})
         curves += [{"method": method, "noise": noise, "main": main, "rate": r, "recall": rc, "precision": p}
@@ -131,7 +131,7 @@ def pyridine_atom_table(graphs: Sequence, truth: Sequence, result: PyridineScore
     return table
 
 
-def _bounds(graphs, truth, rates, rule: str, rng, n_random: int) -> dict:
+def _bounds(graphs, truth, rates, rule: str, rng, n_rankings: int) -> dict:
     perfect = [np.isin(np.arange(g.num_nodes), t).astype(float) for g, t in zip(graphs, truth)]
     out = {}
     for name, scores in (("perfect", perfect), ("reversed", [-p for p in perfect])):
@@ -139,7 +139,7 @@ def _bounds(graphs, truth, rates, rule: str, rng, n_random: int) -> dict:
         out[name] = {"prc_auc": res["prc_auc"], "recall": res["recall"].tolist(),
                      "precision": res["precision"].tolist()}
     randoms = [substructure_prc_auc([rng.random(g.num_nodes) for g in graphs], truth, rates, rule)
-               for _ in range(n_random)]
+               for _ in range(n_rankings)]
     out["random"] = {"prc_auc": float(np.mean([r["prc_auc"] for r in randoms])),
                      "prc_auc_sd": float(np.std([r["prc_auc"] for r in randoms])),
                      "recall": np.mean([r["recall"] for r in randoms], 0).tolist(),
@@ -147,13 +147,13 @@ def _bounds(graphs, truth, rates, rule: str, rng, n_random: int) -> dict:
     return out
 
 
-def ranking_bounds(graphs: Sequence, truth: Sequence, cfg: dict, seed: int, n_random: int = 20) -> dict:
+def ranking_bounds(graphs: Sequence, truth: Sequence, cfg: dict, seed: int, n_rankings: int = 20) -> dict:
     """The metric's range on these molecules under every extraction rule: PRC-AUC of a perfect
-    ranking (ground-truth atoms first), of a reversed one, and the mean over ``n_random`` uniformly
+    ranking (ground-truth atoms first), of a reversed one, and the mean over ``n_rankings`` uniformly
     random rankings. The un-anchored curve makes even a perfect ranking score well below 1 (see
     ground_truth). Top level: the reference rule; ``by_rule``: every rule."""
     rates = _rates(cfg)
-    by_rule = {rule: _bounds(graphs, truth, rates, rule, np.random.default_rng(seed), n_random)
+    by_rule = {rule: _bounds(graphs, truth, rates, rule, np.random.default_rng(seed), n_rankings)
                for rule in EXTRACTION_RULES}
     return {**by_rule[REFERENCE_RULE], "rule": REFERENCE_RULE, "by_rule": by_rule,
             "n_molecules": len(graphs), "rates": rates.tolist()}

@@ -15,8 +15,9 @@ from ...context import RunContext
 from ...data.featurize import graphs_from_smiles
 from ...evaluation.ground_truth import atom_rank
 from ...training import predict
-from ..graphs import atom_scores, atom_settings, explain_graphs, mc_dropout_predictions, reading_options
+from ..graphs import atom_scores, mc_dropout_predictions
 from .data import SRMMP_TASK, task_labels
+from .settings import explainer
 
 
 def key_oxygen(smiles: str, oxygen_smarts: str) -> int | None:
@@ -55,7 +56,7 @@ def srmmp_maps_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> list[
     over the M samples: the paper's and Table 1's score; the FIRST method is the maps' and the
     pass/fail criterion's), signed_methods (the same oxygen ranked by signed input x gradient,
     BayesGrad section 2.4, baseline 0, so the report can say whether the result depends on the
-    score; keyed ``signed_<method>``), mc_samples, smoothgrad_noise, oxygen_smarts, method_options.
+    score; keyed ``signed_<method>``), mc_samples, oxygen_smarts, method_options.
 
     Each record: the molecule, probability, the MC-dropout logit mean and sd, n_atoms, the oxygen's
     index, ``method`` (the maps' method), ``scores`` and ``sd`` (per-atom mean and spread over the
@@ -66,12 +67,11 @@ def srmmp_maps_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> list[
     device, seed, M = ctx.torch_device, ctx.seed, cfg["mc_samples"]
     model.to(device).eval()
     graphs = graphs_from_smiles([m["smiles"] for m in molecules])
-    build, _ = reading_options(cfg)
     readings = {}  # key -> (per-atom scores, spreads) under the two readings of the study
     for prefix, names, signed in (("", cfg["methods"], False), ("signed_", cfg.get("signed_methods", []), True)):
-        results = explain_graphs(model, graphs, names, atom_settings(model, cfg, ctx=ctx, multiply_by_inputs=signed),
-                                 M=M, seed=seed, method_options=build, device=device)
-        scores, spread = atom_scores(results, graphs, "raw" if signed else "square")
+        reading = dict(cfg, methods=names, multiply_by_inputs=signed, aggregation="raw" if signed else "square")
+        run = explainer(model, reading, ctx=ctx)
+        scores, spread = atom_scores(run.explain(graphs), graphs, run.readings())
         readings.update({f"{prefix}{name}": (scores[name], spread[name]) for name in scores})
     key = cfg["methods"][0]
     maps = [name for name in cfg["methods"] if name in readings]

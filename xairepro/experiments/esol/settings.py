@@ -1,0 +1,44 @@
+"""ESOL's settings: what every method of an ESOL study attributes to and how, the atom unit, random
+inputs of the configured models, and the Explainer of a config section.
+
+Attributions are taken at the atom embedding (``model.embedding``) against the baseline embedding
+``baseline`` (0, the mean of the embedding's prior), signed input x gradient by default (BayesGrad
+section 2.4: ``multiply_by_inputs``); the methods' own options (SmoothGrad's sigma, the
+integrated-gradients points, the random orders' M) are the section's ``method_options``.
+"""
+from __future__ import annotations
+
+from functools import partial
+from typing import Mapping, Optional
+
+from ...context import RunContext
+from ...evaluation.units import AtomUnit
+from ..explainer import Explainer
+from ..graphs import atom_embedding, atom_unit, graph_explainer, random_graphs
+
+__all__ = ["example_inputs", "explainer", "settings", "unit"]
+
+
+def unit(cfg: Mapping) -> AtomUnit:
+    """The atom, removed by setting its embedding row to ``cfg['baseline']`` (default 0)."""
+    return atom_unit(cfg.get("baseline", 0.0))
+
+
+def settings(model, cfg: Mapping, *, ctx: RunContext) -> dict:
+    """Every method of an ESOL study is built from this: the atom embedding of ``model``, the
+    ``baseline`` (:func:`~..graphs.atom_embedding`), ``multiply_by_inputs`` (default True: the signed
+    maps of Fig. 5) and the run's ``max_batch``."""
+    return dict(atom_embedding(model, cfg.get("baseline", 0.0)), max_batch=int(ctx.max_batch),
+                multiply_by_inputs=bool(cfg.get("multiply_by_inputs", True)))
+
+
+def example_inputs(n: int, cfg: Mapping, seed: int = 0) -> list:
+    """``n`` random molecular graphs (the ESOL models take any molecule; ``cfg`` sets no input shape)."""
+    return random_graphs(n, seed=seed)
+
+
+def explainer(model, cfg: Mapping, *, ctx: RunContext, seed: Optional[int] = None) -> Explainer:
+    """The Explainer of an ESOL section (``attribution`` or ``faithfulness``): its methods, their
+    ``method_options``, ``mc_samples`` as M and ``aggregation``, on :func:`settings` of every model
+    explained; chunks draw with ``seed`` (default ``ctx.seed``) plus their first molecule's index."""
+    return graph_explainer(model, cfg, partial(settings, cfg=cfg, ctx=ctx), ctx=ctx, seed=seed)
