@@ -86,32 +86,8 @@ def log_path(experiment, name):
 
 
 def bench_path(rule_name):
-    """``benchmark: bench_path("featurize_tox21")``: the benchmark file, named after its rule."""
+    """``benchmark: bench_path("tox21_featurize")``: the benchmark file, named after its rule."""
     return f"{BENCH}/{rule_name}.tsv"
-
-
-def tox21_training(section, study):
-    """Model spec and train section (with the study's epochs) of one Tox21 training study."""
-    part = section[study]
-    return {"spec": section["models"][part["model"]], "train": dict(section["train"], epochs=part["epochs"])}
-
-
-def tox21_subset_training(section, study_models):
-    """Params function: Table 1's training section with the model of the wildcard's study (Table 1's
-    own model, or the ablation's)."""
-    return lambda wildcards: dict(tox21_training(section, "table1"),
-                                  spec=section["models"][study_models[wildcards.study]])
-
-
-def tox21_gather(tox21_dir, study, seeds, out):
-    """Inputs and outputs of one Table 1 gather (Table 1's model, or the ablation's)."""
-    base = f"{tox21_dir}/pyridine/{study}/seed{{seed}}"
-    inputs = {k: expand(f"{base}/{f}", seed=seeds)
-              for k, f in (("prcauc", "prcauc.csv"), ("curves", "curves.csv"), ("metrics", "metrics.json"))}
-    names = (("table", "table1.csv"), ("rules", "table1_rules.csv"), ("wilcoxon", "wilcoxon.csv"),
-             ("noise_sweep", "noise_sweep.csv"), ("curves", "subset_curves.csv"), ("per_model", "subset_prcauc.csv"),
-             ("models", "subset_models.csv"))
-    return inputs, {k: f"{out}/{f}" for k, f in names}
 
 
 def raw_file(key):
@@ -135,25 +111,3 @@ REPORT_RAW = []  # raw data files whose checksums the report lists
 # uncertainty, cost per method.
 LEADERBOARD = {"per_example": [], "skipped": [], "sanity": [], "uncertainty": [], "cost": [], "data_randomisation": []}
 
-
-# Experiment-specific input and parameter functions (here, so that the rule files hold only rules;
-# they read the experiment globals of rules/text.smk and rules/vision.smk when called).
-def text_mask_cfg(reading, seed):
-    """The mask keys of one (reading, seed) job, with the attributed reviews its AOPC is read on."""
-    keys = [k for k in TEXT_MASK if k not in ("readings", "seeds")]
-    aopc = {"n_reviews": TEXT["attribution"]["n_reviews"], "steps": TEXT["faithfulness"]["steps"],
-            "max_fraction": TEXT["faithfulness"]["max_fraction"]}
-    return dict({k: TEXT_MASK[k] for k in keys}, **TEXT_MASK["readings"][reading], reading=reading, seed=int(seed),
-                aopc=aopc)
-
-
-def vision_train_inputs(wildcards):
-    """The cache, and for a fine-tuned model the model whose weights it starts from."""
-    base = VISION_FINETUNE.get(wildcards.model, {}).get("from")
-    return dict(cache=rules.vision_data.output.cache, **({"init": f"{VISION_DIR}/models/{base}/model.pt"} if base else {}))
-
-
-def vision_train_section(wildcards):
-    """The shared train section, with a fine-tuned model's own epochs and one-cycle peak."""
-    own = VISION_FINETUNE.get(wildcards.model, {})
-    return dict(VISION["train"], **{k: own[k] for k in ("epochs", "lr") if k in own})

@@ -24,7 +24,7 @@ PEPTIDES_SUITE_OUTPUTS = {k: f"{PEPTIDES_DIR}/faithfulness/{f}" for k, f in (
     ("cost", "cost.csv"), ("unit_examples", "uncertainty_examples.csv"))}
 
 
-rule train_peptides:
+rule peptides_train:
     input:
         raw=raw_file("hemolytic"),
     output:
@@ -42,7 +42,7 @@ rule train_peptides:
     log:
         log_path("peptides", "train_{model}_seed{seed}"),
     benchmark:
-        bench_path("train_peptides/{model}_seed{seed}")
+        bench_path("peptides_train/{model}_seed{seed}")
     threads: 1  # the probe probabilities change with the thread count (recorded in metrics.json)
     resources:
         **resources(1500, runtime=(5, 15), gpu=True),
@@ -50,7 +50,7 @@ rule train_peptides:
     conda:
         CONDA_ENV
     script:
-        "../scripts/train_peptides.py"
+        "../scripts/peptides_train.py"
 
 
 rule peptides_seed_shapley:

@@ -10,7 +10,7 @@ for _name, _nb in NOTEBOOKS.items():
 
     rule:
         name:
-            f"notebook_{_name}"
+            f"{_name}_notebook"
         input:
             notebook=f"notebooks/{_name}.ipynb",
             data=_nb["inputs"],
@@ -27,9 +27,9 @@ for _name, _nb in NOTEBOOKS.items():
         params:
             parameters=dict(_nb["parameters"], results_dir=RESULTS, figure_dir=f"{RESULTS}/report/figures"),
         log:
-            log_path("report", f"notebook_{_name}"),
+            log_path("report", f"{_name}_notebook"),
         benchmark:
-            bench_path(f"notebook_{_name}")
+            bench_path(f"{_name}_notebook")
         resources:
             **resources(3000, runtime=15),
         conda:

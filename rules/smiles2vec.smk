@@ -38,7 +38,7 @@ rule smiles2vec_featurize:
         meta=f"{S2V_DIR}/featurized.json",
     params:
         data={k: S2V["data"][k] for k in ("max_len", "pad_len", "fractions")},
-        run=RUN_TRAIN,
+        seed=config["seed"],
     log:
         log_path("smiles2vec", "featurize"),
     benchmark:

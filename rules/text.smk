@@ -17,6 +17,11 @@ TEXT_MASK = TEXT["mask"]
 TEXT_READINGS = list(TEXT_MASK["readings"])  # the first: the paper's explanation_mask
 TEXT_MASK_SEEDS = list(range(int(TEXT_MASK["seeds"])))
 TEXT_MASK_DIR = f"{TEXT_MODEL_DIR}/mask/{{reading}}/seed{{seed}}"
+# What a mask job reads: the mask keys (not the readings and seeds it is repeated over) with its own
+# reading's keys, and the attributed reviews its AOPC is read on.
+TEXT_MASK_KEYS = {k: v for k, v in TEXT_MASK.items() if k not in ("readings", "seeds")}
+TEXT_MASK_AOPC = {"n_reviews": TEXT["attribution"]["n_reviews"], "steps": TEXT["faithfulness"]["steps"],
+                  "max_fraction": TEXT["faithfulness"]["max_fraction"]}
 # The leaderboard protocol's tables (xairepro.experiments.suite): per-example rows, methods that did
 # not apply, curves, summary, sanity, uncertainty, cost.
 TEXT_SUITE_OUTPUTS = {k: f"{TEXT_MODEL_DIR}/faithfulness/{f}" for k, f in (
@@ -35,7 +40,7 @@ rule text_prepare:
     params:
         data=TEXT["data"],
         embed_dim=TEXT["models"][TEXT_MODEL].get("embed_dim", 100),
-        run=RUN_TRAIN,
+        seed=config["seed"],
     log:
         log_path("text", "prepare"),
     benchmark:
@@ -114,7 +119,8 @@ rule text_mask:
         top_words=f"{TEXT_MASK_DIR}/top_words.csv",
         examples=f"{TEXT_MASK_DIR}/examples.json",
     params:
-        cfg=lambda w: text_mask_cfg(w.reading, w.seed),
+        cfg=lambda w: dict(TEXT_MASK_KEYS, **TEXT_MASK["readings"][w.reading], reading=w.reading, seed=int(w.seed),
+                           aopc=TEXT_MASK_AOPC),
         run=RUN,
     wildcard_constraints:
         reading="|".join(TEXT_READINGS),

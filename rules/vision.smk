@@ -43,14 +43,19 @@ rule vision_data:
 
 rule vision_train:
     input:
-        unpack(vision_train_inputs),
+        # the cache, and for a fine-tuned model the model whose weights it starts from
+        unpack(lambda wc: dict(cache=rules.vision_data.output.cache,
+                               **({"init": f"{VISION_DIR}/models/{VISION_FINETUNE[wc.model]['from']}/model.pt"}
+                                  if wc.model in VISION_FINETUNE else {}))),
     output:
         model=f"{VISION_DIR}/models/{{model}}/model.pt",
         history=f"{VISION_DIR}/models/{{model}}/history.csv",
         metrics=f"{VISION_DIR}/models/{{model}}/metrics.json",
     params:
         spec=lambda wc: VISION["models"][wc.model],
-        train=vision_train_section,
+        # the shared train section, with a fine-tuned model's own epochs and one-cycle peak
+        train=lambda wc: dict(VISION["train"], **{k: v for k, v in VISION_FINETUNE.get(wc.model, {}).items()
+                                                  if k in ("epochs", "lr")}),
         augmentation=VISION["data"]["augmentation"],
         channels_last=VISION["data"].get("channels_last", False),
         run=RUN_TRAIN,
@@ -140,7 +145,9 @@ rule vision_aopc:
         cost=f"{VISION_DIR}/aopc/cost.csv",
         stats=f"{VISION_DIR}/aopc/stats.json",
     params:
-        cfg=dict(VISION["aopc"], **VISION_ATTR),
+        cfg=dict(VISION["aopc"], **attribution_params(VISION_ATTR, VISION["aopc"]["methods"]
+                                                      + list(VISION["aopc"].get("dropout_methods") or []),
+                                                      [k for k in VISION_ATTR if k != "method_options"])),
         run=RUN,
     log:
         log_path("vision", "aopc"),

@@ -27,9 +27,9 @@ def test_dry_run_dag_has_every_esol_stage(tmp_path):
     proc = snakemake(wf, "-n", mirror=mirror)
     rules = planned_rules(proc)
     n_folds = 5
-    for rule, count in {"download_esol": 1, "featurize_esol": 1, "train_esol": 2 * n_folds,
-                        "attribute_esol": 2 * n_folds, "gather_esol": 2, "esol_maps": 2, "esol_faithfulness": 2, "train_esol_blog": 1, "esol_blog_ig": 1, "esol_blog_ig_maps": 1,
-                        "esol_reproduction": 1, "notebook_esol": 1, "report": 1}.items():
+    for rule, count in {"download_esol": 1, "esol_featurize": 1, "esol_train": 2 * n_folds,
+                        "esol_attribute": 2 * n_folds, "esol_gather": 2, "esol_maps": 2, "esol_faithfulness": 2, "esol_blog_train": 1, "esol_blog_ig": 1, "esol_blog_ig_maps": 1,
+                        "esol_reproduction": 1, "esol_notebook": 1, "report": 1}.items():
         assert rules.count(rule) == count, (rule, rules.count(rule))
 
 
@@ -58,7 +58,7 @@ def test_corrupted_download_fails_and_leaves_nothing(tmp_path):
 
 
 ESOL_NOTEBOOK = "results/report/notebooks/esol.ipynb"
-ESOL_TRAINING = {"download_esol", "featurize_esol", "train_esol"}
+ESOL_TRAINING = {"download_esol", "esol_featurize", "esol_train"}
 
 
 @pytest.fixture(scope="module")
@@ -130,29 +130,29 @@ def test_editing_the_notebook_reruns_only_that_notebook(esol_run):
         planned = set(planned_rules(snakemake(wf, "-n", ESOL_NOTEBOOK, mirror=mirror)))
     finally:
         nb_path.write_text(original)
-    assert planned == {"notebook_esol"}, planned
+    assert planned == {"esol_notebook"}, planned
 
 
 @pytest.mark.slow
 def test_editing_map_molecules_reruns_only_the_maps(esol_run):
     planned = plan_after_config_edit(
         esol_run, lambda c: c["esol"]["attribution"]["map_molecules"].update({"toluene": "Cc1ccccc1"}))
-    assert planned == {"esol_maps", "esol_blog_ig_maps", "notebook_esol"}, planned
+    assert planned == {"esol_maps", "esol_blog_ig_maps", "esol_notebook"}, planned
 
 
 @pytest.mark.slow
 def test_editing_mc_samples_reruns_attribution_never_training(esol_run):
     planned = plan_after_config_edit(esol_run, lambda c: c["esol"]["attribution"].update(mc_samples=7))
-    assert {"attribute_esol", "gather_esol", "esol_maps", "esol_faithfulness", "notebook_esol"} <= planned
+    assert {"esol_attribute", "esol_gather", "esol_maps", "esol_faithfulness", "esol_notebook"} <= planned
     assert not planned & ESOL_TRAINING, planned
 
 
 @pytest.mark.slow
 def test_editing_training_epochs_reruns_training_and_what_follows(esol_run):
     planned = plan_after_config_edit(esol_run, lambda c: c["esol"]["train"].update(epochs=3))
-    assert {"train_esol", "attribute_esol", "gather_esol", "esol_maps", "esol_faithfulness",
-            "esol_reproduction", "notebook_esol"} <= planned
-    assert not planned & {"download_esol", "featurize_esol"}, planned
+    assert {"esol_train", "esol_attribute", "esol_gather", "esol_maps", "esol_faithfulness",
+            "esol_reproduction", "esol_notebook"} <= planned
+    assert not planned & {"download_esol", "esol_featurize"}, planned
 
 
 def test_slurm_profile_routes_by_resource_not_by_rule_name():
@@ -239,8 +239,8 @@ def test_cuda_config_makes_training_and_attribution_jobs_ask_for_a_gpu(tmp_path)
                      mirror=mirror)
     text = proc.stdout + proc.stderr
     blocks = {m.group(1): m.group(2) for m in re.finditer(r"^rule (\w+):\n(.*?)(?=^\S|\Z)", text, flags=re.M | re.S)}
-    assert "gpu=1" in blocks["train_esol"] and "gpu=1" in blocks["attribute_esol"]
-    assert "gpu=1" not in blocks["featurize_esol"]
+    assert "gpu=1" in blocks["esol_train"] and "gpu=1" in blocks["esol_attribute"]
+    assert "gpu=1" not in blocks["esol_featurize"]
 
 
 @pytest.mark.slow
