@@ -155,6 +155,81 @@ def test_editing_training_epochs_reruns_training_and_what_follows(esol_run):
     assert not planned & {"download_esol", "esol_featurize"}, planned
 
 
+TOX21_PYRIDINE = "results/tox21/pyridine/full/examples.json"  # tox21_attribute_pyridine (the example maps)
+TOX21_SUBSET = "results/tox21/pyridine/subset/seed0/prcauc.csv"  # tox21_prcauc_subset of one Table 1 model
+
+
+@pytest.fixture(scope="module")
+def tox21_run(tmp_path_factory):
+    """The full-data pyridine model's attribution job and one Table 1 model's PRC-AUC job, run for
+    real (one epoch each, offline from the shared mirror), so that a config edit's plan shows which of
+    the two a Tox21 key reruns."""
+    from conftest import HAVE_SHARED_DATA, SHARED_DATA
+
+    if not HAVE_SHARED_DATA:
+        pytest.skip(f"real data not available: {SHARED_DATA} (as on a user's machine)")
+    wf = copy_workflow(tmp_path_factory.mktemp("tox21") / "wf",
+                       config_overrides={"tox21": {"pyridine": {"epochs": 1}, "table1": {"epochs": 1}}})
+    snakemake(wf, TOX21_PYRIDINE, TOX21_SUBSET, mirror=SHARED_DATA)
+    return wf, SHARED_DATA
+
+
+def plan_after_tox21_edit(tox21_run, edit) -> set[str]:
+    wf, mirror = tox21_run
+    path = wf / "config.yaml"
+    original = path.read_text()
+    cfg = yaml.safe_load(original)
+    edit(cfg["tox21"]["attribution"])
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    try:
+        return set(planned_rules(snakemake(wf, "-n", TOX21_PYRIDINE, TOX21_SUBSET, mirror=mirror)))
+    finally:
+        path.write_text(original)
+
+
+@pytest.mark.slow
+def test_editing_tox21_example_count_reruns_only_the_pyridine_maps(tox21_run):
+    """tox21.attribution.n_examples is read by the full-data model's example maps only: the Table 1
+    models' PRC-AUC jobs (and every training job) stay done."""
+    assert plan_after_tox21_edit(tox21_run, lambda a: a.update(n_examples=a["n_examples"] + 1)) == {
+        "tox21_attribute_pyridine"}
+
+
+@pytest.mark.slow
+def test_editing_tox21_mc_samples_reruns_both_attribution_jobs_never_training(tox21_run):
+    """The control of the test above: a key both jobs read reruns both, so the plan does see them."""
+    planned = plan_after_tox21_edit(tox21_run, lambda a: a.update(mc_samples=a["mc_samples"] + 1))
+    assert planned == {"tox21_attribute_pyridine", "tox21_prcauc_subset"}, planned
+
+
+def test_rule_names_are_experiment_first_and_name_their_script():
+    """One naming order: ``<experiment>_<verb/what>`` (the stage's name for the shared stages), and an
+    experiment rule runs ``scripts/<rule>.py``; a ``use rule`` variant runs its parent's script. Every
+    script in scripts/ is some rule's."""
+    from conftest import REPO_ROOT
+
+    shared = {"download": "download", "report": "build_report", "leaderboard": "leaderboard", "notebook": "run_notebook"}
+    experiments = {p.stem for p in (REPO_ROOT / "notebooks").glob("*.ipynb")}
+    named, scripts_used = {}, set()
+    for smk in sorted((REPO_ROOT / "rules").glob("*.smk")):
+        text = smk.read_text()
+        for m in re.finditer(r"^(?:rule (\w+)|    rule):\n(.*?)(?=^\S|\Z)", text, flags=re.M | re.S):
+            script = re.search(r'"\.\./scripts/(\w+)\.py"', m.group(2))
+            if script:
+                scripts_used.add(script.group(1))
+                named[m.group(1) or re.search(r'name:\n\s+f?"([^"]+)"', m.group(2)).group(1)] = script.group(1)
+        for base, variant in re.findall(r"^use rule (\w+) as (\w+)", text, flags=re.M):
+            assert variant.startswith(base.split("_")[0] + "_"), (smk.name, variant)
+    assert len(named) > 45, len(named)
+    for rule, script in named.items():
+        stage = next((k for k in shared if rule == k or rule.startswith(f"{k}_") or rule.endswith("_notebook")), None)
+        if stage is not None:
+            assert script == shared["notebook" if rule.endswith("_notebook") else stage], (rule, script)
+        else:
+            assert rule.split("_")[0] in experiments and rule == script, (rule, script)
+    assert {p.stem for p in (REPO_ROOT / "scripts").glob("*.py")} == scripts_used
+
+
 def test_slurm_profile_routes_by_resource_not_by_rule_name():
     from conftest import REPO_ROOT
 

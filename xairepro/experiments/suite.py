@@ -20,6 +20,7 @@ import pandas as pd
 from ..evaluation.faithfulness import faithfulness_study, faithfulness_summary
 from ..evaluation.sanity import cascading_randomisation, rank_correlations, single_unit_drops, spearman
 from ..evaluation.units import Unit
+from ..evaluation.verdicts import sanity_verdicts, uncertainty_verdicts
 from .methods import applicable, faithfulness_rows, skipped_rows
 
 __all__ = ["SuiteResult", "SuiteTables", "UNIT_EXAMPLE_COLUMNS", "faithfulness_suite", "unit_examples"]
@@ -42,8 +43,11 @@ class SuiteResult:
     cost: pd.DataFrame
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {k: getattr(self, k) for k in ("per_example", "curves", "summary", "skipped", "sanity",
-                                              "uncertainty", "cost")}
+        """The tables as written, the sanity and uncertainty rows with their verdicts (``passes``,
+        ``informative``: :mod:`xairepro.evaluation.verdicts`)."""
+        verdicts = {"sanity": sanity_verdicts, "uncertainty": uncertainty_verdicts}
+        return {k: verdicts.get(k, lambda t: t)(getattr(self, k))
+                for k in ("per_example", "curves", "summary", "skipped", "sanity", "uncertainty", "cost")}
 
     @staticmethod
     def concat(results: Sequence["SuiteResult"]) -> "SuiteResult":
