@@ -102,8 +102,29 @@ wildcard_constraints:
     seed="[0-9]+",
 
 
+def notebook_paths(tree):
+    """The paths of a notebook's ``inputs`` or ``figures`` (``{name: path | [paths] | {key: path}}``), flat."""
+    if isinstance(tree, dict):
+        return [p for v in tree.values() for p in notebook_paths(v)]
+    if isinstance(tree, (list, tuple)):
+        return [p for v in tree for p in notebook_paths(v)]
+    return [str(tree)]
+
+
+def notebook_tree(tree, path=str):
+    """``tree`` with the same names and every path as ``path(str(p))``: what the notebook receives."""
+    if isinstance(tree, dict):
+        return {k: notebook_tree(v, path) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return [notebook_tree(v, path) for v in tree]
+    return path(str(tree))
+
+
 # Registries the experiment rule files fill in and rules/report.smk consumes.
-NOTEBOOKS = {}  # name -> {"inputs": [...], "figures": [...], "parameters": {...}, "category": str}
+# NOTEBOOKS: name -> {"inputs": {name: path | [paths] | {key: path}}, "figures": {name: file name |
+# {key: file name}} (under results/report/figures), "parameters": {...}, "category": str}; the
+# notebook receives ``inputs`` and ``figures`` with the same names, and never types a path.
+NOTEBOOKS = {}
 REPRODUCTION = []  # CSVs with reproduction-table rows
 REPORT_RAW = []  # raw data files whose checksums the report lists
 # Faithfulness tables of every experiment, in the shared schemas (xairepro.experiments.suite), that

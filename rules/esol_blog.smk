@@ -99,16 +99,26 @@ rule esol_reproduction:
 
 
 NOTEBOOKS["esol"] = {
-    "inputs": expand(
-        f"{ESOL_DIR}/{{model}}/{{f}}",
-        model=ESOL_MODELS,
-        f=["predictions.csv", "atoms.csv", "metrics.json", "environments.csv", "maps.json"],
-    )
-    + expand(list(ESOL_SUITE_OUTPUTS.values()), model=ESOL_MODELS)
-    + [rules.esol_reproduction.output.table, rules.esol_featurize.output.summary, *rules.esol_blog_ig.output,
-       rules.esol_blog_ig_maps.output.maps],
-    "figures": ["esol_scatter.png", "esol_environments.png", "esol_faithfulness.png", "esol_blog_ig_maps.png"]
-    + [f"esol_maps_{m}.png" for m in ESOL_MODELS],
+    "inputs": {
+        "featurize": rules.esol_featurize.output.summary,
+        "reproduction": rules.esol_reproduction.output.table,
+        **{k: {m: f"{ESOL_DIR}/{m}/{f}" for m in ESOL_MODELS} for k, f in (
+            ("predictions", "predictions.csv"), ("metrics", "metrics.json"), ("environments", "environments.csv"),
+            ("maps", "maps.json"))},
+        # the faithfulness protocol's tables of each model
+        **{k: {m: ESOL_SUITE_OUTPUTS[k].format(model=m) for m in ESOL_MODELS}
+           for k in ("curves", "summary", "skipped", "sanity", "uncertainty", "cost")},
+        "blog_atoms": rules.esol_blog_ig.output.atoms,
+        "blog_environments": rules.esol_blog_ig.output.environments,
+        "blog_maps": rules.esol_blog_ig_maps.output.maps,
+    },
+    "figures": {
+        "esol_scatter": "esol_scatter.png",
+        "esol_environments": "esol_environments.png",
+        "esol_faithfulness": "esol_faithfulness.png",
+        "esol_blog_ig_maps": "esol_blog_ig_maps.png",
+        "esol_maps": {m: f"esol_maps_{m}.png" for m in ESOL_MODELS},
+    },
     "parameters": {"models": ESOL_MODELS, "scale": SCALE, "methods": ESOL["attribution"]["methods"]},
     "category": "ESOL solubility (BayesGrad 4.3)",
 }

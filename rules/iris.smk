@@ -151,10 +151,18 @@ rule iris_reproduction:
 
 
 NOTEBOOKS["iris"] = {
-    "inputs": [rules.iris_train.output.history, rules.iris_train.output.metrics, *rules.iris_importance.output,
-               *rules.iris_faithfulness.output, rules.iris_train_permuted.output.metrics,
-               *rules.iris_data_randomisation.output, rules.iris_reproduction.output.table],
-    "figures": ["iris_importance.png", "iris_faithfulness.png", "iris_uncertainty.png", "iris_data_randomisation.png"],
+    "inputs": {
+        "metrics": rules.iris_train.output.metrics,
+        "importance": rules.iris_importance.output.importance,
+        "agreement": rules.iris_importance.output.agreement,
+        **{f"faithfulness_{k}": IRIS_SUITE_OUTPUTS[k] for k in ("curves", "summary", "skipped", "sanity", "uncertainty",
+                                                                "unit_examples")},
+        "permuted_metrics": rules.iris_train_permuted.output.metrics,
+        "data_randomisation_summary": rules.iris_data_randomisation.output.summary,
+        "reproduction": rules.iris_reproduction.output.table,
+    },
+    "figures": {f: f"{f}.png" for f in ("iris_importance", "iris_faithfulness", "iris_uncertainty",
+                                        "iris_data_randomisation")},
     "parameters": {"scale": SCALE, "mc_samples": IRIS["attribution"]["mc_samples"]},
     "category": "Iris (saliency blog, tabular)",
 }

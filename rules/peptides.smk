@@ -158,17 +158,19 @@ rule peptides_reproduction:
 
 
 NOTEBOOKS["peptides"] = {
-    "inputs": [
-        f"{PEPTIDES_MAIN}/history.csv",
-        *rules.peptides_reproduction.input.metrics,
-        *rules.peptides_reproduction.input.readings,
-        rules.peptides_reproduction.input.dropout,
-        *rules.peptides_explain.output,
-        *rules.peptides_faithfulness.output,
-        rules.peptides_reproduction.output.table,
-    ],
-    "figures": ["peptides_attributions.png", "peptides_shapley_convergence.png", "peptides_seeds.png",
-                "peptides_faithfulness.png", "peptides_uncertainty.png"],
+    "inputs": {
+        "seed_metrics": rules.peptides_reproduction.input.metrics,  # one per model seed, in seed order
+        "seed_shapley_readings": rules.peptides_reproduction.input.readings,
+        "explain_summary": rules.peptides_explain.output.summary,
+        "attributions": rules.peptides_explain.output.bars,
+        "shapley_convergence": rules.peptides_explain.output.shapley,
+        "counterfactuals": rules.peptides_explain.output.counterfactuals,
+        **{f"faithfulness_{k}": PEPTIDES_SUITE_OUTPUTS[k] for k in ("curves", "summary", "skipped", "sanity",
+                                                                    "uncertainty", "unit_examples")},
+        "reproduction": rules.peptides_reproduction.output.table,
+    },
+    "figures": {f: f"{f}.png" for f in ("peptides_attributions", "peptides_shapley_convergence", "peptides_seeds",
+                                        "peptides_faithfulness", "peptides_uncertainty")},
     "parameters": {"scale": SCALE, "peptide": PEPTIDES_ATTRIBUTION["peptide"], "model": PEPTIDES_MODEL,
                    "dropout_model": PEPTIDES_DROPOUT, "seeds": PEPTIDES_SEEDS},
     "category": "Hemolytic peptides (dmol chapter 10.3-10.6)",

@@ -214,24 +214,21 @@ rule text_reproduction:
 
 
 NOTEBOOKS["text"] = {
-    "inputs": [
-        rules.text_prepare.output.summary,
-        *rules.text_train.output[1:],
-        *[f for k, f in rules.text_attribute.output.items() if k != "scores"],
-        *expand(f"{TEXT_MASK_DIR}/examples.json", reading=TEXT_READINGS, seed=0),
-        *rules.text_mask_seeds.output,
-        *rules.text_faithfulness.output,
-        rules.text_reproduction.output.table,
-    ],
-    "figures": [
-        "text_training.png",
-        "text_completeness.png",
-        "text_saturation.png",
-        "text_table.png",
-        "text_uncertainty.png",
-        "text_top_words.png",
-        "text_faithfulness.png",
-    ],
+    "inputs": {
+        "data_summary": rules.text_prepare.output.summary,
+        "history": rules.text_train.output.history,
+        "metrics": rules.text_train.output.metrics,
+        **{f"attribution_{k}": getattr(rules.text_attribute.output, k)
+           for k in ("completeness", "path", "saturation", "table", "summary")},
+        "attribution_spread_examples": rules.text_attribute.output.spread,
+        "mask_examples": {r: f"{TEXT_MASK_DIR}/examples.json".format(reading=r, seed=0) for r in TEXT_READINGS},
+        **{f"mask_{k}": getattr(rules.text_mask_seeds.output, k) for k in ("seeds", "stability", "jaccard")},
+        **{f"faithfulness_{k}": TEXT_SUITE_OUTPUTS[k] for k in ("curves", "summary", "skipped", "sanity", "uncertainty",
+                                                                "cost")},
+        "reproduction": rules.text_reproduction.output.table,
+    },
+    "figures": {f: f"{f}.png" for f in ("text_training", "text_completeness", "text_saturation", "text_table",
+                                        "text_uncertainty", "text_top_words", "text_faithfulness")},
     "parameters": {"scale": SCALE, "model": TEXT_MODEL, "readings": TEXT_READINGS},
     "category": "IMDB text (explanatory masks 3.2, counterfactuals 3.2)",
 }
