@@ -230,6 +230,38 @@ def test_rule_names_are_experiment_first_and_name_their_script():
     assert {p.stem for p in (REPO_ROOT / "scripts").glob("*.py")} == scripts_used
 
 
+def _notebook_registrations() -> dict:
+    """NOTEBOOKS as the workflow builds it (the rule files evaluated, no job planned)."""
+    from pathlib import Path
+
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import ConfigSettings, ResourceSettings, StorageSettings
+
+    from conftest import REPO_ROOT
+
+    with SnakemakeApi() as api:
+        wf = api.workflow(resource_settings=ResourceSettings(), config_settings=ConfigSettings(),
+                          storage_settings=StorageSettings(), snakefile=Path(REPO_ROOT / "Snakefile"), workdir=REPO_ROOT)
+        return dict(wf._workflow.globals["NOTEBOOKS"])
+
+
+def test_notebooks_read_named_inputs_and_compute_no_verdict():
+    """Every notebook reads exactly the results registered for it and writes exactly its registered
+    figures, by name (``inputs["..."]``, ``figures["..."]``), types no path, and compares no number
+    with a verdict's threshold (the tables carry ``passes`` and ``informative``)."""
+    from conftest import REPO_ROOT
+
+    registered = _notebook_registrations()
+    assert set(registered) == {p.stem for p in (REPO_ROOT / "notebooks").glob("*.ipynb")}
+    for name, reg in registered.items():
+        nb = json.loads((REPO_ROOT / "notebooks" / f"{name}.ipynb").read_text())
+        code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+        assert set(re.findall(r'inputs\["(\w+)"\]', code)) == set(reg["inputs"]), name
+        assert set(re.findall(r'figures\["(\w+)"\]', code)) == set(reg["figures"]), name
+        for typed in ("results_dir", "figure_dir", "results/", '.png"', ".csv\"", ".json\"", "< SANITY_THRESHOLD", "> 0.1"):
+            assert typed not in code, (name, typed)
+
+
 def test_slurm_profile_routes_by_resource_not_by_rule_name():
     from conftest import REPO_ROOT
 
