@@ -16,6 +16,7 @@ from xairepro.config import load_config
 from xairepro.context import RunContext
 from xairepro.data.featurize import featurize_smiles, graphs_from_smiles
 from xairepro.data.loaders import TOX21_TASKS
+from xairepro.evaluation.sanity import SANITY_THRESHOLD
 from xairepro.experiments.tox21 import data as D
 from xairepro.experiments.tox21 import dead_features as DF
 from xairepro.experiments.tox21 import integrated_gradients as IG
@@ -383,6 +384,11 @@ def test_gathered_faithfulness_covers_every_model(suites):
     per_seed, out = suites
     assert len(out["per_example"]) == sum(len(r.per_example) for r in per_seed)
     assert set(out["per_example"]["replicate"]) == set(out["sanity"]["replicate"]) == {0, 1}
+    # the verdicts are the models' together, not the last model's
+    pooled_rho = pd.concat([r.sanity for r in per_seed]).groupby("method")["spearman"].mean()
+    written = out["sanity"].groupby("method")[["full_rho", "passes"]].first()
+    np.testing.assert_allclose(written["full_rho"], pooled_rho.loc[written.index])
+    assert (written["passes"] == (pooled_rho.loc[written.index] < SANITY_THRESHOLD)).all()
     # the summary pairs methods on (model, molecule): 2 models x 4 molecules
     assert (out["summary"]["n_examples"] == 8).all() and (out["summary"]["n_replicates"] == 2).all()
     pooled = out["pooled_curves"]
