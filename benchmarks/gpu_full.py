@@ -70,7 +70,7 @@ from xairepro.training import TrainConfig, fit, predict, train_mask_net
 DATA = {
     "cifar10_train": 50_000, "cifar10_test": 10_000,      # 5,000 / 1,000 per class
     "imdb_train": 25_000, "imdb_test": 25_000,
-    "tox21_molecules": 7_823,                              # parsable of 7,831 (featurize_tox21)
+    "tox21_molecules": 7_823,                              # parsable of 7,831 (tox21_featurize)
     "tox21_srmmp_labelled": 5_810,                          # molecules with an SR-MMP label
     "esol_molecules": 1_128,
     "hemolytic_peptides": 634,                              # hemolytic.npz: 317 positive, 317 negative
@@ -317,7 +317,7 @@ class SmilesRecipe(Recipe):
 
     @property
     def vocab(self):
-        return DATA["esol_smiles_characters"] + 2      # featurize_esol: + <pad>, <unk>
+        return DATA["esol_smiles_characters"] + 2      # smiles2vec_featurize: + <pad>, <unk>
 
     @property
     def pad_id(self):
@@ -774,7 +774,6 @@ class Bench:
         rules = rule_names()
 
         def add(rule, kind, seconds, formula, jobs=1, basis=""):
-            rule = workflow_rule(rule, rules)
             P.append({"rule": rule, "kind": kind, "jobs": int(jobs), "seconds": None if seconds is None else float(seconds),
                       "formula": formula, "basis": basis})
 
@@ -873,22 +872,22 @@ class Bench:
         sweep = sorted(set(X["attribution"]["noise_sweep"]) | {X["attribution"]["smoothgrad_noise"]})
         att_s, _ = attribution_seconds(gkey, X["attribution"]["methods"], n_pyr_val, sweep)
         r, basis = self.graph_rate(gkey)
-        add("train_tox21", "train", per(int(X["pyridine"]["epochs"]) * n_train_pyr, r),
+        add("tox21_train", "train", per(int(X["pyridine"]["epochs"]) * n_train_pyr, r),
             f"{X['pyridine']['epochs']} epochs x {n_train_pyr:,} molecules", basis=basis)
-        add("attribute_tox21_pyridine", "attribute", att_s,
+        add("tox21_attribute_pyridine", "attribute", att_s,
             f"{n_pyr_val} molecules x {len(X['attribution']['methods'])} methods, noise sweep {sweep}", basis=gkey)
         for study, t in (("subset", X["table1"]), ("ablation", X["table1"]["ablation"])):
             n_models, model = int(t["n_models"]), t["model"]
             epochs = int(t.get("epochs", X["table1"]["epochs"]))
             r, basis = self.graph_rate(f"tox21.models.{model}")
-            add(f"train_tox21_subset[{study}]", "train", per(n_models * epochs * int(X["table1"]["subset_size"]), r),
+            add(f"tox21_train_subset[{study}]", "train", per(n_models * epochs * int(X["table1"]["subset_size"]), r),
                 f"{n_models} models x {epochs} epochs x {X['table1']['subset_size']:,} molecules", jobs=n_models, basis=basis)
-            add(f"prcauc_tox21_subset[{study}]", "attribute", n_models * att_s,
+            add(f"tox21_prcauc_subset[{study}]", "attribute", n_models * att_s,
                 f"{n_models} models x the pyridine attribution", jobs=n_models, basis=gkey)
         sr = X["srmmp"]
         n_sr = int(round(float(X["data"]["srmmp_split"][0]) * DATA["tox21_srmmp_labelled"]))
         r, basis = self.graph_rate(f"tox21.models.{sr['model']}")
-        add("train_tox21_srmmp", "train", per(int(sr["n_seeds"]) * int(sr["epochs"]) * n_sr, r),
+        add("tox21_train_srmmp", "train", per(int(sr["n_seeds"]) * int(sr["epochs"]) * n_sr, r),
             f"{sr['n_seeds']} seeds x {sr['epochs']} epochs x {n_sr:,} molecules", jobs=int(sr["n_seeds"]), basis=basis)
         igc = X["integrated_gradients"]
         ig = self.rate("attribution", gkey, "integrated_gradients")
@@ -916,13 +915,13 @@ class Bench:
         ekey = f"esol.models.{next(iter(E['models']))}"
         for name in E["models"]:
             r, basis = self.graph_rate(f"esol.models.{name}")
-            add(f"train_esol[{name}]", "train", per(k * int(E["train"]["epochs"]) * n_fold_train, r),
+            add(f"esol_train[{name}]", "train", per(k * int(E["train"]["epochs"]) * n_fold_train, r),
                 f"{k} folds x {E['train']['epochs']} epochs x {n_fold_train:,} molecules", jobs=k, basis=basis)
             s, _ = attribution_seconds(ekey, E["attribution"]["methods"], DATA["esol_molecules"])
-            add(f"attribute_esol[{name}]", "attribute", s, f"{DATA['esol_molecules']:,} held-out molecules x "
+            add(f"esol_attribute[{name}]", "attribute", s, f"{DATA['esol_molecules']:,} held-out molecules x "
                 f"{len(E['attribution']['methods'])} methods", jobs=k, basis=ekey)
         r, basis = self.graph_rate("esol.blog_ig.model")
-        add("train_esol_blog", "train", per(int(E["train"]["epochs"]) * n_fold_train, r),
+        add("esol_blog_train", "train", per(int(E["train"]["epochs"]) * n_fold_train, r),
             f"{E['train']['epochs']} epochs x {n_fold_train:,} molecules", basis=basis)
         ig = self.rate("attribution", ekey, "integrated_gradients")
         blog_steps = int(E["blog_ig"]["steps"])
@@ -954,7 +953,7 @@ class Bench:
         pkey = f"peptides.models.{Pp['data']['model']}"
         n_p = int(DATA["hemolytic_peptides"] * (1 - float(Pp["data"]["test_fraction"]) - float(Pp["data"]["val_fraction"])))
         n_pjobs = int(Pp.get("seeds", 1)) + (1 if Pp["data"].get("dropout_model") else 0)
-        add("train_peptides", "train", per(n_pjobs * int(Pp["train"]["epochs"]) * n_p, self.rate("train", pkey)),
+        add("peptides_train", "train", per(n_pjobs * int(Pp["train"]["epochs"]) * n_p, self.rate("train", pkey)),
             f"{n_pjobs} models (model seeds + the dropout variant) x {Pp['train']['epochs']} epochs x {n_p} peptides",
             jobs=n_pjobs, basis=pkey)
         pa, pf = Pp["attribution"], Pp["faithfulness"]
@@ -972,9 +971,9 @@ class Bench:
             f"{len(Pp['faithfulness']['methods'])} methods", basis=pkey)
         I = F["iris"]
         ikey = f"iris.models.{I['data']['model']}"
-        add("train_iris", "train", per(int(I["train"]["epochs"]) * DATA["iris_flowers"], self.rate("train", ikey)),
+        add("iris_train", "train", per(int(I["train"]["epochs"]) * DATA["iris_flowers"], self.rate("train", ikey)),
             f"{I['train']['epochs']} epochs x {DATA['iris_flowers']} flowers", basis=ikey)
-        add("train_iris_permuted", "train", per(int(I["train"]["epochs"]) * DATA["iris_flowers"], self.rate("train", ikey)),
+        add("iris_train_permuted", "train", per(int(I["train"]["epochs"]) * DATA["iris_flowers"], self.rate("train", ikey)),
             f"{I['train']['epochs']} epochs x {DATA['iris_flowers']} flowers (permuted labels)", basis=ikey)
         s, _ = attribution_seconds(ikey, I["faithfulness"]["methods"], int(I["faithfulness"]["n_examples"]))
         add("iris_faithfulness", "attribute", s, f"{I['faithfulness']['n_examples']} flowers x "
@@ -1030,19 +1029,6 @@ def rule_names() -> set[str]:
         names |= set(re.findall(r"^rule (\w+):", text, flags=re.M))
         names |= set(re.findall(r"^use rule \w+ as (\w+)", text, flags=re.M))
     return names
-
-
-def workflow_rule(label: str, rules: set[str]) -> str:
-    """``label`` (``name`` or ``name[variant]``) with the rule's current name: ``verb_experiment`` and
-    ``experiment_verb`` are both tried (the rules are being renamed to the script-name convention)."""
-    name, _, variant = label.partition("[")
-    if rules and name not in rules:
-        verb, _, rest = name.partition("_")
-        for candidate in (f"{rest}_{verb}", name.replace(f"{verb}_", "", 1) + f"_{verb}"):
-            if candidate in rules:
-                name = candidate
-                break
-    return name + (f"[{variant}" if variant else "")
 
 
 def fmt_seconds(s: Optional[float]) -> str:

@@ -86,32 +86,8 @@ def log_path(experiment, name):
 
 
 def bench_path(rule_name):
-    """``benchmark: bench_path("featurize_tox21")``: the benchmark file, named after its rule."""
+    """``benchmark: bench_path("tox21_featurize")``: the benchmark file, named after its rule."""
     return f"{BENCH}/{rule_name}.tsv"
-
-
-def tox21_training(section, study):
-    """Model spec and train section (with the study's epochs) of one Tox21 training study."""
-    part = section[study]
-    return {"spec": section["models"][part["model"]], "train": dict(section["train"], epochs=part["epochs"])}
-
-
-def tox21_subset_training(section, study_models):
-    """Params function: Table 1's training section with the model of the wildcard's study (Table 1's
-    own model, or the ablation's)."""
-    return lambda wildcards: dict(tox21_training(section, "table1"),
-                                  spec=section["models"][study_models[wildcards.study]])
-
-
-def tox21_gather(tox21_dir, study, seeds, out):
-    """Inputs and outputs of one Table 1 gather (Table 1's model, or the ablation's)."""
-    base = f"{tox21_dir}/pyridine/{study}/seed{{seed}}"
-    inputs = {k: expand(f"{base}/{f}", seed=seeds)
-              for k, f in (("prcauc", "prcauc.csv"), ("curves", "curves.csv"), ("metrics", "metrics.json"))}
-    names = (("table", "table1.csv"), ("rules", "table1_rules.csv"), ("wilcoxon", "wilcoxon.csv"),
-             ("noise_sweep", "noise_sweep.csv"), ("curves", "subset_curves.csv"), ("per_model", "subset_prcauc.csv"),
-             ("models", "subset_models.csv"))
-    return inputs, {k: f"{out}/{f}" for k, f in names}
 
 
 def raw_file(key):
@@ -126,8 +102,29 @@ wildcard_constraints:
     seed="[0-9]+",
 
 
+def notebook_paths(tree):
+    """The paths of a notebook's ``inputs`` or ``figures`` (``{name: path | [paths] | {key: path}}``), flat."""
+    if isinstance(tree, dict):
+        return [p for v in tree.values() for p in notebook_paths(v)]
+    if isinstance(tree, (list, tuple)):
+        return [p for v in tree for p in notebook_paths(v)]
+    return [str(tree)]
+
+
+def notebook_tree(tree, path=str):
+    """``tree`` with the same names and every path as ``path(str(p))``: what the notebook receives."""
+    if isinstance(tree, dict):
+        return {k: notebook_tree(v, path) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return [notebook_tree(v, path) for v in tree]
+    return path(str(tree))
+
+
 # Registries the experiment rule files fill in and rules/report.smk consumes.
-NOTEBOOKS = {}  # name -> {"inputs": [...], "figures": [...], "parameters": {...}, "category": str}
+# NOTEBOOKS: name -> {"inputs": {name: path | [paths] | {key: path}}, "figures": {name: file name |
+# {key: file name}} (under results/report/figures), "parameters": {...}, "category": str}; the
+# notebook receives ``inputs`` and ``figures`` with the same names, and never types a path.
+NOTEBOOKS = {}
 REPRODUCTION = []  # CSVs with reproduction-table rows
 REPORT_RAW = []  # raw data files whose checksums the report lists
 # Faithfulness tables of every experiment, in the shared schemas (xairepro.experiments.suite), that
@@ -135,25 +132,3 @@ REPORT_RAW = []  # raw data files whose checksums the report lists
 # uncertainty, cost per method.
 LEADERBOARD = {"per_example": [], "skipped": [], "sanity": [], "uncertainty": [], "cost": [], "data_randomisation": []}
 
-
-# Experiment-specific input and parameter functions (here, so that the rule files hold only rules;
-# they read the experiment globals of rules/text.smk and rules/vision.smk when called).
-def text_mask_cfg(reading, seed):
-    """The mask keys of one (reading, seed) job, with the attributed reviews its AOPC is read on."""
-    keys = [k for k in TEXT_MASK if k not in ("readings", "seeds")]
-    aopc = {"n_reviews": TEXT["attribution"]["n_reviews"], "steps": TEXT["faithfulness"]["steps"],
-            "max_fraction": TEXT["faithfulness"]["max_fraction"]}
-    return dict({k: TEXT_MASK[k] for k in keys}, **TEXT_MASK["readings"][reading], reading=reading, seed=int(seed),
-                aopc=aopc)
-
-
-def vision_train_inputs(wildcards):
-    """The cache, and for a fine-tuned model the model whose weights it starts from."""
-    base = VISION_FINETUNE.get(wildcards.model, {}).get("from")
-    return dict(cache=rules.vision_data.output.cache, **({"init": f"{VISION_DIR}/models/{base}/model.pt"} if base else {}))
-
-
-def vision_train_section(wildcards):
-    """The shared train section, with a fine-tuned model's own epochs and one-cycle peak."""
-    own = VISION_FINETUNE.get(wildcards.model, {})
-    return dict(VISION["train"], **{k: own[k] for k in ("epochs", "lr") if k in own})

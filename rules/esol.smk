@@ -26,7 +26,7 @@ ESOL_SUITE_OUTPUTS = {k: f"{ESOL_DIR}/{{model}}/faithfulness/{f}" for k, f in (
     ("summary", "summary.csv"), ("sanity", "sanity.csv"), ("uncertainty", "uncertainty.csv"), ("cost", "cost.csv"))}
 
 
-rule featurize_esol:
+rule esol_featurize:
     input:
         raw_file("esol"),
     output:
@@ -35,18 +35,18 @@ rule featurize_esol:
     log:
         log_path("esol", "featurize"),
     benchmark:
-        bench_path("featurize_esol")
+        bench_path("esol_featurize")
     resources:
         **resources(2000, runtime=10),
     conda:
         CONDA_ENV
     script:
-        "../scripts/featurize_esol.py"
+        "../scripts/esol_featurize.py"
 
 
-rule train_esol:
+rule esol_train:
     input:
-        graphs=rules.featurize_esol.output.graphs,
+        graphs=rules.esol_featurize.output.graphs,
     output:
         model=f"{ESOL_DIR}/{{model}}/fold{{fold}}/model.pt",
         history=f"{ESOL_DIR}/{{model}}/fold{{fold}}/history.csv",
@@ -58,7 +58,7 @@ rule train_esol:
     log:
         log_path("esol", "train_{model}_fold{fold}"),
     benchmark:
-        bench_path("train_esol/{model}_fold{fold}")
+        bench_path("esol_train/{model}_fold{fold}")
     threads: 1
     resources:
         **resources(3000, runtime=(15, 120), gpu=True),
@@ -66,13 +66,13 @@ rule train_esol:
     conda:
         CONDA_ENV
     script:
-        "../scripts/train_esol.py"
+        "../scripts/esol_train.py"
 
 
-rule attribute_esol:
+rule esol_attribute:
     input:
-        graphs=rules.featurize_esol.output.graphs,
-        model=rules.train_esol.output.model,
+        graphs=rules.esol_featurize.output.graphs,
+        model=rules.esol_train.output.model,
     output:
         predictions=f"{ESOL_DIR}/{{model}}/fold{{fold}}/predictions.csv",
         atoms=f"{ESOL_DIR}/{{model}}/fold{{fold}}/atoms.csv",
@@ -83,7 +83,7 @@ rule attribute_esol:
     log:
         log_path("esol", "attribute_{model}_fold{fold}"),
     benchmark:
-        bench_path("attribute_esol/{model}_fold{fold}")
+        bench_path("esol_attribute/{model}_fold{fold}")
     threads: 1
     resources:
         **resources(4000, runtime=(15, 120), gpu=True),
@@ -91,10 +91,10 @@ rule attribute_esol:
     conda:
         CONDA_ENV
     script:
-        "../scripts/attribute_esol.py"
+        "../scripts/esol_attribute.py"
 
 
-rule gather_esol:
+rule esol_gather:
     input:
         predictions=expand(f"{ESOL_DIR}/{{{{model}}}}/fold{{fold}}/predictions.csv", fold=ESOL_FOLDS),
         atoms=expand(f"{ESOL_DIR}/{{{{model}}}}/fold{{fold}}/atoms.csv", fold=ESOL_FOLDS),
@@ -108,13 +108,13 @@ rule gather_esol:
     log:
         log_path("esol", "gather_{model}"),
     benchmark:
-        bench_path("gather_esol/{model}")
+        bench_path("esol_gather/{model}")
     resources:
         **resources(2000, runtime=10),
     conda:
         CONDA_ENV
     script:
-        "../scripts/gather_esol.py"
+        "../scripts/esol_gather.py"
 
 
 rule esol_maps:
@@ -140,7 +140,7 @@ rule esol_maps:
 
 rule esol_faithfulness:
     input:
-        graphs=rules.featurize_esol.output.graphs,
+        graphs=rules.esol_featurize.output.graphs,
         models=ESOL_FOLD_MODELS,
     output:
         **ESOL_SUITE_OUTPUTS,

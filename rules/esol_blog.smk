@@ -4,9 +4,9 @@
 # Rule name == script name (scripts/<rule>.py); each rule gets only the config keys it uses.
 
 
-rule train_esol_blog:
+rule esol_blog_train:
     input:
-        graphs=rules.featurize_esol.output.graphs,
+        graphs=rules.esol_featurize.output.graphs,
     output:
         model=f"{ESOL_DIR}/blog_ig/model.pt",
         history=f"{ESOL_DIR}/blog_ig/history.csv",
@@ -18,7 +18,7 @@ rule train_esol_blog:
     log:
         log_path("esol", "train_blog_ig"),
     benchmark:
-        bench_path("train_esol_blog")
+        bench_path("esol_blog_train")
     threads: 1
     resources:
         **resources(3000, runtime=(15, 120), gpu=True),
@@ -26,13 +26,13 @@ rule train_esol_blog:
     conda:
         CONDA_ENV
     script:
-        "../scripts/train_esol_blog.py"
+        "../scripts/esol_blog_train.py"
 
 
 rule esol_blog_ig:
     input:
-        graphs=rules.featurize_esol.output.graphs,
-        model=rules.train_esol_blog.output.model,
+        graphs=rules.esol_featurize.output.graphs,
+        model=rules.esol_blog_train.output.model,
     output:
         atoms=f"{ESOL_DIR}/blog_ig/atoms.csv",
         environments=f"{ESOL_DIR}/blog_ig/environments.csv",
@@ -55,7 +55,7 @@ rule esol_blog_ig:
 
 rule esol_blog_ig_maps:
     input:
-        model=rules.train_esol_blog.output.model,
+        model=rules.esol_blog_train.output.model,
     output:
         maps=f"{ESOL_DIR}/blog_ig/maps.json",
     params:
@@ -99,16 +99,26 @@ rule esol_reproduction:
 
 
 NOTEBOOKS["esol"] = {
-    "inputs": expand(
-        f"{ESOL_DIR}/{{model}}/{{f}}",
-        model=ESOL_MODELS,
-        f=["predictions.csv", "atoms.csv", "metrics.json", "environments.csv", "maps.json"],
-    )
-    + expand(list(ESOL_SUITE_OUTPUTS.values()), model=ESOL_MODELS)
-    + [rules.esol_reproduction.output.table, rules.featurize_esol.output.summary, *rules.esol_blog_ig.output,
-       rules.esol_blog_ig_maps.output.maps],
-    "figures": ["esol_scatter.png", "esol_environments.png", "esol_faithfulness.png", "esol_blog_ig_maps.png"]
-    + [f"esol_maps_{m}.png" for m in ESOL_MODELS],
+    "inputs": {
+        "featurize": rules.esol_featurize.output.summary,
+        "reproduction": rules.esol_reproduction.output.table,
+        **{k: {m: f"{ESOL_DIR}/{m}/{f}" for m in ESOL_MODELS} for k, f in (
+            ("predictions", "predictions.csv"), ("metrics", "metrics.json"), ("environments", "environments.csv"),
+            ("maps", "maps.json"))},
+        # the faithfulness protocol's tables of each model
+        **{k: {m: ESOL_SUITE_OUTPUTS[k].format(model=m) for m in ESOL_MODELS}
+           for k in ("curves", "summary", "skipped", "sanity", "uncertainty", "cost")},
+        "blog_atoms": rules.esol_blog_ig.output.atoms,
+        "blog_environments": rules.esol_blog_ig.output.environments,
+        "blog_maps": rules.esol_blog_ig_maps.output.maps,
+    },
+    "figures": {
+        "esol_scatter": "esol_scatter.png",
+        "esol_environments": "esol_environments.png",
+        "esol_faithfulness": "esol_faithfulness.png",
+        "esol_blog_ig_maps": "esol_blog_ig_maps.png",
+        "esol_maps": {m: f"esol_maps_{m}.png" for m in ESOL_MODELS},
+    },
     "parameters": {"models": ESOL_MODELS, "scale": SCALE, "methods": ESOL["attribution"]["methods"]},
     "category": "ESOL solubility (BayesGrad 4.3)",
 }

@@ -17,7 +17,7 @@ IRIS_SUITE_OUTPUTS = {k: f"{IRIS_DIR}/faithfulness/{f}" for k, f in (
     ("cost", "cost.csv"), ("unit_examples", "uncertainty_examples.csv"))}
 
 
-rule train_iris:
+rule iris_train:
     output:
         model=f"{IRIS_DIR}/model.pt",
         history=f"{IRIS_DIR}/history.csv",
@@ -30,7 +30,7 @@ rule train_iris:
     log:
         log_path("iris", "train"),
     benchmark:
-        bench_path("train_iris")
+        bench_path("iris_train")
     threads: 1
     resources:
         **resources(1000, runtime=(5, 10), gpu=True),
@@ -38,11 +38,11 @@ rule train_iris:
     conda:
         CONDA_ENV
     script:
-        "../scripts/train_iris.py"
+        "../scripts/iris_train.py"
 
 
 # The data-randomisation test's model: the same recipe and seed on labels permuted by a seeded shuffle.
-use rule train_iris as train_iris_permuted with:
+use rule iris_train as iris_train_permuted with:
     output:
         model=f"{IRIS_DIR}/permuted/model.pt",
         history=f"{IRIS_DIR}/permuted/history.csv",
@@ -55,12 +55,12 @@ use rule train_iris as train_iris_permuted with:
     log:
         log_path("iris", "train_permuted"),
     benchmark:
-        bench_path("train_iris_permuted")
+        bench_path("iris_train_permuted")
 
 
 rule iris_importance:
     input:
-        model=rules.train_iris.output.model,
+        model=rules.iris_train.output.model,
     output:
         importance=f"{IRIS_DIR}/importance.csv",
         agreement=f"{IRIS_DIR}/agreement.csv",
@@ -84,7 +84,7 @@ rule iris_importance:
 
 rule iris_faithfulness:
     input:
-        model=rules.train_iris.output.model,
+        model=rules.iris_train.output.model,
     output:
         **IRIS_SUITE_OUTPUTS,
     params:
@@ -107,8 +107,8 @@ rule iris_faithfulness:
 
 rule iris_data_randomisation:
     input:
-        model=rules.train_iris.output.model,
-        permuted=rules.train_iris_permuted.output.model,
+        model=rules.iris_train.output.model,
+        permuted=rules.iris_train_permuted.output.model,
     output:
         rows=f"{IRIS_DIR}/data_randomisation/rows.csv",
         summary=f"{IRIS_DIR}/data_randomisation/summary.csv",
@@ -151,10 +151,18 @@ rule iris_reproduction:
 
 
 NOTEBOOKS["iris"] = {
-    "inputs": [rules.train_iris.output.history, rules.train_iris.output.metrics, *rules.iris_importance.output,
-               *rules.iris_faithfulness.output, rules.train_iris_permuted.output.metrics,
-               *rules.iris_data_randomisation.output, rules.iris_reproduction.output.table],
-    "figures": ["iris_importance.png", "iris_faithfulness.png", "iris_uncertainty.png", "iris_data_randomisation.png"],
+    "inputs": {
+        "metrics": rules.iris_train.output.metrics,
+        "importance": rules.iris_importance.output.importance,
+        "agreement": rules.iris_importance.output.agreement,
+        **{f"faithfulness_{k}": IRIS_SUITE_OUTPUTS[k] for k in ("curves", "summary", "skipped", "sanity", "uncertainty",
+                                                                "unit_examples")},
+        "permuted_metrics": rules.iris_train_permuted.output.metrics,
+        "data_randomisation_summary": rules.iris_data_randomisation.output.summary,
+        "reproduction": rules.iris_reproduction.output.table,
+    },
+    "figures": {f: f"{f}.png" for f in ("iris_importance", "iris_faithfulness", "iris_uncertainty",
+                                        "iris_data_randomisation")},
     "parameters": {"scale": SCALE, "mc_samples": IRIS["attribution"]["mc_samples"]},
     "category": "Iris (saliency blog, tabular)",
 }

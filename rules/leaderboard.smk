@@ -28,8 +28,8 @@ rule leaderboard:
 
 
 NOTEBOOKS["leaderboard"] = {
-    "inputs": list(rules.leaderboard.output),
-    "figures": ["leaderboard_heatmap.png"],
+    "inputs": {k: getattr(rules.leaderboard.output, k) for k in ("cells", "skipped", "verdicts", "mean_ranks")},
+    "figures": {"leaderboard_heatmap": "leaderboard_heatmap.png"},
     "parameters": {"scale": SCALE},
     "category": "Leaderboard",
 }

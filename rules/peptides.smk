@@ -24,7 +24,7 @@ PEPTIDES_SUITE_OUTPUTS = {k: f"{PEPTIDES_DIR}/faithfulness/{f}" for k, f in (
     ("cost", "cost.csv"), ("unit_examples", "uncertainty_examples.csv"))}
 
 
-rule train_peptides:
+rule peptides_train:
     input:
         raw=raw_file("hemolytic"),
     output:
@@ -42,7 +42,7 @@ rule train_peptides:
     log:
         log_path("peptides", "train_{model}_seed{seed}"),
     benchmark:
-        bench_path("train_peptides/{model}_seed{seed}")
+        bench_path("peptides_train/{model}_seed{seed}")
     threads: 1  # the probe probabilities change with the thread count (recorded in metrics.json)
     resources:
         **resources(1500, runtime=(5, 15), gpu=True),
@@ -50,7 +50,7 @@ rule train_peptides:
     conda:
         CONDA_ENV
     script:
-        "../scripts/train_peptides.py"
+        "../scripts/peptides_train.py"
 
 
 rule peptides_seed_shapley:
@@ -158,17 +158,19 @@ rule peptides_reproduction:
 
 
 NOTEBOOKS["peptides"] = {
-    "inputs": [
-        f"{PEPTIDES_MAIN}/history.csv",
-        *rules.peptides_reproduction.input.metrics,
-        *rules.peptides_reproduction.input.readings,
-        rules.peptides_reproduction.input.dropout,
-        *rules.peptides_explain.output,
-        *rules.peptides_faithfulness.output,
-        rules.peptides_reproduction.output.table,
-    ],
-    "figures": ["peptides_attributions.png", "peptides_shapley_convergence.png", "peptides_seeds.png",
-                "peptides_faithfulness.png", "peptides_uncertainty.png"],
+    "inputs": {
+        "seed_metrics": rules.peptides_reproduction.input.metrics,  # one per model seed, in seed order
+        "seed_shapley_readings": rules.peptides_reproduction.input.readings,
+        "explain_summary": rules.peptides_explain.output.summary,
+        "attributions": rules.peptides_explain.output.bars,
+        "shapley_convergence": rules.peptides_explain.output.shapley,
+        "counterfactuals": rules.peptides_explain.output.counterfactuals,
+        **{f"faithfulness_{k}": PEPTIDES_SUITE_OUTPUTS[k] for k in ("curves", "summary", "skipped", "sanity",
+                                                                    "uncertainty", "unit_examples")},
+        "reproduction": rules.peptides_reproduction.output.table,
+    },
+    "figures": {f: f"{f}.png" for f in ("peptides_attributions", "peptides_shapley_convergence", "peptides_seeds",
+                                        "peptides_faithfulness", "peptides_uncertainty")},
     "parameters": {"scale": SCALE, "peptide": PEPTIDES_ATTRIBUTION["peptide"], "model": PEPTIDES_MODEL,
                    "dropout_model": PEPTIDES_DROPOUT, "seeds": PEPTIDES_SEEDS},
     "category": "Hemolytic peptides (dmol chapter 10.3-10.6)",

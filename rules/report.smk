@@ -2,34 +2,32 @@
 # notebook, the reproduction table and the provenance into results/report/index.html.
 #
 # Each experiment's .smk registers its notebook in NOTEBOOKS (rules/common.smk) with the result
-# files it reads, the figures it writes and its parameters; its reproduction rows in
-# REPRODUCTION; its raw inputs in REPORT_RAW. One rule per notebook is generated below, so
-# editing notebooks/<name>.ipynb reruns only that notebook and the report.
+# files it reads and the figures it writes, each by name, and its parameters; its reproduction rows
+# in REPRODUCTION; its raw inputs in REPORT_RAW. One rule per notebook is generated below; the
+# notebook gets ``inputs`` and ``figures`` ({name: path}) as papermill parameters, so it never types a
+# path, and editing notebooks/<name>.ipynb reruns only that notebook and the report.
 
 for _name, _nb in NOTEBOOKS.items():
+    _figures = notebook_tree(_nb["figures"], lambda f: f"{RESULTS}/report/figures/{f}")
 
     rule:
         name:
-            f"notebook_{_name}"
+            f"{_name}_notebook"
         input:
             notebook=f"notebooks/{_name}.ipynb",
-            data=_nb["inputs"],
+            data=notebook_paths(_nb["inputs"]),
         output:
             notebook=f"{RESULTS}/report/notebooks/{_name}.ipynb",
             figures=[
-                report(
-                    f"{RESULTS}/report/figures/{f}",
-                    caption=f"../report/{f.rsplit('.', 1)[0]}.rst",
-                    category=_nb["category"],
-                )
-                for f in _nb["figures"]
+                report(f, caption=f"../report/{os.path.basename(f).rsplit('.', 1)[0]}.rst", category=_nb["category"])
+                for f in notebook_paths(_figures)
             ],
         params:
-            parameters=dict(_nb["parameters"], results_dir=RESULTS, figure_dir=f"{RESULTS}/report/figures"),
+            parameters=dict(_nb["parameters"], inputs=notebook_tree(_nb["inputs"]), figures=_figures),
         log:
-            log_path("report", f"notebook_{_name}"),
+            log_path("report", f"{_name}_notebook"),
         benchmark:
-            bench_path(f"notebook_{_name}")
+            bench_path(f"{_name}_notebook")
         resources:
             **resources(3000, runtime=15),
         conda:

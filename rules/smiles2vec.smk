@@ -38,7 +38,7 @@ rule smiles2vec_featurize:
         meta=f"{S2V_DIR}/featurized.json",
     params:
         data={k: S2V["data"][k] for k in ("max_len", "pad_len", "fractions")},
-        run=RUN_TRAIN,
+        seed=config["seed"],
     log:
         log_path("smiles2vec", "featurize"),
     benchmark:
@@ -225,20 +225,21 @@ rule smiles2vec_reproduction:
 
 
 NOTEBOOKS["smiles2vec"] = {
-    "inputs": [
-        rules.smiles2vec_featurize.output.meta,
-        *expand(f"{S2V_DIR}/{{split}}/{{f}}", split=S2V_SPLITS, f=["history.csv", "metrics.json"]),
-        rules.smiles2vec_mask.output.history,
-        rules.smiles2vec_mask.output.metrics,
-        rules.smiles2vec_mask_seeds.output.table,
-        rules.smiles2vec_explain.output.top3,
-        rules.smiles2vec_explain.output.summary,
-        rules.smiles2vec_explain.output.maps,
-        *rules.smiles2vec_faithfulness.output,
-        rules.smiles2vec_reproduction.output.table,
-    ],
-    "figures": ["smiles2vec_training.png", "smiles2vec_mask_seeds.png", "smiles2vec_top3.png", "smiles2vec_maps.png",
-                "smiles2vec_faithfulness.png", "smiles2vec_uncertainty.png"],
+    "inputs": {
+        "featurize": rules.smiles2vec_featurize.output.meta,
+        "history": {s: f"{S2V_DIR}/{s}/history.csv" for s in S2V_SPLITS},
+        "metrics": {s: f"{S2V_DIR}/{s}/metrics.json" for s in S2V_SPLITS},
+        "mask_history": rules.smiles2vec_mask.output.history,
+        "mask_metrics": rules.smiles2vec_mask.output.metrics,
+        "mask_seeds": rules.smiles2vec_mask_seeds.output.table,
+        "top3_summary": rules.smiles2vec_explain.output.summary,
+        "maps": rules.smiles2vec_explain.output.maps,
+        **{f"faithfulness_{k}": S2V_SUITE_OUTPUTS[k] for k in ("curves", "summary", "skipped", "sanity", "uncertainty",
+                                                               "cost", "unit_examples")},
+        "reproduction": rules.smiles2vec_reproduction.output.table,
+    },
+    "figures": {f: f"{f}.png" for f in ("smiles2vec_training", "smiles2vec_mask_seeds", "smiles2vec_top3",
+                                        "smiles2vec_maps", "smiles2vec_faithfulness", "smiles2vec_uncertainty")},
     "parameters": {"scale": SCALE, "soluble": S2V["top3"]["soluble"], "insoluble": S2V["top3"]["insoluble"]},
     "category": "SMILES2vec explanation mask (explanatory masks 3.3)",
 }

@@ -17,6 +17,11 @@ TEXT_MASK = TEXT["mask"]
 TEXT_READINGS = list(TEXT_MASK["readings"])  # the first: the paper's explanation_mask
 TEXT_MASK_SEEDS = list(range(int(TEXT_MASK["seeds"])))
 TEXT_MASK_DIR = f"{TEXT_MODEL_DIR}/mask/{{reading}}/seed{{seed}}"
+# What a mask job reads: the mask keys (not the readings and seeds it is repeated over) with its own
+# reading's keys, and the attributed reviews its AOPC is read on.
+TEXT_MASK_KEYS = {k: v for k, v in TEXT_MASK.items() if k not in ("readings", "seeds")}
+TEXT_MASK_AOPC = {"n_reviews": TEXT["attribution"]["n_reviews"], "steps": TEXT["faithfulness"]["steps"],
+                  "max_fraction": TEXT["faithfulness"]["max_fraction"]}
 # The leaderboard protocol's tables (xairepro.experiments.suite): per-example rows, methods that did
 # not apply, curves, summary, sanity, uncertainty, cost.
 TEXT_SUITE_OUTPUTS = {k: f"{TEXT_MODEL_DIR}/faithfulness/{f}" for k, f in (
@@ -35,7 +40,7 @@ rule text_prepare:
     params:
         data=TEXT["data"],
         embed_dim=TEXT["models"][TEXT_MODEL].get("embed_dim", 100),
-        run=RUN_TRAIN,
+        seed=config["seed"],
     log:
         log_path("text", "prepare"),
     benchmark:
@@ -114,7 +119,8 @@ rule text_mask:
         top_words=f"{TEXT_MASK_DIR}/top_words.csv",
         examples=f"{TEXT_MASK_DIR}/examples.json",
     params:
-        cfg=lambda w: text_mask_cfg(w.reading, w.seed),
+        cfg=lambda w: dict(TEXT_MASK_KEYS, **TEXT_MASK["readings"][w.reading], reading=w.reading, seed=int(w.seed),
+                           aopc=TEXT_MASK_AOPC),
         run=RUN,
     wildcard_constraints:
         reading="|".join(TEXT_READINGS),
@@ -208,24 +214,21 @@ rule text_reproduction:
 
 
 NOTEBOOKS["text"] = {
-    "inputs": [
-        rules.text_prepare.output.summary,
-        *rules.text_train.output[1:],
-        *[f for k, f in rules.text_attribute.output.items() if k != "scores"],
-        *expand(f"{TEXT_MASK_DIR}/examples.json", reading=TEXT_READINGS, seed=0),
-        *rules.text_mask_seeds.output,
-        *rules.text_faithfulness.output,
-        rules.text_reproduction.output.table,
-    ],
-    "figures": [
-        "text_training.png",
-        "text_completeness.png",
-        "text_saturation.png",
-        "text_table.png",
-        "text_uncertainty.png",
-        "text_top_words.png",
-        "text_faithfulness.png",
-    ],
+    "inputs": {
+        "data_summary": rules.text_prepare.output.summary,
+        "history": rules.text_train.output.history,
+        "metrics": rules.text_train.output.metrics,
+        **{f"attribution_{k}": getattr(rules.text_attribute.output, k)
+           for k in ("completeness", "path", "saturation", "table", "summary")},
+        "attribution_spread_examples": rules.text_attribute.output.spread,
+        "mask_examples": {r: f"{TEXT_MASK_DIR}/examples.json".format(reading=r, seed=0) for r in TEXT_READINGS},
+        **{f"mask_{k}": getattr(rules.text_mask_seeds.output, k) for k in ("seeds", "stability", "jaccard")},
+        **{f"faithfulness_{k}": TEXT_SUITE_OUTPUTS[k] for k in ("curves", "summary", "skipped", "sanity", "uncertainty",
+                                                                "cost")},
+        "reproduction": rules.text_reproduction.output.table,
+    },
+    "figures": {f: f"{f}.png" for f in ("text_training", "text_completeness", "text_saturation", "text_table",
+                                        "text_uncertainty", "text_top_words", "text_faithfulness")},
     "parameters": {"scale": SCALE, "model": TEXT_MODEL, "readings": TEXT_READINGS},
     "category": "IMDB text (explanatory masks 3.2, counterfactuals 3.2)",
 }

@@ -16,15 +16,31 @@ TOX21_SEEDS = list(range(TOX21["table1"]["n_models"]))
 TOX21_STUDY_MODEL = {"subset": TOX21["table1"]["model"], "ablation": TOX21["table1"]["ablation"]["model"]}
 TOX21_ABLATION_SEEDS = list(range(TOX21["table1"]["ablation"]["n_models"]))
 TOX21_SRMMP_SEEDS = list(range(TOX21["srmmp"]["n_seeds"]))
-TOX21_GATHER = {"subset": tox21_gather(TOX21_DIR, "subset", TOX21_SEEDS, f"{TOX21_DIR}/pyridine"),
-                "ablation": tox21_gather(TOX21_DIR, "ablation", TOX21_ABLATION_SEEDS, f"{TOX21_DIR}/pyridine/ablation")}
+# Model spec and train section (with the study's own epochs) of each training study; a Table 1
+# subset job takes the model of its study (Table 1's own, or the ablation's).
+TOX21_TRAINING = {study: {"spec": TOX21["models"][TOX21[study]["model"]],
+                          "train": dict(TOX21["train"], epochs=TOX21[study]["epochs"])}
+                  for study in ("pyridine", "srmmp", "table1")}
+# What the PRC-AUC jobs read of the attribution section: all of it but the number of example maps,
+# which only the full-data model's job draws (editing it never reruns the subset models' jobs).
+TOX21_PRCAUC = {k: v for k, v in TOX21["attribution"].items() if k != "n_examples"}
+# Inputs and outputs of the Table 1 gathers (Table 1's model, and the ablation's).
+TOX21_GATHER_INPUTS = {k: f"{TOX21_DIR}/pyridine/{{study}}/seed{{seed}}/{f}"
+                       for k, f in (("prcauc", "prcauc.csv"), ("curves", "curves.csv"), ("metrics", "metrics.json"))}
+TOX21_GATHER_OUTPUTS = (("table", "table1.csv"), ("rules", "table1_rules.csv"), ("wilcoxon", "wilcoxon.csv"),
+                        ("noise_sweep", "noise_sweep.csv"), ("curves", "subset_curves.csv"),
+                        ("per_model", "subset_prcauc.csv"), ("models", "subset_models.csv"))
+TOX21_GATHER = {study: ({k: expand(f, study=study, seed=seeds) for k, f in TOX21_GATHER_INPUTS.items()},
+                        {k: f"{out}/{f}" for k, f in TOX21_GATHER_OUTPUTS})
+                for study, seeds, out in (("subset", TOX21_SEEDS, f"{TOX21_DIR}/pyridine"),
+                                          ("ablation", TOX21_ABLATION_SEEDS, f"{TOX21_DIR}/pyridine/ablation"))}
 
 
 wildcard_constraints:
     study="subset|ablation",
 
 
-rule featurize_tox21:
+rule tox21_featurize:
     input:
         raw_file("tox21"),
     output:
@@ -33,18 +49,18 @@ rule featurize_tox21:
     log:
         log_path("tox21", "featurize"),
     benchmark:
-        bench_path("featurize_tox21")
+        bench_path("tox21_featurize")
     resources:
         **resources(3000, runtime=10),
     conda:
         CONDA_ENV
     script:
-        "../scripts/featurize_tox21.py"
+        "../scripts/tox21_featurize.py"
 
 
-rule split_tox21:
+rule tox21_split:
     input:
-        graphs=rules.featurize_tox21.output.graphs,
+        graphs=rules.tox21_featurize.output.graphs,
     output:
         splits=f"{TOX21_DIR}/splits.json",
     params:
@@ -53,32 +69,32 @@ rule split_tox21:
     log:
         log_path("tox21", "split"),
     benchmark:
-        bench_path("split_tox21")
+        bench_path("tox21_split")
     resources:
         **resources(2000, runtime=5),
     conda:
         CONDA_ENV
     script:
-        "../scripts/split_tox21.py"
+        "../scripts/tox21_split.py"
 
 
 # The full-data pyridine model; its variants train the Table 1 subset models and the SR-MMP models.
-rule train_tox21:
+rule tox21_train:
     input:
-        graphs=rules.featurize_tox21.output.graphs,
-        splits=rules.split_tox21.output.splits,
+        graphs=rules.tox21_featurize.output.graphs,
+        splits=rules.tox21_split.output.splits,
     output:
         model=f"{TOX21_DIR}/pyridine/full/model.pt",
         history=f"{TOX21_DIR}/pyridine/full/history.csv",
         metrics=f"{TOX21_DIR}/pyridine/full/metrics.json",
     params:
         recipe="pyridine_full",
-        training=tox21_training(TOX21, "pyridine"),
+        training=TOX21_TRAINING["pyridine"],
         run=RUN_TRAIN,
     log:
         log_path("tox21", "train_pyridine_full"),
     benchmark:
-        bench_path("train_tox21")
+        bench_path("tox21_train")
     threads: 1
     resources:
         **resources(3000, runtime=(10, 60), gpu=True),
@@ -86,49 +102,49 @@ rule train_tox21:
     conda:
         CONDA_ENV
     script:
-        "../scripts/train_tox21.py"
+        "../scripts/tox21_train.py"
 
 
-use rule train_tox21 as train_tox21_subset with:
+use rule tox21_train as tox21_train_subset with:
     output:
         model=f"{TOX21_DIR}/pyridine/{{study}}/seed{{seed}}/model.pt",
         history=f"{TOX21_DIR}/pyridine/{{study}}/seed{{seed}}/history.csv",
         metrics=f"{TOX21_DIR}/pyridine/{{study}}/seed{{seed}}/metrics.json",
     params:
         recipe="pyridine_subset",
-        training=tox21_subset_training(TOX21, TOX21_STUDY_MODEL),
+        training=lambda wc: dict(TOX21_TRAINING["table1"], spec=TOX21["models"][TOX21_STUDY_MODEL[wc.study]]),
         subset_size=TOX21["table1"]["subset_size"],
         run=RUN_TRAIN,
     log:
         log_path("tox21", "train_{study}_seed{seed}"),
     benchmark:
-        bench_path("train_tox21_subset/{study}_seed{seed}")
+        bench_path("tox21_train_subset/{study}_seed{seed}")
     resources:
         **resources(2500, runtime=(10, 30), gpu=True),
 
 
-use rule train_tox21 as train_tox21_srmmp with:
+use rule tox21_train as tox21_train_srmmp with:
     output:
         model=f"{TOX21_DIR}/srmmp/seed{{seed}}/model.pt",
         history=f"{TOX21_DIR}/srmmp/seed{{seed}}/history.csv",
         metrics=f"{TOX21_DIR}/srmmp/seed{{seed}}/metrics.json",
     params:
         recipe="srmmp",
-        training=tox21_training(TOX21, "srmmp"),
+        training=TOX21_TRAINING["srmmp"],
         run=RUN_TRAIN,
     log:
         log_path("tox21", "train_srmmp_seed{seed}"),
     benchmark:
-        bench_path("train_tox21_srmmp/seed{seed}")
+        bench_path("tox21_train_srmmp/seed{seed}")
     resources:
         **resources(3000, runtime=(10, 120), gpu=True),
 
 
-rule attribute_tox21_pyridine:
+rule tox21_attribute_pyridine:
     input:
-        graphs=rules.featurize_tox21.output.graphs,
-        splits=rules.split_tox21.output.splits,
-        model=rules.train_tox21.output.model,
+        graphs=rules.tox21_featurize.output.graphs,
+        splits=rules.tox21_split.output.splits,
+        model=rules.tox21_train.output.model,
     output:
         prcauc=f"{TOX21_DIR}/pyridine/full/prcauc.csv",
         curves=f"{TOX21_DIR}/pyridine/full/curves.csv",
@@ -136,12 +152,12 @@ rule attribute_tox21_pyridine:
         examples=f"{TOX21_DIR}/pyridine/full/examples.json",
         bounds=f"{TOX21_DIR}/pyridine/full/bounds.json",
     params:
-        cfg=TOX21["attribution"],
+        cfg=TOX21["attribution"],  # all of it, n_examples (the example maps) included
         run=RUN,
     log:
         log_path("tox21", "attribute_pyridine_full"),
     benchmark:
-        bench_path("attribute_tox21_pyridine")
+        bench_path("tox21_attribute_pyridine")
     threads: 1
     resources:
         **resources(3000, runtime=(10, 30), gpu=True),
@@ -149,24 +165,24 @@ rule attribute_tox21_pyridine:
     conda:
         CONDA_ENV
     script:
-        "../scripts/attribute_tox21_pyridine.py"
+        "../scripts/tox21_attribute_pyridine.py"
 
 
-rule prcauc_tox21_subset:
+rule tox21_prcauc_subset:
     input:
-        graphs=rules.featurize_tox21.output.graphs,
-        splits=rules.split_tox21.output.splits,
-        model=rules.train_tox21_subset.output.model,
+        graphs=rules.tox21_featurize.output.graphs,
+        splits=rules.tox21_split.output.splits,
+        model=rules.tox21_train_subset.output.model,
     output:
         prcauc=f"{TOX21_DIR}/pyridine/{{study}}/seed{{seed}}/prcauc.csv",
         curves=f"{TOX21_DIR}/pyridine/{{study}}/seed{{seed}}/curves.csv",
     params:
-        cfg=TOX21["attribution"],
+        cfg=TOX21_PRCAUC,
         run=RUN,
     log:
         log_path("tox21", "prcauc_{study}_seed{seed}"),
     benchmark:
-        bench_path("prcauc_tox21_subset/{study}_seed{seed}")
+        bench_path("tox21_prcauc_subset/{study}_seed{seed}")
     threads: 1
     resources:
         **resources(2500, runtime=(10, 30), gpu=True),
@@ -174,11 +190,11 @@ rule prcauc_tox21_subset:
     conda:
         CONDA_ENV
     script:
-        "../scripts/prcauc_tox21_subset.py"
+        "../scripts/tox21_prcauc_subset.py"
 
 
 # Table 1 of the subset models; its variant gathers the ablation model's.
-rule gather_tox21_table1:
+rule tox21_gather_table1:
     input:
         **TOX21_GATHER["subset"][0],
     output:
@@ -186,16 +202,16 @@ rule gather_tox21_table1:
     log:
         log_path("tox21", "gather_table1"),
     benchmark:
-        bench_path("gather_tox21_table1")
+        bench_path("tox21_gather_table1")
     resources:
         **resources(1000, runtime=5),
     conda:
         CONDA_ENV
     script:
-        "../scripts/gather_tox21_table1.py"
+        "../scripts/tox21_gather_table1.py"
 
 
-use rule gather_tox21_table1 as gather_tox21_ablation with:
+use rule tox21_gather_table1 as tox21_gather_ablation with:
     input:
         **TOX21_GATHER["ablation"][0],
     output:
@@ -203,4 +219,4 @@ use rule gather_tox21_table1 as gather_tox21_ablation with:
     log:
         log_path("tox21", "gather_ablation"),
     benchmark:
-        bench_path("gather_tox21_ablation")
+        bench_path("tox21_gather_ablation")

@@ -20,9 +20,9 @@ TOX21_SUITE_FILES = {"per_example": "per_example.csv", "skipped": "faithfulness_
 
 rule tox21_srmmp_maps:
     input:
-        graphs=rules.featurize_tox21.output.graphs,
-        splits=rules.split_tox21.output.splits,
-        model=rules.train_tox21_srmmp.output.model,
+        graphs=rules.tox21_featurize.output.graphs,
+        splits=rules.tox21_split.output.splits,
+        model=rules.tox21_train_srmmp.output.model,
     output:
         maps=f"{TOX21_DIR}/srmmp/seed{{seed}}/maps.json",
     params:
@@ -42,7 +42,7 @@ rule tox21_srmmp_maps:
         "../scripts/tox21_srmmp_maps.py"
 
 
-rule gather_tox21_srmmp:
+rule tox21_gather_srmmp:
     input:
         maps=expand(f"{TOX21_DIR}/srmmp/seed{{seed}}/maps.json", seed=TOX21_SRMMP_SEEDS),
         metrics=expand(f"{TOX21_DIR}/srmmp/seed{{seed}}/metrics.json", seed=TOX21_SRMMP_SEEDS),
@@ -57,21 +57,21 @@ rule gather_tox21_srmmp:
     log:
         log_path("tox21", "gather_srmmp"),
     benchmark:
-        bench_path("gather_tox21_srmmp")
+        bench_path("tox21_gather_srmmp")
     resources:
         **resources(1000, runtime=5),
     conda:
         CONDA_ENV
     script:
-        "../scripts/gather_tox21_srmmp.py"
+        "../scripts/tox21_gather_srmmp.py"
 
 
 rule tox21_integrated_gradients:
     input:
-        graphs=rules.featurize_tox21.output.graphs,
-        splits=rules.split_tox21.output.splits,
+        graphs=rules.tox21_featurize.output.graphs,
+        splits=rules.tox21_split.output.splits,
         srmmp_model=f"{TOX21_DIR}/srmmp/seed0/model.pt",
-        pyridine_model=rules.train_tox21.output.model,
+        pyridine_model=rules.tox21_train.output.model,
     output:
         completeness=f"{TOX21_DIR}/ig/completeness.csv",
         path=f"{TOX21_DIR}/ig/path.csv",
@@ -95,8 +95,8 @@ rule tox21_integrated_gradients:
 
 rule tox21_dead_features:
     input:
-        graphs=rules.featurize_tox21.output.graphs,
-        splits=rules.split_tox21.output.splits,
+        graphs=rules.tox21_featurize.output.graphs,
+        splits=rules.tox21_split.output.splits,
     output:
         summary=f"{TOX21_DIR}/dead_features/summary.csv",
         pairs=f"{TOX21_DIR}/dead_features/pairs.csv",
@@ -121,8 +121,8 @@ rule tox21_dead_features:
 # on the validation pyridine molecules none of them trained on; then the models' tables in one.
 rule tox21_faithfulness:
     input:
-        graphs=rules.featurize_tox21.output.graphs,
-        splits=rules.split_tox21.output.splits,
+        graphs=rules.tox21_featurize.output.graphs,
+        splits=rules.tox21_split.output.splits,
         model=f"{TOX21_DIR}/pyridine/subset/seed{{seed}}/model.pt",
     output:
         **{k: f"{TOX21_DIR}/faithfulness/seed{{seed}}/{f}" for k, f in TOX21_SUITE_FILES.items()},
@@ -144,7 +144,7 @@ rule tox21_faithfulness:
         "../scripts/tox21_faithfulness.py"
 
 
-rule gather_tox21_faithfulness:
+rule tox21_gather_faithfulness:
     input:
         **{k: expand(f"{TOX21_DIR}/faithfulness/seed{{seed}}/{f}", seed=TOX21_SEEDS)
            for k, f in TOX21_SUITE_FILES.items() if k != "summary"},
@@ -154,25 +154,25 @@ rule gather_tox21_faithfulness:
     log:
         log_path("tox21", "gather_faithfulness"),
     benchmark:
-        bench_path("gather_tox21_faithfulness")
+        bench_path("tox21_gather_faithfulness")
     resources:
         **resources(1000, runtime=5),
     conda:
         CONDA_ENV
     script:
-        "../scripts/gather_tox21_faithfulness.py"
+        "../scripts/tox21_gather_faithfulness.py"
 
 
 rule tox21_reproduction:
     input:
-        table1=rules.gather_tox21_table1.output.table,
-        wilcoxon=rules.gather_tox21_table1.output.wilcoxon,
-        full_metrics=rules.train_tox21.output.metrics,
-        srmmp_metrics=rules.gather_tox21_srmmp.output.metrics,
-        maps=rules.gather_tox21_srmmp.output.maps,
-        srmmp_ranks=rules.gather_tox21_srmmp.output.ranks,
-        ablation_wilcoxon=rules.gather_tox21_ablation.output.wilcoxon,
-        table1_rules=rules.gather_tox21_table1.output.rules,
+        table1=rules.tox21_gather_table1.output.table,
+        wilcoxon=rules.tox21_gather_table1.output.wilcoxon,
+        full_metrics=rules.tox21_train.output.metrics,
+        srmmp_metrics=rules.tox21_gather_srmmp.output.metrics,
+        maps=rules.tox21_gather_srmmp.output.maps,
+        srmmp_ranks=rules.tox21_gather_srmmp.output.ranks,
+        ablation_wilcoxon=rules.tox21_gather_ablation.output.wilcoxon,
+        table1_rules=rules.tox21_gather_table1.output.rules,
         completeness=rules.tox21_integrated_gradients.output.completeness,
         saturation=rules.tox21_integrated_gradients.output.saturation,
         dead_features=rules.tox21_dead_features.output.summary,
@@ -192,32 +192,39 @@ rule tox21_reproduction:
         "../scripts/tox21_reproduction.py"
 
 
+_table1, _ablation = rules.tox21_gather_table1.output, rules.tox21_gather_ablation.output
 NOTEBOOKS["tox21"] = {
-    "inputs": [
-        rules.featurize_tox21.output.summary,
-        rules.split_tox21.output.splits,
-        rules.train_tox21.output.history,
-        rules.train_tox21.output.metrics,
-        *rules.attribute_tox21_pyridine.output,
-        *rules.gather_tox21_table1.output,
-        *rules.gather_tox21_ablation.output,
-        expand(rules.train_tox21_srmmp.output.history, seed=TOX21_SRMMP_SEEDS),
-        *rules.gather_tox21_srmmp.output,
-        *rules.tox21_integrated_gradients.output,
-        *rules.tox21_dead_features.output,
-        *rules.gather_tox21_faithfulness.output,
-        rules.tox21_reproduction.output.table,
-    ],
-    "figures": [
-        "tox21_pr_curves.png",
-        "tox21_pyridine_maps.png",
-        "tox21_table1.png",
-        "tox21_srmmp_maps.png",
-        "tox21_ig_completeness.png",
-        "tox21_ig_saturation.png",
-        "tox21_dead_features.png",
-        "tox21_faithfulness.png",
-    ],
+    "inputs": {
+        "featurize": rules.tox21_featurize.output.summary,
+        "splits": rules.tox21_split.output.splits,
+        "full_metrics": rules.tox21_train.output.metrics,
+        "full_prcauc": rules.tox21_attribute_pyridine.output.prcauc,
+        "full_curves": rules.tox21_attribute_pyridine.output.curves,
+        "examples": rules.tox21_attribute_pyridine.output.examples,
+        "bounds": rules.tox21_attribute_pyridine.output.bounds,
+        "table1": _table1.table,
+        "table1_rules": _table1.rules,
+        "wilcoxon": _table1.wilcoxon,
+        "noise_sweep": _table1.noise_sweep,
+        "subset_curves": _table1.curves,
+        "subset_prcauc": _table1.per_model,
+        "subset_models": _table1.models,
+        "ablation_table1_rules": _ablation.rules,
+        "srmmp_metrics": rules.tox21_gather_srmmp.output.metrics,
+        "srmmp_maps": rules.tox21_gather_srmmp.output.maps,
+        "srmmp_ranks": rules.tox21_gather_srmmp.output.ranks,
+        "srmmp_rank_counts": rules.tox21_gather_srmmp.output.counts,
+        "ig_completeness": rules.tox21_integrated_gradients.output.completeness,
+        "ig_path": rules.tox21_integrated_gradients.output.path,
+        "ig_saturation": rules.tox21_integrated_gradients.output.saturation,
+        "dead_features": rules.tox21_dead_features.output.summary,
+        **{f"faithfulness_{k}": getattr(rules.tox21_gather_faithfulness.output, k)
+           for k in ("per_example", "skipped", "pooled_curves", "summary", "sanity", "uncertainty", "cost")},
+        "reproduction": rules.tox21_reproduction.output.table,
+    },
+    "figures": {f: f"{f}.png" for f in ("tox21_pr_curves", "tox21_pyridine_maps", "tox21_table1", "tox21_srmmp_maps",
+                                        "tox21_ig_completeness", "tox21_ig_saturation", "tox21_dead_features",
+                                        "tox21_faithfulness")},
     "parameters": {"scale": SCALE, "n_models": TOX21["table1"]["n_models"],
                    "mc_samples": TOX21["attribution"]["mc_samples"], "methods": TOX21["attribution"]["methods"]},
     "category": "Tox21 (BayesGrad 4.1-4.2, counterfactuals 3.1)",

@@ -43,14 +43,19 @@ rule vision_data:
 
 rule vision_train:
     input:
-        unpack(vision_train_inputs),
+        # the cache, and for a fine-tuned model the model whose weights it starts from
+        unpack(lambda wc: dict(cache=rules.vision_data.output.cache,
+                               **({"init": f"{VISION_DIR}/models/{VISION_FINETUNE[wc.model]['from']}/model.pt"}
+                                  if wc.model in VISION_FINETUNE else {}))),
     output:
         model=f"{VISION_DIR}/models/{{model}}/model.pt",
         history=f"{VISION_DIR}/models/{{model}}/history.csv",
         metrics=f"{VISION_DIR}/models/{{model}}/metrics.json",
     params:
         spec=lambda wc: VISION["models"][wc.model],
-        train=vision_train_section,
+        # the shared train section, with a fine-tuned model's own epochs and one-cycle peak
+        train=lambda wc: dict(VISION["train"], **{k: v for k, v in VISION_FINETUNE.get(wc.model, {}).items()
+                                                  if k in ("epochs", "lr")}),
         augmentation=VISION["data"]["augmentation"],
         channels_last=VISION["data"].get("channels_last", False),
         run=RUN_TRAIN,
@@ -140,7 +145,9 @@ rule vision_aopc:
         cost=f"{VISION_DIR}/aopc/cost.csv",
         stats=f"{VISION_DIR}/aopc/stats.json",
     params:
-        cfg=dict(VISION["aopc"], **VISION_ATTR),
+        cfg=dict(VISION["aopc"], **attribution_params(VISION_ATTR, VISION["aopc"]["methods"]
+                                                      + list(VISION["aopc"].get("dropout_methods") or []),
+                                                      [k for k in VISION_ATTR if k != "method_options"])),
         run=RUN,
     log:
         log_path("vision", "aopc"),
@@ -206,27 +213,24 @@ rule vision_reproduction:
 
 
 NOTEBOOKS["vision"] = {
-    "inputs": [
-        rules.vision_data.output.summary,
-        *expand(f"{VISION_DIR}/models/{{model}}/{{f}}", model=VISION_MODELS, f=["history.csv", "metrics.json"]),
-        *expand(rules.vision_mask.output.metrics, seed=VISION_MASK_SEEDS),
-        *expand([rules.vision_mask.output.history, rules.vision_mask.output.examples], seed=VISION_MASK_SEEDS[0]),
-        *rules.vision_counterfactuals.output,
-        *rules.vision_aopc.output,
-        rules.vision_saliency.output.maps,
-        rules.vision_reproduction.output.table,
-    ],
-    "figures": [
-        "vision_training.png",
-        "vision_saturation.png",
-        "vision_layer_saturation.png",
-        "vision_interior.png",
-        "vision_ig_grid.png",
-        "vision_completeness.png",
-        "vision_aopc.png",
-        "vision_masks.png",
-        "vision_saliency.png",
-    ],
+    "inputs": {
+        "data_summary": rules.vision_data.output.summary,
+        "classifier_metrics": f"{VISION_DIR}/models/classifier/metrics.json",
+        "dropout_metrics": f"{VISION_DIR}/models/dropout/metrics.json",
+        "history": {m: f"{VISION_DIR}/models/{m}/history.csv" for m in VISION_MODELS},
+        "mask_metrics": expand(rules.vision_mask.output.metrics, seed=VISION_MASK_SEEDS),  # in seed order
+        "mask_examples": expand(rules.vision_mask.output.examples, seed=VISION_MASK_SEEDS[0])[0],
+        **{f"counterfactuals_{k}": getattr(rules.vision_counterfactuals.output, v) for k, v in (
+            ("saturation", "curves"), ("layer_saturation", "layers"), ("interior_trend", "trend"),
+            ("completeness", "completeness"), ("maps", "arrays"), ("summary", "summary"))},
+        **{f"aopc_{k}": getattr(rules.vision_aopc.output, k)
+           for k in ("summary", "stats", "curves", "cost", "skipped", "sanity", "uncertainty")},
+        "saliency_maps": rules.vision_saliency.output.maps,
+        "reproduction": rules.vision_reproduction.output.table,
+    },
+    "figures": {f: f"{f}.png" for f in ("vision_training", "vision_saturation", "vision_layer_saturation",
+                                        "vision_interior", "vision_ig_grid", "vision_completeness", "vision_aopc",
+                                        "vision_masks", "vision_saliency")},
     "parameters": {"scale": SCALE, "ig_steps": VISION_ATTR["ig_steps"], "mc_samples": VISION_ATTR["mc_samples"]},
     "category": "CIFAR-10 (counterfactuals 2.1-2.5, masks 3.1, saliency blog)",
 }

@@ -1,4 +1,5 @@
-"""Execute a papermill template with the rule's parameters (figures are written by the notebook)."""
+"""Execute a papermill template with the rule's parameters: its own, ``inputs`` ({name: path} of the results it
+reads) and ``figures`` ({name: path} of the figures it writes)."""
 import papermill as pm
 
 from xairepro.runtime import script_setup

@@ -179,7 +179,7 @@ def _graph_case(molecules: dict, task: str, **train_overrides):
 
 
 def _esol_keywords(spec):
-    return {"n_out": 1}                                   # train_esol: n_out=1 (log S)
+    return {"n_out": 1}                                   # esol_train: n_out=1 (log S)
 
 
 def _tox21_keywords(spec):
@@ -189,7 +189,7 @@ def _tox21_keywords(spec):
 def _iris_keywords(spec):
     from xairepro.experiments.iris.data import iris_data
 
-    data = iris_data()                                    # train_iris: n_in = columns, n_out = classes
+    data = iris_data()                                    # iris_train: n_in = columns, n_out = classes
     return {"n_in": int(data.x.shape[1]), "n_out": len(data.classes)}
 
 
@@ -212,7 +212,7 @@ PEPTIDE_LENGTH = 200    # the hemolytic data set's one-hot rows (load_hemolytic_
 def _peptide_keywords(spec):
     from xairepro.experiments.peptides.data import ALPHABET
 
-    return {"length": PEPTIDE_LENGTH, "n_letters": len(ALPHABET), "n_out": 1}   # train_peptides
+    return {"length": PEPTIDE_LENGTH, "n_letters": len(ALPHABET), "n_out": 1}   # peptides_train
 
 
 def _peptide_case(model, spec):

@@ -80,8 +80,8 @@ def test_three_slices(tmp_path):
                          "results/smiles2vec/reproduction.csv", "results/smiles2vec/faithfulness/summary.csv",
                          mirror=SHARED_DATA)
     assert sorted(planned_rules(proc)) == sorted([
-        "train_iris", "iris_importance", "iris_faithfulness", "iris_reproduction",
-        "download_hemolytic", *["train_peptides"] * 3, *["peptides_seed_shapley"] * 2, "peptides_explain",
+        "iris_train", "iris_importance", "iris_faithfulness", "iris_reproduction",
+        "download_hemolytic", *["peptides_train"] * 3, *["peptides_seed_shapley"] * 2, "peptides_explain",
         "peptides_faithfulness", "peptides_reproduction",
         "download_esol", "smiles2vec_featurize", "smiles2vec_train", "smiles2vec_train", "smiles2vec_mask",
         "smiles2vec_mask_seed", "smiles2vec_mask_seeds", "smiles2vec_explain", "smiles2vec_faithfulness",

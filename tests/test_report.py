@@ -67,14 +67,14 @@ def test_every_declared_target_of_every_experiment_has_a_unique_stable_id():
 
 def test_rule_runtimes_sum_jobs_per_rule(tmp_path):
     bench = tmp_path / "bench"
-    (bench / "train_esol").mkdir(parents=True)
+    (bench / "esol_train").mkdir(parents=True)
     header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
     for name, s in (("nfp_fold0", 2.5), ("nfp_fold1", 3.5)):
-        (bench / "train_esol" / f"{name}.tsv").write_text(header + f"{s}\t0:00:02\t100\t1\t1\t1\t0\t0\t0\t1\n")
-    (bench / "featurize_esol.tsv").write_text(header + "1.0\t0:00:01\t50\t1\t1\t1\t0\t0\t0\t1\n")
+        (bench / "esol_train" / f"{name}.tsv").write_text(header + f"{s}\t0:00:02\t100\t1\t1\t1\t0\t0\t0\t1\n")
+    (bench / "esol_featurize.tsv").write_text(header + "1.0\t0:00:01\t50\t1\t1\t1\t0\t0\t0\t1\n")
     rt = rule_runtimes(bench).set_index("rule")
-    assert rt.loc["train_esol", "seconds"] == 6.0 and rt.loc["train_esol", "jobs"] == 2
-    assert rt.loc["featurize_esol", "seconds"] == 1.0
+    assert rt.loc["esol_train", "seconds"] == 6.0 and rt.loc["esol_train", "jobs"] == 2
+    assert rt.loc["esol_featurize", "seconds"] == 1.0
 
 
 def test_build_report_assembles_notebooks_table_and_provenance(tmp_path):

@@ -22,7 +22,7 @@ from slurm_cluster import ClusterUnavailable, one_node_cluster
 pytestmark = [pytest.mark.timeout(1200), pytest.mark.slow]
 
 TARGET = "results/iris/reproduction.csv"
-RULES = {"train_iris", "iris_importance", "iris_reproduction"}
+RULES = {"iris_train", "iris_importance", "iris_reproduction"}
 TABLES = ["importance.csv", "agreement.csv", "reproduction.csv", "metrics.json"]
 
 
@@ -64,7 +64,7 @@ def test_slurm_run_equals_local_run(tmp_path, slurm_partition):
     # Every job was submitted to SLURM, ran there, and got its rule's memory.
     submitted = dict(re.findall(r"^rule (\w+):.*?submitted with SLURM jobid (\d+)", log, flags=re.M | re.S))
     assert set(submitted) == RULES and len(set(submitted.values())) == len(RULES), log[-4000:]
-    mem = {"train_iris": 1000, "iris_importance": 1500, "iris_reproduction": 500}
+    mem = {"iris_train": 1000, "iris_importance": 1500, "iris_reproduction": 500}
     print("\nSLURM jobs of the iris stage:")
     for rule, jobid in sorted(submitted.items(), key=lambda kv: int(kv[1])):
         info = subprocess.run(["scontrol", "show", "job", jobid], capture_output=True, text=True).stdout

@@ -16,6 +16,7 @@ from xairepro.config import load_config
 from xairepro.context import RunContext
 from xairepro.data.featurize import featurize_smiles, graphs_from_smiles
 from xairepro.data.loaders import TOX21_TASKS
+from xairepro.evaluation.sanity import SANITY_THRESHOLD
 from xairepro.experiments.tox21 import data as D
 from xairepro.experiments.tox21 import dead_features as DF
 from xairepro.experiments.tox21 import integrated_gradients as IG
@@ -423,6 +424,11 @@ def test_gathered_faithfulness_covers_every_model(suites):
     per_seed, out = suites
     assert len(out["per_example"]) == sum(len(r.per_example) for r in per_seed)
     assert set(out["per_example"]["replicate"]) == set(out["sanity"]["replicate"]) == {0, 1}
+    # the verdicts are the models' together, not the last model's
+    pooled_rho = pd.concat([r.sanity for r in per_seed]).groupby("method")["spearman"].mean()
+    written = out["sanity"].groupby("method")[["full_rho", "passes"]].first()
+    np.testing.assert_allclose(written["full_rho"], pooled_rho.loc[written.index])
+    assert (written["passes"] == (pooled_rho.loc[written.index] < SANITY_THRESHOLD)).all()
     # the summary pairs methods on (model, molecule): 2 models x 4 molecules
     assert (out["summary"]["n_examples"] == 8).all() and (out["summary"]["n_replicates"] == 2).all()
     pooled = out["pooled_curves"]
@@ -539,13 +545,13 @@ def test_workflow_plans_one_job_per_seed(tmp_path, scale, n_models, n_ablation, 
     proc = run_snakemake(wf, "-n", "results/report/notebooks/tox21.ipynb", "--config", f"scale={scale}",
                          mirror=make_mirror(tmp_path / "mirror", {}))
     rules = planned_rules(proc)
-    assert rules.count("train_tox21_subset") == n_models + n_ablation  # Table 1's models and the ablation's
-    assert rules.count("prcauc_tox21_subset") == n_models + n_ablation
+    assert rules.count("tox21_train_subset") == n_models + n_ablation  # Table 1's models and the ablation's
+    assert rules.count("tox21_prcauc_subset") == n_models + n_ablation
     assert rules.count("tox21_faithfulness") == n_models  # the leaderboard protocol on every Table 1 model
-    assert rules.count("train_tox21_srmmp") == rules.count("tox21_srmmp_maps") == n_seeds
-    for rule in ("featurize_tox21", "split_tox21", "train_tox21", "attribute_tox21_pyridine",
-                 "gather_tox21_table1", "gather_tox21_ablation", "gather_tox21_srmmp", "tox21_integrated_gradients",
-                 "tox21_dead_features", "gather_tox21_faithfulness", "tox21_reproduction", "notebook_tox21"):
+    assert rules.count("tox21_train_srmmp") == rules.count("tox21_srmmp_maps") == n_seeds
+    for rule in ("tox21_featurize", "tox21_split", "tox21_train", "tox21_attribute_pyridine",
+                 "tox21_gather_table1", "tox21_gather_ablation", "tox21_gather_srmmp", "tox21_integrated_gradients",
+                 "tox21_dead_features", "tox21_gather_faithfulness", "tox21_reproduction", "tox21_notebook"):
         assert rules.count(rule) == 1, rule
 
 

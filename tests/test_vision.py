@@ -398,8 +398,11 @@ def test_suite_tables_have_the_shared_schema_the_plugin_and_a_sanity_row_for_eve
     out = aopc.aopc_study(inputs, aopc_cfg(names, dropout_names), ctx=RunContext(seed=0, device="cpu"))
     per, skipped, sanity, unc, cost = (out[k] for k in ("per_example", "skipped", "sanity", "uncertainty", "cost"))
     assert list(per.columns) == list(FAITHFULNESS_COLUMNS) and list(skipped.columns) == list(SKIPPED_COLUMNS)
-    assert list(sanity.columns) == [*LABELS, "method", "randomisation", "layers", "example", "spearman"]
-    assert list(unc.columns) == [*LABELS, "method", "example", "n_units", "spearman_sd_vs_drop"]
+    # each table with its verdicts (xairepro.evaluation.verdicts)
+    assert list(sanity.columns) == [*LABELS, "method", "randomisation", "layers", "example", "spearman", "full_rho",
+                                    "passes"]
+    assert list(unc.columns) == [*LABELS, "method", "example", "n_units", "spearman_sd_vs_drop", "mean_rho",
+                                 "informative"]
     assert list(cost.columns)[:len(LABELS)] == list(LABELS) and {"method", "seconds"} <= set(cost.columns)
     for table in (per, skipped, sanity, unc, cost, out["summary"], out["curves"]):
         assert set(table["experiment"]) == {"vision"} and set(table["unit"]) == {"pixel"}, table.columns

@@ -48,7 +48,7 @@ def test_vision_slice_runs_on_the_jpeg_mirror(tmp_path):
     proc = run_snakemake(wf, target, mirror=SHARED_DATA)
     rules = planned_rules(proc)
     for rule in ("vision_data", "vision_counterfactuals", "vision_aopc", "vision_saliency", "vision_reproduction",
-                 "notebook_vision"):
+                 "vision_notebook"):
         assert rules.count(rule) == 1, rule
     assert rules.count("vision_train") == 2 and rules.count("vision_mask") == 2  # two networks, two mask seeds
     res = wf / "results" / "vision"

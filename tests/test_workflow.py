@@ -27,9 +27,9 @@ def test_dry_run_dag_has_every_esol_stage(tmp_path):
     proc = snakemake(wf, "-n", mirror=mirror)
     rules = planned_rules(proc)
     n_folds = 5
-    for rule, count in {"download_esol": 1, "featurize_esol": 1, "train_esol": 2 * n_folds,
-                        "attribute_esol": 2 * n_folds, "gather_esol": 2, "esol_maps": 2, "esol_faithfulness": 2, "train_esol_blog": 1, "esol_blog_ig": 1, "esol_blog_ig_maps": 1,
-                        "esol_reproduction": 1, "notebook_esol": 1, "report": 1}.items():
+    for rule, count in {"download_esol": 1, "esol_featurize": 1, "esol_train": 2 * n_folds,
+                        "esol_attribute": 2 * n_folds, "esol_gather": 2, "esol_maps": 2, "esol_faithfulness": 2, "esol_blog_train": 1, "esol_blog_ig": 1, "esol_blog_ig_maps": 1,
+                        "esol_reproduction": 1, "esol_notebook": 1, "report": 1}.items():
         assert rules.count(rule) == count, (rule, rules.count(rule))
 
 
@@ -58,7 +58,7 @@ def test_corrupted_download_fails_and_leaves_nothing(tmp_path):
 
 
 ESOL_NOTEBOOK = "results/report/notebooks/esol.ipynb"
-ESOL_TRAINING = {"download_esol", "featurize_esol", "train_esol"}
+ESOL_TRAINING = {"download_esol", "esol_featurize", "esol_train"}
 
 
 @pytest.fixture(scope="module")
@@ -130,29 +130,136 @@ def test_editing_the_notebook_reruns_only_that_notebook(esol_run):
         planned = set(planned_rules(snakemake(wf, "-n", ESOL_NOTEBOOK, mirror=mirror)))
     finally:
         nb_path.write_text(original)
-    assert planned == {"notebook_esol"}, planned
+    assert planned == {"esol_notebook"}, planned
 
 
 @pytest.mark.slow
 def test_editing_map_molecules_reruns_only_the_maps(esol_run):
     planned = plan_after_config_edit(
         esol_run, lambda c: c["esol"]["attribution"]["map_molecules"].update({"toluene": "Cc1ccccc1"}))
-    assert planned == {"esol_maps", "esol_blog_ig_maps", "notebook_esol"}, planned
+    assert planned == {"esol_maps", "esol_blog_ig_maps", "esol_notebook"}, planned
 
 
 @pytest.mark.slow
 def test_editing_mc_samples_reruns_attribution_never_training(esol_run):
     planned = plan_after_config_edit(esol_run, lambda c: c["esol"]["attribution"].update(mc_samples=7))
-    assert {"attribute_esol", "gather_esol", "esol_maps", "esol_faithfulness", "notebook_esol"} <= planned
+    assert {"esol_attribute", "esol_gather", "esol_maps", "esol_faithfulness", "esol_notebook"} <= planned
     assert not planned & ESOL_TRAINING, planned
 
 
 @pytest.mark.slow
 def test_editing_training_epochs_reruns_training_and_what_follows(esol_run):
     planned = plan_after_config_edit(esol_run, lambda c: c["esol"]["train"].update(epochs=3))
-    assert {"train_esol", "attribute_esol", "gather_esol", "esol_maps", "esol_faithfulness",
-            "esol_reproduction", "notebook_esol"} <= planned
-    assert not planned & {"download_esol", "featurize_esol"}, planned
+    assert {"esol_train", "esol_attribute", "esol_gather", "esol_maps", "esol_faithfulness",
+            "esol_reproduction", "esol_notebook"} <= planned
+    assert not planned & {"download_esol", "esol_featurize"}, planned
+
+
+TOX21_PYRIDINE = "results/tox21/pyridine/full/examples.json"  # tox21_attribute_pyridine (the example maps)
+TOX21_SUBSET = "results/tox21/pyridine/subset/seed0/prcauc.csv"  # tox21_prcauc_subset of one Table 1 model
+
+
+@pytest.fixture(scope="module")
+def tox21_run(tmp_path_factory):
+    """The full-data pyridine model's attribution job and one Table 1 model's PRC-AUC job, run for
+    real (one epoch each, offline from the shared mirror), so that a config edit's plan shows which of
+    the two a Tox21 key reruns."""
+    from conftest import HAVE_SHARED_DATA, SHARED_DATA
+
+    if not HAVE_SHARED_DATA:
+        pytest.skip(f"real data not available: {SHARED_DATA} (as on a user's machine)")
+    wf = copy_workflow(tmp_path_factory.mktemp("tox21") / "wf",
+                       config_overrides={"tox21": {"pyridine": {"epochs": 1}, "table1": {"epochs": 1}}})
+    snakemake(wf, TOX21_PYRIDINE, TOX21_SUBSET, mirror=SHARED_DATA)
+    return wf, SHARED_DATA
+
+
+def plan_after_tox21_edit(tox21_run, edit) -> set[str]:
+    wf, mirror = tox21_run
+    path = wf / "config.yaml"
+    original = path.read_text()
+    cfg = yaml.safe_load(original)
+    edit(cfg["tox21"]["attribution"])
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    try:
+        return set(planned_rules(snakemake(wf, "-n", TOX21_PYRIDINE, TOX21_SUBSET, mirror=mirror)))
+    finally:
+        path.write_text(original)
+
+
+@pytest.mark.slow
+def test_editing_tox21_example_count_reruns_only_the_pyridine_maps(tox21_run):
+    """tox21.attribution.n_examples is read by the full-data model's example maps only: the Table 1
+    models' PRC-AUC jobs (and every training job) stay done."""
+    assert plan_after_tox21_edit(tox21_run, lambda a: a.update(n_examples=a["n_examples"] + 1)) == {
+        "tox21_attribute_pyridine"}
+
+
+@pytest.mark.slow
+def test_editing_tox21_mc_samples_reruns_both_attribution_jobs_never_training(tox21_run):
+    """The control of the test above: a key both jobs read reruns both, so the plan does see them."""
+    planned = plan_after_tox21_edit(tox21_run, lambda a: a.update(mc_samples=7))
+    assert planned == {"tox21_attribute_pyridine", "tox21_prcauc_subset"}, planned
+
+
+def test_rule_names_are_experiment_first_and_name_their_script():
+    """One naming order: ``<experiment>_<verb/what>`` (the stage's name for the shared stages), and an
+    experiment rule runs ``scripts/<rule>.py``; a ``use rule`` variant runs its parent's script. Every
+    script in scripts/ is some rule's."""
+    from conftest import REPO_ROOT
+
+    shared = {"download": "download", "report": "build_report", "leaderboard": "leaderboard", "notebook": "run_notebook"}
+    experiments = {p.stem for p in (REPO_ROOT / "notebooks").glob("*.ipynb")}
+    named, scripts_used = {}, set()
+    for smk in sorted((REPO_ROOT / "rules").glob("*.smk")):
+        text = smk.read_text()
+        for m in re.finditer(r"^(?:rule (\w+)|    rule):\n(.*?)(?=^\S|\Z)", text, flags=re.M | re.S):
+            script = re.search(r'"\.\./scripts/(\w+)\.py"', m.group(2))
+            if script:
+                scripts_used.add(script.group(1))
+                named[m.group(1) or re.search(r'name:\n\s+f?"([^"]+)"', m.group(2)).group(1)] = script.group(1)
+        for base, variant in re.findall(r"^use rule (\w+) as (\w+)", text, flags=re.M):
+            assert variant.startswith(base.split("_")[0] + "_"), (smk.name, variant)
+    assert len(named) > 45, len(named)
+    for rule, script in named.items():
+        stage = next((k for k in shared if rule == k or rule.startswith(f"{k}_") or rule.endswith("_notebook")), None)
+        if stage is not None:
+            assert script == shared["notebook" if rule.endswith("_notebook") else stage], (rule, script)
+        else:
+            assert rule.split("_")[0] in experiments and rule == script, (rule, script)
+    assert {p.stem for p in (REPO_ROOT / "scripts").glob("*.py")} == scripts_used
+
+
+def _notebook_registrations() -> dict:
+    """NOTEBOOKS as the workflow builds it (the rule files evaluated, no job planned)."""
+    from pathlib import Path
+
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import ConfigSettings, ResourceSettings, StorageSettings
+
+    from conftest import REPO_ROOT
+
+    with SnakemakeApi() as api:
+        wf = api.workflow(resource_settings=ResourceSettings(), config_settings=ConfigSettings(),
+                          storage_settings=StorageSettings(), snakefile=Path(REPO_ROOT / "Snakefile"), workdir=REPO_ROOT)
+        return dict(wf._workflow.globals["NOTEBOOKS"])
+
+
+def test_notebooks_read_named_inputs_and_compute_no_verdict():
+    """Every notebook reads exactly the results registered for it and writes exactly its registered
+    figures, by name (``inputs["..."]``, ``figures["..."]``), types no path, and compares no number
+    with a verdict's threshold (the tables carry ``passes`` and ``informative``)."""
+    from conftest import REPO_ROOT
+
+    registered = _notebook_registrations()
+    assert set(registered) == {p.stem for p in (REPO_ROOT / "notebooks").glob("*.ipynb")}
+    for name, reg in registered.items():
+        nb = json.loads((REPO_ROOT / "notebooks" / f"{name}.ipynb").read_text())
+        code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+        assert set(re.findall(r'inputs\["(\w+)"\]', code)) == set(reg["inputs"]), name
+        assert set(re.findall(r'figures\["(\w+)"\]', code)) == set(reg["figures"]), name
+        for typed in ("results_dir", "figure_dir", "results/", '.png"', ".csv\"", ".json\"", "< SANITY_THRESHOLD", "> 0.1"):
+            assert typed not in code, (name, typed)
 
 
 def test_slurm_profile_routes_by_resource_not_by_rule_name():
@@ -239,8 +346,8 @@ def test_cuda_config_makes_training_and_attribution_jobs_ask_for_a_gpu(tmp_path)
                      mirror=mirror)
     text = proc.stdout + proc.stderr
     blocks = {m.group(1): m.group(2) for m in re.finditer(r"^rule (\w+):\n(.*?)(?=^\S|\Z)", text, flags=re.M | re.S)}
-    assert "gpu=1" in blocks["train_esol"] and "gpu=1" in blocks["attribute_esol"]
-    assert "gpu=1" not in blocks["featurize_esol"]
+    assert "gpu=1" in blocks["esol_train"] and "gpu=1" in blocks["esol_attribute"]
+    assert "gpu=1" not in blocks["esol_featurize"]
 
 
 @pytest.mark.slow

@@ -60,7 +60,7 @@ def test_training_killed_mid_run_resumes_to_the_same_numbers(tmp_path):
     # Without --rerun-incomplete Snakemake does not accept what the killed job left.
     run_snakemake(wf, "--unlock")
     plain = run_snakemake(wf, "-n", "--config", "device=cpu", "--", IRIS_MODEL, check=False)
-    assert "train_iris" in plain.stdout + plain.stderr
+    assert "iris_train" in plain.stdout + plain.stderr
 
     run_snakemake(wf, "--rerun-incomplete", "--config", "device=cpu", "--", IRIS_MODEL)
     log = (wf / "results/logs/iris/train.log").read_text()

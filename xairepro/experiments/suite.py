@@ -20,6 +20,7 @@ import torch
 from ..evaluation.faithfulness import faithfulness_study, faithfulness_summary
 from ..evaluation.sanity import cascading_randomisation, rank_correlations, sanity_steps, single_unit_drops, spearman
 from ..evaluation.units import Unit
+from ..evaluation.verdicts import sanity_verdicts, uncertainty_verdicts
 from .explainer import Explainer, applicable
 from .methods import faithfulness_rows, skipped_rows
 
@@ -46,8 +47,11 @@ class SuiteResult:
     unit_examples: Optional[pd.DataFrame] = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        out = {k: getattr(self, k) for k in ("per_example", "curves", "summary", "skipped", "sanity",
-                                             "uncertainty", "cost")}
+        """The tables as written, the sanity and uncertainty rows with their verdicts (``passes``,
+        ``informative``: :mod:`xairepro.evaluation.verdicts`), and ``unit_examples`` where kept."""
+        verdicts = {"sanity": sanity_verdicts, "uncertainty": uncertainty_verdicts}
+        out = {k: verdicts.get(k, lambda t: t)(getattr(self, k))
+               for k in ("per_example", "curves", "summary", "skipped", "sanity", "uncertainty", "cost")}
         if self.unit_examples is not None:
             out["unit_examples"] = self.unit_examples
         return out

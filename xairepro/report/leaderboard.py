@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..evaluation.leaderboard import leaderboard
 from ..evaluation.sanity import SANITY_THRESHOLD
+from ..evaluation.verdicts import GROUP, sanity_verdicts
 
 __all__ = ["assemble", "display_table", "read_tables", "sanity_cells", "uncertainty_cells"]
 
@@ -28,15 +29,15 @@ def read_tables(paths: Mapping[str, Sequence[str]]) -> dict[str, pd.DataFrame]:
     return out
 
 
-def sanity_cells(sanity: pd.DataFrame, threshold: float = SANITY_THRESHOLD) -> pd.DataFrame:
+def sanity_cells(sanity: pd.DataFrame) -> pd.DataFrame:
     """Per (experiment, model, method): the mean Spearman correlation between the trained and the fully
-    randomised model's unit scores, and pass (below ``threshold``) or fail."""
+    randomised model's unit scores, and its verdict (:func:`~xairepro.evaluation.verdicts.sanity_verdicts`)
+    as ``pass`` or ``fail``."""
     if sanity.empty:
         return pd.DataFrame(columns=["experiment", "model", "method", "sanity_rho", "sanity"])
-    full = sanity[sanity["layers"] == sanity.groupby(["experiment", "model"])["layers"].transform("max")]
-    cells = full.groupby(["experiment", "model", "method"], as_index=False)["spearman"].mean()
-    cells = cells.rename(columns={"spearman": "sanity_rho"})
-    cells["sanity"] = np.where(cells["sanity_rho"] < threshold, "pass", "fail")
+    rows = sanity_verdicts(sanity)
+    cells = rows.groupby(list(GROUP), as_index=False).agg(sanity_rho=("full_rho", "first"), passes=("passes", "first"))
+    cells["sanity"] = np.where(cells.pop("passes"), "pass", "fail")
     return cells
 
 

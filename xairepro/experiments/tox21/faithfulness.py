@@ -16,6 +16,7 @@ from typing import Mapping, Sequence
 import pandas as pd
 
 from ...context import RunContext
+from ...evaluation.verdicts import sanity_verdicts, uncertainty_verdicts
 from ..graphs import atom_suite, pool_curves, pooled_summary
 from ..suite import FaithfulnessSpec, SuiteResult
 from .data import pyridine_evaluation_set
@@ -49,6 +50,10 @@ def gather_faithfulness(tables: Sequence[Mapping[str, pd.DataFrame]]) -> dict[st
     for kind in kinds:
         frames = [t[kind] for t in tables if kind in t and len(t[kind].columns)]
         out[kind] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    # the verdicts of the models together (each per-model table carries its own model's)
+    for kind, verdicts in (("sanity", sanity_verdicts), ("uncertainty", uncertainty_verdicts)):
+        if kind in out:
+            out[kind] = verdicts(out[kind])
     out["summary"] = pooled_summary(out["per_example"])
     out["pooled_curves"] = pool_curves(out["curves"])
     return out

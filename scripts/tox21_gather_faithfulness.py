@@ -1,4 +1,4 @@
-"""The Table 1 subset models' faithfulness tables in one (rule gather_tox21_faithfulness): every kind
+"""The Table 1 subset models' faithfulness tables in one (rule tox21_gather_faithfulness): every kind
 concatenated over the models, the curves pooled, the methods ranked over every (model, molecule) pair."""
 import pandas as pd
 

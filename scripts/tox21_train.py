@@ -1,4 +1,4 @@
-"""Train one Tox21 model (rule train_tox21 and its variants): the full-data pyridine model, one
+"""Train one Tox21 model (rule tox21_train and its variants): the full-data pyridine model, one
 Table 1 subset model, or one SR-MMP seed model."""
 from xairepro.data.featurize import load_graphs
 from xairepro.experiments.tox21.training import train_tox21

@@ -1,0 +1,91 @@
+"""The sanity and uncertainty verdicts (xairepro.evaluation.verdicts): values on both sides of each
+threshold, the group each verdict is about, and the tables the suite writes carrying them."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xairepro.evaluation.sanity import SANITY_THRESHOLD
+from xairepro.evaluation.verdicts import INFORMATIVE_THRESHOLD, sanity_verdicts, uncertainty_verdicts
+from xairepro.report.leaderboard import sanity_cells
+
+EPS = 1e-3
+
+
+def _sanity(method, model, full_rhos, partial_rho=0.99, replicate=0):
+    """Rows of one (model, method, replicate): one example per value at full randomisation (3 layers)
+    and the same examples at a partial step (1 layer)."""
+    rows = []
+    for layers, label, rhos in ((1, "top layer", [partial_rho] * len(full_rhos)), (3, "all layers", full_rhos)):
+        rows += [dict(experiment="exp", modality="m", unit="u", model=model, replicate=replicate, method=method,
+                      randomisation=label, layers=layers, example=i, spearman=r) for i, r in enumerate(rhos)]
+    return rows
+
+
+def test_sanity_passes_below_the_threshold_at_full_randomisation_only():
+    table = pd.DataFrame(_sanity("below", "a", [SANITY_THRESHOLD - EPS] * 2)
+                         + _sanity("above", "a", [SANITY_THRESHOLD + EPS] * 2)
+                         + _sanity("at", "a", [SANITY_THRESHOLD] * 2)
+                         # mean of 0.2 and 0.9 is 0.55: fails although one example is far below
+                         + _sanity("mixed", "a", [0.2, 0.9]))
+    out = sanity_verdicts(table)
+    assert len(out) == len(table) and list(out.columns[:len(table.columns)]) == list(table.columns)
+    verdict = out.groupby("method")["passes"].agg(["first", "nunique"])
+    assert (verdict["nunique"] == 1).all()  # one verdict per (experiment, model, method), on every row
+    assert verdict["first"].to_dict() == {"below": True, "above": False, "at": False, "mixed": False}
+    # the partial step's 0.99 does not enter the verdict
+    assert out.set_index("method")["full_rho"].groupby(level=0).first()["below"] == pytest.approx(SANITY_THRESHOLD - EPS)
+
+
+def test_sanity_verdict_pools_replicates_per_model_and_is_idempotent():
+    table = pd.DataFrame(_sanity("m", "a", [0.3], replicate=0) + _sanity("m", "a", [0.8], replicate=1)
+                         + _sanity("m", "b", [0.3], replicate=0))
+    out = sanity_verdicts(table)
+    by_model = out.groupby("model")[["full_rho", "passes"]].first()
+    assert by_model.loc["a", "full_rho"] == pytest.approx(0.55) and not by_model.loc["a", "passes"]
+    assert by_model.loc["b", "passes"]
+    # one replicate alone (what one per-model job writes) passes; recomputed on the gathered rows,
+    # which carry each replicate's own verdict, the verdict is the pooled one
+    a = table[table["model"] == "a"]
+    alone = [sanity_verdicts(a[a["replicate"] == k]) for k in (0, 1)]
+    assert alone[0]["passes"].all() and not alone[1]["passes"].any()
+    pooled = sanity_verdicts(pd.concat(alone, ignore_index=True))
+    assert pooled["full_rho"].tolist() == pytest.approx([0.55] * len(a)) and not pooled["passes"].any()
+
+
+def test_uncertainty_is_informative_above_the_threshold():
+    rows = []
+    for method, values in (("above", [INFORMATIVE_THRESHOLD + EPS] * 3), ("below", [INFORMATIVE_THRESHOLD - EPS] * 3),
+                           ("at", [INFORMATIVE_THRESHOLD]), ("mixed", [0.5, -0.2, np.nan])):
+        rows += [dict(experiment="exp", model="a", replicate=0, method=method, example=i, n_units=5,
+                      spearman_sd_vs_drop=v) for i, v in enumerate(values)]
+    out = uncertainty_verdicts(pd.DataFrame(rows))
+    verdict = out.groupby("method")[["mean_rho", "informative"]].first()
+    assert verdict["informative"].to_dict() == {"above": True, "below": False, "at": False, "mixed": True}
+    assert verdict.loc["mixed", "mean_rho"] == pytest.approx(0.15)  # the missing correlation is skipped
+
+
+def test_empty_tables_get_the_verdict_columns():
+    assert {"full_rho", "passes"} <= set(sanity_verdicts(pd.DataFrame()).columns)
+    assert {"mean_rho", "informative"} <= set(uncertainty_verdicts(pd.DataFrame()).columns)
+
+
+def test_the_leaderboard_reads_the_same_sanity_verdict():
+    table = pd.DataFrame(_sanity("below", "a", [SANITY_THRESHOLD - EPS]) + _sanity("above", "a", [SANITY_THRESHOLD + EPS]))
+    cells = sanity_cells(table).set_index("method")
+    assert cells.loc["below", "sanity"] == "pass" and cells.loc["above", "sanity"] == "fail"
+    assert cells.loc["above", "sanity_rho"] == pytest.approx(SANITY_THRESHOLD + EPS)
+
+
+def test_suite_tables_carry_the_verdicts():
+    from xairepro.experiments.suite import SuiteResult
+
+    sanity = pd.DataFrame(_sanity("below", "a", [0.1]) + _sanity("above", "a", [0.9]))
+    unc = pd.DataFrame([dict(experiment="exp", model="a", replicate=0, method="bayesgrad", example=0, n_units=3,
+                             spearman_sd_vs_drop=0.4)])
+    empty = pd.DataFrame()
+    tables = SuiteResult(per_example=empty, curves=empty, summary=empty, skipped=empty, sanity=sanity,
+                         uncertainty=unc, cost=empty).tables()
+    assert tables["sanity"].groupby("method")["passes"].first().to_dict() == {"above": False, "below": True}
+    assert tables["uncertainty"]["informative"].tolist() == [True]
