@@ -108,21 +108,17 @@ def test_mean_rank_across_experiments_and_the_verdict_when_bayesgrad_is_absent()
 
 def test_suite_runs_every_method_checks_sanity_and_uncertainty_and_names_what_did_not_apply():
     from xairepro.evaluation.units import FeatureUnit
-    from xairepro.experiments.methods import explain
-    from xairepro.experiments.suite import faithfulness_suite
+    from xairepro.experiments.explainer import Explainer
+    from xairepro.experiments.suite import FaithfulnessSpec, faithfulness_suite
 
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(5, 32), nn.ReLU(), nn.Dropout(0.3), nn.Linear(32, 1))
     x = torch.randn(24, 5)
     names = ["vanilla_grad", "input_x_gradient", "bayesgrad", "integrated_gradients", "occlusion",
              "explanation_mask", "random", TOY_METHOD]
-
-    def explain_fn(m, seconds):
-        return explain(m, x, names, {"n_random": 3, "max_batch": 256}, M=6, seed=0, seconds=seconds)
-
+    explainer = Explainer(model, names, settings={"max_batch": 256}, method_options={"random": {"M": 3}}, M=6)
     labels = dict(experiment="toy", modality="table", unit="feature", model="mlp", replicate=0)
-    res = faithfulness_suite(model, list(x), FeatureUnit(0.0), explain_fn, labels=labels,
-                             fractions=np.linspace(0, 1, 6))
+    res = faithfulness_suite(explainer, x, FaithfulnessSpec(FeatureUnit(0.0), np.linspace(0, 1, 6)), labels=labels)
     assert set(res.per_example["method"]) == set(names) - {"explanation_mask"}
     assert list(res.skipped["method"]) == ["explanation_mask"] and "no explanation mask" in res.skipped["reason"][0]
     rho = res.sanity[res.sanity["randomisation"] == "all layers"].groupby("method")["spearman"].mean()
