@@ -108,7 +108,7 @@ rule vision_counterfactuals:
         arrays=f"{VISION_DIR}/counterfactuals/maps.npz",
         summary=f"{VISION_DIR}/counterfactuals/summary.json",
     params:
-        cfg=dict(VISION["counterfactuals"], ig_steps=VISION_ATTR["ig_steps"]),
+        cfg=dict(VISION["counterfactuals"], n_steps=VISION_ATTR["method_options"]["integrated_gradients"]["n_steps"]),
         run=RUN,
     log:
         log_path("vision", "counterfactuals"),
@@ -164,7 +164,7 @@ rule vision_saliency:
         maps=f"{VISION_DIR}/saliency/maps.npz",
     params:
         cfg=dict(VISION["saliency"], **attribution_params(VISION_ATTR, VISION["saliency"]["methods"],
-                                                          ("mc_samples", "smoothgrad_noise"))),
+                                                          ("mc_samples",))),
         run=RUN,
     log:
         log_path("vision", "saliency"),
@@ -227,7 +227,7 @@ NOTEBOOKS["vision"] = {
         "vision_masks.png",
         "vision_saliency.png",
     ],
-    "parameters": {"scale": SCALE, "ig_steps": VISION_ATTR["ig_steps"], "mc_samples": VISION_ATTR["mc_samples"]},
+    "parameters": {"scale": SCALE, "n_steps": VISION_ATTR["method_options"]["integrated_gradients"]["n_steps"], "mc_samples": VISION_ATTR["mc_samples"]},
     "category": "CIFAR-10 (counterfactuals 2.1-2.5, masks 3.1, saliency blog)",
 }
 REPRODUCTION.append(rules.vision_reproduction.output.table)
