@@ -227,7 +227,8 @@ NOTEBOOKS["vision"] = {
         "vision_masks.png",
         "vision_saliency.png",
     ],
-    "parameters": {"scale": SCALE, "n_steps": VISION_ATTR["method_options"]["integrated_gradients"]["n_steps"], "mc_samples": VISION_ATTR["mc_samples"]},
+    "parameters": {"scale": SCALE, "n_steps": VISION_ATTR["method_options"]["integrated_gradients"]["n_steps"],
+                   "mc_samples": VISION_ATTR["mc_samples"]},
     "category": "CIFAR-10 (counterfactuals 2.1-2.5, masks 3.1, saliency blog)",
 }
 REPRODUCTION.append(rules.vision_reproduction.output.table)
