@@ -9,7 +9,7 @@ depend on training. Sizes come from config.yaml's ``text`` section resolved for 
   monitoring and the final evaluation), reviews/s;
 * mask training for each reading, and the masked evaluation, reviews/s;
 * every method of ``text.attribution.methods`` and ``text.faithfulness.methods`` on a few reviews
-  (``mc_samples`` samples; IG with its first ``ig_steps``), reviews/s;
+  (``mc_samples`` samples; IG with its first ``method_options.integrated_gradients.n_steps``), reviews/s;
 * the faithfulness curves and the single-word drops of the uncertainty table, reviews/s.
 
 The projection multiplies these by the scale's counts (reviews, epochs, mask seeds and readings,
@@ -35,7 +35,7 @@ from xairepro.context import RunContext
 from xairepro.evaluation.faithfulness import faithfulness_curves
 from xairepro.evaluation.sanity import single_unit_drops
 from xairepro.experiments.text.masks import build_mask_net
-from xairepro.experiments.text.words import WORD, explain_reviews, method_settings
+from xairepro.experiments.text.settings import UNIT, explainer
 from xairepro.models import build_model
 from xairepro.training import TrainConfig, fit, predict
 from xairepro.training.masks import train_mask_net
@@ -125,18 +125,16 @@ def main():
     with torch.no_grad():
         classes = model(xa.to(args.device)).argmax(1).cpu()
     ctx = RunContext(seed=0, device=args.device, max_batch=args.max_batch)
-    seconds: dict = {}
-    settings = method_settings(model, att, max_batch=args.max_batch, mask_net=mask_net, keep_grads=False)
-    explain_reviews(model, xa, classes, names, settings, M=int(att["mc_samples"]), chunk=int(att["chunk"]), ctx=ctx,
-                    method_options=att.get("method_options"), trim=bool(getattr(model, "packed", False)), seconds=seconds)
+    seconds = explainer(model, att, ctx=ctx, length=max_len, methods=names, mask_net=mask_net,
+                        keep_grads=False).explain(xa, classes).seconds
     method_rates = {m: args.n_attr / s for m, s in seconds.items() if s > 0}
     steps = int(fcfg["steps"]) + 1
     reviews_list = list(xa)
-    sc = [WORD.scores_at_units(r, np.random.rand(max_len)) for r in reviews_list]
-    s, _ = timed(lambda: faithfulness_curves(model, reviews_list, sc, WORD, fractions=np.linspace(0, 1, steps),
+    sc = [UNIT.scores_at_units(r, np.random.rand(max_len)) for r in reviews_list]
+    s, _ = timed(lambda: faithfulness_curves(model, reviews_list, sc, UNIT, fractions=np.linspace(0, 1, steps),
                                              targets=classes.tolist(), max_batch=args.max_batch), args.device)
     rates["curve"] = args.n_attr / s
-    s, _ = timed(lambda: single_unit_drops(model, reviews_list, WORD, targets=classes.tolist()), args.device)
+    s, _ = timed(lambda: single_unit_drops(model, reviews_list, UNIT, targets=classes.tolist()), args.device)
     rates["drops"] = args.n_attr / s
 
     dev = torch.cuda.get_device_name() if cuda else f"cpu, {torch.get_num_threads()} threads"

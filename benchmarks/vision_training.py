@@ -97,7 +97,7 @@ def project(vision: dict, data: dict, model, ctx: RunContext, epoch_cpu_s: float
     n_train = int(mcfg.get("n_train") or len(data["y_train"]))
     per_image = c_mask / (n_mask + 2 * 1000)  # 1,000 test images scored twice (with and without the mask)
     mask_s = per_image * (n_train * int(mcfg["epochs"]) + 2 * len(data["y_test"]))
-    cf_cfg = dict(vision["counterfactuals"], ig_steps=att["ig_steps"])
+    cf_cfg = dict(vision["counterfactuals"], n_steps=att["method_options"]["integrated_gradients"]["n_steps"])
     cf, _, c_cf = timed(lambda: counterfactuals.counterfactuals_study({"model": model, "data": data}, cf_cfg,
                                                                       ctx=ctx))
     drop = copy.deepcopy(model)
@@ -107,7 +107,7 @@ def project(vision: dict, data: dict, model, ctx: RunContext, epoch_cpu_s: float
     _, _, c_a = timed(lambda: aopc.aopc_study({"data": data, "models": {"classifier": model, "dropout": drop},
                                                "mask_nets": {"classifier": net}}, a_cfg, ctx=ctx))
     aopc_s = c_a * int(vision["aopc"]["n_examples"]) / n_examples
-    s_cfg = dict(vision["saliency"], mc_samples=att["mc_samples"], smoothgrad_noise=att["smoothgrad_noise"])
+    s_cfg = dict(vision["saliency"], mc_samples=att["mc_samples"], method_options=att["method_options"])
     _, _, c_s = timed(lambda: saliency.saliency_study({"model": drop, "data": data}, s_cfg, ctx=ctx))
     epochs = int(vision["train"]["epochs"])
     ft = (vision.get("finetune") or {}).get("dropout")

@@ -113,7 +113,7 @@ rule vision_counterfactuals:
         arrays=f"{VISION_DIR}/counterfactuals/maps.npz",
         summary=f"{VISION_DIR}/counterfactuals/summary.json",
     params:
-        cfg=dict(VISION["counterfactuals"], ig_steps=VISION_ATTR["ig_steps"]),
+        cfg=dict(VISION["counterfactuals"], n_steps=VISION_ATTR["method_options"]["integrated_gradients"]["n_steps"]),
         run=RUN,
     log:
         log_path("vision", "counterfactuals"),
@@ -171,7 +171,7 @@ rule vision_saliency:
         maps=f"{VISION_DIR}/saliency/maps.npz",
     params:
         cfg=dict(VISION["saliency"], **attribution_params(VISION_ATTR, VISION["saliency"]["methods"],
-                                                          ("mc_samples", "smoothgrad_noise"))),
+                                                          ("mc_samples",))),
         run=RUN,
     log:
         log_path("vision", "saliency"),
@@ -231,7 +231,8 @@ NOTEBOOKS["vision"] = {
     "figures": {f: f"{f}.png" for f in ("vision_training", "vision_saturation", "vision_layer_saturation",
                                         "vision_interior", "vision_ig_grid", "vision_completeness", "vision_aopc",
                                         "vision_masks", "vision_saliency")},
-    "parameters": {"scale": SCALE, "ig_steps": VISION_ATTR["ig_steps"], "mc_samples": VISION_ATTR["mc_samples"]},
+    "parameters": {"scale": SCALE, "n_steps": VISION_ATTR["method_options"]["integrated_gradients"]["n_steps"],
+                   "mc_samples": VISION_ATTR["mc_samples"]},
     "category": "CIFAR-10 (counterfactuals 2.1-2.5, masks 3.1, saliency blog)",
 }
 REPRODUCTION.append(rules.vision_reproduction.output.table)

@@ -293,8 +293,9 @@ def _text_case(model, spec):
     x = _text_tokens(model.embedding.num_embeddings)
     t, c = x.shape[1], model.embedding.embedding_dim
     settings = {"layer": model.embedding, "baselines": 0.0, "multiply_by_inputs": True,
-                "stdevs": float(att["smoothgrad_noise"]), "noise_mode": "absolute", "n_steps": N_STEPS,
-                "method": "trapezoid", "completeness_tol": float(att["completeness_tol"]), "max_steps": N_STEPS,
+                "stdevs": float(att["method_options"]["smoothgrad"]["stdevs"]), "noise_mode": "absolute",
+                "n_steps": N_STEPS, "method": "trapezoid", "max_steps": N_STEPS,
+                "completeness_tol": float(att["method_options"]["integrated_gradients"]["completeness_tol"]),
                 # five windows of 100 tokens (rows: max_len passes of the BiGRU, minutes on a CPU)
                 "sliding_window_shapes": (t // 5, c), "strides": (t // 5, c), "n_random": N_RANDOM}
     return Case(model, x, torch.utils.data.TensorDataset(x, torch.tensor([1, 0])), "multiclass", target=1,
@@ -314,11 +315,12 @@ def _vision_case(model, spec):
     att = FULL["vision"]["attribution"]
     g = torch.Generator().manual_seed(0)
     x = torch.rand(2, 3, 32, 32, generator=g)
-    settings = {"baselines": 0.0, "multiply_by_inputs": True, "stdevs": float(att["smoothgrad_noise"]),
-                "noise_mode": "relative", "n_steps": N_STEPS, "method": "trapezoid", "keep_grads": False,
+    settings = {"baselines": 0.0, "multiply_by_inputs": True,
+                "stdevs": float(att["method_options"]["smoothgrad"]["stdevs"]), "noise_mode": "relative", "n_steps": N_STEPS, "method": "trapezoid", "keep_grads": False,
                 # 4 windows / players of 16 x 16 (the config's 4-pixel ones: 225 and 64 ResNet passes per image)
                 "sliding_window_shapes": (3, 16, 16), "strides": (3, 16, 16),
-                "feature_mask": square_patches(32, 32, 16), "estimator": str(att["shapley_estimator"]),
+                "feature_mask": square_patches(32, 32, 16),
+                "estimator": str(att["method_options"]["shapley_sampling"]["estimator"]),
                 "background": torch.rand(2, 3, 32, 32, generator=g), "n_random": N_RANDOM}
     return Case(model, x, torch.utils.data.TensorDataset(x, torch.tensor([3, 7])), "multiclass",
                 target=[3, 7], settings=settings, method_options={"occlusion": {"feature_mask": None}},

@@ -4,6 +4,7 @@ over seeds, the leaderboard protocol over words (with a Quantus cross-check of t
 reproduction rows over mask seeds, and the workflow slice."""
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import json
@@ -22,6 +23,7 @@ from conftest import (
     run_snakemake,
 )
 
+from xairepro.attribution import SoftmaxScore
 from xairepro.config import ConfigError, load_config
 from xairepro.context import RunContext
 from xairepro.experiments.methods import FAITHFULNESS_COLUMNS, SKIPPED_COLUMNS
@@ -45,7 +47,8 @@ from xairepro.experiments.text.data import (
     prepare,
     tokenize,
 )
-from xairepro.experiments.text.faithfulness import sanity_steps, word_faithfulness_study
+from xairepro.evaluation.sanity import sanity_steps
+from xairepro.experiments.text.faithfulness import word_faithfulness_study
 from xairepro.experiments.text.mask_readout import mask_seed_tables, polar_shares, top_words, word_polarity
 from xairepro.experiments.text.masks import (
     TextAttentionMaskNet,
@@ -58,14 +61,8 @@ from xairepro.experiments.text.masks import (
 from xairepro.experiments.text.reproduction import reproduction_rows
 from xairepro.experiments.text.targets import TARGETS
 from xairepro.experiments.text.training import train_text
-from xairepro.experiments.text.words import (
-    WORD,
-    SoftmaxScore,
-    build_methods,
-    explain_reviews,
-    method_settings,
-    trim_padding,
-)
+from xairepro.experiments.text.settings import UNIT, example_inputs, explainer, settings, trimmed_batches
+from xairepro.experiments.text.words import trim_padding
 from xairepro.models import build_model
 from xairepro.report.targets import reproduction_table
 from xairepro.training import save_checkpoint
@@ -177,9 +174,11 @@ def test_interrupted_training_resumes_to_the_same_weights(tiny, tmp_path):
 
 ATTRIBUTION_METHODS = ["integrated_gradients", "vanilla_grad", "input_x_gradient", "smoothgrad", "bayesgrad",
                        "occlusion", "random"]
-ATTRIBUTION_CFG = {"methods": ATTRIBUTION_METHODS, "n_reviews": 6, "chunk": 4, "ig_steps": 16, "ig_max_steps": 128,
-                   "completeness_tol": 0.01, "mc_samples": 4, "smoothgrad_noise": 0.1, "n_random": 3, "n_table": 2,
-                   "n_saturation": 3}
+ATTRIBUTION_CFG = {"methods": ATTRIBUTION_METHODS, "n_reviews": 6, "chunk": 4, "mc_samples": 4, "n_table": 2,
+                   "n_saturation": 3,
+                   "method_options": {"integrated_gradients": {"n_steps": 16, "max_steps": 128, "completeness_tol": 0.01},
+                                      "smoothgrad": {"stdevs": 0.1}, "bayes_smoothgrad": {"stdevs": 0.1},
+                                      "random": {"M": 3}}}
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +194,7 @@ def test_word_attributions_complete_and_match_occlusion_by_hand(tiny, trained, a
     idx = attributed["indices"].numpy()
     pad = cache.test_ids[idx] == PAD_ID
     for m in ATTRIBUTION_METHODS:
-        rows = 3 if m == "random" else 1  # the random floor keeps each of its n_random orders
+        rows = 3 if m == "random" else 1  # the random floor keeps each of its M orders
         assert attributed["scores"][m].shape == (rows, 6, 8) and torch.all(attributed["scores"][m][:, pad] == 0)
         assert attributed["orders"][m] is (m == "random")
         # the samples are kept per word, reduced per chunk: M draws of the sampling methods, one otherwise
@@ -233,16 +232,15 @@ def test_reduced_word_samples_keep_the_mean_and_spread_of_the_raw_samples(tiny, 
     cache, model = tiny[0], trained[0]
     idx = attributed["indices"].numpy()
     ids, classes = cache.test_ids[idx[:4]], attributed["classes"][:4]
-    settings = method_settings(model, ATTRIBUTION_CFG, max_batch=512)
-    method = build_methods(SoftmaxScore(model), ["bayesgrad"], settings)["bayesgrad"]
+    method = explainer(model, ATTRIBUTION_CFG, ctx=CTX, length=ids.shape[1]).build(["bayesgrad"])["bayesgrad"]
     direct = method.compute(ids, M=4, target=classes, seed=CTX.child(0).seed)  # chunk 0 of the study
     reduced = attributed["explanations"]["bayesgrad"]
     reviews = list(ids)
     first4 = saved_explanations({"indices": attributed["indices"], "orders": attributed["orders"],
                                  "samples": {"bayesgrad": reduced.samples}}, 4)["bayesgrad"]
-    for a, b in zip(direct.units(WORD, reviews), first4.units(WORD, reviews)):
+    for a, b in zip(direct.units(UNIT, reviews), first4.units(UNIT, reviews)):
         np.testing.assert_allclose(a, b, atol=1e-6)
-    for a, b in zip(direct.unit_spread(WORD, reviews), first4.unit_spread(WORD, reviews)):
+    for a, b in zip(direct.unit_spread(UNIT, reviews), first4.unit_spread(UNIT, reviews)):
         np.testing.assert_allclose(a, b, atol=1e-6)
         assert b.max() > 0  # word dropout: the samples differ
     spread = attributed["spread_examples"]
@@ -253,6 +251,32 @@ def test_reduced_word_samples_keep_the_mean_and_spread_of_the_raw_samples(tiny, 
     i = int(np.flatnonzero(idx == spread[0]["review"])[0])
     expected = reduced.samples[:, i][:, cache.test_ids[idx[i]] != PAD_ID]
     np.testing.assert_allclose(spread[0]["methods"]["bayesgrad"]["sd"], expected.std(0, unbiased=True).numpy(), atol=1e-5)
+
+
+def test_settings_at_the_embedding_of_the_model_passed_and_the_explainer_from_the_config(tiny, trained):
+    model = trained[0]
+    other = build_model("bigru", vocab_size=len(tiny[0].vocab), embed_dim=model.embedding.embedding_dim, hidden=4)
+    for m in (model, other):
+        s = settings(m, ATTRIBUTION_CFG, max_batch=64)
+        assert s["layer"] is m.embedding and s["max_batch"] == 64 and s["baselines"] == 0.0
+        assert s["multiply_by_inputs"] and s["sliding_window_shapes"] == "rows" and s["mask_net"] is None
+    # the explainer of every configured scale: M per method from the resolved section, the IG options
+    for scale, mc, n_steps, max_steps in (("quick", 16, 32, 256), ("cpu", 32, 32, 256), ("full", 64, 64, 1024)):
+        text = load_config(REPO_ROOT / "config.yaml", {"scale": scale})["text"]
+        e = explainer(model, text["attribution"], ctx=CTX, length=text["data"]["max_len"])
+        assert e.methods == text["attribution"]["methods"] and e.chunk == text["attribution"]["chunk"]
+        assert {m: e.samples(m) for m in ("smoothgrad", "bayesgrad", "bayes_smoothgrad", "random")} == {
+            "smoothgrad": mc, "bayesgrad": mc, "bayes_smoothgrad": mc, "random": 5}
+        ig = e.build(["integrated_gradients"])["integrated_gradients"]
+        assert (ig.options["n_steps"], ig.options["max_steps"], ig.options["completeness_tol"]) == (n_steps, max_steps, 0.01)
+        assert e.build(["smoothgrad"])["smoothgrad"].options["stdevs"] == 0.15
+        assert e.seed(0) == CTX.child(0).seed and e.seed(1) == CTX.child(1).seed != e.seed(0)
+        x = example_inputs(5, text)
+        assert x.shape == (5, text["data"]["max_len"]) and x.dtype == torch.long
+        assert int(x.max()) < text["data"]["vocab_size"] + 2 and bool((x[:, 0] != PAD_ID).all())
+        # right-padded: no word after the first padding position
+        first_pad = (x == PAD_ID).long().argmax(1)
+        assert all(bool((row[int(p):] == PAD_ID).all()) for row, p in zip(x, first_pad) if (row == PAD_ID).any())
 
 
 def test_word_attributions_need_integrated_gradients_and_the_gradient(tiny, trained):
@@ -357,11 +381,11 @@ def test_the_mask_explains_through_the_registered_method_with_its_weights(tiny, 
     ids = tiny[0].test_ids[:5]
     for reading in READINGS:
         net = masked[0][(reading, 0)]["net"]
-        settings = method_settings(model, ATTRIBUTION_CFG, max_batch=512, mask_net=net)
-        got = explain_reviews(model, ids, torch.zeros(5, dtype=torch.long), ["explanation_mask"], settings, M=4,
-                              chunk=2, ctx=CTX, trim=True)
+        e = explainer(model, dict(ATTRIBUTION_CFG, chunk=2), ctx=CTX, length=ids.shape[1], mask_net=net,
+                      methods=["explanation_mask"])
+        got = dataclasses.replace(e, batches=trimmed_batches).explain(ids, torch.zeros(5, dtype=torch.long))
         assert torch.allclose(got["explanation_mask"].samples[0], mask_weights(net, ids)[0], atol=1e-6)
-    missing = build_methods(model, ["explanation_mask"], dict(settings, mask_net=None))["explanation_mask"]
+    missing = explainer(model, ATTRIBUTION_CFG, ctx=CTX, length=ids.shape[1]).build(["explanation_mask"])["explanation_mask"]
     assert "no explanation mask" in missing.reason
 
 
@@ -526,10 +550,9 @@ def test_word_deletion_curve_agrees_with_quantus_pixel_flipping(tiny, trained, a
                                channel_first=True))
     reviews = list(ids)
     for i, review in enumerate(reviews):
-        n = WORD.count(review)
-        ours = faithfulness_curves(model, [review], [WORD.scores_at_units(review, scores[i])], WORD,
-                                   fractions=np.arange(n + 1) / n, targets=[int(classes[i])],
-                                   score_fn=lambda out: torch.softmax(out, -1))[0]
+        n = UNIT.count(review)
+        ours = faithfulness_curves(SoftmaxScore(model), [review], [UNIT.scores_at_units(review, scores[i])], UNIT,
+                                   fractions=np.arange(n + 1) / n, targets=[int(classes[i])])[0]
         np.testing.assert_allclose(ours[1:], theirs[i, :n], atol=1e-5)
         np.testing.assert_allclose(theirs[i, n:], ours[-1], atol=1e-5)  # flipping padding changes nothing
     assert np.ptp(theirs) > 0.01
@@ -591,8 +614,8 @@ TINY = {
                              "dropout": 0.0, "packed": False}},
         "data": {"n_train": 2000, "n_test": 400, "max_len": 40, "glove": True},
         "train": {"epochs": 2, "lr": 0.01},  # about 0.66 test accuracy (model seeds 0 and 1), 20 s
-        "attribution": {"n_reviews": 4, "chunk": 4, "ig_steps": 16, "mc_samples": 4, "n_random": 2, "n_table": 2,
-                        "n_saturation": 4},
+        "attribution": {"n_reviews": 4, "chunk": 4, "mc_samples": 4, "n_table": 2, "n_saturation": 4,
+                        "method_options": {"integrated_gradients": {"n_steps": 16}, "random": {"M": 2}}},
         "mask": {"head": {"arch": "bigru_mask_head", "hidden": 4, "n_layers": 2, "fc_dim": 8}, "epochs": 1,
                  "n_examples": 2, "min_count": 2, "seeds": 2, "n_train": 100, "n_test": 50},
         "faithfulness": {"steps": 4},

@@ -9,7 +9,7 @@ import torch
 
 from torch import nn
 
-from xairepro.attribution import IntegratedGradients, VanillaGrad
+from xairepro.attribution import IntegratedGradients, SoftmaxScore, VanillaGrad
 from xairepro.context import RunContext
 from xairepro.evaluation.units import PixelUnit
 from xairepro.experiments.methods import FAITHFULNESS_COLUMNS, SKIPPED_COLUMNS
@@ -203,7 +203,7 @@ def test_saturation_curves_and_completeness():
     import pandas as pd
     assert counterfactuals.tail_share(pd.DataFrame(flat)).iloc[0] == 0.0
     cfg = {"n_images": 4, "n_alphas": 5, "interior_alphas": [0.1, 0.5, 1.0], "n_interior": 2, "n_grid": 2,
-           "ig_steps": 64, "ig_rule": "trapezoid"}
+           "n_steps": 64, "ig_rule": "trapezoid"}
     out = counterfactuals.counterfactuals_study({"model": model, "data": fake_cache()}, cfg,
                                                 ctx=RunContext(seed=0, device="cpu"))
     comp = out["completeness"]
@@ -260,7 +260,7 @@ def test_counterfactuals_study_reports_the_layer_saturation():
     torch.manual_seed(0)
     model = build_model("preact_resnet", depth=8, width=4).eval()
     cfg = {"n_images": 2, "n_alphas": 6, "interior_alphas": [0.5, 1.0], "n_interior": 1, "n_grid": 1,
-           "ig_steps": 8, "ig_rule": "trapezoid"}
+           "n_steps": 8, "ig_rule": "trapezoid"}
     out = counterfactuals.counterfactuals_study({"model": model, "data": fake_cache()}, cfg,
                                                 ctx=RunContext(seed=0, device="cpu"))
     summary = out["summary"]["layers"]
@@ -344,10 +344,11 @@ ALL_METHODS = ["integrated_gradients", "vanilla_grad", "smoothgrad", "bayesgrad"
 
 
 def aopc_cfg(methods, dropout_methods, **extra):
-    return dict({"n_examples": 3, "steps": 5, "max_fraction": 0.1, "n_random": 2, "ig_steps": 8, "mc_samples": 3,
-                 "smoothgrad_noise": 0.15, "occlusion_window": 8, "occlusion_stride": 8, "shapley_patch": 8,
-                 "shapley_estimator": "permutation", "shapley_background": 4,
-                 "method_options": {"shapley_sampling": {"M": 2}, "occlusion": {"feature_mask": None}},
+    return dict({"n_examples": 3, "steps": 5, "max_fraction": 0.1, "mc_samples": 3, "background": 4,
+                 "method_options": {"smoothgrad": {"stdevs": 0.15}, "bayes_smoothgrad": {"stdevs": 0.15},
+                                    "integrated_gradients": {"n_steps": 8}, "random": {"M": 2},
+                                    "occlusion": {"sliding_window_shapes": [3, 8, 8], "strides": [3, 8, 8]},
+                                    "shapley_sampling": {"feature_mask": 8, "estimator": "permutation", "M": 2}},
                  "sanity_steps": ["all"], "methods": methods, "dropout_methods": dropout_methods}, **extra)
 
 
@@ -368,14 +369,14 @@ def test_aopc_study_matches_an_independent_region_perturbation():
     x, _ = data.test_images(fake_cache(), 3, offset=1)
     with torch.no_grad():
         top = clf(x).argmax(1)
-    attr = IntegratedGradients(counterfactuals.Softmax(clf), target=top, n_steps=8, method="trapezoid").compute(x)
+    attr = IntegratedGradients(SoftmaxScore(clf), target=top, n_steps=8, method="trapezoid").compute(x)
     fractions = np.linspace(0, 0.1, 6)
     per = out["per_example"].query("model == 'classifier' and method == 'integrated_gradients'").sort_values("example")
     for i in range(3):
         scores = attr.samples[0, i].abs().sum(0).numpy().ravel()
         curve = _reference_deletion_curve(clf, x[i], scores, int(top[i]), fractions)
         assert per["deletion_aopc"].iloc[i] == pytest.approx((curve[0] - curve).mean(), abs=1e-5)
-    # the random floor averages its n_random orders: its curve is not one of a single order's
+    # the random floor averages its M orders: its curve is not one of a single order's
     assert len(out["curves"].query("model == 'classifier' and method == 'random' and mode == 'deletion'")) == 6
 
 
@@ -435,17 +436,6 @@ def test_suite_tables_have_the_shared_schema_the_plugin_and_a_sanity_row_for_eve
     assert out["stats"]["seconds"]["classifier"].keys() == ran["classifier"]
 
 
-def test_sanity_steps_read_words_and_integers():
-    model = build_model("preact_resnet", depth=8, width=4)
-    from xairepro.evaluation.sanity import parameter_layers
-
-    n = len(parameter_layers(model))
-    assert aopc.sanity_steps(model, ["top", "half", "all", 3]) == (1, n // 2, n, 3)
-    assert aopc.sanity_steps(model, None) is None
-    with pytest.raises(ValueError, match="'most'"):
-        aopc.sanity_steps(model, ["most"])
-
-
 def test_mask_net_rewired_to_another_model_keeps_its_weights_and_reads_that_models_features():
     torch.manual_seed(0)
     trained, other = NoDropoutNet(seed=0), NoDropoutNet(seed=1)
@@ -462,7 +452,7 @@ def test_mask_net_rewired_to_another_model_keeps_its_weights_and_reads_that_mode
 def test_saliency_maps_and_spreads_come_from_the_explanations():
     drop = build_model("preact_resnet", depth=8, width=4, dropout=0.5).eval()
     cfg = {"n_images": 2, "methods": ["vanilla_grad", "smoothgrad", "bayesgrad", "bayes_smoothgrad"], "mc_samples": 3,
-           "smoothgrad_noise": 0.15}
+           "method_options": {"smoothgrad": {"stdevs": 0.15}, "bayes_smoothgrad": {"stdevs": 0.15}}}
     ctx = RunContext(seed=0, device="cpu")
     out = saliency.saliency_study({"model": drop, "data": fake_cache()}, cfg, ctx=ctx)
     names = list(out["methods"])
@@ -472,7 +462,7 @@ def test_saliency_maps_and_spreads_come_from_the_explanations():
     assert not np.allclose(out["maps"][names.index("bayesgrad")], out["maps"][names.index("vanilla_grad")])
     # the vanilla map is |gradient of the top class's log-softmax| summed over channels
     x, _ = data.test_images(fake_cache(), 2, offset=2)
-    grad = VanillaGrad(counterfactuals.Softmax(drop, log=True), target=torch.as_tensor(out["top_class"])).compute(x)
+    grad = VanillaGrad(saliency.LogSoftmaxScore(drop), target=torch.as_tensor(out["top_class"])).compute(x)
     np.testing.assert_allclose(out["maps"][0], grad.samples[0].abs().sum(1).numpy(), rtol=1e-5, atol=1e-8)
     # on a network without dropout the MC-dropout methods are named as skipped, not dropped silently
     plain = saliency.saliency_study({"model": NoDropoutNet(), "data": fake_cache()}, cfg, ctx=ctx)
@@ -481,29 +471,58 @@ def test_saliency_maps_and_spreads_come_from_the_explanations():
     assert all("dropout" in r for r in plain["skipped_reasons"])
 
 
-def test_settings_build_every_method_from_one_dict():
+def test_settings_explainer_and_example_inputs_from_the_config_section():
+    import yaml
+
+    from xairepro.config import resolve_scale
+    from conftest import REPO_ROOT
+
     patches = settings.square_patches(32, 32, 8)
     assert patches.shape == (32, 32) and sorted(patches.unique().tolist()) == list(range(16))
     assert (patches[:8, :8] == 0).all() and (patches[-8:, -8:] == 15).all()
-    cfg = aopc_cfg([], [])
-    s = settings.pixel_settings(cfg, ctx=RunContext(device="cpu", max_batch=64))
-    assert s["sliding_window_shapes"] == (3, 8, 8) and s["strides"] == (3, 8, 8) and s["stdevs"] == 0.15
-    assert s["n_steps"] == 8 and s["method"] == "trapezoid" and s["max_batch"] == 64 and s["n_random"] == 2
-    assert settings.pixel_settings({}, ctx=RunContext(device="cpu")).keys() >= {"baselines", "max_batch"}
+    model = build_model("preact_resnet", depth=8, width=4).eval()
+    s = settings.settings(model, {}, max_batch=64, background=torch.zeros(2, 3, 32, 32))
+    assert s["baselines"] == 0.0 and s["noise_mode"] == "relative" and s["method"] == "trapezoid"
+    assert s["max_batch"] == 64 and s["mask_net"] is None and s["background"].shape == (2, 3, 32, 32)
     bg = settings.background_images(fake_cache(), 4)
     assert bg.shape == (4, 3, 32, 32) and bg.dtype == torch.float32
     assert settings.background_images(fake_cache(), 0) is None
-    # the sample count of a method comes from method_options[name]["M"], everything else from mc_samples
-    model = build_model("preact_resnet", depth=8, width=4).eval()
+    # an integer feature_mask in the config is square patches of that size; other options pass as given
+    opts = settings.image_options({"shapley_sampling": {"feature_mask": 8, "M": 2}, "occlusion": {"strides": [3, 8, 8]}})
+    assert torch.equal(opts["shapley_sampling"]["feature_mask"], patches) and opts["shapley_sampling"]["M"] == 2
+    assert opts["occlusion"] == {"strides": [3, 8, 8]}
+    # the explainer from a config: M of a method from method_options[name]["M"], else mc_samples; the
+    # random floor's orders are its M; each method built with its options
+    cfg = aopc_cfg([], [])
+    names = ["shapley_sampling", "smoothgrad", "occlusion", "random", "integrated_gradients"]
+    explainer = settings.explainer(model, cfg, ctx=RunContext(device="cpu", max_batch=64), methods=names)
+    assert {m: explainer.samples(m) for m in names} == {"shapley_sampling": 2, "smoothgrad": 3, "occlusion": 3,
+                                                         "random": 2, "integrated_gradients": 3}
+    built = explainer.build()
+    assert torch.equal(built["shapley_sampling"].feature_mask, patches) and built["occlusion"].window == (3, 8, 8)
+    assert built["smoothgrad"].options["stdevs"] == 0.15 and built["integrated_gradients"].options["n_steps"] == 8
     x, _ = data.test_images(fake_cache(), 2)
-    got = settings.explain_images(counterfactuals.Softmax(model), x, ["shapley_sampling", "smoothgrad", "occlusion"],
-                                  s, cfg, target=torch.zeros(2, dtype=torch.long), seed=0)
-    assert list(got) == ["shapley_sampling", "smoothgrad", "occlusion"]
+    got = explainer.explain(x, torch.zeros(2, dtype=torch.long))
+    assert list(got) == names
     assert got["shapley_sampling"].M == 2 and got["smoothgrad"].M == 3 and got["occlusion"].M == 1
+    assert got["random"].M == 2
     # occlusion is additive: the sum over a window's elements is that window's drop
     drops = got["occlusion"].extras["drops"]
     assert drops.shape == (16, 2)
     assert got["occlusion"].samples[0].sum((1, 2, 3)).numpy() == pytest.approx(drops.sum(0).numpy(), rel=1e-4, abs=1e-7)
+    # the configured section at every scale: the explainer's M per method, and example inputs of its shape
+    raw = yaml.safe_load((REPO_ROOT / "config.yaml").read_text())
+    for scale, shapley_m, random_m in (("quick", 2, 1), ("cpu", 5, 5), ("full", 25, 5)):
+        vision = resolve_scale(raw, scale)["vision"]
+        cfg = dict(vision["aopc"], **vision["attribution"])
+        e = settings.explainer(model, cfg, ctx=RunContext(device="cpu"), methods=cfg["methods"])
+        assert e.samples("shapley_sampling") == shapley_m and e.samples("random") == random_m
+        assert e.samples("smoothgrad") == e.samples("bayesgrad") == vision["attribution"]["mc_samples"]
+        assert e.build(["occlusion"])["occlusion"].window == (3, 4, 4)
+        assert e.build(["shapley_sampling"])["shapley_sampling"].feature_mask.max() == 63  # 4 x 4 patches
+        x = settings.example_inputs(3, vision)
+        assert x.shape == (3, 3, 32, 32) and x.dtype == torch.float32 and 0 <= x.min() and x.max() <= 1
+        assert model(x).shape == (3, 10)
 
 
 def test_config_section_every_scale_and_bad_method_names_are_named():
@@ -563,7 +582,7 @@ def test_pixel_deletion_curve_agrees_with_quantus_region_perturbation():
     x, _ = data.test_images(fake_cache(), 3)
     with torch.no_grad():
         top = model(x).argmax(1)
-    explanation = VanillaGrad(counterfactuals.Softmax(model), target=top).compute(x)
+    explanation = VanillaGrad(SoftmaxScore(model), target=top).compute(x)
     scores = explanation.samples[0].abs().sum(1, keepdim=True)  # (N, 1, H, W): the pixel unit's score
     k = 12
     metric = quantus.RegionPerturbation(patch_size=1, regions_evaluation=k, order="morf", abs=False,
@@ -571,9 +590,8 @@ def test_pixel_deletion_curve_agrees_with_quantus_region_perturbation():
     theirs = np.asarray(metric(model=model, x_batch=x.numpy(), y_batch=top.numpy(), a_batch=scores.numpy(),
                                device="cpu", softmax=True))
     unit = PixelUnit(baseline=0.0)
-    ours = faithfulness_curves(model, list(x), explanation.units(unit, list(x), "abs"), unit,
-                               fractions=np.arange(k + 1) / 1024, targets=top.tolist(),
-                               score_fn=lambda out: torch.softmax(out, -1))
+    ours = faithfulness_curves(SoftmaxScore(model), list(x), explanation.units(unit, list(x), "abs"), unit,
+                               fractions=np.arange(k + 1) / 1024, targets=top.tolist())
     assert theirs.shape == (3, k)
     np.testing.assert_allclose(ours[:, :1] - ours[:, 1:], theirs, atol=1e-5)
     assert np.abs(theirs).max() > 0

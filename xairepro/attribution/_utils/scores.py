@@ -72,6 +72,9 @@ class SoftmaxScore(torch.nn.Module):
     def __init__(self, model: torch.nn.Module):
         super().__init__()
         self.model = model
+        # a new module is in training mode: take the model's, or a caller that restores the
+        # wrapper's mode (``score.train(was_training)``) would put an eval-mode model into training
+        self.training = model.training
 
     def forward(self, *inputs):
         return torch.softmax(self.model(*inputs).float(), -1)

@@ -1,7 +1,7 @@
 """Word attributions of the IMDB BiGRU ("Gradients of counterfactuals" section 3.2 on a
 sentiment model): every method of ``text.attribution.methods`` (canonical names, a user's own
 included) at the token embeddings, explaining the softmax probability of the predicted class
-(:mod:`.words` says how the methods are set up and how a word's score is read).
+(:mod:`.settings` says how the methods are set up, :mod:`.words` how a word's score is read).
 
 Beside the word scores of every method, the study about integrated gradients itself: per review
 the completeness of IG (its words add up to F(x) - F(0)), the scaling path (score and summed
@@ -29,13 +29,15 @@ from torch import nn
 from ...attribution import Explanation
 from ...context import RunContext
 from ...safe_io import atomic_torch_save, safe_torch_load
+from ..explainer import applicable
 from ..methods import not_applicable_rows
 from .data import PAD_ID, TextCache, TextInputs, decode
-from .words import WORD, SoftmaxScore, explain_reviews, method_settings, per_word, usable
+from .settings import UNIT, explainer
+from .words import per_word
 
 log = logging.getLogger(__name__)
 
-__all__ = ["IG", "GRADIENT", "SoftmaxScore", "select_reviews", "predicted_classes", "word_attribution_study",
+__all__ = ["IG", "GRADIENT", "select_reviews", "predicted_classes", "word_attribution_study",
            "saturation_summary", "save_scores", "load_scores", "saved_explanations", "spread_examples"]
 
 #: the two methods the completeness, saturation and Figures 9-10 outputs compare
@@ -77,14 +79,14 @@ def word_attribution_study(inputs: TextInputs, cfg: Mapping, *, ctx: RunContext)
     ids_all = cache.test_ids[idx]
     classes_all = predicted_classes(model, ids_all)
     n = len(idx)
-    seconds: dict = {}
     rows, path_rows = [], []
 
     def ig_rows(explanation, tokens, start):
-        """Completeness rows of the chunk's reviews and scaling-path rows of the first n_saturation."""
-        if explanation.method != IG:
-            return
+        """Completeness rows of the chunk's reviews and scaling-path rows of the first n_saturation: of
+        the method that integrates along a path (integrated gradients, ``Explanation.path``)."""
         path = explanation.path
+        if path is None:
+            return
         with torch.no_grad():
             emb = model.embedding(tokens.to(device)).float().cpu()
         path_grad = (path.interior_grads.float() * emb.unsqueeze(0)).sum((-1, -2))  # (steps, b)
@@ -103,10 +105,9 @@ def word_attribution_study(inputs: TextInputs, cfg: Mapping, *, ctx: RunContext)
         log.info("reviews %d-%d of %d: IG with %d steps, median completeness error %.3g%%", start,
                  start + tokens.shape[0], n, path.n_steps, 100 * float(path.rel_error.double().quantile(0.5)))
 
-    explanations = explain_reviews(model, ids_all, classes_all, names, method_settings(model, cfg, max_batch=ctx.max_batch),
-                                   M=int(cfg["mc_samples"]), chunk=int(cfg["chunk"]), ctx=ctx,
-                                   method_options=cfg.get("method_options"), trim=bool(getattr(model, "packed", False)),
-                                   seconds=seconds, on_chunk=ig_rows)
+    explanations = explainer(model, cfg, ctx=ctx, length=ids_all.shape[1], on_chunk=ig_rows).explain(ids_all,
+                                                                                                     classes_all)
+    seconds = dict(explanations.seconds)
     scores = per_word(explanations)
     completeness, path = pd.DataFrame(rows), pd.DataFrame(path_rows)
     completeness["gradient_sum"] = [float(row.sum()) for row in scores[GRADIENT][0]]
@@ -118,7 +119,7 @@ def word_attribution_study(inputs: TextInputs, cfg: Mapping, *, ctx: RunContext)
                "device": str(device), "mc_samples": int(cfg["mc_samples"]), "methods": names,
                "not_applicable": {r["method"]: r["reason"] for r in not_applicable_rows(explanations)}}
     return {"indices": torch.as_tensor(idx), "classes": classes_all, "explanations": explanations,
-            "scores": scores, "orders": {m: bool(e.each_sample_is_an_order) for m, e in usable(explanations).items()},
+            "scores": scores, "orders": {m: bool(e.each_sample_is_an_order) for m, e in applicable(explanations).items()},
             "seconds": seconds, "attribution": dict(cfg), "summary": summary, "completeness": completeness,
             "path": path, "table": table, "saturation": saturation_summary(path, completeness),
             "spread_examples": spread_examples(cache, idx, ids_all, explanations, shortest)}
@@ -129,7 +130,7 @@ def spread_examples(cache: TextCache, idx, ids_all, explanations: Mapping, which
     method with several samples that are draws (SmoothGrad, BayesGrad, ...: not the random orders),
     each word's mean score and its standard deviation over the samples (BayesGrad's uncertainty),
     for the notebook's shading by mean and by sd."""
-    sampled = {m: e for m, e in usable(explanations).items() if e.M > 1 and not e.each_sample_is_an_order}
+    sampled = {m: e for m, e in applicable(explanations).items() if e.M > 1 and not e.each_sample_is_an_order}
     out = []
     for i in which:
         i = int(i)
@@ -138,8 +139,8 @@ def spread_examples(cache: TextCache, idx, ids_all, explanations: Mapping, which
                 "label": int(cache.test_labels[idx[i]]), "words": decode(review, cache.vocab), "methods": {}}
         for m, e in sampled.items():
             one = dataclasses.replace(e, samples=e.samples[:, i:i + 1])
-            item["methods"][m] = {"mean": one.units(WORD, [review])[0].round(6).tolist(),
-                                  "sd": one.unit_spread(WORD, [review])[0].round(6).tolist(), "M": e.M}
+            item["methods"][m] = {"mean": one.units(UNIT, [review])[0].round(6).tolist(),
+                                  "sd": one.unit_spread(UNIT, [review])[0].round(6).tolist(), "M": e.M}
         out.append(item)
     return out
 
@@ -188,7 +189,7 @@ def save_scores(out: dict, path) -> None:
     order flag and seconds, and the ``attribution`` config section the methods were built from (so
     that the faithfulness study builds every method, on the randomised models too, the same way)."""
     saved = {k: out[k] for k in ("indices", "classes", "orders", "seconds", "attribution")}
-    saved["samples"] = {m: e.samples.float().contiguous() for m, e in usable(out["explanations"]).items()}
+    saved["samples"] = {m: e.samples.float().contiguous() for m, e in applicable(out["explanations"]).items()}
     atomic_torch_save(saved, path)
 
 

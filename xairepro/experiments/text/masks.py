@@ -47,7 +47,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...attribution import ExplanationMaskNet
+from ...attribution import ExplanationMaskNet, SoftmaxScore
 from ...context import RunContext
 from ...evaluation.faithfulness import faithfulness_study
 from ...models import build_model
@@ -55,7 +55,7 @@ from ...training import train_mask_net
 from .data import PAD_ID, TextCache, TextInputs
 from .mask_readout import (POLARITY_RATIO, mask_examples, masked_evaluation, normalised_entropy, polar_shares,
                            top_words, word_polarity)
-from .words import WORD
+from .settings import UNIT
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,12 @@ class TextMaskNet(ExplanationMaskNet):
                          entropy=entropy)
         self.head = head
         self.length = None if length is None else int(length)
+
+    def around(self, classifier: nn.Module) -> "TextMaskNet":
+        """The same trained head, reading and penalty weights reading another ``classifier`` (a
+        randomised copy in the model-randomisation check)."""
+        return type(self)(classifier, self.head, entropy=self.entropy, sparsity=self.sparsity,
+                          length=self.length).eval()
 
     def train(self, mode: bool = True):
         super().train(mode)  # the classifier goes back to eval mode
@@ -248,10 +254,10 @@ def _mask_aopc(net: TextMaskNet, model: nn.Module, cache: TextCache, cfg: Mappin
     classes = predicted_classes(model, ids)
     weights = mask_weights(net, ids)[0]
     reviews = list(ids)
-    scores = {"explanation_mask": [WORD.scores_at_units(r, w.numpy()) for r, w in zip(reviews, weights)]}
-    per_example, _ = faithfulness_study(model, reviews, scores, WORD,
+    scores = {"explanation_mask": [UNIT.scores_at_units(r, w.numpy()) for r, w in zip(reviews, weights)]}
+    per_example, _ = faithfulness_study(SoftmaxScore(model), reviews, scores, UNIT,
                                         fractions=np.linspace(0.0, float(cfg["max_fraction"]), int(cfg["steps"]) + 1),
-                                        targets=classes.tolist(), score_fn=lambda out: torch.softmax(out.float(), -1),
+                                        targets=classes.tolist(),
                                         max_batch=ctx.max_batch)
     return {"deletion_aopc": float(per_example["deletion_aopc"].mean()),
             "insertion_auc": float(per_example["insertion_auc"].mean()), "n_aopc_reviews": int(len(reviews))}

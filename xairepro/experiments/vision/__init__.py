@@ -16,9 +16,9 @@ quick and cpu scales):
   BayesSmoothGrad on a classifier with dropout, and the BayesGrad uncertainty map (:mod:`.saliency`).
 
 The studies that compare methods name them in config (canonical names) and build every method
-from one settings dict (:mod:`.settings`); each is ``<name>_study(inputs, cfg, *, ctx)``. Data
-(:mod:`.data`) is read once into a tensor cache; the classifiers are trained by the project's one
-loop (:func:`.training.train_vision`; the dropout variant fine-tuned from the classifier), the mask
-network by :func:`.masks.train_vision_mask`;
+with the explainer of :mod:`.settings` (the pixel unit, one settings dict); each is
+``<name>_study(inputs, cfg, *, ctx)``. Data (:mod:`.data`) is read once into a tensor cache; the
+classifiers are trained by the project's one loop (:func:`.training.train_vision`; the dropout
+variant fine-tuned from the classifier), the mask network by :func:`.masks.train_vision_mask`;
 :mod:`.reproduction` writes the rows of :mod:`.targets`.
 """

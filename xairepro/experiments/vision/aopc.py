@@ -9,8 +9,8 @@ sampling methods' spread and the cost of each method.
 Each network is scored with its own list of canonical method names from the config: the plain
 classifier (``methods``: every method that can explain it) and its dropout variant
 (``dropout_methods``: the MC-dropout methods, which need dropout, with the gradient methods they
-are compared with and the random floor), every method built from one settings dict
-(:mod:`.settings`). A method that cannot explain a network (BayesGrad without dropout, the
+are compared with and the random floor), each network explained by the explainer of
+:mod:`.settings`. A method that cannot explain a network (BayesGrad without dropout, the
 explanation mask of a network no mask was trained for) is listed with the reason in the skipped
 table, never silently dropped. The two networks are separate rows (``model`` column): the
 leaderboard shows the classifier's cell where a method ran on it, else the dropout variant's.
@@ -19,47 +19,21 @@ from __future__ import annotations
 
 from typing import Mapping
 
-import numpy as np
 import torch
 
 from ...context import RunContext
-from ...evaluation.sanity import parameter_layers
 from ...evaluation.stats import paired_wilcoxon
-from ...evaluation.units import PixelUnit
-from ..suite import SuiteResult, faithfulness_suite
-from .counterfactuals import Softmax
+from ..suite import FaithfulnessSpec, SuiteResult, faithfulness_suite
 from .data import test_images
-from .masks import rewire_mask_net
-from .settings import background_images, explain_images, pixel_settings
+from .settings import UNIT, background_images, explainer
 from .targets import PAIRED_TEST
 
-__all__ = ["MODEL_LISTS", "PAIRED_TEST", "aopc_study", "run_aopc", "sanity_steps"]
+__all__ = ["MODEL_LISTS", "PAIRED_TEST", "aopc_study", "run_aopc"]
 
 #: the network names of the study and the config key of each one's method list
 MODEL_LISTS = (("classifier", "methods"), ("dropout", "dropout_methods"))
 #: the shared schema's description of this table
 SCHEMA = {"experiment": "vision", "modality": "image", "unit": "pixel", "replicate": 0}
-
-
-def _softmax(out):
-    return torch.softmax(out.float(), -1)
-
-
-def sanity_steps(model, steps) -> tuple[int, ...] | None:
-    """The cascade steps of the randomisation check: integers (top layers re-initialised) or the
-    words ``top`` (1), ``half`` and ``all`` (of the model's parameter layers); ``None`` skips it."""
-    if steps is None:
-        return None
-    n = len(parameter_layers(model))
-    words = {"top": 1, "half": max(1, n // 2), "all": n}
-    out = []
-    for step in steps:
-        if isinstance(step, str):
-            if step not in words:
-                raise ValueError(f"aopc.sanity_steps: {step!r} is neither an integer nor one of {sorted(words)}")
-            step = words[step]
-        out.append(int(step))
-    return tuple(out)
 
 
 def aopc_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
@@ -68,11 +42,9 @@ def aopc_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
     ``inputs``: ``data`` (the tensor cache), ``models`` (``{"classifier": ..., "dropout": ...}``,
     either may be missing) and ``mask_nets`` (``{model name: trained mask network}``). ``cfg``:
     ``steps`` and ``max_fraction`` (the paper: 50 steps up to 10% of the pixels), ``sanity_steps``
-    (:func:`sanity_steps`; absent: the suite's default 1, half, all), the method lists of
-    :data:`MODEL_LISTS`, and the settings of :func:`.settings.pixel_settings` (``mc_samples``,
-    ``smoothgrad_noise``, ``ig_steps``, ``occlusion_window``/``occlusion_stride``,
-    ``shapley_patch``/``shapley_estimator``/``shapley_background``, ``n_random``,
-    ``method_options``).
+    (:func:`~xairepro.evaluation.sanity.sanity_steps`; absent: the suite's default 1, half, all), the
+    method lists of :data:`MODEL_LISTS`, ``background`` (training images of Shapley's chimera
+    estimator), ``mc_samples`` and ``method_options`` (:func:`.settings.explainer`).
 
     Returns the seven tables of :class:`~xairepro.experiments.suite.SuiteResult` (``per_example``,
     ``curves``, ``summary``, ``skipped``, ``sanity``, ``uncertainty``, ``cost``; each with the
@@ -83,10 +55,8 @@ def aopc_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
     data = inputs["data"]
     x, _ = test_images(data, int(cfg["n_examples"]), offset=1)
     x = x.to(device)
-    examples = list(x.cpu())
-    fractions = np.linspace(0.0, float(cfg["max_fraction"]), int(cfg["steps"]) + 1)
-    background = background_images(data, int(cfg.get("shapley_background") or 0))
-    unit = PixelUnit(baseline=0.0)
+    background = background_images(data, int(cfg.get("background") or 0))
+    spec = FaithfulnessSpec.from_config(UNIT, cfg, ctx=ctx)
     results = []
     stats = {"n_examples": int(len(x)), "steps": int(cfg["steps"]),
              "n_pixels_removed": int(round(float(cfg["max_fraction"]) * x.shape[-1] * x.shape[-2])), "seconds": {}}
@@ -98,20 +68,11 @@ def aopc_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
         mask_net = (inputs.get("mask_nets") or {}).get(name)
         with torch.no_grad():
             top = model(x).argmax(1)
-
-        def explain_fn(m, seconds, trained=model, mask_net=mask_net, top=top, methods=methods):
-            # the mask network reads the features of the model it explains: around a randomised
-            # copy it is rewired to that copy's features (its own trained weights kept)
-            net = mask_net if mask_net is None or m is trained else rewire_mask_net(mask_net, m)
-            settings = pixel_settings(cfg, ctx=ctx, image_shape=tuple(x.shape[1:]), background=background,
-                                      mask_net=None if net is None else net.to(device).eval())
-            return explain_images(Softmax(m), x, methods, settings, cfg, target=top, seed=ctx.seed, seconds=seconds)
-
-        steps = sanity_steps(model, cfg["sanity_steps"]) if "sanity_steps" in cfg else ()
-        res = faithfulness_suite(model, examples, unit, explain_fn, labels=dict(SCHEMA, model=name),
-                                 fractions=fractions, targets=top.cpu().tolist(), score_fn=_softmax,
-                                 aggregation="abs", max_batch=ctx.max_batch, sanity_steps=steps,
-                                 sanity_seed=ctx.seed)
+        # pixel importance is the sum over channels of |attribution| (the paper's eq. 1)
+        explain = explainer(model, cfg, ctx=ctx, methods=methods, background=background, aggregation="abs",
+                            mask_net=None if mask_net is None else mask_net.to(device).eval(),
+                            image_shape=tuple(x.shape[1:]))
+        res = faithfulness_suite(explain, x, spec, labels=dict(SCHEMA, model=name), target=top)
         results.append(res)
         stats["seconds"][name] = dict(zip(res.cost["method"], res.cost["seconds"].astype(float)))
         wide = res.per_example.pivot_table(index="example", columns="method", values="deletion_aopc")

@@ -18,27 +18,15 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ...attribution import IntegratedGradients, VanillaGrad
+from ...attribution import IntegratedGradients, SoftmaxScore, VanillaGrad
 from ...context import RunContext
 from .data import test_images
 from .layers import layer_distances, layer_summary
 from .targets import LAYER_COSINE_ALPHA, LAYER_SHARE_ALPHA
 from ...progress import progress
 
-__all__ = ["Softmax", "counterfactuals_study", "pixel_importance", "run_counterfactuals", "saturation_curves",
+__all__ = ["counterfactuals_study", "pixel_importance", "run_counterfactuals", "saturation_curves",
            "tail_share"]
-
-
-class Softmax(nn.Module):
-    """``model`` followed by a softmax: the probability the attribution methods explain."""
-
-    def __init__(self, model: nn.Module, log: bool = False):
-        super().__init__()
-        self.model, self.log = model, log
-
-    def forward(self, x):
-        out = self.model(x).float()
-        return torch.log_softmax(out, -1) if self.log else torch.softmax(out, -1)
 
 
 def pixel_importance(attr: torch.Tensor) -> torch.Tensor:
@@ -83,7 +71,7 @@ def tail_share(curves: pd.DataFrame, value: str = "softmax", start: float = 0.9)
 
 def _interior(model, x, top, alphas, max_batch):
     """Gradients of the top-class softmax at ``alpha * x``: ``(n_alpha, n, C, H, W)``."""
-    grad = VanillaGrad(Softmax(model), target=top, max_batch=max_batch)
+    grad = VanillaGrad(SoftmaxScore(model), target=top, max_batch=max_batch)
     return torch.stack([grad.compute(float(a) * x).samples[0] for a in alphas])
 
 
@@ -93,7 +81,8 @@ def counterfactuals_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> 
     ``inputs``: ``model`` (the classifier) and ``data`` (the tensor cache). ``cfg`` keys:
     ``n_images`` (test images on the saturation plot and the completeness table), ``n_alphas``
     (points of the saturation curves), ``interior_alphas`` and ``n_interior`` (images of Fig. 3),
-    ``n_grid`` (rows of Fig. 4), ``ig_steps`` and ``ig_rule``. A study of integrated gradients
+    ``n_grid`` (rows of Fig. 4), ``n_steps`` (integrated gradients' path points,
+    ``vision.attribution.method_options.integrated_gradients.n_steps``) and ``ig_rule``. A study of integrated gradients
     itself (its path and completeness), so it builds that method directly. ``layers``: every
     block's distance to its activations at the image along the same alphas (summary ``layers``).
     """
@@ -112,7 +101,7 @@ def counterfactuals_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> 
     trend = pd.DataFrame([{"image": i, "alpha": a, "mean_abs_grad": float(grads[j, i].abs().mean())}
                           for j, a in enumerate(alphas) for i in range(len(x))])
 
-    ig = IntegratedGradients(Softmax(model), target=top, n_steps=int(cfg["ig_steps"]),
+    ig = IntegratedGradients(SoftmaxScore(model), target=top, n_steps=int(cfg["n_steps"]),
                              method=cfg.get("ig_rule", "riemann_right"), keep_grads=False,
                              max_batch=ctx.max_batch)
     explanation = ig.compute(x)
@@ -132,7 +121,7 @@ def counterfactuals_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> 
         "ig_maps": pixel_importance(ig_attr[:n_grid]).cpu().numpy(),
         "grad_maps": pixel_importance(grad_attr[:n_grid]).cpu().numpy(),
     }
-    summary = {"n_images": int(len(x)), "ig_steps": int(cfg["ig_steps"]), "ig_rule": ig.rule,
+    summary = {"n_images": int(len(x)), "n_steps": int(cfg["n_steps"]), "ig_rule": ig.rule,
                "median_tail_share_softmax": float(tail_share(curves, "softmax").median()),
                "median_tail_share_logit": float(tail_share(curves, "logit").median()),
                "median_share_after_0.2_softmax": float(tail_share(curves, "softmax", 0.2).median()),

@@ -65,7 +65,7 @@ def reproduction_rows(classifier: Mapping, masks: Sequence[Mapping], counterfact
                          median_tail_share=sat, median_tail_share_logit=float(counterfactuals["median_tail_share_logit"])),
         _layer_row(counterfactuals["layers"], scale),
         reproduction_row("counterfactuals.cifar10.completeness", f"median relative error {rel:.2%}", scale,
-                         f"{counterfactuals['ig_steps']} {counterfactuals['ig_rule']} steps, "
+                         f"{counterfactuals['n_steps']} {counterfactuals['ig_rule']} steps, "
                          f"{counterfactuals['n_images']} images, max {counterfactuals['max_rel_error']:.2%}",
                          median_rel_error=rel, max_rel_error=float(counterfactuals["max_rel_error"])),
         reproduction_row("counterfactuals.cifar10.aopc_ig_vs_gradient",

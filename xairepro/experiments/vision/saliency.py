@@ -14,15 +14,30 @@ from typing import Mapping
 
 import numpy as np
 import torch
+from torch import nn
 
 from ...attribution import mc_dropout
 from ...context import RunContext
-from ..methods import applicable, not_applicable_rows
-from .counterfactuals import Softmax
+from ..explainer import applicable
+from ..methods import not_applicable_rows
 from .data import test_images
-from .settings import explain_images, pixel_settings
+from .settings import explainer
 
-__all__ = ["run_saliency", "saliency_study"]
+__all__ = ["LogSoftmaxScore", "run_saliency", "saliency_study"]
+
+
+class LogSoftmaxScore(nn.Module):
+    """``model`` followed by a log-softmax: the blog explains the cross-entropy of the top class (its
+    negative), not the probability that :class:`~xairepro.attribution.SoftmaxScore` gives; the two
+    gradients differ by the factor 1/p, which is not constant over SmoothGrad's noisy copies."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+        self.training = model.training  # as SoftmaxScore: restoring the wrapper's mode keeps the model's
+
+    def forward(self, x):
+        return torch.log_softmax(self.model(x).float(), -1)
 
 
 def saliency_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
@@ -34,8 +49,8 @@ def saliency_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
     probability.
 
     ``inputs``: ``model`` (the dropout classifier) and ``data``. ``cfg`` keys: ``n_images``,
-    ``methods``, ``mc_samples`` (M), ``smoothgrad_noise`` (sigma as a fraction of the image's value
-    range, SmoothGrad's scaling) and optionally ``method_options``.
+    ``methods``, ``mc_samples`` (M) and ``method_options`` (``smoothgrad.stdevs``: sigma as a fraction
+    of the image's value range, SmoothGrad's scaling).
     """
     device = ctx.torch_device
     model, data = inputs["model"].to(device).eval(), inputs["data"]
@@ -45,8 +60,7 @@ def saliency_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
         probs = torch.softmax(model(x).float(), -1)
     top = probs.argmax(1)
     m, seed = int(cfg["mc_samples"]), ctx.seed
-    results = explain_images(Softmax(model, log=True), x, list(cfg["methods"]), pixel_settings(cfg, ctx=ctx), cfg,
-                             target=top, seed=seed)
+    results = explainer(model, cfg, ctx=ctx, methods=list(cfg["methods"]), score=LogSoftmaxScore).explain(x, top)
     explanations = applicable(results)
     skipped = not_applicable_rows(results)
     shape = (0, len(x), *x.shape[-2:])

@@ -1,22 +1,23 @@
-"""The one settings dict every CIFAR-10 attribution study builds its methods from.
+"""What the CIFAR-10 studies explain with: the pixel unit, the settings every method is built from,
+and the :class:`~xairepro.experiments.explainer.Explainer` of a configured method list.
 
 The studies name canonical methods in config (``aopc.methods``, ``aopc.dropout_methods``,
 ``saliency.methods``) and never branch on a name: each method takes the settings it accepts
 (:func:`xairepro.attribution.create_method`). What the settings say, for images:
 
 * ``baselines`` 0.0, the black image (the networks normalize their [0, 1] input inside);
-* SmoothGrad and BayesSmoothGrad: ``stdevs`` a fraction of each image's value range
-  (``noise_mode="relative"``, SmoothGrad's scaling);
-* integrated gradients: ``n_steps`` path points of the trapezoid rule;
-* occlusion: square ``(C, w, w)`` patches set to black every ``stride`` pixels;
-* Shapley sampling: square ``shapley_patch`` patches as the players (``feature_mask``), the
-  permutation estimator against the black baseline, or the chimera one with training images as
-  the background (``shapley_background`` of them);
-* the explanation mask: the trained mask network of the explained model (when there is one);
-* the random order: ``n_random`` orders averaged.
+* SmoothGrad and BayesSmoothGrad: ``stdevs`` (``method_options.<method>.stdevs``) a fraction of each
+  image's value range (``noise_mode="relative"``, SmoothGrad's scaling);
+* integrated gradients: the trapezoid rule (``method_options.integrated_gradients.n_steps`` points);
+* the explanation mask: the trained mask network of the explained model (when there is one),
+  rewired to a randomised copy's features when the copy is explained;
+* Shapley sampling's chimera estimator: ``background`` training images (:func:`background_images`).
 
-``attribution.method_options`` (``{method: {option: value}}``) overrides settings for one method;
-its ``M`` entry is that method's sample count (default ``mc_samples``).
+Everything else is a method option of ``vision.attribution.method_options`` (captum's names):
+occlusion's ``sliding_window_shapes``/``strides`` (lists, ``(C, h, w)``), Shapley sampling's
+``estimator`` and ``feature_mask``. A ``feature_mask`` given in the config as an integer ``p`` means
+square ``p`` x ``p`` patches of the image (:func:`square_patches`), the id tensor a config cannot
+hold; the random floor's number of orders is its ``M``.
 """
 from __future__ import annotations
 
@@ -24,18 +25,27 @@ from typing import Mapping, Optional, Sequence
 
 import torch
 
+from ...attribution import SoftmaxScore
 from ...context import RunContext
-from ..methods import explain
+from ...evaluation.units import PixelUnit
+from ..explainer import Explainer
 from .data import to_float
+from .masks import rewire_mask_net
 
-__all__ = ["background_images", "explain_images", "pixel_settings", "square_patches"]
+__all__ = ["IMAGE_SHAPE", "UNIT", "background_images", "example_inputs", "explainer", "image_options", "settings",
+           "square_patches"]
+
+#: the unit of the faithfulness protocol: a pixel (all channels) set to the black baseline
+UNIT = PixelUnit(baseline=0.0)
+#: CIFAR-10 images, (C, H, W) floats in [0, 1]
+IMAGE_SHAPE = (3, 32, 32)
 
 
 def square_patches(height: int, width: int, size: int) -> torch.Tensor:
     """``(height, width)`` integer ids of ``size`` x ``size`` patches, row-major (border patches
     cropped), shared by the channels: Shapley's players."""
     if int(size) < 1:
-        raise ValueError(f"shapley_patch must be >= 1, got {size}")
+        raise ValueError(f"a feature_mask patch size must be >= 1, got {size}")
     per_row = -(-int(width) // int(size))
     rows = torch.arange(int(height)) // int(size)
     cols = torch.arange(int(width)) // int(size)
@@ -52,40 +62,49 @@ def background_images(data: Mapping, n: int) -> Optional[torch.Tensor]:
     return to_float(data["x_train"][::step][:int(n)])
 
 
-def pixel_settings(cfg: Mapping, *, ctx: RunContext, image_shape: Sequence[int] = (3, 32, 32), mask_net=None,
-                   background: Optional[torch.Tensor] = None) -> dict:
-    """The settings of every method from the ``cfg`` keys a study has (a method whose option is
-    absent keeps its own default): ``smoothgrad_noise``, ``ig_steps``, ``occlusion_window`` and
-    ``occlusion_stride``, ``shapley_patch`` and ``shapley_estimator``, ``n_random``."""
-    c, h, w = (int(v) for v in image_shape)
-    settings = {"baselines": 0.0, "max_batch": ctx.max_batch, "noise_mode": "relative", "method": "trapezoid",
-                "keep_grads": False, "mask_net": mask_net, "background": background}
-    if "smoothgrad_noise" in cfg:
-        settings["stdevs"] = float(cfg["smoothgrad_noise"])
-    if "ig_steps" in cfg:
-        settings["n_steps"] = int(cfg["ig_steps"])
-    if "occlusion_window" in cfg:
-        win, st = int(cfg["occlusion_window"]), int(cfg["occlusion_stride"])
-        settings.update(sliding_window_shapes=(c, win, win), strides=(c, st, st))
-    if "shapley_patch" in cfg:
-        settings.update(feature_mask=square_patches(h, w, int(cfg["shapley_patch"])),
-                        estimator=str(cfg.get("shapley_estimator", "permutation")))
-    if "n_random" in cfg:
-        settings["n_random"] = int(cfg["n_random"])
-    return settings
+def settings(model, cfg: Mapping, *, max_batch: int, mask_net=None, background: Optional[torch.Tensor] = None) -> dict:
+    """The settings every method takes what it accepts from (``model`` and ``cfg`` are not read: an
+    image's settings do not depend on the network, and every configured option is a method option).
+    ``mask_net``: the mask network of ``model`` itself; ``background``: Shapley's chimera background."""
+    return {"baselines": 0.0, "max_batch": int(max_batch), "noise_mode": "relative", "method": "trapezoid",
+            "keep_grads": False, "mask_net": mask_net, "background": background}
 
 
-def explain_images(model, x: torch.Tensor, names: Sequence[str], settings: Mapping, cfg: Mapping, *, target,
-                   seed: int, seconds: Optional[dict] = None) -> dict:
-    """:func:`xairepro.experiments.methods.explain` of ``x`` for every method in ``names`` (in that
-    order), each with its sample count: ``cfg['method_options'][name]['M']``, else ``mc_samples``."""
-    options = {name: dict(opts or {}) for name, opts in (cfg.get("method_options") or {}).items()}
-    default_m = int(cfg.get("mc_samples", 1))
-    by_m: dict[int, list[str]] = {}
-    for name in names:
-        by_m.setdefault(int(options.get(name, {}).pop("M", default_m)), []).append(name)
-    results = {}
-    for m, group in by_m.items():
-        results.update(explain(model, x, group, settings, M=m, seed=seed, target=target, method_options=options,
-                               seconds=seconds))
-    return {name: results[name] for name in names}
+def image_options(method_options: Optional[Mapping], image_shape: Sequence[int] = IMAGE_SHAPE) -> dict:
+    """``method_options`` with every integer ``feature_mask`` turned into square patches of that size
+    (:func:`square_patches` over the image's height and width)."""
+    _, h, w = (int(v) for v in image_shape)
+    out = {}
+    for name, options in dict(method_options or {}).items():
+        options = dict(options or {})
+        if isinstance(options.get("feature_mask"), int) and not isinstance(options["feature_mask"], bool):
+            options["feature_mask"] = square_patches(h, w, options["feature_mask"])
+        out[name] = options
+    return out
+
+
+def explainer(model, cfg: Mapping, *, ctx: RunContext, methods: Sequence[str], mask_net=None,
+              background: Optional[torch.Tensor] = None, score=SoftmaxScore,
+              image_shape: Sequence[int] = IMAGE_SHAPE, aggregation: str = "raw") -> Explainer:
+    """The explainer of ``methods`` on ``model`` from a vision study's config (``mc_samples`` the
+    sampling methods' M, ``method_options``), explaining ``score(model)`` (the softmax probability
+    by default), all images in one call drawing with ``ctx.seed``.
+
+    ``mask_net`` was trained around ``model``: on another model (a randomised copy in the sanity
+    check) the same trained network is rewired to that model's features, as it would read them if
+    the copy were the model it explains."""
+    trained = model
+
+    def bound(m):
+        net = mask_net if mask_net is None or m is trained else rewire_mask_net(mask_net, m)
+        return settings(m, cfg, max_batch=ctx.max_batch, mask_net=net, background=background)
+
+    return Explainer(model, list(methods), settings=bound,
+                     method_options=image_options(cfg.get("method_options"), image_shape),
+                     M=int(cfg.get("mc_samples", 1)), aggregation=aggregation, score=score, seed=int(ctx.seed))
+
+
+def example_inputs(n: int, cfg: Mapping, *, seed: int = 0) -> torch.Tensor:
+    """``n`` random images of the experiment's shape (``(n, 3, 32, 32)`` in [0, 1]; ``cfg``, the
+    resolved ``vision`` section, does not change the shape of CIFAR-10)."""
+    return torch.rand((int(n), *IMAGE_SHAPE), generator=torch.Generator().manual_seed(int(seed)))
