@@ -12,7 +12,7 @@ min_version("8.0")
 sys.path.insert(0, os.path.abspath(workflow.basedir))
 
 from xairepro.config import (check_device, check_methods, check_models, data_mirror, load_plugins,  # noqa: E402
-                             resolve_scale, validate_config)
+                             merged_method_options, resolve_scale, validate_config)
 
 validate_config(config)  # the whole schema, each experiment's section included; errors name the key
 SCALE = config["scale"]
@@ -73,10 +73,13 @@ def resources(quick_mb, full_mb=None, *, runtime=(5, 10), gpu=False):
     return res
 
 
-def attribution_params(section, methods, keys):
+def attribution_params(section, methods, keys, study=None):
     """The attribution keys a rule uses and the method_options of its own methods only, so editing
-    one method's options reruns only the rules that run it."""
-    options = {k: v for k, v in (section.get("method_options") or {}).items() if k in methods}
+    one method's options reruns only the rules that run it. ``study``: the rule's own section, whose
+    method_options (the top-level defaults merged into its own) lie under the attribution section's,
+    option by option, so a default for a method the attribution section does not name still reaches
+    the rule."""
+    options = merged_method_options(methods, (study or {}).get("method_options"), section.get("method_options"))
     return dict({k: section[k] for k in keys if k in section}, method_options=options)
 
 

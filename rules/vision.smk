@@ -147,7 +147,8 @@ rule vision_aopc:
     params:
         cfg=dict(VISION["aopc"], **attribution_params(VISION_ATTR, VISION["aopc"]["methods"]
                                                       + list(VISION["aopc"].get("dropout_methods") or []),
-                                                      [k for k in VISION_ATTR if k != "method_options"])),
+                                                      [k for k in VISION_ATTR if k != "method_options"],
+                                                      study=VISION["aopc"])),
         run=RUN,
     log:
         log_path("vision", "aopc"),
@@ -171,7 +172,7 @@ rule vision_saliency:
         maps=f"{VISION_DIR}/saliency/maps.npz",
     params:
         cfg=dict(VISION["saliency"], **attribution_params(VISION_ATTR, VISION["saliency"]["methods"],
-                                                          ("mc_samples",))),
+                                                          ("mc_samples",), study=VISION["saliency"])),
         run=RUN,
     log:
         log_path("vision", "saliency"),

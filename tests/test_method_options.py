@@ -27,6 +27,16 @@ def test_top_level_defaults_reach_every_section_that_lists_the_method_and_the_se
     assert apply_method_defaults({"a": 1}) == {"a": 1}
 
 
+def test_a_study_reads_its_experiments_options_over_its_merged_defaults():
+    from xairepro.config import merged_method_options
+
+    study = {"random": {"M": 5}, "my_plugin": {"power": 2.0}, "smoothgrad": {"stdevs": 0.15}}
+    attribution = {"random": {"M": 1}, "occlusion": {"strides": [3, 2, 2]}, "smoothgrad": {"noise_mode": "relative"}}
+    got = merged_method_options(["random", "my_plugin", "occlusion", "smoothgrad", "vanilla_grad"], study, attribution)
+    assert got == {"random": {"M": 1}, "my_plugin": {"power": 2.0}, "occlusion": {"strides": [3, 2, 2]},
+                   "smoothgrad": {"stdevs": 0.15, "noise_mode": "relative"}}
+
+
 def test_an_unknown_option_names_the_full_key_and_the_accepted_options():
     bad = {"iris": {"faithfulness": {"methods": ["integrated_gradients"],
                                      "method_options": {"integrated_gradients": {"n_step": 8}}}}}

@@ -92,6 +92,19 @@ def _method_sections(node, key: str = ""):
             yield from _method_sections(v, f"{key}.{k}" if key else str(k))
 
 
+def merged_method_options(methods, *tables) -> dict:
+    """``{method: options}`` of ``methods`` from several ``method_options`` tables, later tables winning
+    option by option (a study's merged defaults, then its experiment's attribution section)."""
+    out = {}
+    for name in methods:
+        opts = {}
+        for table in tables:
+            opts.update(dict((table or {}).get(name) or {}))
+        if opts:
+            out[name] = opts
+    return out
+
+
 def apply_method_defaults(config: dict) -> dict:
     """Merge the top-level ``method_options`` (defaults shared by every experiment) into the
     ``method_options`` of every section that lists methods, for the methods it lists; a section's own
@@ -103,8 +116,7 @@ def apply_method_defaults(config: dict) -> dict:
     for section, node in _method_sections({k: v for k, v in config.items() if k != "method_options"}):
         names = [n for k, v in node.items() if k.endswith("methods") and isinstance(v, list) for n in v]
         own = node.get("method_options") or {}
-        merged = {name: {**dict(defaults.get(name) or {}), **dict(own.get(name) or {})}
-                  for name in dict.fromkeys([*names, *own]) if defaults.get(name) or own.get(name)}
+        merged = merged_method_options(dict.fromkeys([*names, *own]), defaults, own)
         if merged:
             node["method_options"] = merged
     return config
