@@ -263,3 +263,29 @@ def test_jobs_without_graphs_never_import_torch_geometric_and_tables_never_impor
     assert loaded(no_graphs) == {"torch"}
     assert loaded(["xairepro.report.targets", "xairepro.runtime"]) == set()
     assert loaded(["xairepro.experiments.graphs"]) == {"torch", "torch_geometric"}
+
+
+def test_no_module_of_a_non_graph_experiment_imports_graph_or_chemistry_libraries():
+    """A job of the non-graph experiments (iris, peptides, SMILES2vec, CIFAR-10, IMDB) pays for neither
+    torch_geometric (about a second) nor RDKit: every module of theirs imported in one fresh interpreter
+    (SMILES2vec's featurization and atom maps import RDKit inside the functions that read molecules);
+    the graph experiments do load both, so the check can fail."""
+    import pkgutil
+    import subprocess
+    import sys
+
+    import xairepro.experiments as experiments
+
+    def loaded(packages):
+        modules = [f"xairepro.experiments.{p}.{m.name}" for p in packages
+                   for m in pkgutil.iter_modules([str(Path(experiments.__path__[0]) / p)])]
+        code = ("import importlib, sys\nfor m in sys.argv[1:]:\n    importlib.import_module(m)\n"
+                "print(sorted({n.split('.')[0] for n in sys.modules} & {'torch_geometric', 'rdkit'}))")
+        out = subprocess.run([sys.executable, "-c", code, *modules], capture_output=True, text=True, check=True,
+                             cwd=REPO_ROOT)
+        return modules, out.stdout.strip()
+
+    modules, libs = loaded(["iris", "peptides", "smiles2vec", "vision", "text"])
+    assert len(modules) >= 40 and "xairepro.experiments.vision.settings" in modules
+    assert libs == "[]", libs
+    assert loaded(["esol"])[1] == "['rdkit', 'torch_geometric']"

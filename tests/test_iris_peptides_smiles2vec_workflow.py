@@ -40,29 +40,6 @@ TINY = {
 }
 
 
-def test_no_module_of_the_three_experiments_imports_graph_or_chemistry_libraries():
-    """A job of these experiments pays for neither torch_geometric (about a second) nor RDKit: every
-    module imported in a fresh interpreter (SMILES2vec's featurization and atom maps import RDKit
-    inside the functions that read molecules)."""
-    import pkgutil
-    import subprocess
-    import sys
-
-    import xairepro.experiments.iris
-    import xairepro.experiments.peptides
-    import xairepro.experiments.smiles2vec
-
-    modules = [f"{pkg.__name__}.{m.name}" for pkg in (xairepro.experiments.iris, xairepro.experiments.peptides,
-                                                      xairepro.experiments.smiles2vec)
-               for m in pkgutil.iter_modules(pkg.__path__)]
-    assert len(modules) >= 22 and "xairepro.experiments.smiles2vec.settings" in modules
-    code = ("import importlib, sys\nfor m in sys.argv[1:]:\n    importlib.import_module(m)\n"
-            "print(sorted({n.split('.')[0] for n in sys.modules} & {'torch_geometric', 'rdkit', 'xairepro'}))")
-    # one interpreter for all: whichever module imported a library, it would be loaded at the end
-    out = subprocess.run([sys.executable, "-c", code, *modules], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "['xairepro']", (out.stdout, out.stderr)
-
-
 def _faithfulness(res, experiment):
     pe = pd.read_csv(res / experiment / "faithfulness/per_example.csv")
     skipped = pd.read_csv(res / experiment / "faithfulness/faithfulness_skipped.csv")
