@@ -14,12 +14,11 @@ import time
 import numpy as np
 import torch
 
-from torch_geometric.data import Batch
-
 from xairepro.data.featurize import featurize_smiles
 from xairepro.data.loaders import ESOL_TARGET, load_moleculenet_csv
 from xairepro.evaluation.units import AtomUnit
-from xairepro.experiments.methods import applicable, explain
+from xairepro.experiments.explainer import Explainer, applicable
+from xairepro.experiments.graphs import graph_batches
 from xairepro.models import build_model
 from xairepro.training import TrainConfig, fit, predict, seed_everything
 
@@ -29,9 +28,10 @@ METHODS = ["vanilla_grad", "smoothgrad", "bayesgrad", "integrated_gradients"]
 def atom_scores(model, graphs, names, *, M, device, seed=0):
     """``{name: [per-atom scores of each molecule]}`` at the atom embedding (signed, summed over the
     embedding channels)."""
-    batch = Batch.from_data_list(graphs).to(device)
-    settings = {"layer": model.embedding, "stdevs": 0.15, "n_steps": 32, "max_batch": 2048}
-    results = applicable(explain(model.to(device), batch, names, settings, M=M, seed=seed))
+    explainer = Explainer(model.to(device), names, settings=lambda m: {"layer": m.embedding, "max_batch": 2048},
+                          method_options={"smoothgrad": {"stdevs": 0.15}, "integrated_gradients": {"n_steps": 32}},
+                          M=M, seed=seed, batches=graph_batches, device=device)
+    results = applicable(explainer.explain(list(graphs)))
     return {name: exp.units(AtomUnit(), graphs) for name, exp in results.items()}
 
 

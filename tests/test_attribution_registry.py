@@ -82,7 +82,7 @@ def test_create_method_passes_only_the_options_each_method_accepts():
     model = MLP(k=3, p=0.2)
     settings = {"layer": None, "baselines": 0.5, "target": 1, "multiply_by_inputs": True, "stdevs": 0.05,
                 "noise_mode": "relative", "n_steps": 9, "method": "trapezoid", "max_batch": 7,
-                "sliding_window_shapes": (2,), "estimator": "permutation", "n_random": 3,
+                "sliding_window_shapes": (2,), "estimator": "permutation",
                 "mask_net": None, "background": None, "an_unknown_setting": object()}
     assert "stdevs" in accepted_options(SmoothGrad) and "n_steps" not in accepted_options(SmoothGrad)
     assert {"n_steps", "method", "layer", "target", "baselines", "max_batch"} <= accepted_options(IntegratedGradients)
@@ -95,7 +95,7 @@ def test_create_method_passes_only_the_options_each_method_accepts():
     assert create_method("integrated_gradients", model, settings, n_steps=5).n_steps == 5  # overrides win
     occ = create_method("occlusion", model, settings)
     assert occ.window == (2,) and occ.baselines == 0.5
-    assert create_method("random", model, settings).n_random == 3
+    assert create_method("random", model, settings).max_batch == 7
     sv = create_method("shapley_sampling", model, settings)
     assert sv.estimator == "permutation" and sv.options["estimator"] == "permutation"
     # what the method was built with is recorded in the explanation
@@ -331,16 +331,17 @@ def test_shapley_refuses_a_feature_mask_that_does_not_fit_and_names_the_input():
 
 
 # ----------------------------------------------------------------------------- the random floor
-def test_random_order_gives_n_random_orders_and_faithfulness_averages_their_curves():
+def test_random_order_gives_M_orders_and_faithfulness_averages_their_curves():
     torch.manual_seed(0)
     model = nn.Linear(6, 1)
     x = torch.randn(5, 6)
     examples, unit, fractions = list(x), FeatureUnit(0.0), np.linspace(0, 1, 4)
-    exp = RandomOrder(model, n_random=4).compute(x, M=50, seed=3)
-    assert exp.M == 4 and exp.samples.shape == (4, 5, 6)  # M is ignored: n_random orders
+    exp = RandomOrder(model).compute(x, M=4, seed=3)
+    assert exp.M == 4 and exp.samples.shape == (4, 5, 6)  # M orders
+    assert RandomOrder(model).compute(x, seed=3).M == 5   # its own default, not one sample
     assert exp.each_sample_is_an_order and exp.output is None and exp.method == "random"
     assert not torch.allclose(exp.samples[0], exp.samples[1])
-    assert torch.equal(exp.samples, RandomOrder(model, n_random=4).compute(x, seed=3).samples)
+    assert torch.equal(exp.samples, RandomOrder(model).compute(x, M=4, seed=3).samples)
     orders = exp.unit_samples(unit, examples)
     per_example, curves = faithfulness_study(model, examples, {RANDOM: exp}, unit, fractions=fractions)
     by_hand = []
@@ -411,9 +412,9 @@ def test_method_options_M_sets_one_methods_sample_count():
     import torch
     from torch import nn
 
-    from xairepro.experiments.methods import explain
+    from xairepro.experiments.explainer import Explainer
 
     net = nn.Sequential(nn.Linear(3, 8), nn.Dropout(0.3), nn.Linear(8, 1))
-    out = explain(net, torch.randn(4, 3), ["smoothgrad", "bayesgrad"], {}, M=5, seed=0,
-                  method_options={"bayesgrad": {"M": 3}})
+    out = Explainer(net, ["smoothgrad", "bayesgrad"], settings={}, M=5,
+                    method_options={"bayesgrad": {"M": 3}}).explain(torch.randn(4, 3))
     assert out["smoothgrad"].M == 5 and out["bayesgrad"].M == 3
