@@ -76,16 +76,17 @@ def esol_run(tmp_path_factory):
     return wf, SHARED_DATA
 
 
-def plan_after_config_edit(esol_run, edit) -> set[str]:
-    """The rules a dry run plans for the whole workflow after ``edit(config)``; config restored."""
-    wf, mirror = esol_run
+def plan_after_config_edit(run, edit, targets=(ESOL_NOTEBOOK,)) -> set[str]:
+    """The rules a dry run of ``targets`` plans after ``edit(config)`` in a workflow copy that already
+    ran (``run``: the copy and its mirror); the config is restored."""
+    wf, mirror = run
     path = wf / "config.yaml"
     original = path.read_text()
     cfg = yaml.safe_load(original)
     edit(cfg)
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     try:
-        return set(planned_rules(snakemake(wf, "-n", ESOL_NOTEBOOK, mirror=mirror)))
+        return set(planned_rules(snakemake(wf, "-n", *targets, mirror=mirror)))
     finally:
         path.write_text(original)
 
@@ -175,16 +176,8 @@ def tox21_run(tmp_path_factory):
 
 
 def plan_after_tox21_edit(tox21_run, edit) -> set[str]:
-    wf, mirror = tox21_run
-    path = wf / "config.yaml"
-    original = path.read_text()
-    cfg = yaml.safe_load(original)
-    edit(cfg["tox21"]["attribution"])
-    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
-    try:
-        return set(planned_rules(snakemake(wf, "-n", TOX21_PYRIDINE, TOX21_SUBSET, mirror=mirror)))
-    finally:
-        path.write_text(original)
+    """:func:`plan_after_config_edit` of the Tox21 attribution section, for the two Tox21 targets."""
+    return plan_after_config_edit(tox21_run, lambda c: edit(c["tox21"]["attribution"]), (TOX21_PYRIDINE, TOX21_SUBSET))
 
 
 @pytest.mark.slow
