@@ -1,28 +1,23 @@
-"""One scale of the workflow on one GPU, measured in a few minutes: throughputs, a CUDA-vs-CPU check
-of a few attributions, and the projected wall time of each rule and of the whole scale.
+"""One scale of the workflow on one GPU in a few minutes: throughputs, a CUDA-vs-CPU check of a few
+attributions, and the projected wall time of each rule and of the whole scale (config.yaml at --scale).
 
-Every size comes from config.yaml resolved at --scale (default full). Measured, each for about
---seconds, on inputs of the configured shapes (each experiment's ``settings.example_inputs``):
+Measured for about --seconds each, on inputs of the configured shapes (``settings.example_inputs``):
+training throughput through the project's loop (``fit``, ``train_mask_net``) of every model spec and
+mask network (AMP and channels-last images on CUDA where the config asks), the evaluation pass of the
+vision and text rules, and attribution throughput of every registered method (a plugin's too) on
+every explained model (TIMED) through the experiment's own Explainer (``settings.explainer``) with the
+scale's M, path points and windows; then max |device - cpu| of two methods on three models.
 
-* training throughput through the project's loop (``xairepro.training.fit``, ``train_mask_net``) of
-  every model spec of the config and of the mask networks (the train section's AMP and channels-last
-  images on CUDA), and the evaluation pass (``predict``) the vision and text rules run each epoch;
-* attribution throughput (examples/s) of every registered method (``method_names()``, a plugin's
-  too) on every explained model (TIMED), through the experiment's own Explainer
-  (``settings.explainer``) of a section listing every method, with the scale's M, steps, windows;
-* max |device - cpu| of vanilla_grad and integrated_gradients on the vision, text and Tox21 models.
-
-Job counts are Snakemake's own plan of the scale (``snakemake -n --forceall --quiet rules``); a rule's
-projection is its jobs x the per-job cost JOBS gives from the rates and the config's sizes. Rules
-JOBS has no formula for (downloads, gathers, notebooks, the report) are listed as unprojected; job
-start-up, the model-randomisation passes and the leaderboard's bootstrap are not in the projection.
+Job counts are Snakemake's own plan (``snakemake -n --forceall --quiet rules``); a rule's projection is
+its jobs x the per-job cost JOBS gives from the rates and the config's sizes; rules with no formula
+(downloads, gathers, notebooks, the report) are listed as unprojected. Job start-up, the
+model-randomisation passes and the leaderboard's bootstrap are not projected.
 
     python benchmarks/gpu_full.py --out results/benchmarks/gpu_full.json          # on the GPU
     python benchmarks/gpu_full.py --device cpu --tiny --out /tmp/gpu_full.json    # test the script
     python benchmarks/gpu_full.py --device cpu --scale cpu --threads 1            # the cpu scale here
 
---tiny: the quick scale's networks, short inputs, M <= 2, path points <= 4, one run per measurement
-(the projection still uses the scale's counts, so its numbers mean nothing).
+--tiny: the quick scale's networks, short inputs, M <= 2, path points <= 4, one run per measurement.
 """
 from __future__ import annotations
 
@@ -45,18 +40,18 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from xairepro.attribution import method_names  # noqa: E402
-from xairepro.config import check_models, load_plugins, resolve_scale, validate_config  # noqa: E402
-from xairepro.context import RunContext, set_deterministic  # noqa: E402
-from xairepro.experiments.explainer import NotApplicable  # noqa: E402
-from xairepro.experiments.peptides.data import ALPHABET  # noqa: E402
-from xairepro.experiments.smiles2vec.mask import SmilesMaskNet  # noqa: E402
-from xairepro.experiments.text.data import PAD_ID  # noqa: E402
-from xairepro.experiments.text.masks import build_mask_net  # noqa: E402
-from xairepro.experiments.vision.data import TensorBatches, augment  # noqa: E402
-from xairepro.experiments.vision.masks import CifarMaskNet  # noqa: E402
-from xairepro.models import build_model  # noqa: E402
-from xairepro.training import fit, model_kwargs, predict, train_config, train_mask_net  # noqa: E402
+from xairepro.attribution import method_names
+from xairepro.config import check_models, load_plugins, resolve_scale, validate_config
+from xairepro.context import RunContext, set_deterministic
+from xairepro.experiments.explainer import NotApplicable
+from xairepro.experiments.peptides.data import ALPHABET
+from xairepro.experiments.smiles2vec.mask import SmilesMaskNet
+from xairepro.experiments.text.data import PAD_ID
+from xairepro.experiments.text.masks import build_mask_net
+from xairepro.experiments.vision.data import TensorBatches, augment
+from xairepro.experiments.vision.masks import CifarMaskNet
+from xairepro.models import build_model
+from xairepro.training import fit, model_kwargs, predict, train_config, train_mask_net
 
 #: Sizes of the data sets (where the config says null: all, or a fraction); SMILES2vec's vocabulary.
 DATA = {"cifar_train": 50_000, "cifar_test": 10_000, "imdb": 25_000, "tox21": 7_823, "srmmp": 5_810, "esol": 1_128,
@@ -66,23 +61,25 @@ TASK = {"esol": "regression", "tox21": "binary", "vision": "multiclass", "text":
 S = {name: importlib.import_module(f"xairepro.experiments.{name}.settings") for name in TASK}
 
 
-def sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def measure(run, n0: int, n_max: int, budget: float, tiny: bool) -> dict:
     """``run(n) -> (units done, seconds)``; ``n`` grows (at most x8 a step) until one run takes about a
     third of ``budget`` or reaches ``n_max``; the last run's rate is reported (the first warms up)."""
     n, runs = max(1, int(n0)), []
-    while True:
+    while not runs or not (tiny or runs[-1][2] >= budget / 3 or n >= n_max or sum(r[2] for r in runs) > budget):
+        n = n if not runs else int(min(n_max, math.ceil(n * min(8.0, max(2.0, budget / 3 / runs[-1][2])))))
         units, seconds = run(n)
         runs.append((n, float(units), max(float(seconds), 1e-9)))
-        if tiny or seconds >= budget / 3 or n >= n_max or sum(r[2] for r in runs) > budget:
-            break
-        n = int(min(n_max, math.ceil(n * min(8.0, max(2.0, budget / 3 / max(seconds, 1e-9))))))
     n, units, seconds = runs[-1]
     return {"rate": units / seconds, "n": n, "seconds": seconds, "runs": len(runs)}
+
+
+def timed(fn, device) -> float:
+    sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
+    sync()
+    t0 = time.perf_counter()
+    fn()
+    sync()
+    return time.perf_counter() - t0
 
 
 # ----------------------------------------------------------------------------- the experiments
@@ -90,15 +87,6 @@ def labels(n, task, k=2):
     g = torch.Generator().manual_seed(n)
     return torch.randn(n, 1, generator=g) if task == "regression" else torch.randint(0, k, (n,), generator=g) \
         if task == "multiclass" else torch.randint(0, 2, (n, 1), generator=g).float()
-
-
-def graphs(name):
-    def data(n, c, b):
-        gs = b.real_tox21(n) if b.args.tox21 and name == "tox21" else S[name].example_inputs(n, c, seed=n)
-        for g, y in zip(gs, labels(n, TASK[name])):
-            g.y = y.view(1, 1)
-        return gs
-    return data
 
 
 def onehot(ids):
@@ -112,47 +100,37 @@ KWARGS = {"esol": lambda c: {"n_out": 1}, "tox21": lambda c: {"n_out": 1}, "visi
           "peptides": lambda c: {"n_letters": len(ALPHABET), "n_out": 1,
                                  "length": int(c["models"][c["data"]["model"]].get("length", 200))},
           "iris": lambda c: {"n_in": 4, "n_out": 3}}
-#: Training inputs of ``n`` examples of the configured shapes (``b``: the Bench).
-TRAIN_DATA = {"esol": graphs("esol"), "tox21": graphs("tox21"),
-              "vision": lambda n, c, b: S["vision"].example_inputs(n, c, seed=n).mul(255).byte(),
-              "text": lambda n, c, b: S["text"].example_inputs(n, c, seed=n),
-              "smiles2vec": lambda n, c, b: S["smiles2vec"].example_inputs(n, c),
-              "peptides": lambda n, c, b: onehot(S["peptides"].example_inputs(n, c)),
-              "iris": lambda n, c, b: S["iris"].example_inputs(n, c)}
-#: The section each experiment's methods are timed with (``base`` updated by ``own``, as its
-#: faithfulness rule merges them: every method listed), and the models explained (the first: with
-#: the mask network, the evaluation pass and the device check).
+#: The section each experiment's methods are timed with (``base`` updated by ``own``, as its rules
+#: merge them; every registered method), and the models explained (the first: with the mask network,
+#: the evaluation pass and the device check).
 TIMED = {"esol": ("attribution", "faithfulness", ["nfp", "ggnn"]),
          "tox21": ("attribution", "faithfulness", ["ggnn", "ggnn_embedding_state", "nfp"]),
          "vision": ("aopc", "attribution", ["classifier", "dropout"]), "text": ("attribution", "attribution", ["bigru"]),
          "smiles2vec": ("attribution", "faithfulness", ["smiles2vec"]),
-         "peptides": ("attribution", "faithfulness", ["cnn", "cnn_dropout"]),
-         "iris": ("attribution", "faithfulness", ["mlp"])}
+         "peptides": ("attribution", "faithfulness", ["cnn", "cnn_dropout"]), "iris": ("attribution", "faithfulness", ["mlp"])}
 
 
 def timed_section(c: dict, sec: str) -> dict:
-    base, own, _ = TIMED[sec]
-    return dict(c[sec][base], **c[sec][own])
+    return dict(c[sec][TIMED[sec][0]], **c[sec][TIMED[sec][1]])
 
 
-def explainer(name, model, sec, c, ctx, mask_net=None):
-    """The experiment's own Explainer of every registered method on ``model`` from section ``sec``."""
-    names, dev = method_names(), ctx.torch_device
+def explainer(name, model, sec, c, ctx, mask=None):
+    """The experiment's own Explainer of every registered method on ``model`` from config section ``sec``."""
+    names, dev, x = method_names(), ctx.torch_device, S[name].example_inputs
     sec = dict(sec, methods=names)
     if name in ("esol", "tox21"):
         return S[name].explainer(model, sec, ctx=ctx)
     if name == "vision":
-        bg = S["vision"].example_inputs(int(c["attribution"].get("background", 16)), c, seed=2).to(dev)
-        return S["vision"].explainer(model, sec, ctx=ctx, methods=names, mask_net=mask_net, background=bg)
+        return S[name].explainer(model, sec, ctx=ctx, methods=names, mask_net=mask,
+                                 background=x(int(c["attribution"].get("background", 16)), c, seed=2).to(dev))
     if name == "text":
-        return S["text"].explainer(model, sec, ctx=ctx, length=int(c["data"]["max_len"]), methods=names, mask_net=mask_net)
+        return S[name].explainer(model, sec, ctx=ctx, length=int(c["data"]["max_len"]), methods=names, mask_net=mask)
     if name == "smiles2vec":
-        return S["smiles2vec"].explainer(model, sec, ctx=ctx, mask_net=mask_net, methods=names)
+        return S[name].explainer(model, sec, ctx=ctx, mask_net=mask, methods=names)
     if name == "peptides":
-        bg = onehot(S["peptides"].example_inputs(64, c)).to(dev)
-        return S["peptides"].explainer(model, sec, background=bg, ctx=ctx, seed=0, methods=names)
-    return S["iris"].explainer(model, sec, ctx=ctx, data=SimpleNamespace(x=S["iris"].example_inputs(150, c)),
-                               noise_mode=c["attribution"].get("noise_mode", "relative"))
+        return S[name].explainer(model, sec, background=onehot(x(64, c)).to(dev), ctx=ctx, seed=0, methods=names)
+    return S[name].explainer(model, sec, ctx=ctx, data=SimpleNamespace(x=x(150, c)),
+                             noise_mode=c["attribution"].get("noise_mode", "relative"))
 
 
 def inputs(name, n, c, dev):
@@ -163,20 +141,29 @@ def inputs(name, n, c, dev):
     return x, (1 if name == "text" else torch.randint(0, 3, (n,), generator=g) if name == "iris" else None)
 
 
+def train_inputs(name, n, c, b):
+    """``n`` training inputs of the configured shapes (``b``: the Bench; graphs carry a label)."""
+    if name in ("esol", "tox21"):
+        gs = b.real_tox21(n) if b.args.tox21 and name == "tox21" else S[name].example_inputs(n, c, seed=n)
+        for g, y in zip(gs, labels(n, TASK[name])):
+            g.y = y.view(1, 1)
+        return gs
+    x = inputs(name, n, c, torch.device("cpu"))[0]
+    return x.mul(255).byte() if name == "vision" else onehot(x) if name == "peptides" else x
+
+
 def mask_net(name, model, c):
-    """The mask network the experiment trains around ``model`` (``None``: none)."""
-    m = c.get("mask")
+    """The mask network the experiment trains around ``model``."""
+    m = c["mask"]
     torch.manual_seed(0)
     if name == "vision":
         return CifarMaskNet(model, width=int(m["width"]), n_convs=int(m["n_convs"]), l2=float(m["l2"]))
-    if name == "text":
-        spec = dict(m["head"])
-        head = build_model(spec.pop("arch"), **spec, in_dim=2 * model.gru.hidden_size)
-        reading, weights = next(iter(m["readings"].items()))
-        return build_mask_net(reading, model, head, length=int(c["data"]["max_len"]), **weights)
     if name == "smiles2vec":
         return SmilesMaskNet(model, **{k: m[k] for k in ("hidden", "n_layers", "kernel_size", "l1", "l2")})
-    return None
+    spec = dict(m["head"])
+    head = build_model(spec.pop("arch"), **spec, in_dim=2 * model.gru.hidden_size)
+    reading, weights = next(iter(m["readings"].items()))         # the first reading: explanation_mask
+    return build_mask_net(reading, model, head, length=int(c["data"]["max_len"]), **weights)
 
 
 def tiny_config(c: dict) -> dict:
@@ -189,8 +176,7 @@ def tiny_config(c: dict) -> dict:
                 v.update(sliding_window_shapes=[3, 16, 16], strides=[3, 16, 16])
             else:
                 walk(v)
-    c = copy.deepcopy(c)
-    walk(c)
+    walk(c := copy.deepcopy(c))
     c["text"]["data"]["max_len"], c["smiles2vec"]["data"]["max_len"] = 40, 20
     for spec in c["peptides"]["models"].values():
         spec["length"] = 24
@@ -198,22 +184,16 @@ def tiny_config(c: dict) -> dict:
 
 
 def model_specs(c: dict) -> list:
-    """``(key, experiment, spec)`` of every model spec of the config: ``models`` entries, specs nested in
-    studies (``esol.blog_ig.model``), ``tox21.dead_features``' architectures x layers."""
-    out = []
-
-    def walk(node, path, sec):
+    """``(key, experiment, spec)`` of every model spec of the config: ``models``, specs nested in studies
+    (``esol.blog_ig.model``), ``tox21.dead_features``' architectures x layers; mask heads are not."""
+    def walk(node, path):
         if isinstance(node, dict) and "arch" in node:
-            out.append((path, sec, dict(node)))
-        elif isinstance(node, dict):
-            for k, v in node.items():
-                if k != "mask":
-                    walk(v, f"{path}.{k}", sec)
-    for sec in TASK:
-        walk(c[sec], sec, sec)
+            return [(path, path.split(".")[0], dict(node))]
+        return [s for k, v in node.items() if k != "mask" for s in walk(v, f"{path}.{k}")] if isinstance(node, dict) else []
     d = c["tox21"]["dead_features"]
-    return out + [(f"tox21.dead_features.{a}.n_layers={n}", "tox21", {"arch": a, "hidden_dim": d["hidden_dim"],
-                   "n_layers": n, "dropout": d["dropout"]}) for a in d["models"] for n in d["layers"]]
+    return [s for sec in TASK for s in walk(c[sec], sec)] + [
+        (f"tox21.dead_features.{a}.n_layers={n}", "tox21", {"arch": a, "hidden_dim": d["hidden_dim"], "n_layers": n,
+                                                             "dropout": d["dropout"]}) for a in d["models"] for n in d["layers"]]
 
 
 def sizes(section: dict, method: str) -> tuple[int, int]:
@@ -224,88 +204,83 @@ def sizes(section: dict, method: str) -> tuple[int, int]:
 
 # ----------------------------------------------------------------------------- the projection table
 def JOBS(c: dict) -> dict:
-    """``{rule: [(count, parts)]}``: the work of one job of each kind a rule runs (``count`` of them
-    per scale, the weights of the per-job mean). Parts: ``("train" | "eval" | "mask", rate key, examples)``
-    and ``("attribute", rate key, section, examples)``: the examples x the section's methods."""
+    """``{rule: [(count, parts)]}``: the work of one job of each kind a rule runs (``count`` of them per
+    scale: the weights of the per-job mean). Parts: ``("train" | "eval" | "mask", rate key, examples)`` and
+    ``("attribute", rate key, section, examples)``: the examples x the section's methods (its M, steps)."""
     V, T, X, E, SM, P, I = (c[k] for k in ("vision", "text", "tox21", "esol", "smiles2vec", "peptides", "iris"))
-    tr, ev = (lambda k, n: ("train", k, n)), (lambda k, n: ("eval", k, n))
-    at = lambda k, sec, n: ("attribute", k, sec, n)                            # noqa: E731
-    ig = lambda steps: {"methods": ["integrated_gradients"], "method_options": {"integrated_gradients": {"n_steps": steps}}}
+    tr, ev, mk = (lambda k, n: ("train", k, n)), (lambda k, n: ("eval", k, n)), (lambda k, n: ("mask", k, n))
+    at = lambda k, sec, n, **kw: ("attribute", k, dict(sec, **kw), n)  # noqa: E731
+    ig = lambda steps: {"methods": ["integrated_gradients"], "method_options": {"integrated_gradients": {"n_steps": steps}}}  # noqa
     n_img, n_img_te = (V["data"]["n_train_per_class"] or 5000) * 10, (V["data"]["n_test_per_class"] or 1000) * 10
-    vep = {m: (V.get("finetune") or {}).get(m, V["train"])["epochs"] for m in V["models"]}
-    cls, drop, A = "vision.models.classifier", "vision.models.dropout", V["attribution"]
-    vsec = lambda methods: dict(A, methods=methods)                             # noqa: E731
-    tk, n_rev, n_rev_te = f"text.models.{next(iter(T['models']))}", T["data"]["n_train"] or 25_000, T["data"]["n_test"] or 25_000
-    tf = [m for m in T["faithfulness"]["methods"] if m not in T["attribution"]["methods"]]
-    n_pyr_train, subset, F = round((1 - X["data"]["val_fraction"]) * DATA["tox21"]), X["table1"]["subset_size"], X["faithfulness"]
-    gk = lambda study: f"tox21.models.{X[study]['model'] if study != 'ablation' else X['table1']['ablation']['model']}"  # noqa
-    sweep = dict(X["attribution"], methods=X["attribution"]["methods"] + [m for m in X["attribution"]["methods"] if
-                 S["tox21"].takes_noise(m)] * (len(X["attribution"]["noise_sweep"]) - 1))
-    ablation, d, sr = X["table1"]["ablation"], X["dead_features"], X["srmmp"]
+    cls, drop, VA, aopc, cf = "vision.models.classifier", "vision.models.dropout", V["attribution"], V["aopc"], V["counterfactuals"]
+    tk, TA, n_rev, n_rev_te = f"text.models.{next(iter(T['models']))}", T["attribution"], T["data"]["n_train"] or DATA["imdb"], \
+        T["data"]["n_test"] or DATA["imdb"]
+    XA, F, t1, abl, d, sr = X["attribution"], X["faithfulness"], X["table1"], X["table1"]["ablation"], X["dead_features"], X["srmmp"]
+    gk = lambda model: f"tox21.models.{model}"  # noqa: E731
+    sweep = dict(XA, methods=XA["methods"] + [m for m in XA["methods"] if S["tox21"].takes_noise(m)] * (len(XA["noise_sweep"]) - 1))
     k = E["data"]["n_folds"]
     n_fold, n_held = DATA["esol"] * (k - 1) // k, DATA["esol"] // k
     sk, n_s = f"smiles2vec.models.{SM['data']['model']}", round(SM["data"]["fractions"][0] * DATA["esol"])
-    n_s_test = DATA["esol"] - n_s - round(SM["data"]["fractions"][1] * DATA["esol"])
-    pk, n_p = f"peptides.models.{P['data']['model']}", int(DATA["peptides"] * (1 - P["data"]["test_fraction"] - P["data"]["val_fraction"]))
-    ik = f"iris.models.{I['data']['model']}"
+    pk, pd_ = f"peptides.models.{P['data']['model']}", f"peptides.models.{P['data']['dropout_model']}"
+    n_p, PA, PF = int(DATA["peptides"] * (1 - P["data"]["test_fraction"] - P["data"]["val_fraction"])), P["attribution"], P["faithfulness"]
+    ik, IF = f"iris.models.{I['data']['model']}", I["faithfulness"]
     return {
-        "vision_train": [(1, [tr(f"vision.models.{m}", e * n_img), ev(cls, e * n_img_te)]) for m, e in vep.items()],
-        "vision_mask": [(1, [("mask", "vision", V["mask"]["epochs"] * (V["mask"]["n_train"] or n_img))])],
-        "vision_aopc": [(1, [at(cls, vsec(V["aopc"]["methods"]), V["aopc"]["n_examples"]),
-                             at(drop, vsec(V["aopc"]["dropout_methods"]), V["aopc"]["n_examples"]),
-                             ev(cls, V["aopc"]["n_examples"] * V["aopc"]["steps"] * len(V["aopc"]["methods"] + V["aopc"]["dropout_methods"]))])],
-        "vision_counterfactuals": [(1, [at(cls, vsec(["integrated_gradients"]), V["counterfactuals"]["n_images"]),
-                                        ev(cls, V["counterfactuals"]["n_images"] * V["counterfactuals"]["n_alphas"])])],
-        "vision_saliency": [(1, [at(drop, vsec(V["saliency"]["methods"]), V["saliency"]["n_images"])])],
+        "vision_train": [(1, [tr(f"vision.models.{m}", (V.get("finetune") or {}).get(m, V["train"])["epochs"] * n_img),
+                              ev(cls, (V.get("finetune") or {}).get(m, V["train"])["epochs"] * n_img_te)]) for m in V["models"]],
+        "vision_mask": [(1, [mk("vision", V["mask"]["epochs"] * (V["mask"]["n_train"] or n_img))])],
+        "vision_aopc": [(1, [at(cls, VA, aopc["n_examples"], methods=aopc["methods"]),
+                             at(drop, VA, aopc["n_examples"], methods=aopc["dropout_methods"]),   # + the deletion curves
+                             ev(cls, aopc["n_examples"] * aopc["steps"] * len(aopc["methods"] + aopc["dropout_methods"]))])],
+        "vision_counterfactuals": [(1, [at(cls, VA, cf["n_images"], methods=["integrated_gradients"]),
+                                        ev(cls, cf["n_images"] * cf["n_alphas"])])],
+        "vision_saliency": [(1, [at(drop, VA, V["saliency"]["n_images"], methods=V["saliency"]["methods"])])],
         "text_train": [(1, [tr(tk, T["train"]["epochs"] * n_rev), ev(tk, (T["train"]["epochs"] + 1) * n_rev_te)])],
-        "text_mask": [(1, [("mask", "text", T["mask"]["epochs"] * (T["mask"]["n_train"] or n_rev))])],
-        "text_attribute": [(1, [at(tk, T["attribution"], T["attribution"]["n_reviews"])])],
-        "text_faithfulness": [(1, [at(tk, dict(T["attribution"], methods=tf), T["attribution"]["n_reviews"]),
-                                   ev(tk, 2 * T["attribution"]["n_reviews"] * T["faithfulness"]["steps"] * len(T["faithfulness"]["methods"]))])],
-        "tox21_train": [(1, [tr(gk("pyridine"), X["pyridine"]["epochs"] * n_pyr_train)])],
-        "tox21_train_subset": [(X["table1"]["n_models"], [tr(gk("table1"), X["table1"]["epochs"] * subset)]),
-                               (ablation["n_models"], [tr(gk("ablation"), ablation.get("epochs", X["table1"]["epochs"]) * subset)])],
-        "tox21_train_srmmp": [(1, [tr(gk("srmmp"), sr["epochs"] * round(X["data"]["srmmp_split"][0] * DATA["srmmp"]))])],
-        "tox21_attribute_pyridine": [(1, [at(gk("pyridine"), sweep, F["n_examples"])])],
-        "tox21_prcauc_subset": [(X["table1"]["n_models"], [at(gk("table1"), sweep, F["n_examples"])]),
-                                (ablation["n_models"], [at(gk("ablation"), sweep, F["n_examples"])])],
-        "tox21_srmmp_maps": [(1, [at(gk("srmmp"), dict(X["attribution"], methods=sr["methods"] + sr["signed_methods"]),
-                                     len(sr["map_molecules"]) + sr["n_similar"])])],
-        "tox21_integrated_gradients": [(1, [at(gk("pyridine"), ig(X["integrated_gradients"]["steps"]),
+        "text_mask": [(1, [mk("text", T["mask"]["epochs"] * (T["mask"]["n_train"] or n_rev))])],
+        "text_attribute": [(1, [at(tk, TA, TA["n_reviews"])])],
+        "text_faithfulness": [(1, [at(tk, TA, TA["n_reviews"], methods=[m for m in T["faithfulness"]["methods"]
+                                                                        if m not in TA["methods"]]),
+                                   ev(tk, 2 * TA["n_reviews"] * T["faithfulness"]["steps"] * len(T["faithfulness"]["methods"]))])],
+        "tox21_train": [(1, [tr(gk(X["pyridine"]["model"]), X["pyridine"]["epochs"] *
+                                round((1 - X["data"]["val_fraction"]) * DATA["tox21"]))])],
+        "tox21_train_subset": [(t1["n_models"], [tr(gk(t1["model"]), t1["epochs"] * t1["subset_size"])]),
+                               (abl["n_models"], [tr(gk(abl["model"]), abl.get("epochs", t1["epochs"]) * t1["subset_size"])])],
+        "tox21_train_srmmp": [(1, [tr(gk(sr["model"]), sr["epochs"] * round(X["data"]["srmmp_split"][0] * DATA["srmmp"]))])],
+        "tox21_attribute_pyridine": [(1, [at(gk(X["pyridine"]["model"]), sweep, F["n_examples"])])],
+        "tox21_prcauc_subset": [(t1["n_models"], [at(gk(t1["model"]), sweep, F["n_examples"])]),
+                                (abl["n_models"], [at(gk(abl["model"]), sweep, F["n_examples"])])],
+        "tox21_srmmp_maps": [(1, [at(gk(sr["model"]), XA, len(sr["map_molecules"]) + sr["n_similar"],
+                                     methods=sr["methods"] + sr["signed_methods"])])],
+        "tox21_integrated_gradients": [(1, [at(gk(X["pyridine"]["model"]), ig(X["integrated_gradients"]["steps"]),
                                                X["integrated_gradients"]["n_molecules"])])],
-        "tox21_dead_features": [(1, [tr(f"tox21.dead_features.{a}.n_layers={n}", d["epochs"] * subset) for a in d["models"]
-                                     for n in d["layers"]] + [at(gk("pyridine"), ig(d["steps"]), d["n_molecules"] * len(d["models"]) * len(d["layers"]))])],
-        "tox21_faithfulness": [(1, [at(gk("table1"), F, F["n_examples"])])],
+        "tox21_dead_features": [(1, [tr(f"tox21.dead_features.{a}.n_layers={n}", d["epochs"] * t1["subset_size"])
+                                     for a in d["models"] for n in d["layers"]] +
+                                 [at(gk(t1["model"]), ig(d["steps"]), d["n_molecules"] * len(d["models"]) * len(d["layers"]))])],
+        "tox21_faithfulness": [(1, [at(gk(t1["model"]), F, F["n_examples"])])],
         "esol_train": [(1, [tr(f"esol.models.{m}", E["train"]["epochs"] * n_fold)]) for m in E["models"]],
         "esol_attribute": [(1, [at(f"esol.models.{m}", E["attribution"], n_held)]) for m in E["models"]],
         "esol_faithfulness": [(1, [at(f"esol.models.{m}", E["faithfulness"], E["faithfulness"]["n_examples"])]) for m in E["models"]],
         "esol_blog_train": [(1, [tr("esol.blog_ig.model", E["train"]["epochs"] * n_fold)])],
         "esol_blog_ig": [(1, [at("esol.models.ggnn", ig(E["blog_ig"]["steps"]), n_held + len(E["attribution"]["map_molecules"]))])],
         "smiles2vec_train": [(1, [tr(sk, SM["train"]["epochs"] * n_s)])],
-        **{r: [(1, [("mask", "smiles2vec", SM["mask"]["epochs"] * n_s)])] for r in ("smiles2vec_mask", "smiles2vec_mask_seed")},
-        "smiles2vec_explain": [(1, [at(sk, SM["attribution"], n_s_test)])],
+        **{r: [(1, [mk("smiles2vec", SM["mask"]["epochs"] * n_s)])] for r in ("smiles2vec_mask", "smiles2vec_mask_seed")},
+        "smiles2vec_explain": [(1, [at(sk, SM["attribution"], DATA["esol"] - n_s - round(SM["data"]["fractions"][1] * DATA["esol"]))])],
         "smiles2vec_faithfulness": [(1, [at(sk, SM["faithfulness"], SM["faithfulness"]["n_examples"])])],
-        "peptides_train": [(P["seeds"], [tr(pk, P["train"]["epochs"] * n_p)]),
-                           (1, [tr(f"peptides.models.{P['data']['dropout_model']}", P["train"]["epochs"] * n_p)])],
-        "peptides_explain": [(1, [at(pk, P["attribution"], 1 + len(P["attribution"]["probe"]))])],
-        "peptides_seed_shapley": [(1, [at(pk, dict(P["attribution"], methods=["shapley_sampling"],
-                                                   samples=P["attribution"]["seed_samples"]), 1)])],
-        "peptides_faithfulness": [(1, [at(pk, P["faithfulness"], P["faithfulness"]["n_examples"]),
-                                       at(f"peptides.models.{P['data']['dropout_model']}", dict(P["faithfulness"],
-                                          methods=P["faithfulness"]["dropout_methods"]), P["faithfulness"]["n_examples"])])],
+        "peptides_train": [(P["seeds"], [tr(pk, P["train"]["epochs"] * n_p)]), (1, [tr(pd_, P["train"]["epochs"] * n_p)])],
+        "peptides_explain": [(1, [at(pk, PA, 1 + len(PA["probe"]))])],
+        "peptides_seed_shapley": [(1, [at(pk, PA, 1, methods=["shapley_sampling"], samples=PA["seed_samples"])])],
+        "peptides_faithfulness": [(1, [at(pk, PF, PF["n_examples"]), at(pd_, PF, PF["n_examples"], methods=PF["dropout_methods"])])],
         **{r: [(1, [tr(ik, I["train"]["epochs"] * DATA["iris"])])] for r in ("iris_train", "iris_train_permuted")},
-        "iris_faithfulness": [(1, [at(ik, I["faithfulness"], I["faithfulness"]["n_examples"])])],
-        "iris_data_randomisation": [(1, [at(ik, I["faithfulness"], I["faithfulness"]["n_examples"])])],
+        **{r: [(1, [at(ik, IF, IF["n_examples"])])] for r in ("iris_faithfulness", "iris_data_randomisation")},
         "iris_importance": [(1, [at(ik, I["attribution"], DATA["iris"])])],
     }
 
 
-def plan(scale: str, config: str | Path = REPO / "config.yaml") -> dict[str, int]:
+def plan(scale: str, config=REPO / "config.yaml") -> dict[str, int]:
     """``{rule: jobs}`` of Snakemake's own dry run of the whole workflow at ``scale``."""
     exe = Path(sys.executable).with_name("snakemake")
-    cmd = [str(exe) if exe.exists() else "snakemake", "-n", "--forceall", "--nolock", "--quiet", "rules",
-           "--configfile", str(config), "--config", f"scale={scale}"]
-    out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([str(exe) if exe.exists() else "snakemake", "-n", "--forceall", "--nolock", "--quiet", "rules",
+                          "--configfile", str(config), "--config", f"scale={scale}"],
+                         cwd=REPO, capture_output=True, text=True, check=True).stdout
     table = out.split("Job stats:", 1)[1].split("\ntotal", 1)[0]
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, flags=re.M)}
 
@@ -316,23 +291,20 @@ class Bench:
         self.args, self.tiny, self.dev = args, bool(args.tiny), torch.device(args.device)
         raw = yaml.safe_load(Path(args.config).read_text())
         validate_config(raw, source=str(args.config))
-        self.plan_cfg = resolve_scale(raw, args.scale)                                   # the counts projected
+        self.plan_cfg = resolve_scale(raw, args.scale)                                       # the counts projected
         self.cfg = tiny_config(resolve_scale(raw, "quick")) if self.tiny else self.plan_cfg  # what is measured
         load_plugins(self.plan_cfg, Path(args.config).parent)
         check_models(self.plan_cfg)
-        self.ctx = RunContext(seed=0, device=str(self.dev), threads=getattr(args, "threads", None),
-                              max_batch=64 if self.tiny else int(self.cfg["attribution"]["max_batch"]))
+        self.ctx = RunContext(seed=0, device=str(self.dev), max_batch=64 if self.tiny else int(self.cfg["attribution"]["max_batch"]))
         self.models, self.masks, self._tox21 = {}, {}, None
         self.out = {"train": {}, "eval": {}, "attribution": {}, "check": {}, "projections": []}
 
     def real_tox21(self, n):
-        """The first ``n`` molecules of the Tox21 CSV or featurized graphs.pt (--tox21)."""
-        from xairepro.data.featurize import graphs_from_smiles, load_graphs, parse_smiles
+        """``n`` parsable molecules of the Tox21 CSV (--tox21), cycled."""
         if self._tox21 is None:
             import pandas as pd
-            p = str(self.args.tox21)
-            self._tox21 = list(load_graphs(p).graphs[:5000]) if p.endswith(".pt") else graphs_from_smiles(
-                [s for s in pd.read_csv(p)["smiles"][:5000] if parse_smiles(s) is not None])
+            from xairepro.data.featurize import graphs_from_smiles, parse_smiles
+            self._tox21 = graphs_from_smiles([s for s in pd.read_csv(self.args.tox21)["smiles"][:5000] if parse_smiles(s)])
         return [copy.copy(g) for g in (self._tox21 * (n // len(self._tox21) + 1))[:n]]
 
     def model(self, sec, name, spec=None):
@@ -345,29 +317,25 @@ class Bench:
 
     def dataset(self, sec, n, bs):
         """What ``fit`` takes: ``n`` training examples of the experiment, and ``fit``'s keywords."""
-        c, x = self.cfg[sec], TRAIN_DATA[sec](n, self.cfg[sec], self)
+        c, x = self.cfg[sec], train_inputs(sec, n, self.cfg[sec], self)
         if sec == "vision":
-            return TensorBatches(x, labels(n, "multiclass", 10), bs, self.dev, drop_last=n > bs,
-                                 channels_last=self.dev.type == "cuda" or bool(c["data"].get("channels_last"))), \
+            return TensorBatches(x, labels(n, "multiclass", 10), bs, self.dev, drop_last=n > bs, channels_last=
+                                 self.dev.type == "cuda" or bool(c["data"].get("channels_last"))), \
                 {"batch_transform": augment} if c["data"].get("augmentation") else {}
-        if sec in ("esol", "tox21"):
-            return x, {}
-        return torch.utils.data.TensorDataset(x, labels(n, TASK[sec], 3 if sec == "iris" else 2)), {}
+        return (x if sec in ("esol", "tox21") else torch.utils.data.TensorDataset(x, labels(n, TASK[sec], 3 if sec == "iris" else 2))), {}
 
-    def rate_of(self, run, sec, bs, n_max=None) -> dict:
-        """``run(n, batch size) -> seconds`` measured; the peak GPU memory."""
+    def rate(self, run, sec, bs, n_max=None) -> dict:
+        """``run(n, batch size) -> seconds`` measured, and the peak GPU memory."""
         bs = min(bs, 4) if self.tiny else bs
         n0, n_max = (2 * bs, 2 * bs) if self.tiny else (4 * bs, n_max or (64 if sec in ("vision", "text") else 200) * bs)
         if self.dev.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self.dev)
         res = dict(measure(lambda n: (n, run(n, bs)), n0, n_max, self.args.seconds, self.tiny), batch_size=bs)
-        if self.dev.type == "cuda":
-            res["max_memory_gb"] = torch.cuda.max_memory_allocated(self.dev) / 2**30
-        return res
+        return dict(res, max_memory_gb=torch.cuda.max_memory_allocated(self.dev) / 2**30) if self.dev.type == "cuda" else res
 
     def measure_training(self):
-        """Every model spec one epoch at a time (--tiny: one per architecture and the explained models);
-        around each experiment's first explained model, its evaluation pass and its mask network."""
+        """Every model spec for one epoch (--tiny: one per architecture, and the explained models); around
+        each experiment's first explained model, the evaluation pass (vision, text) and its mask network."""
         seen = set()
         for key, sec, spec in model_specs(self.cfg):
             name, c = key.rsplit(".", 1)[-1], self.cfg[sec]
@@ -376,34 +344,25 @@ class Bench:
                 continue
             seen.add((sec, spec["arch"]))
             model, bs = self.model(sec, name, spec), int(c["train"].get("batch_size", 32))
-            cfg = train_config(dict(c["train"], epochs=1, batch_size=min(bs, 4) if self.tiny else bs),
-                               task=TASK[sec], ctx=self.ctx, log_every=1)
+            cfg = train_config(dict(c["train"], epochs=1, batch_size=min(bs, 4) if self.tiny else bs), task=TASK[sec],
+                               ctx=self.ctx, log_every=1)
 
-            def run(n, b, model=model, sec=sec, cfg=cfg):
+            def fit_one(n, b, model=model, sec=sec, cfg=cfg):
                 data, kw = self.dataset(sec, n, b)
                 return fit(model, data, None, cfg, **kw)[0]["seconds"]
-            res = self.out["train"][key] = dict(self.rate_of(run, sec, bs), arch=spec["arch"], amp=cfg.amp and
-                                                self.dev.type == "cuda", parameters=sum(p.numel() for p in model.parameters()))
+            res = self.out["train"][key] = dict(self.rate(fit_one, sec, bs), arch=spec["arch"], amp=cfg.amp and self.dev.type
+                                                == "cuda", parameters=sum(p.numel() for p in model.parameters()))
             print(f"  train {key:44s} {res['rate']:10.1f} examples/s (batch {res['batch_size']})", flush=True)
             if not explained:
                 del self.models[f"{sec}.models.{name}"]
-            elif name == TIMED[sec][2][0]:
-                if sec in ("vision", "text"):
-                    self.measure_eval(key, sec, model.eval(), 4 * bs)
-                if "mask" in c:
-                    self.measure_mask(sec, model.eval())
-
-    def measure_eval(self, key, sec, model, bs):
-        def run(n, b):
-            x = TRAIN_DATA[sec](n, self.cfg[sec], self)
-            sync(self.dev)
-            t0 = time.perf_counter()
-            predict(model, torch.utils.data.TensorDataset(x.float().div(255) if sec == "vision" else x, labels(n, "regression")),
-                    b, self.dev)
-            sync(self.dev)
-            return time.perf_counter() - t0
-        res = self.out["eval"][key] = self.rate_of(run, sec, bs, 64 * bs)
-        print(f"  eval  {key:44s} {res['rate']:10.1f} examples/s", flush=True)
+            elif name == TIMED[sec][2][0] and sec in ("vision", "text"):
+                x = lambda n: train_inputs(sec, n, c, self).float().div(255) if sec == "vision" else train_inputs(sec, n, c, self)  # noqa
+                run = lambda n, b, model=model.eval(): timed(lambda: predict(model, torch.utils.data.TensorDataset(  # noqa
+                    x(n), labels(n, "regression")), b, self.dev), self.dev)
+                res = self.out["eval"][key] = self.rate(run, sec, 4 * bs, 256 * bs)
+                print(f"  eval  {key:44s} {res['rate']:10.1f} examples/s", flush=True)
+            if explained and name == TIMED[sec][2][0] and "mask" in c:
+                self.measure_mask(sec, model.eval())
 
     def measure_mask(self, sec, model):
         """One epoch of the experiment's mask network around ``model`` (``train_mask_net``)."""
@@ -415,11 +374,12 @@ class Bench:
             loader = data if sec == "vision" else torch.utils.data.DataLoader(
                 torch.utils.data.TensorDataset(*data.tensors[:1 if sec == "text" else 2]), batch_size=bs, shuffle=True)
             return train_mask_net(net, loader, epochs=1, lr=float(m["lr"]), device=self.dev, amp=amp)[0]["seconds"]
-        res = self.out["train"][f"{sec}.mask"] = dict(self.rate_of(run, sec, int(m.get("batch_size", 32))), amp=amp)
+        res = self.out["train"][f"{sec}.mask"] = dict(self.rate(run, sec, int(m.get("batch_size", 32))), amp=amp)
         print(f"  train {sec + '.mask':44s} {res['rate']:10.1f} examples/s", flush=True)
         self.masks[sec] = net.eval()
 
     def measure_attribution(self):
+        """Every registered method on every explained model: examples/s through the experiment's Explainer."""
         starts = {"vision": (2, 256), "text": (2, 64), "peptides": (2, 128), "iris": (16, 150)}
         for sec, (_, _, names) in TIMED.items():
             section, c = timed_section(self.cfg, sec), self.cfg[sec]
@@ -428,28 +388,23 @@ class Bench:
                 exp = explainer(sec, model, section, c, self.ctx, self.masks.get(sec) if name == names[0] else None)
                 rows = self.out["attribution"][key] = {}
                 for method in method_names():
-                    got = {}
+                    got = {"r": None}
 
                     def run(n, method=method, got=got):
                         x, t = inputs(sec, n, c, self.dev)
-                        sync(self.dev)
-                        t0 = time.perf_counter()
-                        got["r"] = exp.explain(x, t, names=[method])[method]
-                        sync(self.dev)
-                        return n, time.perf_counter() - t0
+                        return n, timed(lambda: got.update(r=exp.explain(x, t, names=[method])[method]), self.dev)
                     try:
                         row = measure(run, *((2, 2) if self.tiny else starts.get(sec, (16, 1024))), self.args.seconds, self.tiny)
                     except torch.cuda.OutOfMemoryError as err:      # report, go on
-                        row, got["r"] = {"error": f"out of memory: {str(err).splitlines()[0]}"}, None
+                        row = {"error": f"out of memory: {str(err).splitlines()[0]}"}
                         torch.cuda.empty_cache()
                     if isinstance(got["r"], NotApplicable):
                         row = {"not_applicable": f"{method}: {got['r'].reason}"}
                     elif "rate" in row:                             # M: the samples drawn (1: deterministic)
                         row.update(unit="examples/s", M=int(got["r"].samples.shape[0]), n_steps=sizes(section, method)[1])
                     rows[method] = row
-                    shown = f"{row['rate']:10.2f} examples/s (M={row['M']})" if "rate" in row else \
-                        row.get("error") or f"not applicable: {row['not_applicable'][:60]}"
-                    print(f"  attribute {key:34s} {method:22s} {shown}", flush=True)
+                    print(f"  attribute {key:34s} {method:22s} " + (f"{row['rate']:10.2f} examples/s (M={row['M']})" if "rate" in
+                          row else row.get("error") or f"not applicable: {row['not_applicable'][:60]}"), flush=True)
             if self.dev.type == "cuda":
                 torch.cuda.empty_cache()
 
@@ -462,9 +417,8 @@ class Bench:
             opts["integrated_gradients"] = dict(opts.get("integrated_gradients") or {}, n_steps=4 if self.tiny else 16)
             model, res = self.model(sec, name).eval(), []
             for m, ctx in ((model, self.ctx), (copy.deepcopy(model).cpu(), cpu)):
-                x, t = inputs(sec, n, c, ctx.torch_device)
                 got = explainer(sec, m, dict(section, method_options=opts), c, ctx).explain(
-                    x, t, names=["vanilla_grad", "integrated_gradients"])
+                    *inputs(sec, n, c, ctx.torch_device), names=["vanilla_grad", "integrated_gradients"])
                 res.append({k: v.samples.detach().double().cpu() for k, v in got.items()})
             rows = self.out["check"][f"{sec}.models.{name}"] = {}
             for method, ref in res[1].items():
@@ -477,8 +431,7 @@ class Bench:
         """Seconds of one part of a job (``None``: a rate is missing). An attribution part's methods run
         at their measured rates scaled by the part's M and path points over the timed section's."""
         if part[0] != "attribute":
-            table = self.out["eval" if part[0] == "eval" else "train"]
-            key = part[1] + ".mask" if part[0] == "mask" else part[1]
+            table, key = self.out["eval" if part[0] == "eval" else "train"], part[1] + (".mask" if part[0] == "mask" else "")
             if key not in table:                  # a spec not measured (--tiny): its architecture's rate
                 arch = {k: (s, spec["arch"]) for k, s, spec in model_specs(self.cfg)}
                 key = next((k for k in table if k in arch and arch[k] == arch.get(key)), key)
@@ -496,17 +449,13 @@ class Bench:
         return total
 
     def project(self, jobs: dict[str, int]):
-        """Each rule of the plan JOBS has a formula for: its jobs x the mean cost of its kinds of job."""
+        """Every rule of the plan that JOBS has a formula for: its jobs x the mean cost of its kinds of job."""
         table, P = JOBS(self.plan_cfg), []
-        for rule, kinds in table.items():
-            if rule not in jobs:
-                continue
+        for rule, kinds in ((r, k) for r, k in table.items() if r in jobs):
             costs = [[self.seconds(p) for p in parts] for _, parts in kinds]
-            per_job = None if None in sum(costs, []) else sum(w * sum(c) for (w, _), c in zip(kinds, costs)) / sum(
-                w for w, _ in kinds)
-            P.append({"rule": rule, "jobs": jobs[rule], "per_job_seconds": per_job,
+            per_job = None if None in sum(costs, []) else sum(w * sum(c) for (w, _), c in zip(kinds, costs)) / sum(w for w, _ in kinds)
+            P.append({"rule": rule, "jobs": jobs[rule], "per_job_seconds": per_job, "seconds": per_job and jobs[rule] * per_job,
                       "kind": "train" if any(p[0] in ("train", "mask") for _, ps in kinds for p in ps) else "attribute",
-                      "seconds": None if per_job is None else jobs[rule] * per_job,
                       "parts": [[p[0], p[1], p[2] if p[0] != "attribute" else f"{p[3]} x {p[2]['methods']}"]
                                 for _, ps in kinds for p in ps]})
         self.out.update(projections=P, plan=jobs, total_seconds=sum(p["seconds"] or 0.0 for p in P),
@@ -525,9 +474,7 @@ class Bench:
         for label, fn in (("training", self.measure_training), ("attribution", self.measure_attribution),
                           (f"{dev.type} vs cpu", self.check_against_cpu)):
             print(f"{label}:", flush=True)
-            t1 = time.perf_counter()
-            fn()
-            phases[label] = time.perf_counter() - t1
+            phases[label] = timed(fn, dev)
         self.project(plan(a.scale, a.config))
         info.update(phase_seconds=phases, benchmark_seconds=time.perf_counter() - t0)
         print_table(self.out)
@@ -563,7 +510,7 @@ def main(argv=None):
     ap.add_argument("--seconds", type=float, default=3.0, help="time budget of each measurement")
     ap.add_argument("--out", help="write the measurements and projections as JSON here")
     ap.add_argument("--config", default=str(REPO / "config.yaml"))
-    ap.add_argument("--tox21", help="Tox21 CSV or featurized graphs.pt: real molecules for the Tox21 training rates")
+    ap.add_argument("--tox21", help="the Tox21 CSV: real molecules for the Tox21 training rates")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     args = ap.parse_args(argv)
     if args.threads:
