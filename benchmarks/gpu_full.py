@@ -141,17 +141,6 @@ def inputs(name, n, c, dev):
     return x, (1 if name == "text" else torch.randint(0, 3, (n,), generator=g) if name == "iris" else None)
 
 
-def train_inputs(name, n, c, b):
-    """``n`` training inputs of the configured shapes (``b``: the Bench; graphs carry a label)."""
-    if name in ("esol", "tox21"):
-        gs = b.real_tox21(n) if b.args.tox21 and name == "tox21" else S[name].example_inputs(n, c, seed=n)
-        for g, y in zip(gs, labels(n, TASK[name])):
-            g.y = y.view(1, 1)
-        return gs
-    x = inputs(name, n, c, torch.device("cpu"))[0]
-    return x.mul(255).byte() if name == "vision" else onehot(x) if name == "peptides" else x
-
-
 def mask_net(name, model, c):
     """The mask network the experiment trains around ``model``."""
     m = c["mask"]
@@ -316,13 +305,19 @@ class Bench:
         return self.models[key]
 
     def dataset(self, sec, n, bs):
-        """What ``fit`` takes: ``n`` training examples of the experiment, and ``fit``'s keywords."""
-        c, x = self.cfg[sec], train_inputs(sec, n, self.cfg[sec], self)
+        """What ``fit`` takes: ``n`` labelled training examples of the configured shapes, and its keywords."""
+        c, x = self.cfg[sec], inputs(sec, n, self.cfg[sec], torch.device("cpu"))[0]
+        if sec in ("esol", "tox21"):
+            x = self.real_tox21(n) if self.args.tox21 and sec == "tox21" else S[sec].example_inputs(n, c, seed=n)
+            for g, y in zip(x, labels(n, TASK[sec])):
+                g.y = y.view(1, 1)
+            return x, {}
         if sec == "vision":
-            return TensorBatches(x, labels(n, "multiclass", 10), bs, self.dev, drop_last=n > bs, channels_last=
+            return TensorBatches(x.mul(255).byte(), labels(n, "multiclass", 10), bs, self.dev, drop_last=n > bs, channels_last=
                                  self.dev.type == "cuda" or bool(c["data"].get("channels_last"))), \
                 {"batch_transform": augment} if c["data"].get("augmentation") else {}
-        return (x if sec in ("esol", "tox21") else torch.utils.data.TensorDataset(x, labels(n, TASK[sec], 3 if sec == "iris" else 2))), {}
+        x = onehot(x) if sec == "peptides" else x
+        return torch.utils.data.TensorDataset(x, labels(n, TASK[sec], 3 if sec == "iris" else 2)), {}
 
     def rate(self, run, sec, bs, n_max=None) -> dict:
         """``run(n, batch size) -> seconds`` measured, and the peak GPU memory."""
@@ -356,9 +351,8 @@ class Bench:
             if not explained:
                 del self.models[f"{sec}.models.{name}"]
             elif name == TIMED[sec][2][0] and sec in ("vision", "text"):
-                x = lambda n: train_inputs(sec, n, c, self).float().div(255) if sec == "vision" else train_inputs(sec, n, c, self)  # noqa
                 run = lambda n, b, model=model.eval(): timed(lambda: predict(model, torch.utils.data.TensorDataset(  # noqa
-                    x(n), labels(n, "regression")), b, self.dev), self.dev)
+                    inputs(sec, n, c, torch.device("cpu"))[0], labels(n, "regression")), b, self.dev), self.dev)
                 res = self.out["eval"][key] = self.rate(run, sec, 4 * bs, 256 * bs)
                 print(f"  eval  {key:44s} {res['rate']:10.1f} examples/s", flush=True)
             if explained and name == TIMED[sec][2][0] and "mask" in c:
@@ -490,8 +484,8 @@ def hms(s):
 
 def print_table(out: dict) -> None:
     info, P = out["info"], out["projections"]
-    where = "GPU" if info["device"].startswith("cuda") else f"CPU, {info['threads']} threads"
-    print(f"\nprojected {info['scale']}-scale wall time (one {where}, jobs one after another, jobs from snakemake -n):")
+    print(f"\nprojected {info['scale']}-scale wall time (one {info['device']}, {info['threads']} threads, jobs one after "
+          "another, jobs from snakemake -n):")
     for p in P:
         print(f"  {p['rule']:28s} {p['kind']:9s} {p['jobs']:4d} x {hms(p['per_job_seconds']):>9s} = {hms(p['seconds']):>9s}")
     for kind in ("train", "attribute"):
