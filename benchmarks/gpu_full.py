@@ -107,7 +107,8 @@ TIMED = {"esol": ("attribution", "faithfulness", ["nfp", "ggnn"]),
          "tox21": ("attribution", "faithfulness", ["ggnn", "ggnn_embedding_state", "nfp"]),
          "vision": ("aopc", "attribution", ["classifier", "dropout"]), "text": ("attribution", "attribution", ["bigru"]),
          "smiles2vec": ("attribution", "faithfulness", ["smiles2vec"]),
-         "peptides": ("attribution", "faithfulness", ["cnn", "cnn_dropout"]), "iris": ("attribution", "faithfulness", ["mlp"])}
+         "peptides": ("attribution", "faithfulness", ["cnn", "cnn_dropout"]),
+         "iris": ("attribution", "faithfulness", ["mlp"])}
 
 
 def timed_section(c: dict, sec: str) -> dict:
@@ -180,9 +181,8 @@ def model_specs(c: dict) -> list:
             return [(path, path.split(".")[0], dict(node))]
         return [s for k, v in node.items() if k != "mask" for s in walk(v, f"{path}.{k}")] if isinstance(node, dict) else []
     d = c["tox21"]["dead_features"]
-    return [s for sec in TASK for s in walk(c[sec], sec)] + [
-        (f"tox21.dead_features.{a}.n_layers={n}", "tox21", {"arch": a, "hidden_dim": d["hidden_dim"], "n_layers": n,
-                                                             "dropout": d["dropout"]}) for a in d["models"] for n in d["layers"]]
+    return [s for sec in TASK for s in walk(c[sec], sec)] + [(f"tox21.dead_features.{a}.n_layers={n}", "tox21", dict(
+        arch=a, hidden_dim=d["hidden_dim"], n_layers=n, dropout=d["dropout"])) for a in d["models"] for n in d["layers"]]
 
 
 def sizes(section: dict, method: str) -> tuple[int, int]:
@@ -284,7 +284,8 @@ class Bench:
         self.cfg = tiny_config(resolve_scale(raw, "quick")) if self.tiny else self.plan_cfg  # what is measured
         load_plugins(self.plan_cfg, Path(args.config).parent)
         check_models(self.plan_cfg)
-        self.ctx = RunContext(seed=0, device=str(self.dev), max_batch=64 if self.tiny else int(self.cfg["attribution"]["max_batch"]))
+        self.ctx = RunContext(seed=0, device=str(self.dev),
+                              max_batch=64 if self.tiny else int(self.cfg["attribution"]["max_batch"]))
         self.models, self.masks, self._tox21 = {}, {}, None
         self.out = {"train": {}, "eval": {}, "attribution": {}, "check": {}, "projections": []}
 
@@ -313,9 +314,9 @@ class Bench:
                 g.y = y.view(1, 1)
             return x, {}
         if sec == "vision":
-            return TensorBatches(x.mul(255).byte(), labels(n, "multiclass", 10), bs, self.dev, drop_last=n > bs, channels_last=
-                                 self.dev.type == "cuda" or bool(c["data"].get("channels_last"))), \
-                {"batch_transform": augment} if c["data"].get("augmentation") else {}
+            nhwc = self.dev.type == "cuda" or bool(c["data"].get("channels_last"))
+            return TensorBatches(x.mul(255).byte(), labels(n, "multiclass", 10), bs, self.dev, drop_last=n > bs,
+                                 channels_last=nhwc), {"batch_transform": augment} if c["data"].get("augmentation") else {}
         x = onehot(x) if sec == "peptides" else x
         return torch.utils.data.TensorDataset(x, labels(n, TASK[sec], 3 if sec == "iris" else 2)), {}
 
@@ -388,7 +389,8 @@ class Bench:
                         x, t = inputs(sec, n, c, self.dev)
                         return n, timed(lambda: got.update(r=exp.explain(x, t, names=[method])[method]), self.dev)
                     try:
-                        row = measure(run, *((2, 2) if self.tiny else starts.get(sec, (16, 1024))), self.args.seconds, self.tiny)
+                        n0, n_max = (2, 2) if self.tiny else starts.get(sec, (16, 1024))
+                        row = measure(run, n0, n_max, self.args.seconds, self.tiny)
                     except torch.cuda.OutOfMemoryError as err:      # report, go on
                         row = {"error": f"out of memory: {str(err).splitlines()[0]}"}
                         torch.cuda.empty_cache()
@@ -397,8 +399,9 @@ class Bench:
                     elif "rate" in row:                             # M: the samples drawn (1: deterministic)
                         row.update(unit="examples/s", M=int(got["r"].samples.shape[0]), n_steps=sizes(section, method)[1])
                     rows[method] = row
-                    print(f"  attribute {key:34s} {method:22s} " + (f"{row['rate']:10.2f} examples/s (M={row['M']})" if "rate" in
-                          row else row.get("error") or f"not applicable: {row['not_applicable'][:60]}"), flush=True)
+                    shown = f"{row['rate']:10.2f} examples/s (M={row['M']})" if "rate" in row else \
+                        row.get("error") or f"not applicable: {row['not_applicable'][:60]}"
+                    print(f"  attribute {key:34s} {method:22s} {shown}", flush=True)
             if self.dev.type == "cuda":
                 torch.cuda.empty_cache()
 
@@ -417,7 +420,8 @@ class Bench:
             rows = self.out["check"][f"{sec}.models.{name}"] = {}
             for method, ref in res[1].items():
                 diff, scale = float((res[0][method] - ref).abs().max()), float(ref.abs().max())
-                rows[method] = {"max_abs": diff, "relative": diff / scale if scale > 0 else 0.0, "max_abs_cpu": scale, "n": n}
+                rows[method] = {"max_abs": diff, "relative": diff / scale if scale > 0 else 0.0, "max_abs_cpu": scale,
+                                "n": n}
                 print(f"  check {sec}.models.{name:18s} {method:22s} max |{self.dev.type} - cpu| = {diff:.3g}", flush=True)
 
     # ------------------------------------------------------------------ projections
@@ -432,13 +436,13 @@ class Bench:
             r = table.get(key, {}).get("rate")
             return part[2] / r if r else None
         _, key, section, n = part
-        timed, rows, total = timed_section(self.plan_cfg, key.split(".")[0]), self.out["attribution"].get(key, {}), 0.0
+        ref, rows, total = timed_section(self.plan_cfg, key.split(".")[0]), self.out["attribution"].get(key, {}), 0.0
         for m in section["methods"]:
             row = rows.get(m, {"error": "not measured"})
             if "error" in row:
                 return None
             if "rate" in row:
-                (M, steps), (M0, steps0) = sizes(section, m), sizes(timed, m)
+                (M, steps), (M0, steps0) = sizes(section, m), sizes(ref, m)
                 total += n / row["rate"] * (M / M0 if row["M"] > 1 else 1.0) * steps / steps0
         return total
 
@@ -447,8 +451,10 @@ class Bench:
         table, P = JOBS(self.plan_cfg), []
         for rule, kinds in ((r, k) for r, k in table.items() if r in jobs):
             costs = [[self.seconds(p) for p in parts] for _, parts in kinds]
-            per_job = None if None in sum(costs, []) else sum(w * sum(c) for (w, _), c in zip(kinds, costs)) / sum(w for w, _ in kinds)
-            P.append({"rule": rule, "jobs": jobs[rule], "per_job_seconds": per_job, "seconds": per_job and jobs[rule] * per_job,
+            per_job = None if None in sum(costs, []) else \
+                sum(w * sum(c) for (w, _), c in zip(kinds, costs)) / sum(w for w, _ in kinds)
+            P.append({"rule": rule, "jobs": jobs[rule], "per_job_seconds": per_job,
+                      "seconds": None if per_job is None else jobs[rule] * per_job,
                       "kind": "train" if any(p[0] in ("train", "mask") for _, ps in kinds for p in ps) else "attribute",
                       "parts": [[p[0], p[1], p[2] if p[0] != "attribute" else f"{p[3]} x {p[2]['methods']}"]
                                 for _, ps in kinds for p in ps]})
@@ -460,8 +466,8 @@ class Bench:
         a, dev = self.args, self.dev
         info = self.out["info"] = {
             "device": str(dev), "torch": torch.__version__, "cuda": torch.version.cuda, "python": platform.python_version(),
-            "tiny": self.tiny, "scale": a.scale, "seconds": a.seconds, "config": str(a.config), "max_batch": self.ctx.max_batch,
-            "deterministic": a.deterministic, "threads": torch.get_num_threads(),
+            "tiny": self.tiny, "scale": a.scale, "seconds": a.seconds, "config": str(a.config),
+            "max_batch": self.ctx.max_batch, "deterministic": a.deterministic, "threads": torch.get_num_threads(),
             **({"name": torch.cuda.get_device_name(dev)} if dev.type == "cuda" else {})}
         print("gpu_full:", json.dumps(info), flush=True)
         t0, phases = time.perf_counter(), {}
