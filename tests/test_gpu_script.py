@@ -1,21 +1,23 @@
-"""benchmarks/gpu_full.py, the prepared GPU measurement of the full scale, runs and reports what it
-promises: tested on the CPU with --tiny (the quick scale's networks, tiny inputs, one iteration per
-measurement), so that the one run on a GPU cannot fail for a reason a CPU would have shown."""
+"""benchmarks/gpu_full.py, the prepared GPU measurement of a scale, runs and reports what it promises:
+tested on the CPU with --tiny (the quick scale's networks, tiny inputs, one run per measurement), so
+that the one run on a GPU cannot fail for a reason a CPU would have shown; its job counts are
+Snakemake's own plan, and its projection is those counts x the config's per-job sizes / the rates."""
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
-import re
 import subprocess
 import sys
 
 import pytest
+import yaml
 from conftest import REPO_ROOT
 
 SCRIPT = REPO_ROOT / "benchmarks" / "gpu_full.py"
-#: the canonical methods every attributed model is timed with (a plugin named in the config joins them)
+#: the canonical methods every explained model is timed with (a plugin named in the config joins them)
 CANONICAL = {"vanilla_grad", "input_x_gradient", "smoothgrad", "bayesgrad", "bayes_smoothgrad",
              "integrated_gradients", "occlusion", "shapley_sampling", "explanation_mask", "random"}
 
@@ -29,19 +31,30 @@ def _script():
     return gpu_full
 
 
+@functools.lru_cache(maxsize=None)
+def _plan(scale):
+    return _script().plan(scale)
+
+
+def _config(scale):
+    from xairepro.config import resolve_scale
+
+    return resolve_scale(yaml.safe_load((REPO_ROOT / "config.yaml").read_text()), scale)
+
+
+def _bench(scale, tiny=False):
+    args = argparse.Namespace(config=str(REPO_ROOT / "config.yaml"), tiny=tiny, device="cpu", seconds=1.0,
+                              tox21=None, scale=scale)
+    return _script().Bench(args)
+
+
 def _finite_positive(value) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
 
 
-def training_rules() -> set[str]:
-    """The workflow's training rules: every rule of rules/*.smk whose name says it trains (train) or
-    fits a mask network (``*_mask``)."""
-    names = set()
-    for path in (REPO_ROOT / "rules").glob("*.smk"):
-        text = path.read_text()
-        names |= set(re.findall(r"^rule (\w+):", text, flags=re.M))
-        names |= set(re.findall(r"^use rule \w+ as (\w+)", text, flags=re.M))
-    return {n for n in names if "train" in n or n.endswith("_mask")}
+def _trains(rule: str) -> bool:
+    """A training rule: one that trains a model (``train``) or fits a mask network (``_mask``, ``_mask_seed``)."""
+    return "_train" in rule or rule.endswith(("_mask", "_mask_seed"))
 
 
 def test_measure_grows_the_batch_and_reports_the_last_run():
@@ -53,103 +66,119 @@ def test_measure_grows_the_batch_and_reports_the_last_run():
         return n, n * 1e-3
     res = gpu_full.measure(run, 4, 10_000, budget=0.3, tiny=False)
     assert calls[0] == 4 and calls == sorted(calls) and len(calls) > 1
-    assert res["n"] == calls[-1] and res["seconds"] >= 0.1 - 1e-9 or res["n"] == 10_000
+    assert res["n"] == calls[-1] and (res["seconds"] >= 0.1 - 1e-9 or res["n"] == 10_000)
     assert res["rate"] == pytest.approx(1000.0)
     assert gpu_full.measure(run, 4, 10_000, budget=100.0, tiny=True)["runs"] == 1
 
 
+@pytest.mark.parametrize("scale", ["cpu", "full"])
+def test_job_counts_are_the_dry_run_plans(scale):
+    """The jobs the script multiplies by are Snakemake's own dry run of the scale: as many esol_train
+    jobs as models x folds, Table 1's subset and ablation models, the vision mask seeds; and the
+    projection carries exactly those counts."""
+    plan, cfg = _plan(scale), _config(scale)
+    assert plan["esol_train"] == len(cfg["esol"]["models"]) * cfg["esol"]["data"]["n_folds"]
+    t1 = cfg["tox21"]["table1"]
+    assert plan["tox21_train_subset"] == plan["tox21_prcauc_subset"] == t1["n_models"] + t1["ablation"]["n_models"]
+    assert plan["vision_mask"] == cfg["vision"]["mask"]["n_seeds"]
+    assert plan["vision_train"] == len(cfg["vision"]["models"])
+    assert plan["smiles2vec_mask"] + plan["smiles2vec_mask_seed"] == \
+        len(cfg["smiles2vec"]["mask"]["targets"]) * cfg["smiles2vec"]["mask"]["seeds"]
+    assert plan["peptides_train"] == cfg["peptides"]["seeds"] + 1
+    bench = _bench(scale)
+    bench.project(plan)
+    rows = {p["rule"]: p for p in bench.out["projections"]}
+    assert rows and all(p["jobs"] == plan[r] for r, p in rows.items())
+    assert bench.out["plan"] == plan
+
+
 def test_projected_rules_are_workflow_rules():
-    """Every rule the projection names is a rule of rules/*.smk under its own name (no translation of
-    old names): a rule renamed in the workflow but not here is listed as not in the workflow."""
+    """Every rule with a formula is a rule of the workflow's plan under its own name (no translation of
+    old names), every training rule of the plan has one, and a rule without one is unprojected."""
     gpu_full = _script()
-    rules = gpu_full.rule_names()
-    assert {"esol_train", "tox21_train_subset", "tox21_prcauc_subset", "vision_train"} <= rules
-    assert not {"train_esol", "train_tox21_subset", "prcauc_tox21_subset"} & rules
-    args = argparse.Namespace(config=str(REPO_ROOT / "config.yaml"), tiny=False, device="cpu", seconds=1.0,
-                              tox21=None, scale="full")
-    bench = gpu_full.Bench(args)
-    bench.project()
-    projected = {p["rule"].split("[")[0] for p in bench.out["projections"]}
-    assert {"esol_train", "tox21_attribute_pyridine", "iris_train", "peptides_train"} <= projected
-    assert projected <= rules, projected - rules
-    assert bench.out["rules_not_in_workflow"] == []
+    plan = _plan("full")
+    table = gpu_full.JOBS(_config("full"))
+    assert {"esol_train", "tox21_train_subset", "tox21_prcauc_subset", "vision_aopc"} <= set(table)
+    assert not {"train_esol", "train_tox21_subset", "prcauc_tox21_subset"} & (set(table) | set(plan))
+    assert set(table) <= set(plan), set(table) - set(plan)
+    assert {r for r in plan if _trains(r)} <= set(table), {r for r in plan if _trains(r)} - set(table)
+    bench = _bench("full")
+    bench.project(plan)                        # nothing measured: every rule unprojected, none guessed
+    assert bench.out["unprojected_rules"] == sorted(plan) and bench.out["total_seconds"] == 0
+    assert bench.out["formulas_not_in_plan"] == []
 
 
-def test_every_full_model_spec_is_measured():
-    """The script's list of networks to time is the full config's (models, nested specs, the dead
-    features' architectures x layers): a model added to the config is timed without editing it."""
+def test_every_model_spec_is_measured():
+    """The networks timed are the config's (models, nested specs, the dead features' architectures x
+    layers): a model added to the config is timed without editing the script."""
     gpu_full = _script()
-    args = argparse.Namespace(config=str(REPO_ROOT / "config.yaml"), tiny=False, device="cpu", seconds=1.0,
-                              tox21=None, scale="full")
-    bench = gpu_full.Bench(args)
-    keys = {key for key, _, _ in bench.specs()}
-    full = bench.full
-    for section, body in full.items():
-        if isinstance(body, dict) and isinstance(body.get("models"), dict):
-            assert {f"{section}.models.{n}" for n in body["models"]} <= keys
-    assert "esol.blog_ig.model" in keys
+    full = _config("full")
+    keys = {key for key, _, _ in gpu_full.model_specs(full)}
+    for section in gpu_full.TASK:
+        assert {f"{section}.models.{n}" for n in full[section]["models"]} <= keys
+        assert set(gpu_full.TIMED[section][2]) <= set(full[section]["models"]), section
+    assert "esol.blog_ig.model" in keys and not any(".mask." in k for k in keys)
     assert {f"tox21.dead_features.{a}.n_layers={n}" for a in full["tox21"]["dead_features"]["models"]
             for n in full["tox21"]["dead_features"]["layers"]} <= keys
-    assert all(section in bench.recipes for _, section, _ in bench.specs())
 
 
-def test_scale_option_projects_that_scale_and_the_finetune_its_own_epochs():
-    """--scale cpu projects the cpu scale's counts (not the full ones), and a vision model trained on
-    from another (the dropout variant's finetune) is projected with its own epochs, not the train
-    section's."""
-    import yaml
-    from xairepro.config import resolve_scale
-
-    gpu_full = _script()
-    raw = yaml.safe_load((REPO_ROOT / "config.yaml").read_text())
-    for scale in ("cpu", "full"):
-        cfg = resolve_scale(raw, scale)
-        args = argparse.Namespace(config=str(REPO_ROOT / "config.yaml"), tiny=False, device="cpu", seconds=1.0,
-                                  tox21=None, scale=scale)
-        bench = gpu_full.Bench(args)
-        assert bench.full["vision"]["train"]["epochs"] == cfg["vision"]["train"]["epochs"]
-        # every training and eval rate 100 per second: the projection is then the config's counts / 100
-        rate = {"rate": 100.0, "unit": "images/s"}
-        bench.out["train"] = {f"vision.models.{name}": dict(rate) for name in cfg["vision"]["models"]}
-        bench.out["eval"] = {f"vision.models.{name}": dict(rate) for name in cfg["vision"]["models"]}
-        bench.project()
-        rows = {p["basis"]: p for p in bench.out["projections"] if p["rule"] == "vision_train"}
-        n_train, n_test = 50_000, 10_000      # every image at both scales (n_train_per_class null)
-        assert cfg["vision"]["data"]["n_train_per_class"] is None
-        for name in cfg["vision"]["models"]:
-            tune = cfg["vision"].get("finetune", {}).get(name)
-            epochs = tune["epochs"] if tune else cfg["vision"]["train"]["epochs"]
-            assert rows[f"vision.models.{name}"]["seconds"] == pytest.approx(epochs * (n_train + n_test) / 100.0), name
-            assert rows[f"vision.models.{name}"]["formula"].startswith(f"{epochs} epochs"), rows
-        assert cfg["vision"]["finetune"]["dropout"]["epochs"] < cfg["vision"]["train"]["epochs"]
+def test_scale_option_projects_that_scales_counts():
+    """--scale cpu projects the cpu scale's plan and sizes, not the full ones: with every rate 100/s a
+    rule's time is the config's work / 100, summed over its jobs (the dropout variant's finetune with
+    its own epochs; Table 1's subset and ablation models with theirs), and an attribution rule's
+    methods are scaled by its path points over the timed ones."""
+    plans = {s: _plan(s) for s in ("cpu", "full")}
+    assert plans["cpu"]["tox21_train_subset"] != plans["full"]["tox21_train_subset"]
+    for scale, plan in plans.items():
+        cfg, bench = _config(scale), _bench(scale)
+        V, X = cfg["vision"], cfg["tox21"]
+        bench.out["train"] = {f"{s}.models.{m}": {"rate": 100.0} for s in ("vision", "tox21") for m in cfg[s]["models"]}
+        bench.out["eval"] = {f"vision.models.{m}": {"rate": 100.0} for m in V["models"]}
+        ig_steps = cfg["tox21"]["faithfulness"]["method_options"]["integrated_gradients"]["n_steps"]
+        bench.out["attribution"] = {"tox21.models.ggnn": {"integrated_gradients": {"rate": 10.0, "M": 1, "n_steps": ig_steps}}}
+        bench.project(plan)
+        rows = {p["rule"]: p for p in bench.out["projections"]}
+        epochs = [(V.get("finetune") or {}).get(m, V["train"])["epochs"] for m in V["models"]]
+        assert rows["vision_train"]["jobs"] == len(epochs) == plan["vision_train"]
+        assert rows["vision_train"]["seconds"] == pytest.approx(sum(epochs) * (50_000 + 10_000) / 100.0)
+        t1, ab = X["table1"], X["table1"]["ablation"]
+        assert rows["tox21_train_subset"]["seconds"] == pytest.approx(
+            (t1["n_models"] * t1["epochs"] + ab["n_models"] * ab.get("epochs", t1["epochs"])) * t1["subset_size"] / 100.0)
+        ig = X["integrated_gradients"]
+        assert rows["tox21_integrated_gradients"]["seconds"] == pytest.approx(ig["n_molecules"] / 10.0 * ig["steps"] / ig_steps)
+        assert rows["tox21_faithfulness"]["seconds"] is None          # its other methods were not measured
+        assert "tox21_faithfulness" in bench.out["unprojected_rules"] and "vision_train" not in bench.out["unprojected_rules"]
+        assert bench.out["total_seconds"] == pytest.approx(sum(p["seconds"] or 0 for p in bench.out["projections"]))
 
 
 @pytest.mark.slow
 def test_tiny_run_on_the_cpu(tmp_path):
+    gpu_full = _script()
     out = tmp_path / "gpu_full.json"
     env = dict(os.environ)
     env.pop("XAIREPRO_DATA_MIRROR", None)
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--device", "cpu", "--tiny", "--seconds", "1", "--out", str(out)],
-                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--device", "cpu", "--tiny", "--seconds", "1", "--threads", "1",
+                           "--out", str(out)], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, f"{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
     assert "whole full scale" in proc.stdout
     data = json.loads(out.read_text())
+    quick = gpu_full.tiny_config(_config("quick"))
 
-    # training throughput of every measured network and mask network
+    # training throughput: every explained model and mask network; every spec, or its architecture (--tiny)
     train = data["train"]
-    for key in ("vision.models.classifier", "vision.mask", "text.mask", "tox21.models.ggnn", "smiles2vec.mask"):
-        assert key in train, sorted(train)
-    assert any(k.startswith("text.models.") for k in train)
+    explained = {f"{s}.models.{m}" for s, (_, _, models) in gpu_full.TIMED.items() for m in models}
+    assert explained | {"vision.mask", "text.mask", "smiles2vec.mask"} <= set(train), sorted(train)
+    archs = {(key.split(".")[0], row["arch"]) for key, row in train.items() if "arch" in row}
+    assert all((s, spec["arch"]) in archs for _, s, spec in gpu_full.model_specs(quick))
+    assert set(data["eval"]) == {"vision.models.classifier", "text.models.bigru"}
     for key, row in {**train, **data["eval"]}.items():
         assert _finite_positive(row["rate"]), (key, row)
-        assert row["unit"].endswith("/s"), (key, row)
 
-    # attribution throughput of every method on the vision classifier, the text model and the GGNN
+    # attribution throughput of every registered method on every explained model
     attribution = data["attribution"]
-    for prefix in ("vision.models.classifier", "text.models.", "tox21.models.ggnn"):
-        assert any(k.startswith(prefix) for k in attribution), sorted(attribution)
+    assert set(attribution) == explained
     for key, rows in attribution.items():
-        assert CANONICAL <= set(rows), (key, sorted(rows))
+        assert set(rows) >= CANONICAL, (key, sorted(rows))
         for method, row in rows.items():
             assert "error" not in row, (key, method, row)
             if "not_applicable" in row:
@@ -158,31 +187,30 @@ def test_tiny_run_on_the_cpu(tmp_path):
                 assert _finite_positive(row["rate"]) and row["M"] >= 1, (key, method, row)
         applied = {m for m, row in rows.items() if "rate" in row}
         assert {"vanilla_grad", "integrated_gradients", "random"} <= applied, (key, applied)
-    vision = attribution["vision.models.classifier"]
-    # BayesGrad cannot explain the dropout-free classifier; it is timed on the dropout variant
-    assert vision["bayesgrad"]["model"] == "vision.models.dropout", vision["bayesgrad"]
+    # BayesGrad cannot explain the dropout-free classifier, it does the dropout variant; the trained masks apply
+    assert "not_applicable" in attribution["vision.models.classifier"]["bayesgrad"]
+    assert "rate" in attribution["vision.models.dropout"]["bayesgrad"]
+    for key in ("vision.models.classifier", "text.models.bigru", "smiles2vec.models.smiles2vec"):
+        assert "rate" in attribution[key]["explanation_mask"], key
+    assert attribution["vision.models.classifier"]["smoothgrad"]["M"] == 2          # --tiny: M <= 2
 
-    # device vs CPU: finite differences (0 here, CPU against CPU)
+    # device vs CPU: CPU against CPU here, so exactly 0 on attributions that are not 0
     check = data["check"]
-    assert len(check) == 3, sorted(check)
+    assert set(check) == {"vision.models.classifier", "text.models.bigru", "tox21.models.ggnn"}
     for key, rows in check.items():
         assert set(rows) == {"vanilla_grad", "integrated_gradients"}
         for method, row in rows.items():
-            assert math.isfinite(row["max_abs"]) and math.isfinite(row["relative"]), (key, method, row)
-            assert row["max_abs"] == 0.0, (key, method, row)
-            assert row["max_abs_cpu"] > 0, (key, method, row)
+            assert row["max_abs"] == 0.0 and row["max_abs_cpu"] > 0, (key, method, row)
 
-    # a projected time for every training rule of the workflow, and for the whole full scale
-    projections = data["projections"]
-    for p in projections:
-        if p["kind"] == "train":
-            assert _finite_positive(p["seconds"]), p
-        else:
-            assert p["seconds"] is not None and math.isfinite(p["seconds"]) and p["seconds"] >= 0, p
-    projected = {p["rule"].split("[")[0] for p in projections if p["kind"] == "train"}
-    missing = training_rules() - projected
-    assert not missing, f"training rules of rules/*.smk without a projection in gpu_full.py: {sorted(missing)}"
-    assert {p["rule"].split("[")[0] for p in projections if p["kind"] == "attribute"} >= {"vision_aopc", "text_attribute"}
-    assert not data["unprojected_rules"], data["unprojected_rules"]
+    # a projected time for every rule with a formula, the jobs of the full plan, the rest unprojected
+    plan = data["plan"]
+    assert plan == _plan("full")
+    projections = {p["rule"]: p for p in data["projections"]}
+    assert set(projections) == set(gpu_full.JOBS(_config("full")))
+    for rule, p in projections.items():
+        assert p["jobs"] == plan[rule], p
+        assert (_finite_positive(p["seconds"]) if _trains(rule) else p["seconds"] >= 0), p
+        assert p["seconds"] == pytest.approx(p["jobs"] * p["per_job_seconds"])
+    assert set(data["unprojected_rules"]) == set(plan) - set(projections)
     assert _finite_positive(data["total_seconds"])
-    assert data["total_seconds"] == pytest.approx(sum(p["seconds"] for p in projections))
+    assert data["total_seconds"] == pytest.approx(sum(p["seconds"] for p in projections.values()))
