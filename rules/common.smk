@@ -83,6 +83,13 @@ def attribution_params(section, methods, keys, study=None):
     return dict({k: section[k] for k in keys if k in section}, method_options=options)
 
 
+def job_threads(wildcards):
+    """The torch threads per job of every rule (its `threads`; Snakemake 9 wraps them in a Resource
+    with .value), for the report's provenance."""
+    values = (getattr(c, "value", c) for r in workflow.rules for c in [r.resources.get("_cores")])
+    return sorted({int(v) for v in values if isinstance(v, int)})
+
+
 def log_path(experiment, name):
     """``log: log_path("tox21", "featurize")``: results/logs/<experiment>/<name>.log."""
     return f"{LOGS}/{experiment}/{name}.log"

@@ -27,10 +27,7 @@ rule report_docs:
         config=config,
         workdir=workflow.basedir,
         command=f"snakemake {_shlex.join(sys.argv[1:])}",
-        # torch threads per job (each rule's `threads`; Snakemake 9 wraps them in a Resource with .value)
-        threads=lambda wildcards: sorted({int(getattr(c, "value", c)) for r in workflow.rules
-                                          for c in [r.resources.get("_cores")]
-                                          if isinstance(getattr(c, "value", c), int)}),
+        threads=job_threads,
     localrule: True
     log:
         log_path("report", "report_docs"),

@@ -53,8 +53,7 @@ rule report:
         benchmarks=BENCH,
         workdir=workflow.basedir,
         # torch threads per job (each job's rule `threads`): a model's numbers can change with them
-        threads=lambda wildcards: sorted({int(r.resources["_cores"]) for r in workflow.rules
-                                          if isinstance(r.resources.get("_cores"), int)}),
+        threads=job_threads,
     log:
         log_path("report", "report"),
     benchmark:
