@@ -8,19 +8,26 @@ section, e.g. ``esol.blog_ig.model``, ``text.mask.head``), the architectures a s
 a list (``tox21.dead_features.models`` x ``layers``) and the mask networks (``<section>.mask``). A
 model added to the full config is therefore covered without editing this file, unless it needs
 something this file cannot know: the data-dependent constructor keywords (vocabulary size,
-padding id, input width, sequence length...) and the inputs come from the per-experiment recipes
-below (mirroring xairepro/experiments/*/training.py), and a spec without one fails naming what is
-missing.
+padding id, input width...) come from the per-experiment recipes below, and a spec without one
+fails naming what is missing.
+
+The recipes hold no attribution settings: the inputs are the experiment's
+``settings.example_inputs`` for the resolved full section, and the explanation is the Explainer of
+its ``settings.explainer`` on the section its faithfulness study reads, with every registered method,
+M=2 and the section's ``method_options`` made cheap through ``method_options`` only
+(:data:`CHEAP`: 2 integrated-gradients points, 2 random orders, 2 Shapley permutations; text's
+occlusion windows and vision's windows and Shapley patches coarser).
 
 For each spec: ``test_build`` (fast) builds it and checks it is the configured network (ResNet-164
 has 164 weighted layers and the README's parameter count, the BiGRU is 256 wide with a 20,002 x 100
 embedding...); ``test_train_and_explain`` runs one step of the project's training loop (the
 section's ``train`` settings, 2 inputs of the full shapes: loss finite, parameters moved) and one
-``compute`` of every method of ``method_names()`` with M=2 (samples of the attributed tensor's
-shape, finite), or checks that ``MethodNotApplicable`` names its reason where the method cannot
-apply (Shapley sampling at a layer, BayesGrad without dropout, the mask without a mask network).
+``Explainer.explain`` of every method of ``method_names()``: an ``Explanation`` with finite samples
+of the attributed tensor's shape (text: the word scores the explainer reduces to, and the raw
+samples before), or a ``NotApplicable`` naming its reason where the method cannot apply (Shapley
+sampling at a layer, BayesGrad without dropout, the mask without a mask network).
 The ResNet-164 and BiGRU-256 cases (and their mask networks) take 1-10 s each on 2 idle CPU cores,
-up to 100 s on busy ones, and are marked slow; the rest runs in about 15 s.
+up to 100 s on busy ones, and are marked slow; the rest runs in about a minute.
 
 The explanation mask's samples are one weight per position, shared by the channels the mask
 multiplies ((B, T, 1) of a (B, T, C) embedding, (B, 1, H, W) of an image), so for that method the
@@ -28,29 +35,30 @@ test asks for a shape that broadcasts to the attributed tensor's.
 """
 from __future__ import annotations
 
+import importlib
 import inspect
 import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-import numpy as np
 import pytest
 import torch
 import yaml
 from conftest import REPO_ROOT
 from torch import nn
 
-from xairepro.attribution import MethodNotApplicable, create_method, method_names
-from xairepro.config import check_models, resolve_scale, validate_config
+from xairepro.attribution import Explanation, method_names
+from xairepro.config import check_models, merged_method_options, resolve_scale, validate_config
+from xairepro.context import RunContext
+from xairepro.experiments.explainer import Explainer, NotApplicable, slice_batches
 from xairepro.models import MODELS, build_model
 from xairepro.training import TrainConfig, fit, train_mask_net
 
 CONFIG_PATH = REPO_ROOT / "config.yaml"
-M = 2            # samples of the sampling methods
+M = 2            # samples of the sampling methods and orders of the random floor
 N_STEPS = 2      # integrated-gradients path points
-N_RANDOM = 2     # orders of the random floor
-#: built-in methods that return one sample whatever M is; random returns n_random
+#: built-in methods that return one sample whatever M is
 DETERMINISTIC = {"vanilla_grad", "input_x_gradient", "integrated_gradients", "occlusion", "explanation_mask"}
 #: architectures whose training step and ten attribution calls take more than ~10 s on 2 CPU cores
 HEAVY_ARCHS = {"preact_resnet", "bigru"}
@@ -145,45 +153,54 @@ SPECS, SPEC_PROBLEMS = full_specs(FULL)
 
 
 # ----------------------------------------------------------------------------- recipes
+#: the run context of every explainer here (the experiments' settings read its max_batch)
+CTX = RunContext(seed=0, device="cpu", max_batch=64)
+#: what keeps one explanation cheap, over each section's own method_options (which stay checked)
+CHEAP = {"integrated_gradients": {"n_steps": N_STEPS}, "random": {"M": M}, "shapley_sampling": {"M": M}}
+
+
+def explained_section(section: str, study: str, *tables: Optional[dict], **keys) -> dict:
+    """The study section ``FULL[section][study]`` with every registered method, ``M`` samples and its
+    method options (then ``tables``, then :data:`CHEAP`) as what the experiment's ``explainer`` reads."""
+    body = FULL[section][study]
+    names = method_names()
+    options = merged_method_options(names, body.get("method_options"), *tables, CHEAP)
+    return dict(body, methods=names, mc_samples=M, method_options=options, **keys)
+
+
 @dataclass
 class Case:
-    """A built model with 2 inputs of the full shapes, what one training step and the attribution
-    calls need."""
+    """A built model, 2 inputs from its experiment's ``example_inputs``, what one training step
+    needs, and the experiment's Explainer (``explainer(names, mask_net) -> Explainer``)."""
 
     model: nn.Module
-    inputs: Any                       # what model(inputs) takes
+    inputs: Any                       # what the explainer explains
     train_data: Any                   # what training.fit takes (2 examples)
     task: str
+    explainer: Callable[[list, Any], Explainer]
     target: Any = None
-    settings: dict = field(default_factory=dict)
-    method_options: dict = field(default_factory=dict)   # {method: {option: value}} over the settings
     train_overrides: dict = field(default_factory=dict)
     batch_transform: Optional[Callable] = None
+    #: (explainer, inputs, target) -> (the settings the methods are built from, the attributed shape)
+    probe: Optional[Callable] = None
+    #: {method: the chunk's explanation before the explainer's reduce}, where it reduces (text)
+    raw: Optional[dict] = None
 
 
-def _graph_case(molecules: dict, task: str, **train_overrides):
-    from torch_geometric.data import Batch
-
-    from xairepro.data.featurize import graphs_from_smiles
-
+def _graph_case(section: str, study: str, task: str, **train_overrides):
     def build(model, spec):
-        graphs = graphs_from_smiles(list(molecules.values())[:2])
+        settings = importlib.import_module(f"xairepro.experiments.{section}.settings")
+        cfg = explained_section(section, study)
+        graphs = settings.example_inputs(2, cfg)
         for k, g in enumerate(graphs):
             g.y = torch.tensor([[float(k)]]) if task == "binary" else torch.tensor([[-1.0 - 2.0 * k]])
-        settings = {"layer": model.embedding, "baselines": 0.0, "multiply_by_inputs": True, "stdevs": 0.15,
-                    "noise_mode": "absolute", "n_steps": N_STEPS, "method": "trapezoid",
-                    "sliding_window_shapes": "rows", "n_random": N_RANDOM}
-        return Case(model, Batch.from_data_list(graphs), graphs, task, settings=settings,
-                    train_overrides=train_overrides)
+        return Case(model, graphs, graphs, task, lambda names, mask_net: settings.explainer(
+            model, dict(cfg, methods=names), ctx=CTX), train_overrides=train_overrides)
     return build
 
 
-def _esol_keywords(spec):
-    return {"n_out": 1}                                   # esol_train: n_out=1 (log S)
-
-
-def _tox21_keywords(spec):
-    return {"n_out": 1}                                   # train_binary: n_out=1 (pre-sigmoid score)
+def _graph_keywords(spec):
+    return {"n_out": 1}                                   # esol_train, train_binary: one score per molecule
 
 
 def _iris_keywords(spec):
@@ -194,40 +211,53 @@ def _iris_keywords(spec):
 
 
 def _iris_case(model, spec):
+    from xairepro.experiments.iris import settings
     from xairepro.experiments.iris.data import iris_data
 
-    data = iris_data()
-    x, y = torch.as_tensor(data.x, dtype=torch.float32), torch.as_tensor(data.y, dtype=torch.long)
-    pick = [0, 100]                                       # a setosa and a virginica
-    settings = {"baselines": x.mean(0), "multiply_by_inputs": True, "stdevs": 0.15, "noise_mode": "relative",
-                "n_steps": N_STEPS, "method": "trapezoid", "estimator": "chimera", "background": x,
-                "n_random": N_RANDOM}
-    return Case(model, x[pick], torch.utils.data.TensorDataset(x[pick], y[pick]), "multiclass",
-                target=y[pick], settings=settings)
-
-
-PEPTIDE_LENGTH = 200    # the hemolytic data set's one-hot rows (load_hemolytic_onehot: (N, 200, 20))
+    data, cfg = iris_data(), explained_section("iris", "faithfulness")
+    x, y = settings.example_inputs(2, cfg), torch.tensor([0, 2])
+    noise_mode = FULL["iris"]["attribution"].get("noise_mode", "relative")
+    return Case(model, x, torch.utils.data.TensorDataset(x, y), "multiclass",
+                lambda names, mask_net: settings.explainer(model, dict(cfg, methods=names), ctx=CTX, data=data,
+                                                           noise_mode=noise_mode), target=y)
 
 
 def _peptide_keywords(spec):
     from xairepro.experiments.peptides.data import ALPHABET
+    from xairepro.experiments.peptides.settings import example_inputs
 
-    return {"length": PEPTIDE_LENGTH, "n_letters": len(ALPHABET), "n_out": 1}   # peptides_train
+    # peptides_train: the data's padded length (the rows of example_inputs), the letters, one logit
+    return {"length": int(example_inputs(1, FULL["peptides"]).shape[1]), "n_letters": len(ALPHABET), "n_out": 1}
+
+
+def _onehot(ids: torch.Tensor) -> torch.Tensor:
+    """Letter ids ``(N, L)`` as the data set's one-hot rows ``(N, L, A)`` (gaps are letter 0)."""
+    from xairepro.experiments.peptides.data import ALPHABET
+
+    return torch.nn.functional.one_hot(ids, len(ALPHABET)).float()
+
+
+def _peptide_probe(explainer, ids, target):
+    """The settings of the first residue-count group and the padded shape ``(N, most residues, A)``."""
+    from xairepro.experiments.peptides.settings import residue_count
+    from xairepro.models.peptide_cnn import ResidueRows
+
+    counts, onehot = residue_count(ids), _onehot(ids)
+    first = int(counts[0])
+    settings = explainer.settings(ResidueRows(explainer.model.model, onehot[0, first:]))
+    return settings, (len(ids), int(counts.max()), explainer.model.n_letters)
 
 
 def _peptide_case(model, spec):
-    from xairepro.experiments.peptides.data import encode
+    from xairepro.experiments.peptides import settings
 
-    att = FULL["peptides"]["attribution"]
-    seqs = [att["peptide"], att["probe"][0]]
-    x = torch.as_tensor(np.stack([encode(s, PEPTIDE_LENGTH) for s in seqs]))
-    settings = {"baselines": 0.0, "multiply_by_inputs": True, "stdevs": float(att["method_options"]["smoothgrad"]["stdevs"]),
-                "noise_mode": "absolute", "n_steps": N_STEPS, "method": "trapezoid",
-                # residues (rows) are the players of Shapley sampling and what occlusion removes
-                "estimator": "chimera", "background": x.flip(0),
-                "feature_mask": torch.arange(PEPTIDE_LENGTH).unsqueeze(1), "n_random": N_RANDOM}
-    return Case(model, x, torch.utils.data.TensorDataset(x, torch.tensor([[1.0], [0.0]])), "binary",
-                settings=settings)
+    cfg = explained_section("peptides", "faithfulness", samples=M)
+    ids = settings.example_inputs(2, FULL["peptides"])
+    x = _onehot(ids)
+    return Case(model, ids, torch.utils.data.TensorDataset(x, torch.tensor([[1.0], [0.0]])), "binary",
+                lambda names, mask_net: settings.explainer(model, cfg, background=x.flip(0), ctx=CTX, seed=0,
+                                                           methods=names),
+                probe=_peptide_probe)
 
 
 #: the distinct characters of ESOL's canonical SMILES (sorted), which DeepChem's create_char_to_idx
@@ -235,39 +265,20 @@ def _peptide_case(model, spec):
 ESOL_CHARACTERS = "#()+-/1234567=BCFHINOPS[\\]clnors"
 
 
-def _smiles_vocab():
+def _smiles_keywords(spec):
     from xairepro.experiments.smiles2vec.data import PAD, UNK
 
-    return sorted(ESOL_CHARACTERS) + [PAD, UNK]
-
-
-def _smiles_keywords(spec):
-    from xairepro.experiments.smiles2vec.data import PAD
-
-    vocab = _smiles_vocab()                               # train_smiles2vec: len(vocab), pad id
+    vocab = sorted(ESOL_CHARACTERS) + [PAD, UNK]          # train_smiles2vec: len(vocab), pad id
     return {"vocab_size": len(vocab), "pad_id": vocab.index(PAD), "n_out": 1}
 
 
-def _smiles_tokens() -> torch.Tensor:
-    """Two ESOL map molecules as SmilesToSeq writes them: pad_len pads, the characters, pads to
-    max_len, pad_len pads (T = max_len + 2 pad_len)."""
-    from xairepro.experiments.smiles2vec.data import PAD, UNK
-
-    vocab, data = _smiles_vocab(), FULL["smiles2vec"]["data"]
-    max_len, pad_len = int(data["max_len"]), int(data["pad_len"])
-    rows = []
-    for smi in list(FULL["esol"]["attribution"]["map_molecules"].values())[:2]:
-        ids = [vocab.index(c) if c in vocab else vocab.index(UNK) for c in smi]
-        rows.append([vocab.index(PAD)] * pad_len + ids + [vocab.index(PAD)] * (max_len - len(ids) + pad_len))
-    return torch.tensor(rows, dtype=torch.long)
-
-
 def _smiles_case(model, spec):
-    x = _smiles_tokens()
-    settings = {"layer": model.embedding, "baselines": 0.0, "multiply_by_inputs": True, "stdevs": 0.15,
-                "noise_mode": "absolute", "n_steps": N_STEPS, "method": "riemann_middle", "n_random": N_RANDOM}
+    from xairepro.experiments.smiles2vec import settings
+
+    cfg = explained_section("smiles2vec", "faithfulness")
+    x = settings.example_inputs(2, FULL["smiles2vec"])
     return Case(model, x, torch.utils.data.TensorDataset(x, torch.tensor([[-1.0], [-4.0]])), "regression",
-                settings=settings)
+                lambda names, mask_net: settings.explainer(model, cfg, ctx=CTX, mask_net=mask_net, methods=names))
 
 
 def _text_keywords(spec):
@@ -277,29 +288,25 @@ def _text_keywords(spec):
     return {"vocab_size": int(FULL["text"]["data"]["vocab_size"]) + 2, "padding_idx": PAD_ID}
 
 
-def _text_tokens(vocab_size: int) -> torch.Tensor:
-    """Two reviews cut to max_len: one filling all max_len tokens, one of 60 tokens right-padded."""
-    from xairepro.experiments.text.data import PAD_ID
-
-    max_len = int(FULL["text"]["data"]["max_len"])
-    g = torch.Generator().manual_seed(0)
-    x = torch.randint(2, vocab_size, (2, max_len), generator=g)
-    x[1, 60:] = PAD_ID
-    return x
-
-
 def _text_case(model, spec):
-    att = FULL["text"]["attribution"]
-    x = _text_tokens(model.embedding.num_embeddings)
-    t, c = x.shape[1], model.embedding.embedding_dim
-    settings = {"layer": model.embedding, "baselines": 0.0, "multiply_by_inputs": True,
-                "stdevs": float(att["method_options"]["smoothgrad"]["stdevs"]), "noise_mode": "absolute",
-                "n_steps": N_STEPS, "method": "trapezoid", "max_steps": N_STEPS,
-                "completeness_tol": float(att["method_options"]["integrated_gradients"]["completeness_tol"]),
-                # five windows of 100 tokens (rows: max_len passes of the BiGRU, minutes on a CPU)
-                "sliding_window_shapes": (t // 5, c), "strides": (t // 5, c), "n_random": N_RANDOM}
-    return Case(model, x, torch.utils.data.TensorDataset(x, torch.tensor([1, 0])), "multiclass", target=1,
-                settings=settings)
+    from xairepro.experiments.text import settings
+
+    x, y = settings.example_inputs(2, FULL["text"]), torch.tensor([1, 0])
+    batch, _ = (settings.trimmed_batches if model.packed else slice_batches)(x, 0, len(x), y)
+    t, c = batch.shape[1], model.embedding.embedding_dim
+    # five windows of a fifth of the reviews (rows: one BiGRU pass per token, minutes on a CPU); integrated
+    # gradients' doubling stops at N_STEPS
+    cfg = explained_section("text", "attribution", {
+        "occlusion": {"sliding_window_shapes": (t // 5, c), "strides": (t // 5, c)},
+        "integrated_gradients": {"max_steps": N_STEPS}})
+    raw = {}
+
+    def keep_raw(explanation, tokens, start):
+        raw[explanation.method] = explanation
+
+    return Case(model, x, torch.utils.data.TensorDataset(x, y), "multiclass",
+                lambda names, mask_net: settings.explainer(model, cfg, ctx=CTX, length=x.shape[1], methods=names,
+                                                           mask_net=mask_net, on_chunk=keep_raw), target=y, raw=raw)
 
 
 def _vision_keywords(spec):
@@ -309,22 +316,21 @@ def _vision_keywords(spec):
 
 
 def _vision_case(model, spec):
+    from xairepro.experiments.vision import settings
     from xairepro.experiments.vision.data import augment
-    from xairepro.experiments.vision.settings import square_patches
 
-    att = FULL["vision"]["attribution"]
-    g = torch.Generator().manual_seed(0)
-    x = torch.rand(2, 3, 32, 32, generator=g)
-    settings = {"baselines": 0.0, "multiply_by_inputs": True,
-                "stdevs": float(att["method_options"]["smoothgrad"]["stdevs"]), "noise_mode": "relative", "n_steps": N_STEPS, "method": "trapezoid", "keep_grads": False,
-                # 4 windows / players of 16 x 16 (the config's 4-pixel ones: 225 and 64 ResNet passes per image)
-                "sliding_window_shapes": (3, 16, 16), "strides": (3, 16, 16),
-                "feature_mask": square_patches(32, 32, 16),
-                "estimator": str(att["method_options"]["shapley_sampling"]["estimator"]),
-                "background": torch.rand(2, 3, 32, 32, generator=g), "n_random": N_RANDOM}
-    return Case(model, x, torch.utils.data.TensorDataset(x, torch.tensor([3, 7])), "multiclass",
-                target=[3, 7], settings=settings, method_options={"occlusion": {"feature_mask": None}},
-                batch_transform=augment if FULL["vision"]["data"].get("augmentation") else None)
+    # 4 windows / players of 16 x 16 (the config's 4-pixel ones: 225 and 64 ResNet passes per image)
+    cfg = explained_section("vision", "aopc", FULL["vision"]["attribution"].get("method_options"), {
+        "occlusion": {"sliding_window_shapes": [3, 16, 16], "strides": [3, 16, 16]},
+        "shapley_sampling": {"feature_mask": 16}})
+    x, y = settings.example_inputs(2, FULL["vision"]), torch.tensor([3, 7])
+    background = settings.example_inputs(2, FULL["vision"], seed=1)
+    # the logits, not the studies' softmax: a ResNet-164 one step from its initialisation, in eval mode
+    # (BatchNorm's initial running statistics), gives logits of ~1e5, a one-hot softmax with zero gradients
+    return Case(model, x, torch.utils.data.TensorDataset(x, y), "multiclass",
+                lambda names, mask_net: settings.explainer(model, cfg, ctx=CTX, methods=names, mask_net=mask_net,
+                                                           background=background, score=None),
+                target=y, batch_transform=augment if FULL["vision"]["data"].get("augmentation") else None)
 
 
 @dataclass
@@ -359,9 +365,8 @@ def _smiles_mask(model, cfg):
 
 
 RECIPES: dict[str, Recipe] = {
-    "esol": Recipe(_esol_keywords, _graph_case(FULL["esol"]["attribution"]["map_molecules"], "regression")),
-    "tox21": Recipe(_tox21_keywords, _graph_case(FULL["tox21"]["srmmp"]["map_molecules"], "binary",
-                                                 class_balanced=True)),
+    "esol": Recipe(_graph_keywords, _graph_case("esol", "faithfulness", "regression")),
+    "tox21": Recipe(_graph_keywords, _graph_case("tox21", "faithfulness", "binary", class_balanced=True)),
     "iris": Recipe(_iris_keywords, _iris_case),
     "peptides": Recipe(_peptide_keywords, _peptide_case),
     "smiles2vec": Recipe(_smiles_keywords, _smiles_case, _smiles_mask, FULL["smiles2vec"]["data"]["model"]),
@@ -430,9 +435,15 @@ def train_cfg(section: str, task: str, **overrides) -> TrainConfig:
     return TrainConfig(task=task, **train)
 
 
-def attributed_shape(model, inputs, layer) -> tuple:
+def attributed_shape(explainer: Explainer, inputs, target) -> tuple[dict, tuple]:
+    """The settings the explainer builds its methods from and the shape of the tensor they attribute
+    (the output of ``settings['layer']``, else the input) in its one chunk (2 examples)."""
+    model = explainer.model
+    settings = explainer.settings(model) if callable(explainer.settings) else dict(explainer.settings or {})
+    batch, _ = explainer.batches(inputs, 0, len(inputs), target)
+    layer = settings.get("layer")
     if layer is None:
-        return tuple(inputs.x.shape if hasattr(inputs, "num_graphs") else inputs.shape)
+        return settings, tuple(batch.x.shape if hasattr(batch, "num_graphs") else batch.shape)
     seen = {}
     def hook(module, args, output):
         seen["shape"] = tuple(output.shape)       # returns None: the output is left as it is
@@ -440,13 +451,10 @@ def attributed_shape(model, inputs, layer) -> tuple:
     handle = layer.register_forward_hook(hook)
     try:
         with torch.no_grad():
-            was = model.training
-            model.eval()
-            model(inputs)
-            model.train(was)
+            explainer.scored()(batch)
     finally:
         handle.remove()
-    return seen["shape"]
+    return settings, seen["shape"]
 
 
 def has_dropout_module(model) -> bool:
@@ -469,40 +477,45 @@ def expected_reason(name: str, model, settings) -> Optional[str]:
     return None
 
 
-def explain_with_every_method(key: str, model, case: Case, names=None) -> dict:
-    """One compute per registered method; returns {name: samples or the MethodNotApplicable reason}."""
+def explain_with_every_method(key: str, case: Case, names=None, mask_net=None) -> dict:
+    """One ``explain`` of the experiment's Explainer with ``names`` (default: every registered method);
+    returns {name: samples or the NotApplicable reason}."""
     names = list(names or method_names())
-    model.eval()
-    shape = attributed_shape(model, case.inputs, case.settings.get("layer"))
+    model = case.model.eval()
+    explainer = case.explainer(names, mask_net)
+    settings, shape = (case.probe or attributed_shape)(explainer, case.inputs, case.target)
+    results = explainer.explain(case.inputs, case.target)
+    assert list(results) == names, f"{key}: explained {list(results)}, asked for {names}"
     out = {}
     for name in names:
-        expected = expected_reason(name, model, case.settings)
-        try:
-            method = create_method(name, model, case.settings, **case.method_options.get(name, {}))
-        except MethodNotApplicable as err:
-            reason = str(err)
-            assert expected is not None, f"{key}: {name} should apply but raised MethodNotApplicable: {reason}"
-            assert reason.startswith(f"{name}: ") and len(reason) > len(name) + 10, f"{key}: {name}: no reason: {reason!r}"
+        got, expected = results[name], expected_reason(name, model, settings)
+        n = explainer.samples(name) if name not in DETERMINISTIC else 1
+        if isinstance(got, NotApplicable):
+            assert expected is not None, f"{key}: {name} should apply but is NotApplicable: {got.reason}"
+            assert got.method == name and len(got.reason) > 10, f"{key}: {name}: no reason: {got.reason!r}"
             if expected is not ...:
-                assert expected in reason.lower(), f"{key}: {name}: reason {reason!r} does not mention {expected}"
-            out[name] = reason
+                assert expected in got.reason.lower(), f"{key}: {name}: reason {got.reason!r} does not mention {expected}"
+            out[name] = got.reason
             continue
-        assert expected is None or expected is ..., \
-            f"{key}: {name} cannot apply here ({expected}) but create_method built it"
-        exp = method.compute(case.inputs, M=M, target=case.target, seed=0)
-        samples = exp.samples
-        assert exp.method == name
+        assert isinstance(got, Explanation) and got.method == name, f"{key}: {name}: {got!r}"
+        assert expected is None or expected is ..., f"{key}: {name} cannot apply here ({expected}) but it explained"
+        if case.raw is not None:
+            # the explainer reduced the chunk to word scores (M, n, padded length); check them, then the raw samples
+            reduced = tuple(got.samples.shape)
+            assert reduced[1:] == (len(case.inputs), case.inputs.shape[1]), f"{key}: {name}: word scores {reduced}"
+            assert torch.isfinite(got.samples).all(), f"{key}: {name}: non-finite word scores"
+            got = case.raw[name]
+        samples = got.samples
         assert isinstance(samples, torch.Tensor), f"{key}: {name}: samples {type(samples)}"
-        got = tuple(samples.shape[1:])
+        got_shape = tuple(samples.shape[1:])
         if name == "explanation_mask":
             # one weight per position, shared by the channels it multiplies ((B, T, 1) of (B, T, C) embeddings,
             # (B, 1, H, W) of (B, 3, H, W) images): broadcastable to the attributed tensor
-            assert len(got) == len(shape) and torch.broadcast_shapes(got, shape) == shape, \
+            assert len(got_shape) == len(shape) and torch.broadcast_shapes(got_shape, shape) == shape, \
                 f"{key}: {name}: mask samples {tuple(samples.shape)} do not broadcast to the attributed tensor {shape}"
         else:
-            assert got == shape, f"{key}: {name}: samples {tuple(samples.shape)}, attributed tensor {shape}"
-        n = 1 if name in DETERMINISTIC else N_RANDOM if name == "random" else M if expected is None else None
-        if n is not None:
+            assert got_shape == shape, f"{key}: {name}: samples {tuple(samples.shape)}, attributed tensor {shape}"
+        if expected is None:
             assert samples.shape[0] == n, f"{key}: {name}: {samples.shape[0]} samples, expected {n}"
         assert torch.isfinite(samples).all(), f"{key}: {name}: non-finite attributions"
         assert samples.abs().sum() > 0 or name == "explanation_mask", f"{key}: {name}: all attributions are 0"
@@ -630,13 +643,12 @@ def test_train_and_explain(s: FullSpec):
         model = build_spec(base_spec)
         case = recipe.case(model, base_spec.spec)
         net = recipe.mask(model.eval(), s.spec)
-        loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(case.train_data.tensors[0]), batch_size=2)
+        loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(case.inputs), batch_size=2)
         before = _params(net)
         history = train_mask_net(net, loader, epochs=1, lr=float(s.spec["lr"]), device="cpu", seed=0)
         check_step(net, before, history)
         assert all(not p.requires_grad for p in model.parameters())
-        case.settings["mask_net"] = net
-        out = explain_with_every_method(s.key, model, case, names=["explanation_mask"])
+        out = explain_with_every_method(s.key, case, names=["explanation_mask"], mask_net=net)
         mask = out["explanation_mask"]
         assert (mask >= 0).all(), f"{s.key}: negative mask weights"
         return
@@ -647,7 +659,8 @@ def test_train_and_explain(s: FullSpec):
     history = fit(model, case.train_data, None, cfg, batch_transform=case.batch_transform)
     check_step(model, before, history)
     name = s.key.split(".")[-1] if ".models." in s.key else None
+    mask_net = None
     if recipe.mask is not None and name == recipe.mask_of:
-        case.settings["mask_net"] = recipe.mask(model.eval(), FULL[s.section]["mask"])
-    out = explain_with_every_method(s.key, model, case)
+        mask_net = recipe.mask(model.eval(), FULL[s.section]["mask"])
+    out = explain_with_every_method(s.key, case, mask_net=mask_net)
     assert set(out) == set(method_names())
