@@ -22,7 +22,8 @@ For each spec: ``test_build`` (fast) builds it and checks it is the configured n
 has 164 weighted layers and the README's parameter count, the BiGRU is 256 wide with a 20,002 x 100
 embedding...); ``test_train_and_explain`` runs one step of the project's training loop (the
 section's ``train`` settings, 2 inputs of the full shapes: loss finite, parameters moved) and one
-``Explainer.explain`` of every method of ``method_names()``: an ``Explanation`` with finite samples
+``Explainer.explain`` of every built-in method (``BUILTIN_METHODS``; a test elsewhere may register toy
+methods in the same process, which need not take every modality's inputs): an ``Explanation`` with finite samples
 of the attributed tensor's shape (text: the word scores the explainer reduces to, and the raw
 samples before), or a ``NotApplicable`` naming its reason where the method cannot apply (Shapley
 sampling at a layer, BayesGrad without dropout, the mask without a mask network).
@@ -48,7 +49,8 @@ import yaml
 from conftest import REPO_ROOT
 from torch import nn
 
-from xairepro.attribution import Explanation, method_names
+from xairepro.attribution import Explanation
+from xairepro.names import BUILTIN_METHODS
 from xairepro.config import check_models, merged_method_options, resolve_scale, validate_config
 from xairepro.context import RunContext
 from xairepro.experiments.explainer import Explainer, NotApplicable, slice_batches
@@ -163,7 +165,7 @@ def explained_section(section: str, study: str, *tables: Optional[dict], **keys)
     """The study section ``FULL[section][study]`` with every registered method, ``M`` samples and its
     method options (then ``tables``, then :data:`CHEAP`) as what the experiment's ``explainer`` reads."""
     body = FULL[section][study]
-    names = method_names()
+    names = list(BUILTIN_METHODS)
     options = merged_method_options(names, body.get("method_options"), *tables, CHEAP)
     return dict(body, methods=names, mc_samples=M, method_options=options, **keys)
 
@@ -480,7 +482,7 @@ def expected_reason(name: str, model, settings) -> Optional[str]:
 def explain_with_every_method(key: str, case: Case, names=None, mask_net=None) -> dict:
     """One ``explain`` of the experiment's Explainer with ``names`` (default: every registered method);
     returns {name: samples or the NotApplicable reason}."""
-    names = list(names or method_names())
+    names = list(names or BUILTIN_METHODS)
     model = case.model.eval()
     explainer = case.explainer(names, mask_net)
     settings, shape = (case.probe or attributed_shape)(explainer, case.inputs, case.target)
@@ -663,4 +665,4 @@ def test_train_and_explain(s: FullSpec):
     if recipe.mask is not None and name == recipe.mask_of:
         mask_net = recipe.mask(model.eval(), FULL[s.section]["mask"])
     out = explain_with_every_method(s.key, case, mask_net=mask_net)
-    assert set(out) == set(method_names())
+    assert set(out) == set(BUILTIN_METHODS)
