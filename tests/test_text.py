@@ -674,7 +674,7 @@ def _check_text_figures(wf):
     cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert not [o for c in cells for o in c.get("outputs", []) if o["output_type"] == "error"]
     for fig, n_axes in TEXT_FIGURES.items():
-        saving = [c for c in cells if f'"text_{fig}.png"' in "".join(c["source"])]
+        saving = [c for c in cells if f'savefig(figures["text_{fig}"]' in "".join(c["source"])]
         assert len(saving) == 1, fig
         shown = ["".join(o["data"]["text/plain"]) for o in saving[0]["outputs"] if "image/png" in o.get("data", {})]
         assert len(shown) == 1, (fig, shown)
