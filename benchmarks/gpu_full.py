@@ -5,7 +5,7 @@ Measured for about --seconds each, on inputs of the configured shapes (``setting
 training throughput through the project's loop (``fit``, ``train_mask_net``) of every model spec and
 mask network (AMP and channels-last images on CUDA where the config asks), the evaluation pass of the
 vision and text rules, and attribution throughput of every registered method (a plugin's too) on
-every explained model (TIMED) through the experiment's own Explainer (``settings.explainer``) with the
+every explained model (TIMED) through the experiment's own Explainer (``settings.example_explainer``) with the
 scale's M, path points and windows; then max |device - cpu| of two methods on three models.
 
 Job counts are Snakemake's own plan (``snakemake -n --forceall --quiet rules``); a rule's projection is
@@ -32,7 +32,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import torch
 import yaml
@@ -43,19 +42,15 @@ sys.path.insert(0, str(REPO))
 from xairepro.attribution import method_names
 from xairepro.config import check_models, load_plugins, resolve_scale, validate_config
 from xairepro.context import RunContext, set_deterministic
+from xairepro.experiments.examples import with_example_section
 from xairepro.experiments.explainer import NotApplicable
-from xairepro.experiments.peptides.data import ALPHABET
-from xairepro.experiments.smiles2vec.mask import SmilesMaskNet
-from xairepro.experiments.text.data import PAD_ID
-from xairepro.experiments.text.masks import build_mask_net
 from xairepro.experiments.vision.data import TensorBatches, augment
-from xairepro.experiments.vision.masks import CifarMaskNet
 from xairepro.models import build_model
 from xairepro.training import fit, model_kwargs, predict, train_config, train_mask_net
 
-#: Sizes of the data sets (where the config says null: all, or a fraction); SMILES2vec's vocabulary.
+#: Sizes of the data sets (where the config says null: all, or a fraction).
 DATA = {"cifar_train": 50_000, "cifar_test": 10_000, "imdb": 25_000, "tox21": 7_823, "srmmp": 5_810, "esol": 1_128,
-        "peptides": 634, "iris": 150, "smiles_vocab": 35, "smiles_pad": 33}
+        "peptides": 634, "iris": 150}
 TASK = {"esol": "regression", "tox21": "binary", "vision": "multiclass", "text": "multiclass",
         "smiles2vec": "regression", "peptides": "binary", "iris": "multiclass"}
 S = {name: importlib.import_module(f"xairepro.experiments.{name}.settings") for name in TASK}
@@ -89,49 +84,14 @@ def labels(n, task, k=2):
         if task == "multiclass" else torch.randint(0, 2, (n, 1), generator=g).float()
 
 
-def onehot(ids):
-    return torch.nn.functional.one_hot(ids, len(ALPHABET) + 1)[..., :len(ALPHABET)].float()
-
-
-#: The data-dependent keywords each experiment's training adds to a model spec.
-KWARGS = {"esol": lambda c: {"n_out": 1}, "tox21": lambda c: {"n_out": 1}, "vision": lambda c: {"n_out": 10},
-          "text": lambda c: {"vocab_size": int(c["data"]["vocab_size"]) + 2, "padding_idx": PAD_ID},
-          "smiles2vec": lambda c: {"vocab_size": DATA["smiles_vocab"], "pad_id": DATA["smiles_pad"], "n_out": 1},
-          "peptides": lambda c: {"n_letters": len(ALPHABET), "n_out": 1,
-                                 "length": int(c["models"][c["data"]["model"]].get("length", 200))},
-          "iris": lambda c: {"n_in": 4, "n_out": 3}}
-#: The section each experiment's methods are timed with (``base`` updated by ``own``, as its rules
-#: merge them; every registered method), and the models explained (the first: with the mask network,
-#: the evaluation pass and the device check).
-TIMED = {"esol": ("attribution", "faithfulness", ["nfp", "ggnn"]),
-         "tox21": ("attribution", "faithfulness", ["ggnn", "ggnn_embedding_state", "nfp"]),
-         "vision": ("aopc", "attribution", ["classifier", "dropout"]), "text": ("attribution", "attribution", ["bigru"]),
-         "smiles2vec": ("attribution", "faithfulness", ["smiles2vec"]),
-         "peptides": ("attribution", "faithfulness", ["cnn", "cnn_dropout"]),
-         "iris": ("attribution", "faithfulness", ["mlp"])}
+#: The models explained (the first: with the mask network, the evaluation pass and the device check), each
+#: by every registered method through ``settings.example_explainer`` (the section its faithfulness study reads).
+TIMED = {"esol": ["nfp", "ggnn"], "tox21": ["ggnn", "ggnn_embedding_state", "nfp"], "vision": ["classifier", "dropout"],
+         "text": ["bigru"], "smiles2vec": ["smiles2vec"], "peptides": ["cnn", "cnn_dropout"], "iris": ["mlp"]}
 
 
 def timed_section(c: dict, sec: str) -> dict:
-    return dict(c[sec][TIMED[sec][0]], **c[sec][TIMED[sec][1]])
-
-
-def explainer(name, model, sec, c, ctx, mask=None):
-    """The experiment's own Explainer of every registered method on ``model`` from config section ``sec``."""
-    names, dev, x = method_names(), ctx.torch_device, S[name].example_inputs
-    sec = dict(sec, methods=names)
-    if name in ("esol", "tox21"):
-        return S[name].explainer(model, sec, ctx=ctx)
-    if name == "vision":
-        return S[name].explainer(model, sec, ctx=ctx, methods=names, mask_net=mask,
-                                 background=x(int(c["attribution"].get("background", 16)), c, seed=2).to(dev))
-    if name == "text":
-        return S[name].explainer(model, sec, ctx=ctx, length=int(c["data"]["max_len"]), methods=names, mask_net=mask)
-    if name == "smiles2vec":
-        return S[name].explainer(model, sec, ctx=ctx, mask_net=mask, methods=names)
-    if name == "peptides":
-        return S[name].explainer(model, sec, background=onehot(x(64, c)).to(dev), ctx=ctx, seed=0, methods=names)
-    return S[name].explainer(model, sec, ctx=ctx, data=SimpleNamespace(x=x(150, c)),
-                             noise_mode=c["attribution"].get("noise_mode", "relative"))
+    return S[sec].example_section(c[sec])
 
 
 def inputs(name, n, c, dev):
@@ -140,20 +100,6 @@ def inputs(name, n, c, dev):
     if name == "vision":
         return x.to(dev), torch.randint(0, 10, (n,), generator=g).to(dev)
     return x, (1 if name == "text" else torch.randint(0, 3, (n,), generator=g) if name == "iris" else None)
-
-
-def mask_net(name, model, c):
-    """The mask network the experiment trains around ``model``."""
-    m = c["mask"]
-    torch.manual_seed(0)
-    if name == "vision":
-        return CifarMaskNet(model, width=int(m["width"]), n_convs=int(m["n_convs"]), l2=float(m["l2"]))
-    if name == "smiles2vec":
-        return SmilesMaskNet(model, **{k: m[k] for k in ("hidden", "n_layers", "kernel_size", "l1", "l2")})
-    spec = dict(m["head"])
-    head = build_model(spec.pop("arch"), **spec, in_dim=2 * model.gru.hidden_size)
-    reading, weights = next(iter(m["readings"].items()))         # the first reading: explanation_mask
-    return build_mask_net(reading, model, head, length=int(c["data"]["max_len"]), **weights)
 
 
 def tiny_config(c: dict) -> dict:
@@ -301,7 +247,8 @@ class Bench:
         key = f"{sec}.models.{name}"
         if key not in self.models or spec is not None:
             torch.manual_seed(0)
-            arch, kw = model_kwargs(dict(spec or self.cfg[sec]["models"][name], **KWARGS[sec](self.cfg[sec])))
+            c = self.cfg[sec]
+            arch, kw = model_kwargs(dict(spec or c["models"][name], **S[sec].example_model_kwargs(c)))
             self.models[key] = build_model(arch, **kw).to(self.dev)
         return self.models[key]
 
@@ -317,7 +264,7 @@ class Bench:
             nhwc = self.dev.type == "cuda" or bool(c["data"].get("channels_last"))
             return TensorBatches(x.mul(255).byte(), labels(n, "multiclass", 10), bs, self.dev, drop_last=n > bs,
                                  channels_last=nhwc), {"batch_transform": augment} if c["data"].get("augmentation") else {}
-        x = onehot(x) if sec == "peptides" else x
+        x = S[sec].onehot(x) if sec == "peptides" else x
         return torch.utils.data.TensorDataset(x, labels(n, TASK[sec], 3 if sec == "iris" else 2)), {}
 
     def rate(self, run, sec, bs, n_max=None) -> dict:
@@ -335,7 +282,7 @@ class Bench:
         seen = set()
         for key, sec, spec in model_specs(self.cfg):
             name, c = key.rsplit(".", 1)[-1], self.cfg[sec]
-            explained = key == f"{sec}.models.{name}" and name in TIMED[sec][2]
+            explained = key == f"{sec}.models.{name}" and name in TIMED[sec]
             if self.tiny and (sec, spec["arch"]) in seen and not explained:
                 continue
             seen.add((sec, spec["arch"]))
@@ -351,17 +298,18 @@ class Bench:
             print(f"  train {key:44s} {res['rate']:10.1f} examples/s (batch {res['batch_size']})", flush=True)
             if not explained:
                 del self.models[f"{sec}.models.{name}"]
-            elif name == TIMED[sec][2][0] and sec in ("vision", "text"):
+            elif name == TIMED[sec][0] and sec in ("vision", "text"):
                 run = lambda n, b, model=model.eval(): timed(lambda: predict(model, torch.utils.data.TensorDataset(  # noqa
                     inputs(sec, n, c, torch.device("cpu"))[0], labels(n, "regression")), b, self.dev), self.dev)
                 res = self.out["eval"][key] = self.rate(run, sec, 4 * bs, 256 * bs)
                 print(f"  eval  {key:44s} {res['rate']:10.1f} examples/s", flush=True)
-            if explained and name == TIMED[sec][2][0] and "mask" in c:
+            if explained and name == TIMED[sec][0] and "mask" in c:
                 self.measure_mask(sec, model.eval())
 
     def measure_mask(self, sec, model):
         """One epoch of the experiment's mask network around ``model`` (``train_mask_net``)."""
-        net, m = mask_net(sec, model, self.cfg[sec]).to(self.dev), self.cfg[sec]["mask"]
+        torch.manual_seed(0)
+        net, m = S[sec].example_mask_net(model, self.cfg[sec]).to(self.dev), self.cfg[sec]["mask"]
         amp = self.dev.type == "cuda" and (sec == "vision" or bool(m.get("amp")))
 
         def run(n, bs):
@@ -376,11 +324,12 @@ class Bench:
     def measure_attribution(self):
         """Every registered method on every explained model: examples/s through the experiment's Explainer."""
         starts = {"vision": (2, 256), "text": (2, 64), "peptides": (2, 128), "iris": (16, 150)}
-        for sec, (_, _, names) in TIMED.items():
+        for sec, names in TIMED.items():
             section, c = timed_section(self.cfg, sec), self.cfg[sec]
             for name in names:
                 key, model = f"{sec}.models.{name}", self.model(sec, name).eval()
-                exp = explainer(sec, model, section, c, self.ctx, self.masks.get(sec) if name == names[0] else None)
+                exp = S[sec].example_explainer(model, c, ctx=self.ctx, methods=method_names(),
+                                               mask_net=self.masks.get(sec) if name == names[0] else None)
                 rows = self.out["attribution"][key] = {}
                 for method in method_names():
                     got = {"r": None}
@@ -409,13 +358,14 @@ class Bench:
         """vanilla_grad and integrated_gradients (16 path points) of a few inputs, on the device and the CPU."""
         cpu = RunContext(seed=0, device="cpu", max_batch=self.ctx.max_batch)
         for sec, n in (("vision", 2), ("text", 2), ("tox21", 8)):
-            name, c, section = TIMED[sec][2][0], self.cfg[sec], timed_section(self.cfg, sec)
+            name, c, section = TIMED[sec][0], self.cfg[sec], timed_section(self.cfg, sec)
             opts = dict(section.get("method_options") or {})
             opts["integrated_gradients"] = dict(opts.get("integrated_gradients") or {}, n_steps=4 if self.tiny else 16)
             model, res = self.model(sec, name).eval(), []
             for m, ctx in ((model, self.ctx), (copy.deepcopy(model).cpu(), cpu)):
-                got = explainer(sec, m, dict(section, method_options=opts), c, ctx).explain(
-                    *inputs(sec, n, c, ctx.torch_device), names=["vanilla_grad", "integrated_gradients"])
+                cfg = with_example_section(c, S[sec].EXAMPLE_SECTION, method_options=opts)
+                got = S[sec].example_explainer(m, cfg, ctx=ctx, methods=["vanilla_grad", "integrated_gradients"])
+                got = got.explain(*inputs(sec, n, c, ctx.torch_device))
                 res.append({k: v.samples.detach().double().cpu() for k, v in got.items()})
             rows = self.out["check"][f"{sec}.models.{name}"] = {}
             for method, ref in res[1].items():
