@@ -20,8 +20,6 @@ from xairepro.training import model_kwargs
 EXPERIMENTS = ["esol", "tox21", "vision", "text", "smiles2vec", "peptides", "iris"]
 METHODS = ["vanilla_grad", "random"]
 QUICK = resolve_scale(yaml.safe_load((REPO_ROOT / "config.yaml").read_text()), "quick")
-#: the explained output where the experiment explains a class (the rest: the model's one output)
-TARGETS = {"vision": torch.tensor([3, 7]), "text": torch.tensor([1, 0]), "iris": torch.tensor([0, 2])}
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
@@ -36,7 +34,7 @@ def test_example_explainer_explains_the_example_inputs(name):
                                            methods=METHODS)
     assert list(explainer.methods) == METHODS
     inputs = settings.example_inputs(2, cfg)
-    got = explainer.explain(inputs, TARGETS.get(name))
+    got = explainer.explain(inputs, settings.example_targets(2, cfg))
     assert list(got) == METHODS
     for method in METHODS:
         e = got[method]

@@ -51,7 +51,8 @@ from torch import nn
 
 from xairepro.attribution import Explanation
 from xairepro.names import BUILTIN_METHODS
-from xairepro.config import check_models, merged_method_options, resolve_scale, validate_config
+from xairepro.config import (ConfigError, check_models, merged_method_options, model_specs, resolve_scale,
+                             validate_config)
 from xairepro.experiments.examples import with_example_section
 from xairepro.context import RunContext
 from xairepro.experiments.explainer import Explainer, NotApplicable, slice_batches
@@ -91,65 +92,20 @@ class FullSpec:
         return self.spec.get("arch", "mask")
 
 
-def _nested_specs(section: str, node, path: str):
-    """``(dotted path, value)`` of every ``{arch: ...}`` mapping and every list-valued ``models`` key
-    under ``node`` (the section without its top-level ``models``)."""
-    if isinstance(node, dict):
-        if "arch" in node:
-            yield path, node
-            return
-        for k, v in node.items():
-            sub = f"{path}.{k}"
-            if k == "models" and isinstance(v, list):
-                yield sub, v
-            else:
-                yield from _nested_specs(section, v, sub)
-
-
-def _dead_features_specs(section: str, study: str, body: dict) -> list[FullSpec]:
-    """tox21.dead_features builds every listed architecture at every depth with the study's width and
-    dropout (xairepro.experiments.tox21.dead_features.dead_features_study)."""
-    return [FullSpec(f"{section}.{study}.{arch}.n_layers={n}", section,
-                     {"arch": arch, "hidden_dim": body["hidden_dim"], "n_layers": n, "dropout": body["dropout"]})
-            for arch in body["models"] for n in body["layers"]]
-
-
-#: ``(section, study) -> expansion`` of studies that list architecture names instead of specs
-STUDY_MODEL_LISTS: dict[tuple[str, str], Callable[[str, str, dict], list]] = {
-    ("tox21", "dead_features"): _dead_features_specs,
-}
-
-
 def experiment_sections(cfg: dict) -> list[str]:
     return [s for s, body in cfg.items() if isinstance(body, dict) and isinstance(body.get("models"), dict)]
 
 
 def full_specs(cfg: dict) -> tuple[list[FullSpec], list[str]]:
-    """Every model spec of the full config, and the problems found while collecting them (a study
-    model list or a mask section no recipe here knows how to build)."""
-    specs, problems = [], []
-    for section in experiment_sections(cfg):
-        body = cfg[section]
-        for name, spec in body["models"].items():
-            specs.append(FullSpec(f"{section}.models.{name}", section, dict(spec)))
-        rest = {k: v for k, v in body.items() if k != "models"}
-        for path, value in _nested_specs(section, rest, section):
-            parts = path.split(".")
-            if parts[1] == "mask":
-                continue  # part of the section's mask network (below)
-            if isinstance(value, dict):
-                specs.append(FullSpec(path, section, dict(value)))
-                continue
-            study = parts[1]
-            expand = STUDY_MODEL_LISTS.get((section, study))
-            if expand is None:
-                problems.append(f"{path}: a list of architectures {value}; tests/test_full_config.py has no "
-                                f"recipe for how {section}.{study} builds them (add one to STUDY_MODEL_LISTS)")
-            else:
-                specs.extend(expand(section, study, body[study]))
-        if isinstance(body.get("mask"), dict):
-            specs.append(FullSpec(f"{section}.mask", section, dict(body["mask"]), kind="mask"))
-    return specs, problems
+    """Every model spec of the full config (``xairepro.config.model_specs``: the models, the specs nested
+    in studies, the architectures a study lists) and every mask network, and the problem found while
+    collecting them (a study model list no rule knows how to build)."""
+    try:
+        specs = [FullSpec(key, section, spec) for key, section, spec in model_specs(cfg)]
+    except ConfigError as err:
+        return [], [str(err)]
+    return specs + [FullSpec(f"{section}.mask", section, dict(cfg[section]["mask"]), kind="mask")
+                    for section in experiment_sections(cfg) if isinstance(cfg[section].get("mask"), dict)], []
 
 
 SPECS, SPEC_PROBLEMS = full_specs(FULL)

@@ -114,7 +114,7 @@ def test_every_model_spec_is_measured():
     gpu_full = _script()
     full = _config("full")
     keys = {key for key, _, _ in gpu_full.model_specs(full)}
-    for section in gpu_full.TASK:
+    for section in gpu_full.S:
         assert {f"{section}.models.{n}" for n in full[section]["models"]} <= keys
         assert set(gpu_full.TIMED[section]) <= set(full[section]["models"]), section
     assert "esol.blog_ig.model" in keys and not any(".mask." in k for k in keys)

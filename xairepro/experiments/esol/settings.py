@@ -13,12 +13,12 @@ from typing import Mapping, Optional, Sequence
 
 from ...context import RunContext
 from ...evaluation.units import AtomUnit
-from ..examples import study_section
+from ..examples import example_labels, study_section
 from ..explainer import Explainer
 from ..graphs import atom_embedding, atom_unit, graph_explainer, random_graphs
 
-__all__ = ["EXAMPLE_SECTION", "example_explainer", "example_section", "example_inputs",
-           "example_model_kwargs", "explainer", "settings", "unit"]
+__all__ = ["EXAMPLE_SECTION", "TASK", "example_dataset", "example_explainer", "example_inputs",
+           "example_model_kwargs", "example_section", "example_targets", "explainer", "settings", "unit"]
 
 
 def unit(cfg: Mapping) -> AtomUnit:
@@ -47,6 +47,8 @@ def explainer(model, cfg: Mapping, *, ctx: RunContext, seed: Optional[int] = Non
 
 
 #: the section :func:`example_section` is read from (a test's overrides go there)
+#: what the experiment's models are trained for (:func:`example_dataset`)
+TASK = "regression"
 EXAMPLE_SECTION = "faithfulness"
 
 
@@ -65,3 +67,17 @@ def example_explainer(model, cfg: Mapping, *, ctx: RunContext, methods: Sequence
     """:func:`explainer` of ``methods`` on ``model`` with the section the faithfulness study reads of the
     resolved esol section ``cfg`` (graphs need no data; no mask network is trained: ``mask_net`` unused)."""
     return explainer(model, dict(example_section(cfg), methods=list(methods)), ctx=ctx)
+
+
+def example_dataset(n: int, cfg: Mapping) -> list:
+    """``n`` labelled training examples of the resolved esol section ``cfg`` as ``training.fit`` takes them:
+    :func:`example_inputs` (seeded with ``n``) with random log S labels ``y``."""
+    graphs = example_inputs(n, cfg, seed=n)
+    for g, y in zip(graphs, example_labels(n, TASK)):
+        g.y = y.view(1, 1)
+    return graphs
+
+
+def example_targets(n: int, cfg: Mapping) -> None:
+    """The explained output of :func:`example_inputs`: the model's one score (``None``)."""
+    return None

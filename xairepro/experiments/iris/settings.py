@@ -18,12 +18,13 @@ import torch
 
 from ...context import RunContext
 from ...evaluation.units import FeatureUnit
-from ..examples import study_section
+from ..examples import example_labels, study_section
 from ..explainer import Explainer
 from .data import IrisData
 
-__all__ = ["EXAMPLE_SECTION", "N_CLASSES", "N_FEATURES", "example_explainer", "example_section",
-           "example_inputs", "example_model_kwargs", "explainer", "settings", "unit"]
+__all__ = ["EXAMPLE_SECTION", "N_CLASSES", "N_FEATURES", "TASK", "example_dataset", "example_explainer",
+           "example_inputs", "example_model_kwargs", "example_section", "example_targets", "explainer",
+           "settings", "unit"]
 
 #: Sepal length and width, petal length and width (cm).
 N_FEATURES = 4
@@ -65,6 +66,8 @@ def explainer(model, cfg: Mapping, *, ctx: RunContext, data: IrisData, noise_mod
 
 
 #: the section :func:`example_section` is read from (a test's overrides go there)
+#: what the experiment's models are trained for (:func:`example_dataset`)
+TASK = "multiclass"
 EXAMPLE_SECTION = "faithfulness"
 #: setosa, versicolor, virginica
 N_CLASSES = 3
@@ -87,3 +90,14 @@ def example_explainer(model, cfg: Mapping, *, ctx: RunContext, methods: Sequence
     data = SimpleNamespace(x=example_inputs(150, cfg))
     return explainer(model, dict(example_section(cfg), methods=list(methods)), ctx=ctx, data=data,
                      noise_mode=cfg["attribution"].get("noise_mode", "relative"))
+
+
+def example_dataset(n: int, cfg: Mapping) -> torch.utils.data.TensorDataset:
+    """``n`` labelled training examples of the resolved iris section ``cfg`` as ``training.fit`` takes them:
+    :func:`example_inputs` and random species."""
+    return torch.utils.data.TensorDataset(example_inputs(n, cfg), example_labels(n, TASK, N_CLASSES))
+
+
+def example_targets(n: int, cfg: Mapping):
+    """The explained output of each of ``n`` :func:`example_inputs`: random species (seeded with ``n``)."""
+    return example_labels(n, TASK, N_CLASSES)

@@ -35,13 +35,13 @@ from ...attribution import Explanation
 from ...context import RunContext
 from ...evaluation.units import TokenUnit
 from ...models.peptide_cnn import IdsToOneHot, ResidueRows
-from ..examples import study_section
+from ..examples import example_labels, study_section
 from ..explainer import Explainer, Explanations, NotApplicable
 from .data import ALPHABET
 
-__all__ = ["EXAMPLE_BACKGROUND", "EXAMPLE_SECTION", "PeptideExplainer", "RESIDUE", "UNIT",
-           "example_explainer", "example_inputs", "example_model_kwargs", "explainer", "onehot",
-           "residue_count", "settings", "simplex_projection"]
+__all__ = ["EXAMPLE_BACKGROUND", "EXAMPLE_SECTION", "PeptideExplainer", "RESIDUE", "TASK", "UNIT",
+           "example_dataset", "example_explainer", "example_inputs", "example_model_kwargs",
+           "example_targets", "explainer", "onehot", "residue_count", "settings", "simplex_projection"]
 
 #: The unit of every peptide reading (the faithfulness schema's ``unit``).
 RESIDUE = "residue"
@@ -159,6 +159,8 @@ def explainer(model, cfg: Mapping, *, background: torch.Tensor, ctx: RunContext,
 
 
 #: the section :func:`example_section` is read from (a test's overrides go there)
+#: what the experiment's models are trained for (:func:`example_dataset`)
+TASK = "binary"
 EXAMPLE_SECTION = "faithfulness"
 #: random peptides of the example explainer's Shapley background
 EXAMPLE_BACKGROUND = 64
@@ -188,3 +190,14 @@ def example_explainer(model, cfg: Mapping, *, ctx: RunContext, methods: Sequence
     background = onehot(example_inputs(EXAMPLE_BACKGROUND, cfg)).to(ctx.torch_device)
     return explainer(model, example_section(cfg), background=background, ctx=ctx, seed=0,
                      methods=methods)
+
+
+def example_dataset(n: int, cfg: Mapping) -> torch.utils.data.TensorDataset:
+    """``n`` labelled training examples of the resolved peptides section ``cfg`` as ``training.fit`` takes them:
+    the one-hot rows of :func:`example_inputs` and random 0/1 labels."""
+    return torch.utils.data.TensorDataset(onehot(example_inputs(n, cfg)), example_labels(n, TASK))
+
+
+def example_targets(n: int, cfg: Mapping):
+    """The explained output of each of ``n`` :func:`example_inputs`: the model's one score (``None``)."""
+    return None

@@ -19,13 +19,14 @@ from torch import nn
 
 from ...context import RunContext
 from ...evaluation.units import TokenUnit
-from ..examples import study_section
+from ..examples import example_labels, study_section
 from ..explainer import Explainer
 from .data import PAD, UNK
 from .mask import SmilesMaskNet, rewire_mask_net
 
-__all__ = ["CHARACTER", "DepartureScore", "ESOL_CHARACTERS", "EXAMPLE_SECTION", "example_explainer",
-           "example_inputs", "example_mask_net", "example_model_kwargs", "explainer", "settings", "unit"]
+__all__ = ["CHARACTER", "DepartureScore", "ESOL_CHARACTERS", "EXAMPLE_SECTION", "TASK", "example_dataset",
+           "example_explainer", "example_inputs", "example_mask_net", "example_model_kwargs",
+           "example_targets", "explainer", "settings", "unit"]
 
 #: The unit of every SMILES2vec reading (the faithfulness schema's ``unit``).
 CHARACTER = "character"
@@ -85,6 +86,8 @@ def explainer(model, cfg: Mapping, *, ctx: RunContext, mask_net=None, methods: O
 
 
 #: the section :func:`example_section` is read from (a test's overrides go there)
+#: what the experiment's models are trained for (:func:`example_dataset`)
+TASK = "regression"
 EXAMPLE_SECTION = "faithfulness"
 #: the distinct characters of ESOL's canonical SMILES (sorted), which DeepChem's create_char_to_idx
 #: finds; featurize_esol appends <pad> and <unk>
@@ -115,3 +118,14 @@ def example_explainer(model, cfg: Mapping, *, ctx: RunContext, methods: Sequence
     """:func:`explainer` of ``methods`` on ``model`` (with ``mask_net``) with the section the faithfulness
     study reads of the resolved smiles2vec section ``cfg``."""
     return explainer(model, example_section(cfg), ctx=ctx, mask_net=mask_net, methods=list(methods))
+
+
+def example_dataset(n: int, cfg: Mapping) -> torch.utils.data.TensorDataset:
+    """``n`` labelled training examples of the resolved smiles2vec section ``cfg`` as ``training.fit`` takes them:
+    :func:`example_inputs` and random log S labels."""
+    return torch.utils.data.TensorDataset(example_inputs(n, cfg), example_labels(n, TASK))
+
+
+def example_targets(n: int, cfg: Mapping):
+    """The explained output of each of ``n`` :func:`example_inputs`: the model's one score (``None``)."""
+    return None

@@ -29,17 +29,14 @@ from torch import nn
 
 from ...attribution import SoftmaxScore
 from ...context import RunContext
-from ...evaluation.units import TokenUnit
-from ..examples import study_section
+from ..examples import example_labels, study_section
 from ..explainer import Explainer, slice_batches
-from .data import OOV_ID, PAD_ID
+from .data import OOV_ID, PAD_ID, UNIT  # noqa: F401 (UNIT: the studies' unit, defined with the data)
 from .words import trim_padding, word_samples
 
-__all__ = ["EXAMPLE_SECTION", "UNIT", "example_explainer", "example_section", "example_inputs",
-           "example_mask_net", "example_model_kwargs", "explainer", "settings", "trimmed_batches"]
-
-#: the unit of both text studies: a word, removed by replacing its token with padding
-UNIT = TokenUnit(pad_id=PAD_ID, name="word")
+__all__ = ["EXAMPLE_SECTION", "TASK", "UNIT", "example_dataset", "example_explainer", "example_inputs",
+           "example_mask_net", "example_model_kwargs", "example_section", "example_targets", "explainer",
+           "settings", "trimmed_batches"]
 
 
 def settings(model: nn.Module, cfg: Mapping, *, max_batch: int, mask_net=None, keep_grads: bool = True) -> dict:
@@ -100,6 +97,8 @@ def example_inputs(n: int, cfg: Mapping, *, seed: int = 0) -> torch.Tensor:
 
 
 #: the section :func:`example_section` is read from (a test's overrides go there)
+#: what the experiment's models are trained for (:func:`example_dataset`)
+TASK = "multiclass"
 EXAMPLE_SECTION = "attribution"
 
 
@@ -132,3 +131,14 @@ def example_explainer(model, cfg: Mapping, *, ctx: RunContext, methods: Sequence
     ``cfg``, for reviews of ``data.max_len`` tokens (:func:`example_inputs`)."""
     return explainer(model, example_section(cfg), ctx=ctx, length=int(cfg["data"]["max_len"]),
                      methods=methods, mask_net=mask_net)
+
+
+def example_dataset(n: int, cfg: Mapping) -> torch.utils.data.TensorDataset:
+    """``n`` labelled training examples of the resolved text section ``cfg`` as ``training.fit`` takes them:
+    :func:`example_inputs` and random sentiment labels."""
+    return torch.utils.data.TensorDataset(example_inputs(n, cfg), example_labels(n, TASK))
+
+
+def example_targets(n: int, cfg: Mapping):
+    """The explained output of each of ``n`` :func:`example_inputs`: random sentiments (seeded with ``n``)."""
+    return example_labels(n, TASK)

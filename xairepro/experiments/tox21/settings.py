@@ -16,12 +16,13 @@ from typing import Mapping, Optional, Sequence
 from ...attribution import accepted_options, method_class
 from ...context import RunContext
 from ...evaluation.units import AtomUnit
-from ..examples import study_section
+from ..examples import example_labels, study_section
 from ..explainer import Explainer
 from ..graphs import atom_embedding, atom_unit, graph_explainer, random_graphs
 
-__all__ = ["EXAMPLE_SECTION", "example_explainer", "example_section", "example_inputs",
-           "example_model_kwargs", "explainer", "settings", "takes_noise", "unit", "with_noise"]
+__all__ = ["EXAMPLE_SECTION", "TASK", "example_dataset", "example_explainer", "example_inputs",
+           "example_model_kwargs", "example_section", "example_targets", "explainer", "settings",
+           "takes_noise", "unit", "with_noise"]
 
 
 def settings(model, cfg: Mapping, *, ctx: RunContext) -> dict:
@@ -65,6 +66,8 @@ def example_inputs(n: int, cfg: Mapping, seed: int = 0) -> list:
 
 
 #: the section :func:`example_section` is read from (a test's overrides go there)
+#: what the experiment's models are trained for (:func:`example_dataset`)
+TASK = "binary"
 EXAMPLE_SECTION = "faithfulness"
 
 
@@ -83,3 +86,17 @@ def example_explainer(model, cfg: Mapping, *, ctx: RunContext, methods: Sequence
     """:func:`explainer` of ``methods`` on ``model`` with the section the faithfulness study reads of the
     resolved tox21 section ``cfg`` (graphs need no data; no mask network is trained: ``mask_net`` unused)."""
     return explainer(model, dict(example_section(cfg), methods=list(methods)), ctx=ctx)
+
+
+def example_dataset(n: int, cfg: Mapping) -> list:
+    """``n`` labelled training examples of the resolved tox21 section ``cfg`` as ``training.fit`` takes them:
+    :func:`example_inputs` (seeded with ``n``) with random 0/1 labels ``y``."""
+    graphs = example_inputs(n, cfg, seed=n)
+    for g, y in zip(graphs, example_labels(n, TASK)):
+        g.y = y.view(1, 1)
+    return graphs
+
+
+def example_targets(n: int, cfg: Mapping) -> None:
+    """The explained output of :func:`example_inputs`: the model's one score (``None``)."""
+    return None

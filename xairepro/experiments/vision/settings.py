@@ -29,14 +29,14 @@ from ...attribution import SoftmaxScore
 from ...context import RunContext
 from ...data.loaders import CIFAR10_CLASSES
 from ...evaluation.units import PixelUnit
-from ..examples import study_section
+from ..examples import example_labels, study_section
 from ..explainer import Explainer
 from .data import to_float
 from .masks import CifarMaskNet, rewire_mask_net
 
-__all__ = ["EXAMPLE_SECTION", "IMAGE_SHAPE", "UNIT", "background_images", "example_explainer",
-           "example_section", "example_inputs", "example_mask_net", "example_model_kwargs", "explainer",
-           "image_options", "settings", "square_patches"]
+__all__ = ["EXAMPLE_SECTION", "IMAGE_SHAPE", "TASK", "UNIT", "background_images", "example_dataset",
+           "example_explainer", "example_inputs", "example_mask_net", "example_model_kwargs",
+           "example_section", "example_targets", "explainer", "image_options", "settings", "square_patches"]
 
 #: the unit of the faithfulness protocol: a pixel (all channels) set to the black baseline
 UNIT = PixelUnit(baseline=0.0)
@@ -114,6 +114,8 @@ def example_inputs(n: int, cfg: Mapping, *, seed: int = 0) -> torch.Tensor:
 
 
 #: the section :func:`example_section` is read from (a test's overrides go there)
+#: what the experiment's models are trained for (:func:`example_dataset`)
+TASK = "multiclass"
 EXAMPLE_SECTION = "attribution"
 
 
@@ -141,3 +143,14 @@ def example_explainer(model, cfg: Mapping, *, ctx: RunContext, methods: Sequence
     background = example_inputs(n, cfg, seed=2).to(ctx.torch_device) if n else None
     return explainer(model, example_section(cfg), ctx=ctx, methods=methods, mask_net=mask_net,
                      background=background)
+
+
+def example_dataset(n: int, cfg: Mapping) -> torch.utils.data.TensorDataset:
+    """``n`` labelled training examples of the resolved vision section ``cfg`` as ``training.fit`` takes them:
+    :func:`example_inputs` and random class labels."""
+    return torch.utils.data.TensorDataset(example_inputs(n, cfg), example_labels(n, TASK, len(CIFAR10_CLASSES)))
+
+
+def example_targets(n: int, cfg: Mapping):
+    """The explained output of each of ``n`` :func:`example_inputs`: random classes (seeded with ``n``)."""
+    return example_labels(n, TASK, len(CIFAR10_CLASSES))
