@@ -17,7 +17,8 @@ from xairepro.context import RunContext
 from xairepro.models import build_model
 from xairepro.training import model_kwargs
 
-EXPERIMENTS = ["esol", "tox21", "vision", "text", "smiles2vec", "peptides", "iris"]
+#: every experiment of the package (a settings.py)
+EXPERIMENTS = sorted(p.parent.name for p in (REPO_ROOT / "xairepro" / "experiments").glob("*/settings.py"))
 METHODS = ["vanilla_grad", "random"]
 QUICK = resolve_scale(yaml.safe_load((REPO_ROOT / "config.yaml").read_text()), "quick")
 

@@ -24,7 +24,6 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 import torch
-from torch import nn
 
 from ...attribution import Explanation
 from ...context import RunContext
