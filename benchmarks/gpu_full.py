@@ -5,8 +5,8 @@ Measured for about --seconds each, on inputs of the configured shapes (``setting
 training throughput through the project's loop (``fit``, ``train_mask_net``) of every model spec and
 mask network (AMP and channels-last images on CUDA where the config asks), the evaluation pass of the
 vision and text rules, and attribution throughput of every registered method (a plugin's too) on
-every explained model (TIMED) through the experiment's own Explainer (``settings.explainer``) with the
-scale's M, path points and windows; then max |device - cpu| of two methods on three models.
+every explained model (TIMED) through the experiment's own Explainer (``settings.example_explainer``)
+with the scale's M, path points and windows; then max |device - cpu| of two methods on three models.
 
 Job counts are Snakemake's own plan (``snakemake -n --forceall --quiet rules``); a rule's projection is
 its jobs x the per-job cost JOBS gives from the rates and the config's sizes; rules with no formula
@@ -32,7 +32,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import torch
 import yaml
@@ -41,24 +40,20 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from xairepro.attribution import method_names
-from xairepro.config import check_models, load_plugins, resolve_scale, validate_config
+from xairepro.config import check_models, load_plugins, model_specs, resolve_scale, validate_config
 from xairepro.context import RunContext, set_deterministic
+from xairepro.experiments.examples import with_example_section
 from xairepro.experiments.explainer import NotApplicable
-from xairepro.experiments.peptides.data import ALPHABET
-from xairepro.experiments.smiles2vec.mask import SmilesMaskNet
-from xairepro.experiments.text.data import PAD_ID
-from xairepro.experiments.text.masks import build_mask_net
 from xairepro.experiments.vision.data import TensorBatches, augment
-from xairepro.experiments.vision.masks import CifarMaskNet
 from xairepro.models import build_model
 from xairepro.training import fit, model_kwargs, predict, train_config, train_mask_net
 
-#: Sizes of the data sets (where the config says null: all, or a fraction); SMILES2vec's vocabulary.
+#: Sizes of the data sets (where the config says null: all, or a fraction).
 DATA = {"cifar_train": 50_000, "cifar_test": 10_000, "imdb": 25_000, "tox21": 7_823, "srmmp": 5_810, "esol": 1_128,
-        "peptides": 634, "iris": 150, "smiles_vocab": 35, "smiles_pad": 33}
-TASK = {"esol": "regression", "tox21": "binary", "vision": "multiclass", "text": "multiclass",
-        "smiles2vec": "regression", "peptides": "binary", "iris": "multiclass"}
-S = {name: importlib.import_module(f"xairepro.experiments.{name}.settings") for name in TASK}
+        "peptides": 634, "iris": 150}
+#: Each experiment's settings.py: its example inputs, data, models, mask networks and explainer.
+S = {name: importlib.import_module(f"xairepro.experiments.{name}.settings")
+     for name in ("esol", "tox21", "vision", "text", "smiles2vec", "peptides", "iris")}
 
 
 def measure(run, n0: int, n_max: int, budget: float, tiny: bool) -> dict:
@@ -83,77 +78,16 @@ def timed(fn, device) -> float:
 
 
 # ----------------------------------------------------------------------------- the experiments
-def labels(n, task, k=2):
-    g = torch.Generator().manual_seed(n)
-    return torch.randn(n, 1, generator=g) if task == "regression" else torch.randint(0, k, (n,), generator=g) \
-        if task == "multiclass" else torch.randint(0, 2, (n, 1), generator=g).float()
+#: The models explained (the first: with the mask network, the evaluation pass and the device check), each
+#: by every registered method through ``settings.example_explainer`` (the section its faithfulness study reads).
+TIMED = {"esol": ["nfp", "ggnn"], "tox21": ["ggnn", "ggnn_embedding_state", "nfp"], "vision": ["classifier", "dropout"],
+         "text": ["bigru"], "smiles2vec": ["smiles2vec"], "peptides": ["cnn", "cnn_dropout"], "iris": ["mlp"]}
 
 
-def onehot(ids):
-    return torch.nn.functional.one_hot(ids, len(ALPHABET) + 1)[..., :len(ALPHABET)].float()
-
-
-#: The data-dependent keywords each experiment's training adds to a model spec.
-KWARGS = {"esol": lambda c: {"n_out": 1}, "tox21": lambda c: {"n_out": 1}, "vision": lambda c: {"n_out": 10},
-          "text": lambda c: {"vocab_size": int(c["data"]["vocab_size"]) + 2, "padding_idx": PAD_ID},
-          "smiles2vec": lambda c: {"vocab_size": DATA["smiles_vocab"], "pad_id": DATA["smiles_pad"], "n_out": 1},
-          "peptides": lambda c: {"n_letters": len(ALPHABET), "n_out": 1,
-                                 "length": int(c["models"][c["data"]["model"]].get("length", 200))},
-          "iris": lambda c: {"n_in": 4, "n_out": 3}}
-#: The section each experiment's methods are timed with (``base`` updated by ``own``, as its rules
-#: merge them; every registered method), and the models explained (the first: with the mask network,
-#: the evaluation pass and the device check).
-TIMED = {"esol": ("attribution", "faithfulness", ["nfp", "ggnn"]),
-         "tox21": ("attribution", "faithfulness", ["ggnn", "ggnn_embedding_state", "nfp"]),
-         "vision": ("aopc", "attribution", ["classifier", "dropout"]), "text": ("attribution", "attribution", ["bigru"]),
-         "smiles2vec": ("attribution", "faithfulness", ["smiles2vec"]),
-         "peptides": ("attribution", "faithfulness", ["cnn", "cnn_dropout"]),
-         "iris": ("attribution", "faithfulness", ["mlp"])}
-
-
-def timed_section(c: dict, sec: str) -> dict:
-    return dict(c[sec][TIMED[sec][0]], **c[sec][TIMED[sec][1]])
-
-
-def explainer(name, model, sec, c, ctx, mask=None):
-    """The experiment's own Explainer of every registered method on ``model`` from config section ``sec``."""
-    names, dev, x = method_names(), ctx.torch_device, S[name].example_inputs
-    sec = dict(sec, methods=names)
-    if name in ("esol", "tox21"):
-        return S[name].explainer(model, sec, ctx=ctx)
-    if name == "vision":
-        return S[name].explainer(model, sec, ctx=ctx, methods=names, mask_net=mask,
-                                 background=x(int(c["attribution"].get("background", 16)), c, seed=2).to(dev))
-    if name == "text":
-        return S[name].explainer(model, sec, ctx=ctx, length=int(c["data"]["max_len"]), methods=names, mask_net=mask)
-    if name == "smiles2vec":
-        return S[name].explainer(model, sec, ctx=ctx, mask_net=mask, methods=names)
-    if name == "peptides":
-        return S[name].explainer(model, sec, background=onehot(x(64, c)).to(dev), ctx=ctx, seed=0, methods=names)
-    return S[name].explainer(model, sec, ctx=ctx, data=SimpleNamespace(x=x(150, c)),
-                             noise_mode=c["attribution"].get("noise_mode", "relative"))
-
-
-def inputs(name, n, c, dev):
-    """``(inputs, target)`` an explainer takes: the experiment's ``example_inputs``, seeded targets."""
-    x, g = S[name].example_inputs(n, c), torch.Generator().manual_seed(n)
-    if name == "vision":
-        return x.to(dev), torch.randint(0, 10, (n,), generator=g).to(dev)
-    return x, (1 if name == "text" else torch.randint(0, 3, (n,), generator=g) if name == "iris" else None)
-
-
-def mask_net(name, model, c):
-    """The mask network the experiment trains around ``model``."""
-    m = c["mask"]
-    torch.manual_seed(0)
-    if name == "vision":
-        return CifarMaskNet(model, width=int(m["width"]), n_convs=int(m["n_convs"]), l2=float(m["l2"]))
-    if name == "smiles2vec":
-        return SmilesMaskNet(model, **{k: m[k] for k in ("hidden", "n_layers", "kernel_size", "l1", "l2")})
-    spec = dict(m["head"])
-    head = build_model(spec.pop("arch"), **spec, in_dim=2 * model.gru.hidden_size)
-    reading, weights = next(iter(m["readings"].items()))         # the first reading: explanation_mask
-    return build_mask_net(reading, model, head, length=int(c["data"]["max_len"]), **weights)
+def inputs(sec, n, c, dev):
+    """``(inputs, target)`` an explainer takes: the experiment's ``example_inputs`` and ``example_targets``."""
+    x, t = S[sec].example_inputs(n, c), S[sec].example_targets(n, c)
+    return (x.to(dev), t.to(dev)) if sec == "vision" else (x, t)
 
 
 def tiny_config(c: dict) -> dict:
@@ -171,18 +105,6 @@ def tiny_config(c: dict) -> dict:
     for spec in c["peptides"]["models"].values():
         spec["length"] = 24
     return c
-
-
-def model_specs(c: dict) -> list:
-    """``(key, experiment, spec)`` of every model spec of the config: ``models``, specs nested in studies
-    (``esol.blog_ig.model``), ``tox21.dead_features``' architectures x layers; mask heads are not."""
-    def walk(node, path):
-        if isinstance(node, dict) and "arch" in node:
-            return [(path, path.split(".")[0], dict(node))]
-        return [s for k, v in node.items() if k != "mask" for s in walk(v, f"{path}.{k}")] if isinstance(node, dict) else []
-    d = c["tox21"]["dead_features"]
-    return [s for sec in TASK for s in walk(c[sec], sec)] + [(f"tox21.dead_features.{a}.n_layers={n}", "tox21", dict(
-        arch=a, hidden_dim=d["hidden_dim"], n_layers=n, dropout=d["dropout"])) for a in d["models"] for n in d["layers"]]
 
 
 def sizes(section: dict, method: str) -> tuple[int, int]:
@@ -301,24 +223,23 @@ class Bench:
         key = f"{sec}.models.{name}"
         if key not in self.models or spec is not None:
             torch.manual_seed(0)
-            arch, kw = model_kwargs(dict(spec or self.cfg[sec]["models"][name], **KWARGS[sec](self.cfg[sec])))
+            c = self.cfg[sec]
+            arch, kw = model_kwargs(dict(spec or c["models"][name], **S[sec].example_model_kwargs(c)))
             self.models[key] = build_model(arch, **kw).to(self.dev)
         return self.models[key]
 
     def dataset(self, sec, n, bs):
         """What ``fit`` takes: ``n`` labelled training examples of the configured shapes, and its keywords."""
-        c, x = self.cfg[sec], inputs(sec, n, self.cfg[sec], torch.device("cpu"))[0]
-        if sec in ("esol", "tox21"):
-            x = self.real_tox21(n) if self.args.tox21 and sec == "tox21" else S[sec].example_inputs(n, c, seed=n)
-            for g, y in zip(x, labels(n, TASK[sec])):
-                g.y = y.view(1, 1)
-            return x, {}
+        c, data = self.cfg[sec], S[sec].example_dataset(n, self.cfg[sec])
+        if sec == "tox21" and self.args.tox21:              # real molecules, the same labels
+            for g, example in zip(real := self.real_tox21(n), data):
+                g.y = example.y
+            return real, {}
         if sec == "vision":
             nhwc = self.dev.type == "cuda" or bool(c["data"].get("channels_last"))
-            return TensorBatches(x.mul(255).byte(), labels(n, "multiclass", 10), bs, self.dev, drop_last=n > bs,
+            return TensorBatches(data.tensors[0].mul(255).byte(), data.tensors[1], bs, self.dev, drop_last=n > bs,
                                  channels_last=nhwc), {"batch_transform": augment} if c["data"].get("augmentation") else {}
-        x = onehot(x) if sec == "peptides" else x
-        return torch.utils.data.TensorDataset(x, labels(n, TASK[sec], 3 if sec == "iris" else 2)), {}
+        return data, {}
 
     def rate(self, run, sec, bs, n_max=None) -> dict:
         """``run(n, batch size) -> seconds`` measured, and the peak GPU memory."""
@@ -335,12 +256,12 @@ class Bench:
         seen = set()
         for key, sec, spec in model_specs(self.cfg):
             name, c = key.rsplit(".", 1)[-1], self.cfg[sec]
-            explained = key == f"{sec}.models.{name}" and name in TIMED[sec][2]
+            explained = key == f"{sec}.models.{name}" and name in TIMED[sec]
             if self.tiny and (sec, spec["arch"]) in seen and not explained:
                 continue
             seen.add((sec, spec["arch"]))
             model, bs = self.model(sec, name, spec), int(c["train"].get("batch_size", 32))
-            cfg = train_config(dict(c["train"], epochs=1, batch_size=min(bs, 4) if self.tiny else bs), task=TASK[sec],
+            cfg = train_config(dict(c["train"], epochs=1, batch_size=min(bs, 4) if self.tiny else bs), task=S[sec].TASK,
                                ctx=self.ctx, log_every=1)
 
             def fit_one(n, b, model=model, sec=sec, cfg=cfg):
@@ -351,17 +272,18 @@ class Bench:
             print(f"  train {key:44s} {res['rate']:10.1f} examples/s (batch {res['batch_size']})", flush=True)
             if not explained:
                 del self.models[f"{sec}.models.{name}"]
-            elif name == TIMED[sec][2][0] and sec in ("vision", "text"):
-                run = lambda n, b, model=model.eval(): timed(lambda: predict(model, torch.utils.data.TensorDataset(  # noqa
-                    inputs(sec, n, c, torch.device("cpu"))[0], labels(n, "regression")), b, self.dev), self.dev)
+            elif name == TIMED[sec][0] and sec in ("vision", "text"):
+                run = lambda n, b, model=model.eval(): timed(  # noqa: E731
+                    lambda: predict(model, S[sec].example_dataset(n, c), b, self.dev), self.dev)
                 res = self.out["eval"][key] = self.rate(run, sec, 4 * bs, 256 * bs)
                 print(f"  eval  {key:44s} {res['rate']:10.1f} examples/s", flush=True)
-            if explained and name == TIMED[sec][2][0] and "mask" in c:
+            if explained and name == TIMED[sec][0] and "mask" in c:
                 self.measure_mask(sec, model.eval())
 
     def measure_mask(self, sec, model):
         """One epoch of the experiment's mask network around ``model`` (``train_mask_net``)."""
-        net, m = mask_net(sec, model, self.cfg[sec]).to(self.dev), self.cfg[sec]["mask"]
+        torch.manual_seed(0)
+        net, m = S[sec].example_mask_net(model, self.cfg[sec]).to(self.dev), self.cfg[sec]["mask"]
         amp = self.dev.type == "cuda" and (sec == "vision" or bool(m.get("amp")))
 
         def run(n, bs):
@@ -376,11 +298,12 @@ class Bench:
     def measure_attribution(self):
         """Every registered method on every explained model: examples/s through the experiment's Explainer."""
         starts = {"vision": (2, 256), "text": (2, 64), "peptides": (2, 128), "iris": (16, 150)}
-        for sec, (_, _, names) in TIMED.items():
-            section, c = timed_section(self.cfg, sec), self.cfg[sec]
+        for sec, names in TIMED.items():
+            section, c = S[sec].example_section(self.cfg[sec]), self.cfg[sec]
             for name in names:
                 key, model = f"{sec}.models.{name}", self.model(sec, name).eval()
-                exp = explainer(sec, model, section, c, self.ctx, self.masks.get(sec) if name == names[0] else None)
+                exp = S[sec].example_explainer(model, c, ctx=self.ctx, methods=method_names(),
+                                               mask_net=self.masks.get(sec) if name == names[0] else None)
                 rows = self.out["attribution"][key] = {}
                 for method in method_names():
                     got = {"r": None}
@@ -409,13 +332,14 @@ class Bench:
         """vanilla_grad and integrated_gradients (16 path points) of a few inputs, on the device and the CPU."""
         cpu = RunContext(seed=0, device="cpu", max_batch=self.ctx.max_batch)
         for sec, n in (("vision", 2), ("text", 2), ("tox21", 8)):
-            name, c, section = TIMED[sec][2][0], self.cfg[sec], timed_section(self.cfg, sec)
+            name, c, section = TIMED[sec][0], self.cfg[sec], S[sec].example_section(self.cfg[sec])
             opts = dict(section.get("method_options") or {})
             opts["integrated_gradients"] = dict(opts.get("integrated_gradients") or {}, n_steps=4 if self.tiny else 16)
             model, res = self.model(sec, name).eval(), []
             for m, ctx in ((model, self.ctx), (copy.deepcopy(model).cpu(), cpu)):
-                got = explainer(sec, m, dict(section, method_options=opts), c, ctx).explain(
-                    *inputs(sec, n, c, ctx.torch_device), names=["vanilla_grad", "integrated_gradients"])
+                cfg = with_example_section(c, S[sec].EXAMPLE_SECTION, method_options=opts)
+                got = S[sec].example_explainer(m, cfg, ctx=ctx, methods=["vanilla_grad", "integrated_gradients"])
+                got = got.explain(*inputs(sec, n, c, ctx.torch_device))
                 res.append({k: v.samples.detach().double().cpu() for k, v in got.items()})
             rows = self.out["check"][f"{sec}.models.{name}"] = {}
             for method, ref in res[1].items():
@@ -436,7 +360,8 @@ class Bench:
             r = table.get(key, {}).get("rate")
             return part[2] / r if r else None
         _, key, section, n = part
-        ref, rows, total = timed_section(self.plan_cfg, key.split(".")[0]), self.out["attribution"].get(key, {}), 0.0
+        sec, rows, total = key.split(".")[0], self.out["attribution"].get(key, {}), 0.0
+        ref = S[sec].example_section(self.plan_cfg[sec])
         for m in section["methods"]:
             row = rows.get(m, {"error": "not measured"})
             if "error" in row:

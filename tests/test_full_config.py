@@ -8,13 +8,13 @@ section, e.g. ``esol.blog_ig.model``, ``text.mask.head``), the architectures a s
 a list (``tox21.dead_features.models`` x ``layers``) and the mask networks (``<section>.mask``). A
 model added to the full config is therefore covered without editing this file, unless it needs
 something this file cannot know: the data-dependent constructor keywords (vocabulary size,
-padding id, input width...) come from the per-experiment recipes below, and a spec without one
-fails naming what is missing.
+padding id, input width...) come from each experiment's ``settings.example_model_kwargs``, and a spec
+without one fails naming what is missing; the mask networks are ``settings.example_mask_net``.
 
-The recipes hold no attribution settings: the inputs are the experiment's
-``settings.example_inputs`` for the resolved full section, and the explanation is the Explainer of
-its ``settings.explainer`` on the section its faithfulness study reads, with every registered method,
-M=2 and the section's ``method_options`` made cheap through ``method_options`` only
+The recipes below hold no attribution settings: the inputs are the experiment's
+``settings.example_inputs`` for the resolved full section, and the explanation is its
+``settings.example_explainer`` (the section its faithfulness study reads), with every registered
+method, M=2 and the section's ``method_options`` made cheap through ``method_options`` only
 (:data:`CHEAP`: 2 integrated-gradients points, 2 random orders, 2 Shapley permutations; text's
 occlusion windows and vision's windows and Shapley patches coarser).
 
@@ -40,7 +40,7 @@ import importlib
 import inspect
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional
 
 import pytest
@@ -51,7 +51,9 @@ from torch import nn
 
 from xairepro.attribution import Explanation
 from xairepro.names import BUILTIN_METHODS
-from xairepro.config import check_models, merged_method_options, resolve_scale, validate_config
+from xairepro.config import (ConfigError, check_models, merged_method_options, model_specs, resolve_scale,
+                             validate_config)
+from xairepro.experiments.examples import with_example_section
 from xairepro.context import RunContext
 from xairepro.experiments.explainer import Explainer, NotApplicable, slice_batches
 from xairepro.models import MODELS, build_model
@@ -90,65 +92,20 @@ class FullSpec:
         return self.spec.get("arch", "mask")
 
 
-def _nested_specs(section: str, node, path: str):
-    """``(dotted path, value)`` of every ``{arch: ...}`` mapping and every list-valued ``models`` key
-    under ``node`` (the section without its top-level ``models``)."""
-    if isinstance(node, dict):
-        if "arch" in node:
-            yield path, node
-            return
-        for k, v in node.items():
-            sub = f"{path}.{k}"
-            if k == "models" and isinstance(v, list):
-                yield sub, v
-            else:
-                yield from _nested_specs(section, v, sub)
-
-
-def _dead_features_specs(section: str, study: str, body: dict) -> list[FullSpec]:
-    """tox21.dead_features builds every listed architecture at every depth with the study's width and
-    dropout (xairepro.experiments.tox21.dead_features.dead_features_study)."""
-    return [FullSpec(f"{section}.{study}.{arch}.n_layers={n}", section,
-                     {"arch": arch, "hidden_dim": body["hidden_dim"], "n_layers": n, "dropout": body["dropout"]})
-            for arch in body["models"] for n in body["layers"]]
-
-
-#: ``(section, study) -> expansion`` of studies that list architecture names instead of specs
-STUDY_MODEL_LISTS: dict[tuple[str, str], Callable[[str, str, dict], list]] = {
-    ("tox21", "dead_features"): _dead_features_specs,
-}
-
-
 def experiment_sections(cfg: dict) -> list[str]:
     return [s for s, body in cfg.items() if isinstance(body, dict) and isinstance(body.get("models"), dict)]
 
 
 def full_specs(cfg: dict) -> tuple[list[FullSpec], list[str]]:
-    """Every model spec of the full config, and the problems found while collecting them (a study
-    model list or a mask section no recipe here knows how to build)."""
-    specs, problems = [], []
-    for section in experiment_sections(cfg):
-        body = cfg[section]
-        for name, spec in body["models"].items():
-            specs.append(FullSpec(f"{section}.models.{name}", section, dict(spec)))
-        rest = {k: v for k, v in body.items() if k != "models"}
-        for path, value in _nested_specs(section, rest, section):
-            parts = path.split(".")
-            if parts[1] == "mask":
-                continue  # part of the section's mask network (below)
-            if isinstance(value, dict):
-                specs.append(FullSpec(path, section, dict(value)))
-                continue
-            study = parts[1]
-            expand = STUDY_MODEL_LISTS.get((section, study))
-            if expand is None:
-                problems.append(f"{path}: a list of architectures {value}; tests/test_full_config.py has no "
-                                f"recipe for how {section}.{study} builds them (add one to STUDY_MODEL_LISTS)")
-            else:
-                specs.extend(expand(section, study, body[study]))
-        if isinstance(body.get("mask"), dict):
-            specs.append(FullSpec(f"{section}.mask", section, dict(body["mask"]), kind="mask"))
-    return specs, problems
+    """Every model spec of the full config (``xairepro.config.model_specs``: the models, the specs nested
+    in studies, the architectures a study lists) and every mask network, and the problem found while
+    collecting them (a study model list no rule knows how to build)."""
+    try:
+        specs = [FullSpec(key, section, spec) for key, section, spec in model_specs(cfg)]
+    except ConfigError as err:
+        return [], [str(err)]
+    return specs + [FullSpec(f"{section}.mask", section, dict(cfg[section]["mask"]), kind="mask")
+                    for section in experiment_sections(cfg) if isinstance(cfg[section].get("mask"), dict)], []
 
 
 SPECS, SPEC_PROBLEMS = full_specs(FULL)
@@ -161,13 +118,28 @@ CTX = RunContext(seed=0, device="cpu", max_batch=64)
 CHEAP = {"integrated_gradients": {"n_steps": N_STEPS}, "random": {"M": M}, "shapley_sampling": {"M": M}}
 
 
-def explained_section(section: str, study: str, *tables: Optional[dict], **keys) -> dict:
-    """The study section ``FULL[section][study]`` with every registered method, ``M`` samples and its
-    method options (then ``tables``, then :data:`CHEAP`) as what the experiment's ``explainer`` reads."""
-    body = FULL[section][study]
-    names = list(BUILTIN_METHODS)
-    options = merged_method_options(names, body.get("method_options"), *tables, CHEAP)
-    return dict(body, methods=names, mc_samples=M, method_options=options, **keys)
+def settings_of(section: str):
+    return importlib.import_module(f"xairepro.experiments.{section}.settings")
+
+
+def cheap(section: str, *tables: Optional[dict]) -> dict:
+    """``FULL[section]`` with the section its ``settings.example_explainer`` reads (``example_section``)
+    at ``M`` samples and its method options, then ``tables``, then :data:`CHEAP`."""
+    settings = settings_of(section)
+    own = settings.example_section(FULL[section]).get("method_options")
+    options = merged_method_options(list(BUILTIN_METHODS), own, *tables, CHEAP)
+    return with_example_section(FULL[section], settings.EXAMPLE_SECTION, mc_samples=M, samples=M,
+                                method_options=options)
+
+
+def example_explainer(model, section: str, *tables: Optional[dict], **replaced) -> Callable[[list, Any], Explainer]:
+    """``(names, mask_net) -> `` the experiment's ``example_explainer`` of :func:`cheap` (fields ``replaced``)."""
+    cfg = cheap(section, *tables)
+
+    def build(names, mask_net):
+        explainer = settings_of(section).example_explainer(model, cfg, ctx=CTX, methods=names, mask_net=mask_net)
+        return replace(explainer, **replaced)
+    return build
 
 
 @dataclass
@@ -189,62 +161,27 @@ class Case:
     raw: Optional[dict] = None
 
 
-def _graph_case(section: str, study: str, task: str, **train_overrides):
+def _graph_case(section: str, task: str, **train_overrides):
     def build(model, spec):
-        settings = importlib.import_module(f"xairepro.experiments.{section}.settings")
-        cfg = explained_section(section, study)
-        graphs = settings.example_inputs(2, cfg)
+        graphs = settings_of(section).example_inputs(2, FULL[section])
         for k, g in enumerate(graphs):
             g.y = torch.tensor([[float(k)]]) if task == "binary" else torch.tensor([[-1.0 - 2.0 * k]])
-        return Case(model, graphs, graphs, task, lambda names, mask_net: settings.explainer(
-            model, dict(cfg, methods=names), ctx=CTX), train_overrides=train_overrides)
+        return Case(model, graphs, graphs, task, example_explainer(model, section), train_overrides=train_overrides)
     return build
 
 
-def _graph_keywords(spec):
-    return {"n_out": 1}                                   # esol_train, train_binary: one score per molecule
-
-
-def _iris_keywords(spec):
-    from xairepro.experiments.iris.data import iris_data
-
-    data = iris_data()                                    # iris_train: n_in = columns, n_out = classes
-    return {"n_in": int(data.x.shape[1]), "n_out": len(data.classes)}
-
-
 def _iris_case(model, spec):
-    from xairepro.experiments.iris import settings
-    from xairepro.experiments.iris.data import iris_data
-
-    data, cfg = iris_data(), explained_section("iris", "faithfulness")
-    x, y = settings.example_inputs(2, cfg), torch.tensor([0, 2])
-    noise_mode = FULL["iris"]["attribution"].get("noise_mode", "relative")
-    return Case(model, x, torch.utils.data.TensorDataset(x, y), "multiclass",
-                lambda names, mask_net: settings.explainer(model, dict(cfg, methods=names), ctx=CTX, data=data,
-                                                           noise_mode=noise_mode), target=y)
-
-
-def _peptide_keywords(spec):
-    from xairepro.experiments.peptides.data import ALPHABET
-    from xairepro.experiments.peptides.settings import example_inputs
-
-    # peptides_train: the data's padded length (the rows of example_inputs), the letters, one logit
-    return {"length": int(example_inputs(1, FULL["peptides"]).shape[1]), "n_letters": len(ALPHABET), "n_out": 1}
-
-
-def _onehot(ids: torch.Tensor) -> torch.Tensor:
-    """Letter ids ``(N, L)`` as the data set's one-hot rows ``(N, L, A)`` (gaps are letter 0)."""
-    from xairepro.experiments.peptides.data import ALPHABET
-
-    return torch.nn.functional.one_hot(ids, len(ALPHABET)).float()
+    x, y = settings_of("iris").example_inputs(2, FULL["iris"]), torch.tensor([0, 2])
+    return Case(model, x, torch.utils.data.TensorDataset(x, y), "multiclass", example_explainer(model, "iris"),
+                target=y)
 
 
 def _peptide_probe(explainer, ids, target):
     """The settings of the first residue-count group and the padded shape ``(N, most residues, A)``."""
-    from xairepro.experiments.peptides.settings import residue_count
+    from xairepro.experiments.peptides.settings import onehot as one_hot, residue_count
     from xairepro.models.peptide_cnn import ResidueRows
 
-    counts, onehot = residue_count(ids), _onehot(ids)
+    counts, onehot = residue_count(ids), one_hot(ids)
     first = int(counts[0])
     settings = explainer.settings(ResidueRows(explainer.model.model, onehot[0, first:]))
     return settings, (len(ids), int(counts.max()), explainer.model.n_letters)
@@ -253,41 +190,15 @@ def _peptide_probe(explainer, ids, target):
 def _peptide_case(model, spec):
     from xairepro.experiments.peptides import settings
 
-    cfg = explained_section("peptides", "faithfulness", samples=M)
     ids = settings.example_inputs(2, FULL["peptides"])
-    x = _onehot(ids)
-    return Case(model, ids, torch.utils.data.TensorDataset(x, torch.tensor([[1.0], [0.0]])), "binary",
-                lambda names, mask_net: settings.explainer(model, cfg, background=x.flip(0), ctx=CTX, seed=0,
-                                                           methods=names),
-                probe=_peptide_probe)
-
-
-#: the distinct characters of ESOL's canonical SMILES (sorted), which DeepChem's create_char_to_idx
-#: finds; featurize_esol appends <pad> and <unk>
-ESOL_CHARACTERS = "#()+-/1234567=BCFHINOPS[\\]clnors"
-
-
-def _smiles_keywords(spec):
-    from xairepro.experiments.smiles2vec.data import PAD, UNK
-
-    vocab = sorted(ESOL_CHARACTERS) + [PAD, UNK]          # train_smiles2vec: len(vocab), pad id
-    return {"vocab_size": len(vocab), "pad_id": vocab.index(PAD), "n_out": 1}
+    data = torch.utils.data.TensorDataset(settings.onehot(ids), torch.tensor([[1.0], [0.0]]))
+    return Case(model, ids, data, "binary", example_explainer(model, "peptides"), probe=_peptide_probe)
 
 
 def _smiles_case(model, spec):
-    from xairepro.experiments.smiles2vec import settings
-
-    cfg = explained_section("smiles2vec", "faithfulness")
-    x = settings.example_inputs(2, FULL["smiles2vec"])
+    x = settings_of("smiles2vec").example_inputs(2, FULL["smiles2vec"])
     return Case(model, x, torch.utils.data.TensorDataset(x, torch.tensor([[-1.0], [-4.0]])), "regression",
-                lambda names, mask_net: settings.explainer(model, cfg, ctx=CTX, mask_net=mask_net, methods=names))
-
-
-def _text_keywords(spec):
-    from xairepro.experiments.text.data import PAD_ID
-
-    # classifier_kwargs: the cache's vocabulary (vocab_size most frequent tokens + <pad> + <oov>)
-    return {"vocab_size": int(FULL["text"]["data"]["vocab_size"]) + 2, "padding_idx": PAD_ID}
+                example_explainer(model, "smiles2vec"))
 
 
 def _text_case(model, spec):
@@ -298,23 +209,20 @@ def _text_case(model, spec):
     t, c = batch.shape[1], model.embedding.embedding_dim
     # five windows of a fifth of the reviews (rows: one BiGRU pass per token, minutes on a CPU); integrated
     # gradients' doubling stops at N_STEPS
-    cfg = explained_section("text", "attribution", {
+    build, raw = example_explainer(model, "text", {
         "occlusion": {"sliding_window_shapes": (t // 5, c), "strides": (t // 5, c)},
-        "integrated_gradients": {"max_steps": N_STEPS}})
-    raw = {}
+        "integrated_gradients": {"max_steps": N_STEPS}}), {}
 
-    def keep_raw(explanation, tokens, start):
-        raw[explanation.method] = explanation
+    def keeping_raw(names, mask_net):
+        """the explainer, its chunks' raw explanations kept (before the reduce to word scores)"""
+        explainer = build(names, mask_net)
 
-    return Case(model, x, torch.utils.data.TensorDataset(x, y), "multiclass",
-                lambda names, mask_net: settings.explainer(model, cfg, ctx=CTX, length=x.shape[1], methods=names,
-                                                           mask_net=mask_net, on_chunk=keep_raw), target=y, raw=raw)
+        def reduce(explanation, tokens, start, reading, words=explainer.reduce):
+            raw[explanation.method] = explanation
+            return words(explanation, tokens, start, reading)
+        return replace(explainer, reduce=reduce)
 
-
-def _vision_keywords(spec):
-    from xairepro.data.loaders import CIFAR10_CLASSES
-
-    return {"n_out": len(CIFAR10_CLASSES)}                # train_vision: n_out = classes
+    return Case(model, x, torch.utils.data.TensorDataset(x, y), "multiclass", keeping_raw, target=y, raw=raw)
 
 
 def _vision_case(model, spec):
@@ -322,58 +230,30 @@ def _vision_case(model, spec):
     from xairepro.experiments.vision.data import augment
 
     # 4 windows / players of 16 x 16 (the config's 4-pixel ones: 225 and 64 ResNet passes per image)
-    cfg = explained_section("vision", "aopc", FULL["vision"]["attribution"].get("method_options"), {
-        "occlusion": {"sliding_window_shapes": [3, 16, 16], "strides": [3, 16, 16]},
-        "shapley_sampling": {"feature_mask": 16}})
     x, y = settings.example_inputs(2, FULL["vision"]), torch.tensor([3, 7])
-    background = settings.example_inputs(2, FULL["vision"], seed=1)
     # the logits, not the studies' softmax: a ResNet-164 one step from its initialisation, in eval mode
     # (BatchNorm's initial running statistics), gives logits of ~1e5, a one-hot softmax with zero gradients
-    return Case(model, x, torch.utils.data.TensorDataset(x, y), "multiclass",
-                lambda names, mask_net: settings.explainer(model, cfg, ctx=CTX, methods=names, mask_net=mask_net,
-                                                           background=background, score=None),
+    explainer = example_explainer(model, "vision", {
+        "occlusion": {"sliding_window_shapes": [3, 16, 16], "strides": [3, 16, 16]},
+        "shapley_sampling": {"feature_mask": 16}}, score=None)
+    return Case(model, x, torch.utils.data.TensorDataset(x, y), "multiclass", explainer,
                 target=y, batch_transform=augment if FULL["vision"]["data"].get("augmentation") else None)
 
 
 @dataclass
 class Recipe:
-    keywords: Callable[[dict], dict]       # spec -> the data-dependent constructor keywords
     case: Callable[[nn.Module, dict], Case]
-    mask: Optional[Callable] = None        # (model, mask cfg) -> ExplanationMaskNet
-    mask_of: Optional[str] = None          # which entry of models the mask network explains
-
-
-def _vision_mask(model, cfg):
-    from xairepro.experiments.vision.masks import CifarMaskNet
-
-    return CifarMaskNet(model, width=int(cfg["width"]), n_convs=int(cfg["n_convs"]), l2=float(cfg["l2"]))
-
-
-def _text_mask(model, cfg):
-    from xairepro.experiments.text.masks import build_mask_net
-
-    spec = dict(cfg["head"])
-    head = build_model(spec.pop("arch"), **spec, in_dim=2 * model.gru.hidden_size)   # train_text_mask
-    # the attention reading: the sigmoid one is its parent with another weights() (both in test_text)
-    reading = "attention" if "attention" in cfg["readings"] else next(iter(cfg["readings"]))
-    return build_mask_net(reading, model, head, length=int(FULL["text"]["data"]["max_len"]), **cfg["readings"][reading])
-
-
-def _smiles_mask(model, cfg):
-    from xairepro.experiments.smiles2vec.mask import SmilesMaskNet
-
-    return SmilesMaskNet(model, hidden=int(cfg["hidden"]), n_layers=int(cfg["n_layers"]),
-                         kernel_size=int(cfg["kernel_size"]), l1=float(cfg["l1"]), l2=float(cfg["l2"]))
+    mask_of: Optional[str] = None          # which entry of models the mask network explains (settings.example_mask_net)
 
 
 RECIPES: dict[str, Recipe] = {
-    "esol": Recipe(_graph_keywords, _graph_case("esol", "faithfulness", "regression")),
-    "tox21": Recipe(_graph_keywords, _graph_case("tox21", "faithfulness", "binary", class_balanced=True)),
-    "iris": Recipe(_iris_keywords, _iris_case),
-    "peptides": Recipe(_peptide_keywords, _peptide_case),
-    "smiles2vec": Recipe(_smiles_keywords, _smiles_case, _smiles_mask, FULL["smiles2vec"]["data"]["model"]),
-    "text": Recipe(_text_keywords, _text_case, _text_mask, next(iter(FULL["text"]["models"]))),
-    "vision": Recipe(_vision_keywords, _vision_case, _vision_mask, "classifier"),
+    "esol": Recipe(_graph_case("esol", "regression")),
+    "tox21": Recipe(_graph_case("tox21", "binary", class_balanced=True)),
+    "iris": Recipe(_iris_case),
+    "peptides": Recipe(_peptide_case),
+    "smiles2vec": Recipe(_smiles_case, FULL["smiles2vec"]["data"]["model"]),
+    "text": Recipe(_text_case, next(iter(FULL["text"]["models"]))),
+    "vision": Recipe(_vision_case, "classifier"),
 }
 
 
@@ -394,22 +274,23 @@ def build_spec(s: FullSpec) -> nn.Module:
         pytest.fail(f"{s.key}: no recipe for section {s.section!r} in tests/test_full_config.py (the data-dependent "
                     f"keywords and inputs of its models: add one to RECIPES)")
     kwargs = {k: v for k, v in s.spec.items() if k != "arch"}
-    data_kw = {k: v for k, v in recipe.keywords(s.spec).items() if k in _accepted(s.arch)}
+    data_kw = {k: v for k, v in settings_of(s.section).example_model_kwargs(FULL[s.section]).items()
+               if k in _accepted(s.arch)}
     overlap = set(kwargs) & set(data_kw)
     assert not overlap, f"{s.key}: {sorted(overlap)} come from the data and must not be set in the config"
     missing = _required(s.arch) - set(kwargs) - set(data_kw)
     if missing:
-        pytest.fail(f"{s.key}: {s.arch} needs {sorted(missing)}, which come from the data; the {s.section} recipe "
-                    "of tests/test_full_config.py does not provide them (add them to its keywords function)")
+        pytest.fail(f"{s.key}: {s.arch} needs {sorted(missing)}, which come from the data; "
+                    f"xairepro/experiments/{s.section}/settings.py's example_model_kwargs does not provide them")
     torch.manual_seed(0)
     return build_model(s.arch, **kwargs, **data_kw)
 
 
 def mask_base(s: FullSpec) -> FullSpec:
     recipe = RECIPES.get(s.section)
-    if recipe is None or recipe.mask is None:
-        pytest.fail(f"{s.key}: a mask network, but tests/test_full_config.py has no mask recipe for {s.section!r} "
-                    "(add mask= and mask_of= to its Recipe)")
+    if recipe is None or recipe.mask_of is None or not hasattr(settings_of(s.section), "example_mask_net"):
+        pytest.fail(f"{s.key}: a mask network, but {s.section}'s settings.py has no example_mask_net or "
+                    "tests/test_full_config.py no mask_of in its Recipe")
     name = recipe.mask_of
     assert name in FULL[s.section]["models"], f"{s.key}: explains {s.section}.models.{name}, which does not exist"
     return FullSpec(f"{s.section}.models.{name}", s.section, dict(FULL[s.section]["models"][name]))
@@ -567,7 +448,7 @@ def test_build(s: FullSpec):
     """Built exactly as configured (the cheap part: every spec, no slow mark)."""
     if s.kind == "mask":
         base = build_spec(mask_base(s))
-        net = RECIPES[s.section].mask(base, s.spec)
+        net = settings_of(s.section).example_mask_net(base, FULL[s.section])
         assert sum(p.numel() for p in net.parameters() if p.requires_grad) > 0
         assert not any(p.requires_grad for p in base.parameters()), "the explained model is not frozen"
         _check_mask_architecture(s, net)
@@ -644,7 +525,7 @@ def test_train_and_explain(s: FullSpec):
         base_spec = mask_base(s)
         model = build_spec(base_spec)
         case = recipe.case(model, base_spec.spec)
-        net = recipe.mask(model.eval(), s.spec)
+        net = settings_of(s.section).example_mask_net(model.eval(), FULL[s.section])
         loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(case.inputs), batch_size=2)
         before = _params(net)
         history = train_mask_net(net, loader, epochs=1, lr=float(s.spec["lr"]), device="cpu", seed=0)
@@ -662,7 +543,7 @@ def test_train_and_explain(s: FullSpec):
     check_step(model, before, history)
     name = s.key.split(".")[-1] if ".models." in s.key else None
     mask_net = None
-    if recipe.mask is not None and name == recipe.mask_of:
-        mask_net = recipe.mask(model.eval(), FULL[s.section]["mask"])
+    if recipe.mask_of is not None and name == recipe.mask_of:
+        mask_net = settings_of(s.section).example_mask_net(model.eval(), FULL[s.section])
     out = explain_with_every_method(s.key, case, mask_net=mask_net)
     assert set(out) == set(BUILTIN_METHODS)

@@ -114,9 +114,9 @@ def test_every_model_spec_is_measured():
     gpu_full = _script()
     full = _config("full")
     keys = {key for key, _, _ in gpu_full.model_specs(full)}
-    for section in gpu_full.TASK:
+    for section in gpu_full.S:
         assert {f"{section}.models.{n}" for n in full[section]["models"]} <= keys
-        assert set(gpu_full.TIMED[section][2]) <= set(full[section]["models"]), section
+        assert set(gpu_full.TIMED[section]) <= set(full[section]["models"]), section
     assert "esol.blog_ig.model" in keys and not any(".mask." in k for k in keys)
     assert {f"tox21.dead_features.{a}.n_layers={n}" for a in full["tox21"]["dead_features"]["models"]
             for n in full["tox21"]["dead_features"]["layers"]} <= keys
@@ -166,7 +166,7 @@ def test_tiny_run_on_the_cpu(tmp_path):
 
     # training throughput: every explained model and mask network; every spec, or its architecture (--tiny)
     train = data["train"]
-    explained = {f"{s}.models.{m}" for s, (_, _, models) in gpu_full.TIMED.items() for m in models}
+    explained = {f"{s}.models.{m}" for s, models in gpu_full.TIMED.items() for m in models}
     assert explained | {"vision.mask", "text.mask", "smiles2vec.mask"} <= set(train), sorted(train)
     archs = {(key.split(".")[0], row["arch"]) for key, row in train.items() if "arch" in row}
     assert all((s, spec["arch"]) in archs for _, s, spec in gpu_full.model_specs(quick))

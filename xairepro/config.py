@@ -149,6 +149,43 @@ def check_models(config: Mapping[str, Any]) -> None:
                                   f"registered: {sorted(MODELS)}")
 
 
+#: ``{study path: study body -> [(name, spec)]}``: the studies that list architecture names instead of
+#: specs, and the specs they build (``tox21.dead_features``: every architecture at every depth with the
+#: study's width and dropout, xairepro.experiments.tox21.dead_features)
+STUDY_MODEL_LISTS = {
+    "tox21.dead_features": lambda body: [
+        (f"{arch}.n_layers={n}", {"arch": arch, "hidden_dim": body["hidden_dim"], "n_layers": n,
+                                  "dropout": body["dropout"]})
+        for arch in body["models"] for n in body["layers"]],
+}
+
+
+def model_specs(config: Mapping[str, Any]) -> list[tuple[str, str, dict]]:
+    """``(dotted key, experiment section, spec)`` of every model spec of a resolved config: each experiment
+    section's ``models``, every ``{arch: ...}`` nested in a study (``esol.blog_ig.model``; not the parts of
+    the section's ``mask`` network) and the specs of the studies that list architectures
+    (:data:`STUDY_MODEL_LISTS`); raises ConfigError naming a study list no rule there expands."""
+    out = []
+
+    def walk(node, path, section):
+        if "arch" in node:
+            out.append((path, section, dict(node)))
+            return
+        for key, value in node.items():
+            if key == "models" and isinstance(value, list):
+                if path not in STUDY_MODEL_LISTS:
+                    raise ConfigError(f"{path}.models: a list of architectures {value}; no rule for how {path} "
+                                      "builds them (add one to xairepro.config.STUDY_MODEL_LISTS)")
+                out.extend((f"{path}.{name}", section, spec) for name, spec in STUDY_MODEL_LISTS[path](node))
+            elif isinstance(value, dict) and not (key == "mask" and path == section):
+                walk(value, f"{path}.{key}", section)
+
+    for section, body in config.items():
+        if isinstance(body, dict) and isinstance(body.get("models"), dict):
+            walk(body, section, section)
+    return out
+
+
 def check_device(config: Mapping[str, Any]) -> None:
     """Raise ConfigError naming the key when ``device`` asks for CUDA on a machine whose torch sees
     none (checked before any job runs; cluster runs skip it, since the submitting host may have no GPU

@@ -9,14 +9,16 @@ integrated-gradients points, the random orders' M) are the section's ``method_op
 from __future__ import annotations
 
 from functools import partial
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Sequence
 
 from ...context import RunContext
 from ...evaluation.units import AtomUnit
+from ..examples import example_labels, study_section
 from ..explainer import Explainer
 from ..graphs import atom_embedding, atom_unit, graph_explainer, random_graphs
 
-__all__ = ["example_inputs", "explainer", "settings", "unit"]
+__all__ = ["EXAMPLE_SECTION", "TASK", "example_dataset", "example_explainer", "example_inputs",
+           "example_model_kwargs", "example_section", "example_targets", "explainer", "settings", "unit"]
 
 
 def unit(cfg: Mapping) -> AtomUnit:
@@ -42,3 +44,40 @@ def explainer(model, cfg: Mapping, *, ctx: RunContext, seed: Optional[int] = Non
     ``method_options``, ``mc_samples`` as M and ``aggregation``, on :func:`settings` of every model
     explained; chunks draw with ``seed`` (default ``ctx.seed``) plus their first molecule's index."""
     return graph_explainer(model, cfg, partial(settings, cfg=cfg, ctx=ctx), ctx=ctx, seed=seed)
+
+
+#: the section :func:`example_section` is read from (a test's overrides go there)
+#: what the experiment's models are trained for (:func:`example_dataset`)
+TASK = "regression"
+EXAMPLE_SECTION = "faithfulness"
+
+
+def example_section(cfg: Mapping) -> dict:
+    """The section the example explainer explains with, of the resolved esol section ``cfg``: the faithfulness section
+    over ``mc_samples`` and ``baseline`` of ``attribution`` (rule esol_faithfulness)."""
+    return study_section(cfg, EXAMPLE_SECTION, shared=("mc_samples", "baseline"))
+
+
+def example_model_kwargs(cfg: Mapping) -> dict:
+    """The data-dependent keywords esol's training adds to a model spec: one score per molecule."""
+    return {"n_out": 1}
+
+
+def example_explainer(model, cfg: Mapping, *, ctx: RunContext, methods: Sequence[str], mask_net=None) -> Explainer:
+    """:func:`explainer` of ``methods`` on ``model`` with the section the faithfulness study reads of the
+    resolved esol section ``cfg`` (graphs need no data; no mask network is trained: ``mask_net`` unused)."""
+    return explainer(model, dict(example_section(cfg), methods=list(methods)), ctx=ctx)
+
+
+def example_dataset(n: int, cfg: Mapping) -> list:
+    """``n`` labelled training examples of the resolved esol section ``cfg`` as ``training.fit`` takes them:
+    :func:`example_inputs` (seeded with ``n``) with random log S labels ``y``."""
+    graphs = example_inputs(n, cfg, seed=n)
+    for g, y in zip(graphs, example_labels(n, TASK)):
+        g.y = y.view(1, 1)
+    return graphs
+
+
+def example_targets(n: int, cfg: Mapping) -> None:
+    """The explained output of :func:`example_inputs`: the model's one score (``None``)."""
+    return None

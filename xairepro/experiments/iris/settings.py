@@ -11,16 +11,20 @@ SmoothGrad's noise relative to each flower's measurement range (the blog's ``Gau
 from __future__ import annotations
 
 from functools import partial
-from typing import Callable, Mapping, Optional
+from types import SimpleNamespace
+from typing import Callable, Mapping, Optional, Sequence
 
 import torch
 
 from ...context import RunContext
 from ...evaluation.units import FeatureUnit
+from ..examples import example_labels, study_section
 from ..explainer import Explainer
 from .data import IrisData
 
-__all__ = ["N_FEATURES", "example_inputs", "explainer", "settings", "unit"]
+__all__ = ["EXAMPLE_SECTION", "N_CLASSES", "N_FEATURES", "TASK", "example_dataset", "example_explainer",
+           "example_inputs", "example_model_kwargs", "example_section", "example_targets", "explainer",
+           "settings", "unit"]
 
 #: Sepal length and width, petal length and width (cm).
 N_FEATURES = 4
@@ -59,3 +63,41 @@ def explainer(model, cfg: Mapping, *, ctx: RunContext, data: IrisData, noise_mod
                                       output_fn=output_fn),
                      method_options=cfg.get("method_options") or {}, M=int(cfg["mc_samples"]),
                      aggregation=cfg.get("aggregate", "raw"), device=ctx.torch_device, seed=int(ctx.seed))
+
+
+#: the section :func:`example_section` is read from (a test's overrides go there)
+#: what the experiment's models are trained for (:func:`example_dataset`)
+TASK = "multiclass"
+EXAMPLE_SECTION = "faithfulness"
+#: setosa, versicolor, virginica
+N_CLASSES = 3
+
+
+def example_section(cfg: Mapping) -> dict:
+    """The section the example explainer explains with, of the resolved iris section ``cfg``: its faithfulness."""
+    return study_section(cfg, EXAMPLE_SECTION)
+
+
+def example_model_kwargs(cfg: Mapping) -> dict:
+    """The data-dependent keywords training adds to a model spec: the table's columns, one logit per species."""
+    return {"n_in": N_FEATURES, "n_out": N_CLASSES}
+
+
+def example_explainer(model, cfg: Mapping, *, ctx: RunContext, methods: Sequence[str], mask_net=None) -> Explainer:
+    """:func:`explainer` of ``methods`` on ``model`` with the section the faithfulness study reads of the
+    resolved iris section ``cfg`` (``attribution.noise_mode``), 150 random flowers as the data (no mask network
+    is trained: ``mask_net`` unused)."""
+    data = SimpleNamespace(x=example_inputs(150, cfg))
+    return explainer(model, dict(example_section(cfg), methods=list(methods)), ctx=ctx, data=data,
+                     noise_mode=cfg["attribution"].get("noise_mode", "relative"))
+
+
+def example_dataset(n: int, cfg: Mapping) -> torch.utils.data.TensorDataset:
+    """``n`` labelled training examples of the resolved iris section ``cfg`` as ``training.fit`` takes them:
+    :func:`example_inputs` and random species."""
+    return torch.utils.data.TensorDataset(example_inputs(n, cfg), example_labels(n, TASK, N_CLASSES))
+
+
+def example_targets(n: int, cfg: Mapping):
+    """The explained output of each of ``n`` :func:`example_inputs`: random species (seeded with ``n``)."""
+    return example_labels(n, TASK, N_CLASSES)

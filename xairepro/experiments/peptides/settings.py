@@ -35,11 +35,13 @@ from ...attribution import Explanation
 from ...context import RunContext
 from ...evaluation.units import TokenUnit
 from ...models.peptide_cnn import IdsToOneHot, ResidueRows
+from ..examples import example_labels, study_section
 from ..explainer import Explainer, Explanations, NotApplicable
 from .data import ALPHABET
 
-__all__ = ["PeptideExplainer", "RESIDUE", "UNIT", "example_inputs", "explainer", "residue_count", "settings",
-           "simplex_projection"]
+__all__ = ["EXAMPLE_BACKGROUND", "EXAMPLE_SECTION", "PeptideExplainer", "RESIDUE", "TASK", "UNIT",
+           "example_dataset", "example_explainer", "example_inputs", "example_model_kwargs",
+           "example_targets", "explainer", "onehot", "residue_count", "settings", "simplex_projection"]
 
 #: The unit of every peptide reading (the faithfulness schema's ``unit``).
 RESIDUE = "residue"
@@ -154,3 +156,48 @@ def explainer(model, cfg: Mapping, *, background: torch.Tensor, ctx: RunContext,
                             settings=lambda m: settings(m, cfg, background=background, ctx=ctx),
                             method_options=cfg.get("method_options") or {}, M=int(cfg[samples]),
                             device=background.device, seed=seed)
+
+
+#: the section :func:`example_section` is read from (a test's overrides go there)
+#: what the experiment's models are trained for (:func:`example_dataset`)
+TASK = "binary"
+EXAMPLE_SECTION = "faithfulness"
+#: random peptides of the example explainer's Shapley background
+EXAMPLE_BACKGROUND = 64
+
+
+def onehot(ids: torch.Tensor) -> torch.Tensor:
+    """Letter ids ``(N, L)`` as the data set's one-hot rows ``(N, L, A)`` (a removed residue, id ``A``: zeros)."""
+    return torch.nn.functional.one_hot(ids, len(ALPHABET) + 1)[..., :len(ALPHABET)].float()
+
+
+def example_section(cfg: Mapping) -> dict:
+    """The section the example explainer explains with, of the resolved peptides section ``cfg``: the faithfulness
+    section."""
+    return study_section(cfg, EXAMPLE_SECTION)
+
+
+def example_model_kwargs(cfg: Mapping) -> dict:
+    """The data-dependent keywords training adds to a model spec: the padded length of the peptides
+    (:func:`example_inputs`), the letters, one hemolytic logit."""
+    return {"length": int(example_inputs(1, cfg).shape[1]), "n_letters": len(ALPHABET), "n_out": 1}
+
+
+def example_explainer(model, cfg: Mapping, *, ctx: RunContext, methods: Sequence[str], mask_net=None) -> Explainer:
+    """:func:`explainer` of ``methods`` on ``model`` with the section the faithfulness study reads of the
+    resolved peptides section ``cfg`` (its ``samples``), seed 0, :data:`EXAMPLE_BACKGROUND` random peptides
+    as the background (no mask network is trained: ``mask_net`` unused)."""
+    background = onehot(example_inputs(EXAMPLE_BACKGROUND, cfg)).to(ctx.torch_device)
+    return explainer(model, example_section(cfg), background=background, ctx=ctx, seed=0,
+                     methods=methods)
+
+
+def example_dataset(n: int, cfg: Mapping) -> torch.utils.data.TensorDataset:
+    """``n`` labelled training examples of the resolved peptides section ``cfg`` as ``training.fit`` takes them:
+    the one-hot rows of :func:`example_inputs` and random 0/1 labels."""
+    return torch.utils.data.TensorDataset(onehot(example_inputs(n, cfg)), example_labels(n, TASK))
+
+
+def example_targets(n: int, cfg: Mapping):
+    """The explained output of each of ``n`` :func:`example_inputs`: the model's one score (``None``)."""
+    return None

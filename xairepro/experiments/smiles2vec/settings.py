@@ -12,17 +12,21 @@ with ``ctx.child(k)``'s seed.
 from __future__ import annotations
 
 from functools import partial
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Sequence
 
 import torch
 from torch import nn
 
 from ...context import RunContext
 from ...evaluation.units import TokenUnit
+from ..examples import example_labels, study_section
 from ..explainer import Explainer
-from .mask import rewire_mask_net
+from .data import PAD, UNK
+from .mask import SmilesMaskNet, rewire_mask_net
 
-__all__ = ["CHARACTER", "DepartureScore", "example_inputs", "explainer", "settings", "unit"]
+__all__ = ["CHARACTER", "DepartureScore", "ESOL_CHARACTERS", "EXAMPLE_SECTION", "TASK", "example_dataset",
+           "example_explainer", "example_inputs", "example_mask_net", "example_model_kwargs",
+           "example_targets", "explainer", "settings", "unit"]
 
 #: The unit of every SMILES2vec reading (the faithfulness schema's ``unit``).
 CHARACTER = "character"
@@ -79,3 +83,49 @@ def explainer(model, cfg: Mapping, *, ctx: RunContext, mask_net=None, methods: O
                      aggregation=cfg.get("aggregation", "raw"), score=score,
                      chunk=max(1, ctx.max_batch // max(n_steps + 2, M)), device=ctx.torch_device,
                      seed=lambda k: ctx.child(k).seed)
+
+
+#: the section :func:`example_section` is read from (a test's overrides go there)
+#: what the experiment's models are trained for (:func:`example_dataset`)
+TASK = "regression"
+EXAMPLE_SECTION = "faithfulness"
+#: the distinct characters of ESOL's canonical SMILES (sorted), which DeepChem's create_char_to_idx
+#: finds; featurize_esol appends <pad> and <unk>
+ESOL_CHARACTERS = "#()+-/1234567=BCFHINOPS[\\]clnors"
+
+
+def example_section(cfg: Mapping) -> dict:
+    """The section the example explainer explains with, of the resolved smiles2vec section ``cfg``: the faithfulness
+    section over ``attribution.baseline`` (the faithfulness study's)."""
+    return study_section(cfg, EXAMPLE_SECTION, shared=("baseline",))
+
+
+def example_model_kwargs(cfg: Mapping) -> dict:
+    """The data-dependent keywords training adds to a model spec (``train_smiles2vec``): ESOL's
+    vocabulary size and padding id, one predicted log S."""
+    vocab = sorted(ESOL_CHARACTERS) + [PAD, UNK]
+    return {"vocab_size": len(vocab), "pad_id": vocab.index(PAD), "n_out": 1}
+
+
+def example_mask_net(model, cfg: Mapping) -> SmilesMaskNet:
+    """The mask network of the resolved smiles2vec section ``cfg`` (its ``mask``) around ``model``, untrained."""
+    m = cfg["mask"]
+    return SmilesMaskNet(model, hidden=int(m["hidden"]), n_layers=int(m["n_layers"]),
+                         kernel_size=int(m["kernel_size"]), l1=float(m["l1"]), l2=float(m["l2"]))
+
+
+def example_explainer(model, cfg: Mapping, *, ctx: RunContext, methods: Sequence[str], mask_net=None) -> Explainer:
+    """:func:`explainer` of ``methods`` on ``model`` (with ``mask_net``) with the section the faithfulness
+    study reads of the resolved smiles2vec section ``cfg``."""
+    return explainer(model, example_section(cfg), ctx=ctx, mask_net=mask_net, methods=list(methods))
+
+
+def example_dataset(n: int, cfg: Mapping) -> torch.utils.data.TensorDataset:
+    """``n`` labelled training examples of the resolved smiles2vec section ``cfg`` as ``training.fit`` takes them:
+    :func:`example_inputs` and random log S labels."""
+    return torch.utils.data.TensorDataset(example_inputs(n, cfg), example_labels(n, TASK))
+
+
+def example_targets(n: int, cfg: Mapping):
+    """The explained output of each of ``n`` :func:`example_inputs`: the model's one score (``None``)."""
+    return None

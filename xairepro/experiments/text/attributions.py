@@ -24,14 +24,13 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 import torch
-from torch import nn
 
 from ...attribution import Explanation
 from ...context import RunContext
 from ...safe_io import atomic_torch_save, safe_torch_load
 from ..explainer import applicable
 from ..methods import not_applicable_rows
-from .data import PAD_ID, TextCache, TextInputs, decode
+from .data import PAD_ID, TextCache, TextInputs, decode, predicted_classes, select_reviews
 from .settings import UNIT, explainer
 from .words import per_word
 
@@ -42,19 +41,6 @@ __all__ = ["IG", "GRADIENT", "select_reviews", "predicted_classes", "word_attrib
 
 #: the two methods the completeness, saturation and Figures 9-10 outputs compare
 IG, GRADIENT = "integrated_gradients", "vanilla_grad"
-
-
-def select_reviews(cache: TextCache, n: int, seed: int) -> np.ndarray:
-    """``n`` test-review indices drawn at random (seeded), sorted."""
-    n = min(int(n), len(cache.test_ids))
-    return np.sort(np.random.default_rng(seed).choice(len(cache.test_ids), size=n, replace=False))
-
-
-@torch.no_grad()
-def predicted_classes(model: nn.Module, ids: torch.Tensor, batch: int = 256) -> torch.Tensor:
-    model.eval()
-    device = next(model.parameters()).device
-    return torch.cat([model(ids[i:i + batch].to(device)).argmax(1).cpu() for i in range(0, len(ids), batch)])
 
 
 def word_attribution_study(inputs: TextInputs, cfg: Mapping, *, ctx: RunContext) -> dict:

@@ -17,17 +17,21 @@ from typing import Any, Mapping, Optional, Sequence
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 
 from ...data.loaders import load_aclimdb, load_glove
+from ...evaluation.units import TokenUnit
 from ...safe_io import atomic_torch_save, safe_torch_load
 
 log = logging.getLogger(__name__)
 
 __all__ = ["PAD", "OOV", "PAD_ID", "OOV_ID", "TextCache", "TextInputs", "tokenize", "build_vocab", "encode",
-           "sample_reviews", "glove_matrix", "prepare", "load_cache", "decode"]
+           "sample_reviews", "glove_matrix", "prepare", "load_cache", "decode", "UNIT", "select_reviews", "predicted_classes"]
 
 PAD, OOV = "<pad>", "<oov>"
 PAD_ID, OOV_ID = 0, 1
+#: the unit of both text studies: a word, removed by replacing its token with padding
+UNIT = TokenUnit(pad_id=PAD_ID, name="word")
 _HTML_TAG = re.compile(r"<[^>]{0,40}>")
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*|[!?]")
 
@@ -192,3 +196,16 @@ def load_cache(path) -> TextCache:
     if not isinstance(obj, dict) or "train_ids" not in obj:
         raise ValueError(f"{path}: not a text token cache (written by xairepro.experiments.text.data.prepare)")
     return TextCache(**obj)
+
+
+def select_reviews(cache: TextCache, n: int, seed: int) -> np.ndarray:
+    """``n`` test-review indices drawn at random (seeded), sorted."""
+    n = min(int(n), len(cache.test_ids))
+    return np.sort(np.random.default_rng(seed).choice(len(cache.test_ids), size=n, replace=False))
+
+
+@torch.no_grad()
+def predicted_classes(model: nn.Module, ids: torch.Tensor, batch: int = 256) -> torch.Tensor:
+    model.eval()
+    device = next(model.parameters()).device
+    return torch.cat([model(ids[i:i + batch].to(device)).argmax(1).cpu() for i in range(0, len(ids), batch)])

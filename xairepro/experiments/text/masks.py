@@ -52,10 +52,9 @@ from ...context import RunContext
 from ...evaluation.faithfulness import faithfulness_study
 from ...models import build_model
 from ...training import train_mask_net
-from .data import PAD_ID, TextCache, TextInputs
+from .data import PAD_ID, UNIT, TextCache, TextInputs, predicted_classes, select_reviews
 from .mask_readout import (POLARITY_RATIO, mask_examples, masked_evaluation, normalised_entropy, polar_shares,
                            top_words, word_polarity)
-from .settings import UNIT
 
 log = logging.getLogger(__name__)
 
@@ -247,7 +246,6 @@ def load_mask_net(path, model: nn.Module, device="cpu") -> TextMaskNet:
 def _mask_aopc(net: TextMaskNet, model: nn.Module, cache: TextCache, cfg: Mapping, *, ctx: RunContext) -> dict:
     """Deletion AOPC and insertion AUC of the mask's word ranking on the reviews the attribution study
     explains (the same seeded selection and predicted classes), as the faithfulness study measures."""
-    from .attributions import predicted_classes, select_reviews
 
     idx = select_reviews(cache, cfg["n_reviews"], ctx.seed)
     ids = cache.test_ids[idx]

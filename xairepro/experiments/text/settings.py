@@ -29,15 +29,14 @@ from torch import nn
 
 from ...attribution import SoftmaxScore
 from ...context import RunContext
-from ...evaluation.units import TokenUnit
+from ..examples import example_labels, study_section
 from ..explainer import Explainer, slice_batches
-from .data import OOV_ID, PAD_ID
+from .data import OOV_ID, PAD_ID, UNIT  # noqa: F401 (UNIT: the studies' unit, defined with the data)
 from .words import trim_padding, word_samples
 
-__all__ = ["UNIT", "example_inputs", "explainer", "settings", "trimmed_batches"]
-
-#: the unit of both text studies: a word, removed by replacing its token with padding
-UNIT = TokenUnit(pad_id=PAD_ID, name="word")
+__all__ = ["EXAMPLE_SECTION", "TASK", "UNIT", "example_dataset", "example_explainer", "example_inputs",
+           "example_mask_net", "example_model_kwargs", "example_section", "example_targets", "explainer",
+           "settings", "trimmed_batches"]
 
 
 def settings(model: nn.Module, cfg: Mapping, *, max_batch: int, mask_net=None, keep_grads: bool = True) -> dict:
@@ -95,3 +94,51 @@ def example_inputs(n: int, cfg: Mapping, *, seed: int = 0) -> torch.Tensor:
     ids = torch.randint(OOV_ID, vocab + 2, (int(n), max_len), generator=gen)
     lengths = torch.randint(1, max_len + 1, (int(n), 1), generator=gen)
     return ids.masked_fill(torch.arange(max_len).view(1, -1) >= lengths, PAD_ID)
+
+
+#: the section :func:`example_section` is read from (a test's overrides go there)
+#: what the experiment's models are trained for (:func:`example_dataset`)
+TASK = "multiclass"
+EXAMPLE_SECTION = "attribution"
+
+
+def example_section(cfg: Mapping) -> dict:
+    """The section the example explainer explains with, of the resolved text section ``cfg``: ``text.attribution``,
+    which both text studies read."""
+    return study_section(cfg, EXAMPLE_SECTION)
+
+
+def example_model_kwargs(cfg: Mapping) -> dict:
+    """The data-dependent keywords training adds to a model spec (``classifier_kwargs``): the cache's
+    vocabulary, ``data.vocab_size`` most frequent words + padding + out-of-vocabulary, and the padding id."""
+    return {"vocab_size": int(cfg["data"]["vocab_size"]) + 2, "padding_idx": PAD_ID}
+
+
+def example_mask_net(model, cfg: Mapping):
+    """The mask network of the resolved text section ``cfg`` around ``model`` (its ``mask.head`` on the
+    BiGRU's outputs, the first of ``mask.readings``: the explained ``explanation_mask``), untrained."""
+    from ...models import build_model
+    from .masks import build_mask_net
+
+    m, spec = cfg["mask"], dict(cfg["mask"]["head"])
+    head = build_model(spec.pop("arch"), **spec, in_dim=2 * model.gru.hidden_size)
+    reading, weights = next(iter(m["readings"].items()))
+    return build_mask_net(reading, model, head, length=int(cfg["data"]["max_len"]), **weights)
+
+
+def example_explainer(model, cfg: Mapping, *, ctx: RunContext, methods: Sequence[str], mask_net=None) -> Explainer:
+    """:func:`explainer` of ``methods`` on ``model`` with ``text.attribution`` of the resolved text section
+    ``cfg``, for reviews of ``data.max_len`` tokens (:func:`example_inputs`)."""
+    return explainer(model, example_section(cfg), ctx=ctx, length=int(cfg["data"]["max_len"]),
+                     methods=methods, mask_net=mask_net)
+
+
+def example_dataset(n: int, cfg: Mapping) -> torch.utils.data.TensorDataset:
+    """``n`` labelled training examples of the resolved text section ``cfg`` as ``training.fit`` takes them:
+    :func:`example_inputs` and random sentiment labels."""
+    return torch.utils.data.TensorDataset(example_inputs(n, cfg), example_labels(n, TASK))
+
+
+def example_targets(n: int, cfg: Mapping):
+    """The explained output of each of ``n`` :func:`example_inputs`: random sentiments (seeded with ``n``)."""
+    return example_labels(n, TASK)

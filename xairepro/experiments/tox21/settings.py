@@ -11,15 +11,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 from functools import partial
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Sequence
 
 from ...attribution import accepted_options, method_class
 from ...context import RunContext
 from ...evaluation.units import AtomUnit
+from ..examples import example_labels, study_section
 from ..explainer import Explainer
 from ..graphs import atom_embedding, atom_unit, graph_explainer, random_graphs
 
-__all__ = ["example_inputs", "explainer", "settings", "takes_noise", "unit", "with_noise"]
+__all__ = ["EXAMPLE_SECTION", "TASK", "example_dataset", "example_explainer", "example_inputs",
+           "example_model_kwargs", "example_section", "example_targets", "explainer", "settings",
+           "takes_noise", "unit", "with_noise"]
 
 
 def settings(model, cfg: Mapping, *, ctx: RunContext) -> dict:
@@ -60,3 +63,40 @@ def unit(cfg: Mapping) -> AtomUnit:
 def example_inputs(n: int, cfg: Mapping, seed: int = 0) -> list:
     """``n`` random molecular graphs (the Tox21 models take any molecule; ``cfg`` sets no input shape)."""
     return random_graphs(n, seed=seed)
+
+
+#: the section :func:`example_section` is read from (a test's overrides go there)
+#: what the experiment's models are trained for (:func:`example_dataset`)
+TASK = "binary"
+EXAMPLE_SECTION = "faithfulness"
+
+
+def example_section(cfg: Mapping) -> dict:
+    """The section the example explainer explains with, of the resolved tox21 section ``cfg``: the faithfulness section
+    over ``attribution.mc_samples`` (rule tox21_faithfulness)."""
+    return study_section(cfg, EXAMPLE_SECTION, shared=("mc_samples",))
+
+
+def example_model_kwargs(cfg: Mapping) -> dict:
+    """The data-dependent keywords tox21's training adds to a model spec: one score per molecule."""
+    return {"n_out": 1}
+
+
+def example_explainer(model, cfg: Mapping, *, ctx: RunContext, methods: Sequence[str], mask_net=None) -> Explainer:
+    """:func:`explainer` of ``methods`` on ``model`` with the section the faithfulness study reads of the
+    resolved tox21 section ``cfg`` (graphs need no data; no mask network is trained: ``mask_net`` unused)."""
+    return explainer(model, dict(example_section(cfg), methods=list(methods)), ctx=ctx)
+
+
+def example_dataset(n: int, cfg: Mapping) -> list:
+    """``n`` labelled training examples of the resolved tox21 section ``cfg`` as ``training.fit`` takes them:
+    :func:`example_inputs` (seeded with ``n``) with random 0/1 labels ``y``."""
+    graphs = example_inputs(n, cfg, seed=n)
+    for g, y in zip(graphs, example_labels(n, TASK)):
+        g.y = y.view(1, 1)
+    return graphs
+
+
+def example_targets(n: int, cfg: Mapping) -> None:
+    """The explained output of :func:`example_inputs`: the model's one score (``None``)."""
+    return None

@@ -27,13 +27,16 @@ import torch
 
 from ...attribution import SoftmaxScore
 from ...context import RunContext
+from ...data.loaders import CIFAR10_CLASSES
 from ...evaluation.units import PixelUnit
+from ..examples import example_labels, study_section
 from ..explainer import Explainer
 from .data import to_float
-from .masks import rewire_mask_net
+from .masks import CifarMaskNet, rewire_mask_net
 
-__all__ = ["IMAGE_SHAPE", "UNIT", "background_images", "example_inputs", "explainer", "image_options", "settings",
-           "square_patches"]
+__all__ = ["EXAMPLE_SECTION", "IMAGE_SHAPE", "TASK", "UNIT", "background_images", "example_dataset",
+           "example_explainer", "example_inputs", "example_mask_net", "example_model_kwargs",
+           "example_section", "example_targets", "explainer", "image_options", "settings", "square_patches"]
 
 #: the unit of the faithfulness protocol: a pixel (all channels) set to the black baseline
 UNIT = PixelUnit(baseline=0.0)
@@ -108,3 +111,46 @@ def example_inputs(n: int, cfg: Mapping, *, seed: int = 0) -> torch.Tensor:
     """``n`` random images of the experiment's shape (``(n, 3, 32, 32)`` in [0, 1]; ``cfg``, the
     resolved ``vision`` section, does not change the shape of CIFAR-10)."""
     return torch.rand((int(n), *IMAGE_SHAPE), generator=torch.Generator().manual_seed(int(seed)))
+
+
+#: the section :func:`example_section` is read from (a test's overrides go there)
+#: what the experiment's models are trained for (:func:`example_dataset`)
+TASK = "multiclass"
+EXAMPLE_SECTION = "attribution"
+
+
+def example_section(cfg: Mapping) -> dict:
+    """The section the example explainer explains with, of the resolved vision section ``cfg``: the attribution section
+    over ``aopc`` (the aopc study reads its samples and options)."""
+    return study_section(cfg, EXAMPLE_SECTION, base="aopc", shared=tuple(cfg["aopc"]))
+
+
+def example_model_kwargs(cfg: Mapping) -> dict:
+    """The data-dependent keywords training adds to a model spec: one logit per CIFAR-10 class."""
+    return {"n_out": len(CIFAR10_CLASSES)}
+
+
+def example_mask_net(model, cfg: Mapping) -> CifarMaskNet:
+    """The mask network of the resolved vision section ``cfg`` (its ``mask``) around ``model``, untrained."""
+    m = cfg["mask"]
+    return CifarMaskNet(model, width=int(m["width"]), n_convs=int(m["n_convs"]), l2=float(m["l2"]))
+
+
+def example_explainer(model, cfg: Mapping, *, ctx: RunContext, methods: Sequence[str], mask_net=None) -> Explainer:
+    """:func:`explainer` of ``methods`` on ``model`` with the aopc study's section of the resolved vision
+    section ``cfg``, its Shapley background ``attribution.background`` random images (seed 2)."""
+    n = int(cfg["attribution"].get("background", 16))
+    background = example_inputs(n, cfg, seed=2).to(ctx.torch_device) if n else None
+    return explainer(model, example_section(cfg), ctx=ctx, methods=methods, mask_net=mask_net,
+                     background=background)
+
+
+def example_dataset(n: int, cfg: Mapping) -> torch.utils.data.TensorDataset:
+    """``n`` labelled training examples of the resolved vision section ``cfg`` as ``training.fit`` takes them:
+    :func:`example_inputs` and random class labels."""
+    return torch.utils.data.TensorDataset(example_inputs(n, cfg), example_labels(n, TASK, len(CIFAR10_CLASSES)))
+
+
+def example_targets(n: int, cfg: Mapping):
+    """The explained output of each of ``n`` :func:`example_inputs`: random classes (seeded with ``n``)."""
+    return example_labels(n, TASK, len(CIFAR10_CLASSES))
