@@ -240,6 +240,10 @@ def test_the_lists_of_builtin_names_equal_the_registries():
     assert sorted(BUILTIN_MODELS) == models
     assert list(BUILTIN_METHODS) == methods
     assert {n: sorted(o) for n, o in BUILTIN_OPTIONS.items()} == options
+    from xairepro.attribution import floor_methods
+    from xairepro.names import FLOOR_METHOD
+
+    assert floor_methods() == [FLOOR_METHOD]  # the one name the evaluation reads the floor's rows by
 
 
 def test_jobs_without_graphs_never_import_torch_geometric_and_tables_never_import_torch():

@@ -16,7 +16,8 @@ from xairepro.attribution import (Attribution, BayesGrad, Explanation, Explanati
                                   unknown_methods)
 from xairepro.attribution import registry
 from xairepro.attribution.explanation import pad_cat
-from xairepro.evaluation.faithfulness import RANDOM, faithfulness_curves, faithfulness_study, faithfulness_summary
+from xairepro.names import FLOOR_METHOD as RANDOM
+from xairepro.evaluation.faithfulness import faithfulness_curves, faithfulness_study, faithfulness_summary
 from xairepro.evaluation.units import AtomUnit, FeatureUnit
 
 from conftest import MLP, TOY_METHOD, GRUText, ToyGNN, graph_batch, mlp

@@ -28,6 +28,9 @@ BUILTIN_OPTIONS = {
     "explanation_mask": (*_COMMON, "mask_net"),
     "random": _COMMON,
 }
+#: The registered name of the faithfulness floor (the random order: ``is_floor``); tables are keyed by
+#: method name, so the evaluation reads the floor's rows by this one name.
+FLOOR_METHOD = "random"
 #: Keys of ``method_options.<method>`` every method takes besides its constructor options: its sample
 #: count and the elementwise reading of its attributions.
 READING_OPTIONS = ("M", "aggregation")

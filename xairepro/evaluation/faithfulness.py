@@ -28,10 +28,10 @@ import torch
 from .stats import paired_wilcoxon
 from .units import Unit
 
-__all__ = ["RANDOM", "faithfulness_curves", "faithfulness_study", "faithfulness_summary", "removal_masks",
+__all__ = ["faithfulness_curves", "faithfulness_study", "faithfulness_summary", "removal_masks",
            "score_sets"]
 
-RANDOM = "random"
+from ..names import FLOOR_METHOD
 MODES = ("deletion", "insertion")
 
 
@@ -140,7 +140,7 @@ def faithfulness_study(model, examples: Sequence, explanations: Mapping, unit: U
     return pd.DataFrame(per_example), pd.DataFrame(curve_rows)
 
 
-def faithfulness_summary(per_example: pd.DataFrame, metric: str = "deletion_aopc", floor: str = RANDOM) -> pd.DataFrame:
+def faithfulness_summary(per_example: pd.DataFrame, metric: str = "deletion_aopc", floor: str = FLOOR_METHOD) -> pd.DataFrame:
     """One row per method, ranked by mean ``metric`` (1 = most faithful): mean and standard error of
     both measures over examples, and paired Wilcoxon tests of each method against the top-ranked
     method and against the ``floor`` order (the random one)."""

@@ -29,12 +29,12 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..names import FLOOR_METHOD as FLOOR
 from .stats import paired_wilcoxon
 
-__all__ = ["BOOTSTRAP", "FLOOR", "bootstrap_cells", "holm", "leaderboard", "normalised", "pairwise_tests",
+__all__ = ["BOOTSTRAP", "bootstrap_cells", "holm", "leaderboard", "normalised", "pairwise_tests",
            "verdicts", "within_experiment_ranks"]
 
-FLOOR = "random"
 BOOTSTRAP = 1000
 KEY = ["experiment", "model", "replicate"]
 

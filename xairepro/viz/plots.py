@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from ..names import FLOOR_METHOD
+
 
 def measured_vs_predicted(y_true, y_pred, metrics: dict, title: str = "", ax=None,
                           units: str = "log solubility (mol/L)") -> plt.Axes:
@@ -54,11 +56,11 @@ def faithfulness_curves_plot(curves: pd.DataFrame, summary: pd.DataFrame, title:
         _, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     order = list(summary.sort_values("rank")["method"])
     aopc = summary.set_index("method")["deletion_aopc"]
-    palette = dict(zip([m for m in order if m != "random"], sns.color_palette("tab10", len(order))))
+    palette = dict(zip([m for m in order if m != FLOOR_METHOD], sns.color_palette("tab10", len(order))))
     for ax, mode in zip(axes, ("deletion", "insertion")):
         for method in order:
             c = curves[(curves["method"] == method) & (curves["mode"] == mode)].sort_values("fraction")
-            style = dict(color="0.4", ls="--") if method == "random" else dict(color=palette[method])
+            style = dict(color="0.4", ls="--") if method == FLOOR_METHOD else dict(color=palette[method])
             ax.plot(c["fraction"], c["mean"], label=f"{method} (AOPC {aopc[method]:.3g})", lw=1.6, **style)
         ax.set_xlabel(f"fraction of {unit} {'removed' if mode == 'deletion' else 'present'}, best-ranked first")
         ax.set_ylabel("model score")

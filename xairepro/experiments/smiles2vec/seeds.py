@@ -17,15 +17,16 @@ import pandas as pd
 import torch
 
 from ...context import RunContext
+from ...names import FLOOR_METHOD
 from .data import SmilesData
 from .explain import character_scores, selected_molecules, top3_summary, top3_table
 from .mask import SmilesMaskNet, mask_seed_context, masked_predictions, train_smiles2vec_mask
 from .settings import explainer
 
-__all__ = ["MASK_METHOD", "RANDOM_METHOD", "SEED_COLUMNS", "mask_seed_study", "mask_top3", "seeds_table"]
+__all__ = ["MASK_METHOD", "SEED_COLUMNS", "mask_seed_study", "mask_top3", "seeds_table"]
 
 #: The registered methods the per-seed top-3 compares: the trained mask, and a random order.
-MASK_METHOD, RANDOM_METHOD = "explanation_mask", "random"
+MASK_METHOD = "explanation_mask"
 SEED_COLUMNS = ["target", "seed", "run_seed", "n_test", "test_rmse", "test_masked_rmse", "test_fidelity_rmse",
                 "train_masked_rmse", "n_top3", "top3_accuracy", "random_top3_accuracy", "top3_fraction",
                 "random_top3_fraction"]
@@ -36,7 +37,7 @@ def mask_top3(net: SmilesMaskNet, data: SmilesData, split: str, attribution: Map
     """The top-3 summary (:func:`~.explain.top3_summary`) of the mask's weights and of a random
     order on the explanation study's molecules, read with ``attribution``'s ranking."""
     idx = selected_molecules(data, split, thresholds)
-    names = [MASK_METHOD, RANDOM_METHOD]
+    names = [MASK_METHOD, FLOOR_METHOD]
     explain = explainer(net.model.to(ctx.torch_device).eval(), attribution, ctx=ctx, mask_net=net, methods=names)
     results = explain.explain(torch.as_tensor(data.tokens[idx]))
     scores = character_scores(results, data, idx, explain.readings())
@@ -62,9 +63,9 @@ def mask_seed_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
     t3 = mask_top3(net, data, split, cfg["attribution"], cfg["top3"], ctx=run)
     metrics.update({"n_top3": int(t3.loc[MASK_METHOD, "n"]),
                     "top3_accuracy": float(t3.loc[MASK_METHOD, "top3_accuracy"]),
-                    "random_top3_accuracy": float(t3.loc[RANDOM_METHOD, "top3_accuracy"]),
+                    "random_top3_accuracy": float(t3.loc[FLOOR_METHOD, "top3_accuracy"]),
                     "top3_fraction": float(t3.loc[MASK_METHOD, "top3_fraction"]),
-                    "random_top3_fraction": float(t3.loc[RANDOM_METHOD, "top3_fraction"])})
+                    "random_top3_fraction": float(t3.loc[FLOOR_METHOD, "top3_fraction"])})
     return {"net": net, "history": history, "metrics": metrics}
 
 

@@ -6,6 +6,7 @@ from typing import Mapping
 
 import pandas as pd
 
+from ...names import FLOOR_METHOD
 from ...report.targets import reproduction_row, seed_summary
 from .mask_readout import TOP_K
 from .targets import READING_TARGETS
@@ -84,7 +85,7 @@ def reproduction_rows(metrics: Mapping, seeds: pd.DataFrame, stability: pd.DataF
         median_tail_share=tail, median_gradient_to_ig=ratio))
     main = faithfulness[faithfulness["model"] == model] if "model" in faithfulness else faithfulness
     ranking = " > ".join(f"{m} {a:.3f}" for m, a in zip(main["method"], main["deletion_aopc"]))
-    ig, grad, rnd = (_aopc(main, m) for m in ("integrated_gradients", "vanilla_grad", "random"))
+    ig, grad, rnd = (_aopc(main, m) for m in ("integrated_gradients", "vanilla_grad", FLOOR_METHOD))
     rows.append(reproduction_row(
         "counterfactuals.imdb.aopc_ranking", ranking, scale,
         f"deletion AOPC over {int(main['n_examples'].max())} reviews",
