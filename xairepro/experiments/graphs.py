@@ -33,7 +33,7 @@ from .suite import FaithfulnessSpec, SuiteResult, faithfulness_suite
 
 __all__ = ["ATOM", "CHUNK", "EMBEDDING_CHOICES", "GRAPH_MODALITY", "atom_embedding", "atom_scores", "atom_suite",
            "atom_table", "atom_unit", "graph_batches", "graph_explainer", "mc_dropout_predictions", "pool_curves", "pooled_summary",
-           "random_graphs", "with_spread_columns"]
+           "labelled_graphs", "random_graphs", "with_spread_columns"]
 
 #: The faithfulness schema's modality and unit of both graph experiments.
 GRAPH_MODALITY, ATOM = "molecular graph", "atom"
@@ -73,6 +73,17 @@ def graph_explainer(model, cfg: Mapping, settings: Callable, *, ctx: RunContext,
                      M=int(cfg["mc_samples"]), aggregation=cfg.get("aggregation", "raw"), chunk=CHUNK,
                      batches=graph_batches, device=ctx.torch_device, seed=int(ctx.seed if seed is None else seed),
                      label="graph attribution chunks")
+
+
+def labelled_graphs(n: int, task: str) -> list[Data]:
+    """``n`` random graphs (seeded with ``n``) with random labels ``y`` (1, 1) of a ``task``
+    (``regression``, ``binary``): what ``training.fit`` takes, for the graph experiments' examples."""
+    from .examples import example_labels
+
+    graphs = random_graphs(n, seed=n)
+    for g, y in zip(graphs, example_labels(n, task)):
+        g.y = y.view(1, 1)
+    return graphs
 
 
 def random_graphs(n: int, *, atoms: tuple[int, int] = (5, 30), seed: int = 0) -> list[Data]:

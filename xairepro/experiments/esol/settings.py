@@ -13,9 +13,9 @@ from typing import Mapping, Optional, Sequence
 
 from ...context import RunContext
 from ...evaluation.units import AtomUnit
-from ..examples import example_labels, study_section
+from ..examples import study_section
 from ..explainer import Explainer
-from ..graphs import atom_embedding, atom_unit, graph_explainer, random_graphs
+from ..graphs import atom_embedding, atom_unit, graph_explainer, labelled_graphs, random_graphs
 
 __all__ = ["EXAMPLE_SECTION", "TASK", "example_dataset", "example_explainer", "example_inputs",
            "example_model_kwargs", "example_section", "example_targets", "explainer", "settings", "unit"]
@@ -46,9 +46,9 @@ def explainer(model, cfg: Mapping, *, ctx: RunContext, seed: Optional[int] = Non
     return graph_explainer(model, cfg, partial(settings, cfg=cfg, ctx=ctx), ctx=ctx, seed=seed)
 
 
-#: the section :func:`example_section` is read from (a test's overrides go there)
 #: what the experiment's models are trained for (:func:`example_dataset`)
 TASK = "regression"
+#: the section :func:`example_section` is read from (a test's overrides go there)
 EXAMPLE_SECTION = "faithfulness"
 
 
@@ -72,10 +72,7 @@ def example_explainer(model, cfg: Mapping, *, ctx: RunContext, methods: Sequence
 def example_dataset(n: int, cfg: Mapping) -> list:
     """``n`` labelled training examples of the resolved esol section ``cfg`` as ``training.fit`` takes them:
     :func:`example_inputs` (seeded with ``n``) with random log S labels ``y``."""
-    graphs = example_inputs(n, cfg, seed=n)
-    for g, y in zip(graphs, example_labels(n, TASK)):
-        g.y = y.view(1, 1)
-    return graphs
+    return labelled_graphs(n, TASK)
 
 
 def example_targets(n: int, cfg: Mapping) -> None:

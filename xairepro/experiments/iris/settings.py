@@ -65,9 +65,9 @@ def explainer(model, cfg: Mapping, *, ctx: RunContext, data: IrisData, noise_mod
                      aggregation=cfg.get("aggregate", "raw"), device=ctx.torch_device, seed=int(ctx.seed))
 
 
-#: the section :func:`example_section` is read from (a test's overrides go there)
 #: what the experiment's models are trained for (:func:`example_dataset`)
 TASK = "multiclass"
+#: the section :func:`example_section` is read from (a test's overrides go there)
 EXAMPLE_SECTION = "faithfulness"
 #: setosa, versicolor, virginica
 N_CLASSES = 3

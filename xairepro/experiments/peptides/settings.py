@@ -158,9 +158,9 @@ def explainer(model, cfg: Mapping, *, background: torch.Tensor, ctx: RunContext,
                             device=background.device, seed=seed)
 
 
-#: the section :func:`example_section` is read from (a test's overrides go there)
 #: what the experiment's models are trained for (:func:`example_dataset`)
 TASK = "binary"
+#: the section :func:`example_section` is read from (a test's overrides go there)
 EXAMPLE_SECTION = "faithfulness"
 #: random peptides of the example explainer's Shapley background
 EXAMPLE_BACKGROUND = 64

@@ -85,9 +85,9 @@ def explainer(model, cfg: Mapping, *, ctx: RunContext, mask_net=None, methods: O
                      seed=lambda k: ctx.child(k).seed)
 
 
-#: the section :func:`example_section` is read from (a test's overrides go there)
 #: what the experiment's models are trained for (:func:`example_dataset`)
 TASK = "regression"
+#: the section :func:`example_section` is read from (a test's overrides go there)
 EXAMPLE_SECTION = "faithfulness"
 #: the distinct characters of ESOL's canonical SMILES (sorted), which DeepChem's create_char_to_idx
 #: finds; featurize_esol appends <pad> and <unk>

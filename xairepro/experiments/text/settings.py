@@ -96,9 +96,9 @@ def example_inputs(n: int, cfg: Mapping, *, seed: int = 0) -> torch.Tensor:
     return ids.masked_fill(torch.arange(max_len).view(1, -1) >= lengths, PAD_ID)
 
 
-#: the section :func:`example_section` is read from (a test's overrides go there)
 #: what the experiment's models are trained for (:func:`example_dataset`)
 TASK = "multiclass"
+#: the section :func:`example_section` is read from (a test's overrides go there)
 EXAMPLE_SECTION = "attribution"
 
 

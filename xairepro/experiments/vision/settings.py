@@ -113,9 +113,9 @@ def example_inputs(n: int, cfg: Mapping, *, seed: int = 0) -> torch.Tensor:
     return torch.rand((int(n), *IMAGE_SHAPE), generator=torch.Generator().manual_seed(int(seed)))
 
 
-#: the section :func:`example_section` is read from (a test's overrides go there)
 #: what the experiment's models are trained for (:func:`example_dataset`)
 TASK = "multiclass"
+#: the section :func:`example_section` is read from (a test's overrides go there)
 EXAMPLE_SECTION = "attribution"
 
 
