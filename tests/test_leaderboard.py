@@ -141,3 +141,69 @@ def test_display_cell_carries_interval_rank_sanity_and_seconds_or_the_reason():
     table = display_table(cells, skipped, rows).set_index("method")
     assert table.loc["bayesgrad", "esol"] == "0.50 [0.25, 0.75] #2 ✗ (1.25 s)"
     assert table.loc["shapley_sampling", "esol"] == "n/a: needs input features"
+
+
+def _aa_rows(rng, n_models, n_examples, between=0.179, within=0.391):
+    """Per-example rows of two methods with NO true difference: a model-level offset shared by all
+    examples of a model (sd ``between``) plus example noise (sd ``within``), as measured on the quick
+    Tox21 rows of the normalised difference."""
+    rows = []
+    for m in range(n_models):
+        offset = rng.normal(0, between)
+        for e in range(n_examples):
+            rows.append({"replicate": m, "example": e, "a": offset + rng.normal(0, within), "b": 0.0})
+    return pd.DataFrame(rows).set_index(["replicate", "example"])
+
+
+def test_model_level_test_pairs_model_means_and_keeps_its_false_positive_rate():
+    """A/A: two methods that do not differ, 200 simulated repetitions of 10 models x 40 examples. The
+    test over the models' means calls a difference in at most ~5% of them; the same rows tested as 400
+    independent pairs (the pooled test this replaces) call one in far more, so the check can fail."""
+    from xairepro.evaluation.stats import model_level_wilcoxon, paired_wilcoxon
+
+    rng = np.random.default_rng(0)
+    model_level, pooled = [], []
+    for _ in range(200):
+        wide = _aa_rows(rng, 10, 40)
+        res = model_level_wilcoxon(wide, "a", "b")
+        assert res["unit"] == "model" and res["n"] == 10 and res["n_examples"] == 400
+        model_level.append(res["pvalue"] < 0.05)
+        pooled.append(paired_wilcoxon(wide["a"].to_numpy(), wide["b"].to_numpy())["pvalue"] < 0.05)
+    assert np.mean(model_level) <= 0.075, np.mean(model_level)
+    assert np.mean(pooled) > 0.3, np.mean(pooled)
+    # one model: its examples are the pairs (a claim about that model only)
+    one = _aa_rows(np.random.default_rng(1), 1, 30)
+    res = model_level_wilcoxon(one, "a", "b")
+    assert res["unit"] == "example" and res["n"] == 30 and res["n_models"] == 1
+    # the pairs are the models' means: 3 models give the exact test's smallest p, 0.25, however many examples
+    three = _aa_rows(np.random.default_rng(2), 3, 500, between=0.0, within=0.01).assign(a=lambda t: t["a"] + 1.0)
+    res = model_level_wilcoxon(three, "a", "b")
+    assert res["n"] == 3 and res["pvalue"] == pytest.approx(0.25) and res["mean_diff"] == pytest.approx(1.0, abs=0.01)
+
+
+def test_summary_and_leaderboard_tests_of_several_models_are_model_level():
+    from xairepro.evaluation.faithfulness import faithfulness_summary
+    from xairepro.evaluation.leaderboard import pairwise_tests, verdicts
+
+    rows = []
+    rng = np.random.default_rng(3)
+    for rep in range(3):
+        for e in range(50):
+            base = rng.uniform(0, 1)
+            for method, aopc in (("bayesgrad", base + 0.5), ("smoothgrad", base + 0.3), ("random", base)):
+                rows.append({"experiment": "toy", "modality": "table", "unit": "feature", "model": "mlp",
+                             "replicate": rep, "method": method, "example": e, "deletion_aopc": aopc,
+                             "insertion_auc": aopc})
+    rows = pd.DataFrame(rows)
+    summary = faithfulness_summary(rows).set_index("method")
+    # bayesgrad beats smoothgrad on every one of the 150 examples, but only 3 models back the claim
+    assert (summary["test_unit"] == "model").all()
+    assert summary.loc["smoothgrad", "p_vs_best"] == pytest.approx(0.25)
+    tests = pairwise_tests(rows)
+    assert set(tests["unit"]) == {"model"} and set(tests["n"]) == {3} and set(tests["n_examples"]) == {150}
+    v = verdicts(rows, tests, against=("smoothgrad",), n_boot=50).iloc[0]
+    assert v["test_n"] == 3 and "not distinguishable" in v["verdict"] and "over 3 models" in v["verdict"]
+    # one model: the examples are the pairs, and the same difference is significant for that model
+    one = rows[rows["replicate"] == 0]
+    assert faithfulness_summary(one).set_index("method").loc["smoothgrad", "p_vs_best"] < 1e-6
+    assert set(pairwise_tests(one)["unit"]) == {"example"}

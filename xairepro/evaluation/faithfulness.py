@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .stats import paired_wilcoxon
+from .stats import model_level_wilcoxon
 from .units import Unit
 
 __all__ = ["faithfulness_curves", "faithfulness_study", "faithfulness_summary", "removal_masks",
@@ -142,23 +142,35 @@ def faithfulness_study(model, examples: Sequence, explanations: Mapping, unit: U
 
 def faithfulness_summary(per_example: pd.DataFrame, metric: str = "deletion_aopc", floor: str = FLOOR_METHOD) -> pd.DataFrame:
     """One row per method, ranked by mean ``metric`` (1 = most faithful): mean and standard error of
-    both measures over examples, and paired Wilcoxon tests of each method against the top-ranked
-    method and against the ``floor`` order (the random one)."""
-    wide = per_example.pivot_table(index="example", columns="method", values=metric)
-    ins = per_example.pivot_table(index="example", columns="method", values="insertion_auc")
+    both measures, and paired Wilcoxon tests of each method against the top-ranked method and against
+    the ``floor`` order (the random one).
+
+    Rows of several trained models (a ``replicate`` column with more than one value: ESOL's folds,
+    Tox21's subset models) are compared at the level of the models
+    (:func:`~.stats.model_level_wilcoxon`: each model's mean is one pair, ``n_models`` of them) and the
+    standard errors are over the models' means; with one model the examples are the pairs."""
+    index = ["replicate", "example"] if "replicate" in per_example else ["example"]
+    wide = per_example.pivot_table(index=index, columns="method", values=metric)
+    ins = per_example.pivot_table(index=index, columns="method", values="insertion_auc")
+    several = "replicate" in index and wide.index.get_level_values("replicate").nunique() > 1
+
+    def sem(table, method):
+        col = table[method].dropna()
+        return float((col.groupby(level="replicate").mean() if several else col).sem())
+
     means = wide.mean().sort_values(ascending=False)
     best = means.index[0]
     rows = []
     for rank, (method, mean) in enumerate(means.items(), start=1):
-        row = {"method": method, "rank": rank, metric: float(mean),
-               f"{metric}_sem": float(wide[method].sem()),
-               "insertion_auc": float(ins[method].mean()), "insertion_auc_sem": float(ins[method].sem()),
+        row = {"method": method, "rank": rank, metric: float(mean), f"{metric}_sem": sem(wide, method),
+               "insertion_auc": float(ins[method].mean()), "insertion_auc_sem": sem(ins, method),
                "n_examples": int(wide[method].notna().sum())}
         for other, label in ((best, "best"), (floor, "random")):
             if other in wide and other != method:
-                test = paired_wilcoxon(wide[method].to_numpy(), wide[other].to_numpy())
+                test = model_level_wilcoxon(wide, method, other)
                 row[f"diff_vs_{label}"], row[f"p_vs_{label}"] = test["mean_diff"], test["pvalue"]
             else:
                 row[f"diff_vs_{label}"], row[f"p_vs_{label}"] = 0.0, float("nan")
+        row["test_unit"] = "model" if several else "example"
         rows.append(row)
     return pd.DataFrame(rows)

@@ -11,14 +11,15 @@ within each (experiment, model, replicate), means over its examples. The best or
 example is the best of every method's order on that example (an oracle over the methods), so 0 is
 the random order, 1 would be a method that is best on every example, and a negative score is worse
 than random; the best single method scores below 1 and keeps an honest interval. Per example the
-same affine map applies, so the cell's mean score is the mean of per-example scores, and paired
-tests compare methods example by example.
+same affine map applies, so the cell's mean score is the mean of per-example scores.
 
 Per cell (experiment, method): the mean score and a 95% bootstrap interval that resamples
 replicates (models, folds, seeds: Tox21's subset models, ESOL's folds) and, within each, examples,
 recomputing the normalisation in every resample. Within an experiment, a method's rank is 1 plus the
-number of methods that beat it in a paired Wilcoxon test over shared examples, Holm-corrected over
-all pairs of that experiment (ties are methods no test separates). Across experiments, the mean of
+number of methods that beat it in a paired Wilcoxon test, Holm-corrected over all pairs of that
+experiment (ties are methods no test separates). The test's unit is a trained model: over the
+replicate models' means where an experiment has several, over one model's examples where it has one
+(a claim about that model only); examples of different models are never pooled as independent. Across experiments, the mean of
 each method's within-experiment ordinal rank, with its bootstrap interval. The module returns
 numbers and never draws.
 """
@@ -30,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..names import FLOOR_METHOD as FLOOR
-from .stats import paired_wilcoxon
+from .stats import model_level_wilcoxon
 
 __all__ = ["BOOTSTRAP", "bootstrap_cells", "holm", "leaderboard", "normalised", "pairwise_tests",
            "verdicts", "within_experiment_ranks"]
@@ -149,9 +150,12 @@ def bootstrap_cells(rows: pd.DataFrame, *, metric: str = "deletion_aopc", n_boot
 
 
 def pairwise_tests(rows: pd.DataFrame, metric: str = "deletion_aopc") -> pd.DataFrame:
-    """Paired Wilcoxon tests of the normalised score between every two methods of each experiment, over
-    the (replicate, example) pairs both have (each on its own cell's model), Holm-adjusted within the
-    experiment."""
+    """Paired Wilcoxon tests of the normalised score between every two methods of each experiment (each
+    on its own cell's model), Holm-adjusted within the experiment. The trained model is the unit of
+    evidence (:func:`~.stats.model_level_wilcoxon`): where an experiment has several replicate models,
+    each model's mean over the examples both methods have is one pair (``n`` = models, ``unit`` =
+    ``model``); with one model, its examples (``unit`` = ``example``: a claim about that model only).
+    Examples of different models are never pooled as independent."""
     norm = normalised(rows, metric)
     main = main_models(rows)
     out = []
@@ -165,14 +169,16 @@ def pairwise_tests(rows: pd.DataFrame, metric: str = "deletion_aopc") -> pd.Data
                 both = wide[[a, b]].dropna()
                 if len(both) < 2:
                     continue
-                res = paired_wilcoxon(both[a].to_numpy(), both[b].to_numpy())
-                tests.append({"experiment": exp, "method_a": a, "method_b": b, "n": res["n"],
-                              "mean_diff": res["mean_diff"], "pvalue": res["pvalue"]})
+                res = model_level_wilcoxon(both, a, b)
+                tests.append({"experiment": exp, "method_a": a, "method_b": b, "n": res["n"], "unit": res["unit"],
+                              "n_examples": res["n_examples"], "mean_diff": res["mean_diff"],
+                              "pvalue": res["pvalue"]})
         adj = holm([t["pvalue"] for t in tests])
         for t, p in zip(tests, adj):
             t["p_holm"] = float(p)
         out += tests
-    return pd.DataFrame(out, columns=["experiment", "method_a", "method_b", "n", "mean_diff", "pvalue", "p_holm"])
+    return pd.DataFrame(out, columns=["experiment", "method_a", "method_b", "n", "unit", "n_examples", "mean_diff",
+                                      "pvalue", "p_holm"])
 
 
 def within_experiment_ranks(cells: pd.DataFrame, tests: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
@@ -247,6 +253,9 @@ def verdicts(rows: pd.DataFrame, tests: pd.DataFrame, *, method: str = "bayesgra
             t = tests[(tests["experiment"] == exp) & (tests["method_a"].isin([method, other]))
                       & (tests["method_b"].isin([method, other]))]
             p = float(t["p_holm"].iloc[0]) if len(t) else np.nan
+            n_test = int(t["n"].iloc[0]) if len(t) else 0
+            unit = (f"{n_test} models" if len(t) and t["unit"].iloc[0] == "model"
+                    else f"{n_test} examples of one model")
             models = f"{main.get((exp, method))} vs {main.get((exp, other))}"
             if p < alpha and diff > 0:
                 word = "more faithful than"
@@ -255,9 +264,10 @@ def verdicts(rows: pd.DataFrame, tests: pd.DataFrame, *, method: str = "bayesgra
             else:
                 word = "not distinguishable from"
             out.append({"experiment": exp, "modality": modality, "versus": other, "diff": diff, "diff_lo": lo,
-                        "diff_hi": hi, "n": n, "p_holm": p, "models": models,
+                        "diff_hi": hi, "n": n, "p_holm": p, "test_n": n_test, "models": models,
                         "verdict": f"{method} is {word} {other} on {exp} ({modality}): normalised score "
-                                   f"{diff:+.3f} [{lo:+.3f}, {hi:+.3f}], Holm p = {p:.2g}, n = {n} ({models})"})
+                                   f"{diff:+.3f} [{lo:+.3f}, {hi:+.3f}], Holm p = {p:.2g} over {unit} "
+                                   f"({n} examples; {models})"})
     return pd.DataFrame(out)
 
 

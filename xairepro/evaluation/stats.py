@@ -1,11 +1,16 @@
-"""Paired statistics shared by every evaluation (methods compared on the same models or examples)."""
+"""Paired statistics shared by every evaluation (methods compared on the same models or examples).
+
+The unit of evidence for "method A beats method B" is a trained model: examples explained by
+different models are not independent draws (a model-level effect moves all of a model's examples
+together), so :func:`model_level_wilcoxon` never pools them; it pairs the models' means.
+"""
 from __future__ import annotations
 
 from typing import Sequence
 
 import numpy as np
 
-__all__ = ["paired_wilcoxon"]
+__all__ = ["model_level_wilcoxon", "paired_wilcoxon"]
 
 
 def paired_wilcoxon(a: Sequence[float], b: Sequence[float]) -> dict:
@@ -24,4 +29,25 @@ def paired_wilcoxon(a: Sequence[float], b: Sequence[float]) -> dict:
     else:
         res = wilcoxon(a, b, alternative="two-sided")
         out.update(statistic=float(res.statistic), pvalue=float(res.pvalue))
+    return out
+
+
+def model_level_wilcoxon(wide, a: str, b: str, model: str = "replicate") -> dict:
+    """:func:`paired_wilcoxon` of columns ``a`` vs ``b`` of ``wide`` (one row per example, indexed by
+    ``model`` and the example, or by the example alone) with the trained model as the unit: over
+    several models, each model's mean over the examples both methods have is one pair (``n`` =
+    models); with one model, its examples are the pairs (a claim about that model only). Adds
+    ``unit`` (``"model"`` or ``"example"``), ``n_models`` and ``n_examples``."""
+    both = wide[[a, b]].dropna()
+    names = list(both.index.names)
+    models = both.index.get_level_values(model) if model in names else None
+    n_models = int(models.nunique()) if models is not None else 1
+    if n_models > 1:
+        means = both.groupby(level=model).mean()
+        out = paired_wilcoxon(means[a].to_numpy(), means[b].to_numpy())
+        out["unit"] = "model"
+    else:
+        out = paired_wilcoxon(both[a].to_numpy(), both[b].to_numpy())
+        out["unit"] = "example"
+    out.update(n_models=n_models, n_examples=int(len(both)))
     return out

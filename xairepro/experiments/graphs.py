@@ -187,8 +187,7 @@ def pool_curves(curves: pd.DataFrame) -> pd.DataFrame:
 
 
 def pooled_summary(per_example: pd.DataFrame) -> pd.DataFrame:
-    """:func:`~xairepro.evaluation.faithfulness.faithfulness_summary` over every replicate: an example
-    is a (replicate, example) pair, so the paired tests compare methods on the same molecule explained
-    by the same model."""
-    keyed = per_example.assign(example=per_example["replicate"].astype(str) + ":" + per_example["example"].astype(str))
-    return faithfulness_summary(keyed).assign(n_replicates=per_example["replicate"].nunique())
+    """:func:`~xairepro.evaluation.faithfulness.faithfulness_summary` over every replicate (fold or
+    subset model): the means over all molecules, the paired tests over the models' means (a trained
+    model is the unit of evidence, never a molecule of several models)."""
+    return faithfulness_summary(per_example).assign(n_replicates=per_example["replicate"].nunique())
