@@ -6,7 +6,8 @@
   in-image 8-neighbours (weight 1/6 for the 4 edge neighbours, 1/12 for the 4 corners), known
   neighbours entering with their values. That is one sparse, symmetric positive definite system per
   image (a weighted graph Laplacian on the removed pixels plus the weights towards known pixels on
-  the diagonal); the systems of a batch are one block-diagonal system, solved once for all channels.
+  the diagonal); the systems of a batch are one banded system (half-width W + 1 in row-major order),
+  solved by one banded Cholesky factorisation for all channels.
   An image with every pixel removed has no known neighbour to interpolate from (the system is
   singular): its pixels take ``empty`` instead.
 * :func:`gaussian_blur`: a separable Gaussian blur with reflected borders.
@@ -19,8 +20,7 @@ from typing import Optional
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.sparse import coo_matrix
-from scipy.sparse.linalg import spsolve
+from scipy.linalg import solveh_banded
 
 __all__ = ["NEIGHBOUR_WEIGHTS", "gaussian_blur", "linear_imputation"]
 
@@ -30,24 +30,24 @@ NEIGHBOUR_WEIGHTS = (((1, 1), 1 / 12), ((0, 1), 1 / 6), ((-1, 1), 1 / 12), ((1, 
 
 
 def linear_imputation(images: np.ndarray, removed: np.ndarray, empty: Optional[np.ndarray] = None) -> np.ndarray:
-    """``images`` ``(K, C, H, W)`` with the pixels where ``removed`` ``(K, H, W)`` is true replaced by
-    the solution of ROAD's neighbour-average equations (float64; channels share the system).
+    """The values ``(n_removed, C)`` (float64) of the pixels where ``removed`` ``(K, H, W)`` is true, in
+    row-major order (``images`` ``(K, C, H, W)`` at ``removed``'s true entries, ``np.nonzero`` order), from
+    ROAD's neighbour-average equations; the channels share the system.
 
     ``empty``: the value ``(C,)`` (or a scalar) of the pixels of an image whose every pixel is removed
     (default 0)."""
-    images = np.asarray(images, dtype=np.float64)
     removed = np.asarray(removed, dtype=bool)
     K, C, H, W = images.shape
     if removed.shape != (K, H, W):
         raise ValueError(f"linear_imputation: masks of shape {removed.shape} for images {images.shape}")
-    out = images.copy()
+    flat = removed.reshape(-1)
+    out = np.zeros((int(flat.sum()), C))
     whole = removed.reshape(K, -1).all(1)
     if whole.any():
         fill = np.zeros(C) if empty is None else np.broadcast_to(np.asarray(empty, dtype=np.float64), (C,))
-        out[whole] = fill.reshape(1, C, 1, 1)
-    solve = removed & ~whole[:, None, None]
-    flat = solve.reshape(-1)
-    unknown = np.flatnonzero(flat)
+        out[np.repeat(whole, removed.reshape(K, -1).sum(1))] = fill
+    solve = (removed & ~whole[:, None, None]).reshape(-1)
+    unknown = np.flatnonzero(solve)
     n = len(unknown)
     if n == 0:
         return out
@@ -55,30 +55,27 @@ def linear_imputation(images: np.ndarray, removed: np.ndarray, empty: Optional[n
     variable[unknown] = np.arange(n)
     k, rest = np.divmod(unknown, H * W)
     i, j = np.divmod(rest, W)
-    values = images.transpose(0, 2, 3, 1).reshape(-1, C)
-    diagonal = np.zeros(n)
+    # the system in lower banded form: row-major unknowns are at most W + 1 apart from their neighbours
+    # (copies follow each other), so the block-diagonal system is one band of half-width W + 1
+    band = np.zeros((W + 2, n))
     rhs = np.zeros((n, C))
-    rows, cols, weights = [], [], []
     for (di, dj), w in NEIGHBOUR_WEIGHTS:
         ii, jj = i + di, j + dj
         inside = (ii >= 0) & (ii < H) & (jj >= 0) & (jj < W)
         eq = np.flatnonzero(inside)
         neighbour = k[eq] * H * W + ii[eq] * W + jj[eq]
-        diagonal[eq] += w
-        is_unknown = flat[neighbour]
-        rows.append(eq[is_unknown])
-        cols.append(variable[neighbour[is_unknown]])
-        weights.append(np.full(int(is_unknown.sum()), -w))
-        known = eq[~is_unknown]
-        np.add.at(rhs, known, w * values[neighbour[~is_unknown]])
-    rows.append(np.arange(n))
-    cols.append(np.arange(n))
-    weights.append(diagonal)
-    system = coo_matrix((np.concatenate(weights), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)).tocsc()
-    solution = spsolve(system, rhs).reshape(n, C)
-    channels_last = out.transpose(0, 2, 3, 1).reshape(-1, C)  # a copy: the transpose is not contiguous
-    channels_last[unknown] = solution
-    return channels_last.reshape(K, H, W, C).transpose(0, 3, 1, 2).copy()
+        band[0, eq] += w
+        is_unknown = solve[neighbour]
+        row, col = eq[is_unknown], variable[neighbour[is_unknown]]
+        below = row > col
+        band[row[below] - col[below], col[below]] = -w
+        known = ~is_unknown
+        nk, nrest = np.divmod(neighbour[known], H * W)
+        ni, nj = np.divmod(nrest, W)
+        np.add.at(rhs, eq[known], w * np.asarray(images[nk, :, ni, nj], dtype=np.float64))
+    solved = np.isin(np.flatnonzero(flat), unknown, assume_unique=True)
+    out[solved] = solveh_banded(band, rhs, lower=True, check_finite=False)
+    return out
 
 
 def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:

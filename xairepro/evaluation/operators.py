@@ -265,13 +265,15 @@ class NoisyLinearImputation(_Stochastic, PixelOperator):
         self.mean_colour = None if mean_colour is None else np.asarray(mean_colour, dtype=np.float64).reshape(-1)
 
     def fill(self, images, removed, keys):
-        imputed = linear_imputation(images.detach().cpu().double().numpy(), removed.cpu().numpy(), self.mean_colour)
-        out = torch.as_tensor(imputed, dtype=images.dtype, device=images.device)
+        values = linear_imputation(images.detach().cpu().numpy(), removed.cpu().numpy(), self.mean_colour)
+        values = torch.as_tensor(values)
         if self.noise:
             shape = tuple(images.shape[1:])
             noise = _per_example(keys, lambda g: torch.randn(shape, generator=g, dtype=torch.float64))
-            out = out + (self.noise * noise).to(images.dtype).to(images.device) * removed.unsqueeze(1)
-        return torch.where(removed.unsqueeze(1), out, images)
+            values = values + self.noise * noise.permute(0, 2, 3, 1)[removed.cpu()]
+        filled = images.permute(0, 2, 3, 1).clone()
+        filled[removed] = values.to(images.device, images.dtype)
+        return filled.permute(0, 3, 1, 2)
 
 
 # ---------------------------------------------------------------------------------------- tokens
