@@ -174,6 +174,9 @@ def test_token_draws_come_from_the_training_symbols_are_seeded_and_independent_o
     assert torch.equal(both[1], alone[0])                             # the same draw however batched
     assert torch.equal(both[2].long(), a)                             # nothing removed: unchanged
     assert torch.equal(unit.forward_removed(Echo(), [a], [every]), alone)   # rerun: the same
+    wide = bind_operator(TokenUnit(pad_id=0), "draw", {"frequencies": torch.ones(50)})
+    batched = wide.forward_removed(Echo(), [b, a], [torch.ones(1, 3, dtype=torch.bool), every])
+    assert torch.equal(batched[1], wide.forward_removed(Echo(), [a], [every])[0])
     other = bind_operator(TokenUnit(pad_id=0), "draw", {"frequencies": torch.ones(50)}, seed=1)
     first = bind_operator(TokenUnit(pad_id=0), "draw", {"frequencies": torch.ones(50)}, seed=0)
     assert not torch.equal(other.forward_removed(Echo(), [a], [every]), first.forward_removed(Echo(), [a], [every]))
