@@ -323,6 +323,8 @@ class TokenDeletion(TokenOperator):
     """A removed token is taken out: the tokens after it shift left, the unit's padding fills the end
     (a review gets shorter, a peptide loses a residue)."""
 
+    in_distribution = True
+
     def replace(self, unit, tokens, removed, keys):
         order = torch.argsort(removed.long(), dim=1, stable=True)    # kept tokens first, in order
         shifted = tokens.gather(1, order)
