@@ -10,7 +10,7 @@ from xairepro.data.featurize import graphs_from_smiles
 from xairepro.evaluation.faithfulness import faithfulness_curves
 from xairepro.evaluation.imputation import NEIGHBOUR_WEIGHTS, gaussian_blur, linear_imputation
 from xairepro.evaluation.operators import (PixelOperator, UNIT_KINDS, bind_operator, bind_operators, create_operator,
-                                           operator_names, register_operator, symbol_frequencies)
+                                           describe_operators, operator_names, register_operator, symbol_frequencies)
 from xairepro.evaluation.units import AtomUnit, FeatureUnit, PixelUnit, TokenUnit
 
 
@@ -36,6 +36,10 @@ def test_every_unit_kind_has_three_operators_one_in_distribution():
     assert set(operator_names("token")) >= {"baseline", "oov", "draw", "delete"}
     assert set(operator_names("atom")) >= {"baseline", "mean_embedding", "delete"}
     assert set(operator_names("feature")) >= {"baseline", "mean", "draw"}
+    rows = {(r["unit"], r["operator"]): r for r in describe_operators()}
+    assert rows[("pixel", "road")]["in_distribution"] and not rows[("pixel", "baseline")]["in_distribution"]
+    assert rows[("token", "delete")]["description"].startswith("A removed token is taken out: the tokens after it")
+    assert [r["operator"] for r in describe_operators("atom")] == ["baseline", "delete", "mean_embedding"]
 
 
 # ------------------------------------------------------------------- the baseline is the old removal
@@ -338,7 +342,8 @@ def test_road_noise_is_seeded_per_image_and_an_all_removed_image_takes_the_mean_
     colour = [0.2, 0.4, 0.6]
     whole = bind_operator(PixelUnit(), "road", {"mean_colour": colour}, noise=0.0).forward_removed(
         Echo(), [image], [torch.ones(1, 36, dtype=torch.bool)]).view(3, 36)
-    torch.testing.assert_close(whole, torch.tensor(colour, dtype=torch.float64).view(3, 1).expand(3, 36).float().double())
+    want = torch.tensor(colour).view(3, 1).expand(3, 36).double()          # float32 images: the colour in float32
+    torch.testing.assert_close(whole, want)
 
 
 # ------------------------------------------------------------------------- registry, binding, errors

@@ -46,7 +46,8 @@ from ..attribution import replace_layer
 from .imputation import gaussian_blur, linear_imputation
 
 __all__ = ["AtomEmbeddingOperator", "FeatureOperator", "Operator", "PixelOperator", "TokenOperator", "UNIT_KINDS",
-           "bind_operator", "bind_operators", "create_operator", "example_seed", "operator_class", "operator_names",
+           "bind_operator", "bind_operators", "create_operator", "describe_operators", "example_seed", "operator_class",
+           "operator_names",
            "register_operator", "symbol_frequencies"]
 
 #: The unit kinds an operator applies to (a :class:`~.units.Unit`'s ``kind``).
@@ -108,6 +109,18 @@ def operator_class(name: str, unit: str) -> type:
                          f"{', '.join(operator_names(unit)) or 'none'}") from None
 
 
+def describe_operators(unit: Optional[str] = None) -> list[dict]:
+    """One row per registered operator (of one unit kind, or of all): ``unit``, ``operator``,
+    ``in_distribution`` and ``description`` (the first line of its docstring), for tables and pages."""
+    rows = []
+    for (name, kind), cls in sorted(_REGISTRY.items(), key=lambda item: (item[0][1], item[0][0])):
+        if unit is None or kind == unit:
+            doc = (cls.__doc__ or "").strip().split("\n\n")[0]
+            rows.append({"unit": kind, "operator": name, "in_distribution": bool(cls.in_distribution),
+                         "description": " ".join(doc.split())})
+    return rows
+
+
 def create_operator(name: str, unit: str, statistics: Optional[Mapping] = None, **params) -> Operator:
     """The operator ``name`` for ``unit`` units, built from the entries of ``statistics`` (an
     experiment's training statistics) and ``params`` its constructor names; raises naming what a
@@ -115,7 +128,8 @@ def create_operator(name: str, unit: str, statistics: Optional[Mapping] = None, 
     cls = operator_class(name, unit)
     given = {**dict(statistics or {}), **params}
     signature = inspect.signature(cls.__init__)
-    accepted = [p for p in list(signature.parameters.values())[1:] if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    accepted = [p for p in list(signature.parameters.values())[1:]
+                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     missing = [p.name for p in accepted if p.default is p.empty and p.name not in given]
     if missing:
         raise ValueError(f"operator {name!r} ({unit} units) needs {missing}; the statistics given hold "
@@ -227,7 +241,10 @@ class PixelBaseline(PixelOperator):
 
     def fill(self, images, removed, keys):
         value = torch.as_tensor(self.value, dtype=images.dtype, device=images.device)
-        filled = torch.full_like(images, float(value)) if value.dim() == 0 else value.view(1, -1, 1, 1).expand_as(images)
+        if value.dim() == 0:
+            filled = torch.full_like(images, float(value))
+        else:
+            filled = value.view(1, -1, 1, 1).expand_as(images)
         return torch.where(removed.unsqueeze(1), filled, images)
 
 
