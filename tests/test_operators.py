@@ -276,6 +276,18 @@ def test_road_imputation_satisfies_the_neighbour_average_equations_without_noise
     assert _residual(wrong.astype(np.float64), removed[0]) > 1e-2
 
 
+def test_road_imputation_solves_in_runs_of_whole_images_as_in_one(monkeypatch):
+    import xairepro.evaluation.imputation as imputation
+
+    rng = np.random.default_rng(4)
+    images = rng.random((7, 2, 6, 5))
+    removed = rng.random((7, 6, 5)) < np.array([0.9, 0.0, 0.5, 1.0, 0.2, 0.97, 0.6])[:, None, None]
+    whole = linear_imputation(images, removed)
+    for chunk in (1, 20, 45):          # below one image's unknowns, about one image, a few images
+        monkeypatch.setattr(imputation, "CHUNK", chunk)
+        np.testing.assert_allclose(linear_imputation(images, removed), whole, rtol=0, atol=1e-13)
+
+
 def test_road_imputation_equals_quantus_noisy_linear_imputation_without_noise():
     """Compared: the imputed images of Quantus 0.6's ``noisy_linear_imputation`` (what its ``ROAD``
     metric calls) with ``noise=0`` and ours, on 4 random 3-channel 12x10 images with 5% to 90% of the

@@ -22,11 +22,13 @@ import torch
 import torch.nn.functional as F
 from scipy.linalg import solveh_banded
 
-__all__ = ["NEIGHBOUR_WEIGHTS", "gaussian_blur", "linear_imputation"]
+__all__ = ["CHUNK", "NEIGHBOUR_WEIGHTS", "gaussian_blur", "linear_imputation"]
 
 #: ROAD's neighbour weights: ((row offset, column offset), weight); they sum to 1.
 NEIGHBOUR_WEIGHTS = (((1, 1), 1 / 12), ((0, 1), 1 / 6), ((-1, 1), 1 / 12), ((1, -1), 1 / 12),
                      ((0, -1), 1 / 6), ((-1, -1), 1 / 12), ((1, 0), 1 / 6), ((-1, 0), 1 / 6))
+#: unknowns per banded solve (whole images; a single image that holds more is solved alone)
+CHUNK = 16384
 
 
 def linear_imputation(images: np.ndarray, removed: np.ndarray, empty: Optional[np.ndarray] = None) -> np.ndarray:
@@ -35,11 +37,27 @@ def linear_imputation(images: np.ndarray, removed: np.ndarray, empty: Optional[n
     ROAD's neighbour-average equations; the channels share the system.
 
     ``empty``: the value ``(C,)`` (or a scalar) of the pixels of an image whose every pixel is removed
-    (default 0)."""
+    (default 0). The images' systems are independent: they are solved in runs of whole images of at
+    most :data:`CHUNK` unknowns, whose band stays in cache."""
     removed = np.asarray(removed, dtype=bool)
     K, C, H, W = images.shape
     if removed.shape != (K, H, W):
         raise ValueError(f"linear_imputation: masks of shape {removed.shape} for images {images.shape}")
+    counts = removed.reshape(K, -1).sum(1)
+    parts, start = [np.zeros((0, C))], 0
+    while start < K:
+        stop, total = start + 1, int(counts[start])
+        while stop < K and total + counts[stop] <= CHUNK:
+            total += int(counts[stop])
+            stop += 1
+        parts.append(_impute(images[start:stop], removed[start:stop], empty))
+        start = stop
+    return np.concatenate(parts)
+
+
+def _impute(images: np.ndarray, removed: np.ndarray, empty) -> np.ndarray:
+    """:func:`linear_imputation` of one run of images, as one banded system."""
+    K, C, H, W = images.shape
     flat = removed.reshape(-1)
     out = np.zeros((int(flat.sum()), C))
     whole = removed.reshape(K, -1).all(1)
@@ -56,7 +74,7 @@ def linear_imputation(images: np.ndarray, removed: np.ndarray, empty: Optional[n
     k, rest = np.divmod(unknown, H * W)
     i, j = np.divmod(rest, W)
     # the system in lower banded form: row-major unknowns are at most W + 1 apart from their neighbours
-    # (copies follow each other), so the block-diagonal system is one band of half-width W + 1
+    # (images follow each other), so the block-diagonal system is one band of half-width W + 1
     band = np.zeros((W + 2, n))
     rhs = np.zeros((n, C))
     for (di, dj), w in NEIGHBOUR_WEIGHTS:
@@ -72,9 +90,9 @@ def linear_imputation(images: np.ndarray, removed: np.ndarray, empty: Optional[n
         known = ~is_unknown
         nk, nrest = np.divmod(neighbour[known], H * W)
         ni, nj = np.divmod(nrest, W)
-        np.add.at(rhs, eq[known], w * np.asarray(images[nk, :, ni, nj], dtype=np.float64))
-    solved = np.isin(np.flatnonzero(flat), unknown, assume_unique=True)
-    out[solved] = solveh_banded(band, rhs, lower=True, check_finite=False)
+        rhs[eq[known]] += w * np.asarray(images[nk, :, ni, nj], dtype=np.float64)   # one neighbour per equation
+    out[np.isin(np.flatnonzero(flat), unknown, assume_unique=True)] = solveh_banded(band, rhs, lower=True,
+                                                                                     check_finite=False)
     return out
 
 
