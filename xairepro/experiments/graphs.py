@@ -27,12 +27,13 @@ from ..context import RunContext
 from ..data.featurize import N_BOND_TYPES
 from ..evaluation.atoms import atom_environment
 from ..evaluation.faithfulness import faithfulness_summary
+from ..evaluation.operators import bind_operators
 from ..evaluation.units import AtomUnit
 from .explainer import Explainer, applicable
 from .suite import FaithfulnessSpec, SuiteResult, faithfulness_suite
 
-__all__ = ["ATOM", "CHUNK", "EMBEDDING_CHOICES", "GRAPH_MODALITY", "GRAPH_OPERATORS", "atom_embedding", "atom_scores",
-           "atom_suite", "atom_operator_units", "training_mean_embedding",
+__all__ = ["ATOM", "CHUNK", "EMBEDDING_CHOICES", "GRAPH_MODALITY", "atom_embedding", "atom_scores", "atom_suite",
+           "GRAPH_OPERATORS", "atom_operator_units", "training_mean_embedding",
            "atom_table", "atom_unit", "graph_batches", "graph_explainer", "mc_dropout_predictions", "pool_curves", "pooled_summary",
            "labelled_graphs", "random_graphs", "with_spread_columns"]
 
@@ -86,8 +87,6 @@ def atom_operator_units(unit: AtomUnit, cfg: Mapping, model, train_graphs: Seque
     """``{operator: atom unit}`` of the section ``cfg``'s ``operators`` (default :data:`GRAPH_OPERATORS`),
     ``unit`` itself as ``baseline``; the training-mean embedding is ``model``'s on ``train_graphs``
     (computed only when asked for). ``key``: the config key the errors name."""
-    from ..evaluation.operators import bind_operators
-
     names = list(cfg.get("operators") or GRAPH_OPERATORS)
     statistics = {"mean_embedding": training_mean_embedding(model, train_graphs, unit.layer)} \
         if "mean_embedding" in names else {}
