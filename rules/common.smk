@@ -11,8 +11,8 @@ min_version("8.0")
 # its path), with or without `pip install -e .` and inside the conda env alike.
 sys.path.insert(0, os.path.abspath(workflow.basedir))
 
-from xairepro.config import (check_device, check_methods, check_models, data_mirror, load_plugins,  # noqa: E402
-                             merged_method_options, resolve_scale, validate_config)
+from xairepro.config import (check_device, check_methods, check_models, check_operators, data_mirror,  # noqa: E402
+                             load_plugins, merged_method_options, resolve_scale, validate_config)
 
 validate_config(config)  # the whole schema, each experiment's section included; errors name the key
 SCALE = config["scale"]
@@ -20,6 +20,7 @@ CFG = resolve_scale(config)  # every {quick: .., full: ..} value resolved for th
 load_plugins(CFG, workflow.basedir)  # a user's own methods and models register themselves here
 check_models(CFG)  # model and method names must be registered, before any job runs
 check_methods(CFG)
+check_operators(CFG)  # and the removal operators of every faithfulness section
 MIRROR = data_mirror(config)
 if MIRROR is not None and not os.path.isdir(MIRROR):
     raise ValueError(f"data_mirror (or $XAIREPRO_DATA_MIRROR): the mirror folder {MIRROR} does not exist")

@@ -290,6 +290,31 @@ def check_methods(config: Mapping[str, Any]) -> None:
                                       f"{', '.join(sorted(ok))}")
 
 
+def check_operators(config: Mapping[str, Any]) -> None:
+    """Raise ConfigError naming the key when an experiment's faithfulness section lists a removal
+    operator that is not registered for the experiment's unit kind (``vision.aopc.operators``:
+    ``register_operator``; plugins are imported first). Checked before any job runs."""
+    from .names import BUILTIN_OPERATORS, OPERATOR_SECTIONS
+
+    for key, kind in OPERATOR_SECTIONS.items():
+        section: Any = config
+        for part in key.split("."):
+            section = section.get(part) if isinstance(section, Mapping) else None
+        names = section.get("operators") if isinstance(section, Mapping) else None
+        if names is None:
+            continue
+        if isinstance(names, str) or not isinstance(names, (list, tuple)) or not names:
+            raise ConfigError(f"{key}.operators: expected a non-empty list of operator names, got {names!r}")
+        if all(n in BUILTIN_OPERATORS[kind] for n in names):
+            continue
+        from .evaluation.operators import operator_names
+
+        bad = [n for n in names if n not in operator_names(kind)]
+        if bad:
+            raise ConfigError(f"{key}.operators: unknown removal operator(s) {bad} for {kind} units; "
+                              f"registered: {', '.join(operator_names(kind))}")
+
+
 def load_config(path: str | os.PathLike = "config.yaml", overrides: Mapping[str, Any] | None = None) -> dict:
     """Read ``path``, apply ``overrides`` (top-level keys), validate and resolve the scale."""
     with open(path) as fh:
@@ -301,4 +326,5 @@ def load_config(path: str | os.PathLike = "config.yaml", overrides: Mapping[str,
     load_plugins(resolved, Path(path).parent)
     check_models(resolved)
     check_methods(resolved)
+    check_operators(resolved)
     return resolved

@@ -34,3 +34,16 @@ FLOOR_METHOD = "random"
 #: Keys of ``method_options.<method>`` every method takes besides its constructor options: its sample
 #: count and the elementwise reading of its attributions.
 READING_OPTIONS = ("M", "aggregation")
+#: The built-in removal operators of each unit kind (``xairepro.evaluation.operators``), against which
+#: the config's ``operators`` lists are checked without importing the registry.
+BUILTIN_OPERATORS = {
+    "atom": ("baseline", "delete", "mean_embedding"),
+    "pixel": ("baseline", "blur", "mean_colour", "road"),
+    "token": ("baseline", "delete", "draw", "oov"),
+    "feature": ("baseline", "draw", "mean", "zero"),
+}
+#: The config section of each experiment's faithfulness protocol and the kind of unit it removes: where
+#: an ``operators`` list is read.
+OPERATOR_SECTIONS = {"esol.faithfulness": "atom", "tox21.faithfulness": "atom", "vision.aopc": "pixel",
+                     "text.faithfulness": "token", "smiles2vec.faithfulness": "token",
+                     "peptides.faithfulness": "token", "iris.faithfulness": "feature"}

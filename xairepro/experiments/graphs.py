@@ -27,11 +27,13 @@ from ..context import RunContext
 from ..data.featurize import N_BOND_TYPES
 from ..evaluation.atoms import atom_environment
 from ..evaluation.faithfulness import faithfulness_summary
+from ..evaluation.operators import bind_operators
 from ..evaluation.units import AtomUnit
 from .explainer import Explainer, applicable
 from .suite import FaithfulnessSpec, SuiteResult, faithfulness_suite
 
 __all__ = ["ATOM", "CHUNK", "EMBEDDING_CHOICES", "GRAPH_MODALITY", "atom_embedding", "atom_scores", "atom_suite",
+           "GRAPH_OPERATORS", "atom_operator_units", "training_mean_embedding",
            "atom_table", "atom_unit", "graph_batches", "graph_explainer", "mc_dropout_predictions", "pool_curves", "pooled_summary",
            "labelled_graphs", "random_graphs", "with_spread_columns"]
 
@@ -49,6 +51,46 @@ EMBEDDING_CHOICES = {"noise_mode": "absolute", "method": "trapezoid", "sliding_w
 def atom_unit(baseline: float = 0.0) -> AtomUnit:
     """Atoms of ``model.embedding``'s output; removing one sets its row to ``baseline``."""
     return AtomUnit("embedding", float(baseline))
+
+
+#: The removal operators of the graph experiments' atoms (:mod:`xairepro.evaluation.operators`): the
+#: embedding set to the baseline, to the training-mean embedding, the atom deleted with its bonds.
+GRAPH_OPERATORS = ("baseline", "mean_embedding", "delete")
+
+
+@torch.no_grad()
+def training_mean_embedding(model, graphs: Sequence, layer: str = "embedding") -> torch.Tensor:
+    """The mean over every atom of ``graphs`` (the model's training molecules) of ``model.<layer>``'s
+    output, read in eval mode as the model computes it: what the ``mean_embedding`` operator puts."""
+    if not len(graphs):
+        raise ValueError("training_mean_embedding: no training graphs")
+    module, device = getattr(model, layer), next(model.parameters()).device
+    total, count = [], [0]
+
+    def keep(_module, _inputs, out):
+        total.append(out.detach().double().sum(0))
+        count[0] += out.shape[0]
+
+    was_training = model.training
+    model.eval()
+    handle = module.register_forward_hook(keep)
+    try:
+        for start in range(0, len(graphs), 4 * CHUNK):
+            model(Batch.from_data_list(list(graphs[start:start + 4 * CHUNK])).to(device))
+    finally:
+        handle.remove()
+        model.train(was_training)
+    return (torch.stack(total).sum(0) / count[0]).float().cpu()
+
+
+def atom_operator_units(unit: AtomUnit, cfg: Mapping, model, train_graphs: Sequence, *, key: str) -> dict:
+    """``{operator: atom unit}`` of the section ``cfg``'s ``operators`` (default :data:`GRAPH_OPERATORS`),
+    ``unit`` itself as ``baseline``; the training-mean embedding is ``model``'s on ``train_graphs``
+    (computed only when asked for). ``key``: the config key the errors name."""
+    names = list(cfg.get("operators") or GRAPH_OPERATORS)
+    statistics = {"mean_embedding": training_mean_embedding(model, train_graphs, unit.layer)} \
+        if "mean_embedding" in names else {}
+    return bind_operators(unit, names, statistics, key=key)
 
 
 def atom_embedding(model, baseline: float = 0.0) -> dict:

@@ -15,15 +15,28 @@ from ...context import RunContext
 from ...evaluation.units import AtomUnit
 from ..examples import study_section
 from ..explainer import Explainer
-from ..graphs import atom_embedding, atom_unit, graph_explainer, labelled_graphs, random_graphs
+from ..graphs import (GRAPH_OPERATORS, atom_embedding, atom_operator_units, atom_unit, graph_explainer, labelled_graphs,
+                      random_graphs)
 
-__all__ = ["EXAMPLE_SECTION", "TASK", "example_dataset", "example_explainer", "example_inputs",
-           "example_model_kwargs", "example_section", "example_targets", "explainer", "settings", "unit"]
+__all__ = ["EXAMPLE_SECTION", "OPERATORS", "TASK", "example_dataset", "example_explainer", "example_inputs",
+           "example_model_kwargs", "example_section", "example_targets", "explainer", "operator_units", "settings",
+           "unit"]
 
 
 def unit(cfg: Mapping) -> AtomUnit:
     """The atom, removed by setting its embedding row to ``cfg['baseline']`` (default 0)."""
     return atom_unit(cfg.get("baseline", 0.0))
+
+
+#: the removal operators of an atom (:data:`~..graphs.GRAPH_OPERATORS`)
+OPERATORS = GRAPH_OPERATORS
+
+
+def operator_units(cfg: Mapping, model, train_graphs: Sequence) -> dict[str, AtomUnit]:
+    """``{operator: unit}`` of ``esol.faithfulness.operators`` (``cfg``: that section; default the embedding
+    set to the baseline, the training-mean embedding of ``model`` on its fold's ``train_graphs``, the atom
+    deleted); ``baseline`` is :func:`unit`."""
+    return atom_operator_units(unit(cfg), cfg, model, train_graphs, key="esol.faithfulness.operators")
 
 
 def settings(model, cfg: Mapping, *, ctx: RunContext) -> dict:

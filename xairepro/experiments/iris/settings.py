@@ -17,14 +17,15 @@ from typing import Callable, Mapping, Optional, Sequence
 import torch
 
 from ...context import RunContext
-from ...evaluation.units import FeatureUnit
+from ...evaluation.operators import bind_operators
+from ...evaluation.units import FeatureUnit, Unit
 from ..examples import example_labels, study_section
 from ..explainer import Explainer
 from .data import IrisData
 
-__all__ = ["EXAMPLE_SECTION", "N_CLASSES", "N_FEATURES", "TASK", "example_dataset", "example_explainer",
-           "example_inputs", "example_model_kwargs", "example_section", "example_targets", "explainer",
-           "settings", "unit"]
+__all__ = ["EXAMPLE_SECTION", "N_CLASSES", "N_FEATURES", "OPERATORS", "TASK", "example_dataset",
+           "example_explainer", "example_inputs", "example_model_kwargs", "example_section", "example_targets",
+           "explainer", "operator_units", "settings", "unit"]
 
 #: Sepal length and width, petal length and width (cm).
 N_FEATURES = 4
@@ -33,6 +34,21 @@ N_FEATURES = 4
 def unit(data: IrisData) -> FeatureUnit:
     """A measurement; removing it sets it to its training mean (the methods' baseline)."""
     return FeatureUnit(baseline=torch.as_tensor(data.x, dtype=torch.float32).mean(0))
+
+
+#: the removal operators of a measurement (:mod:`xairepro.evaluation.operators`): the baseline (here the
+#: training mean, what :func:`unit` removes to, so the ``mean`` operator would repeat it), 0 cm (out of
+#: distribution), a random training flower's value of the measurement (in distribution)
+OPERATORS = ("baseline", "zero", "draw")
+
+
+def operator_units(data: IrisData, cfg: Mapping, *, seed: int = 0) -> dict[str, Unit]:
+    """``{operator: feature unit}`` of ``iris.faithfulness.operators`` (``cfg``: that section; default
+    :data:`OPERATORS`), :func:`unit` as ``baseline``; the training rows are the flowers of ``data`` (the
+    blog trains on all of them), ``draw`` seeded with ``seed``."""
+    x = torch.as_tensor(data.x, dtype=torch.float32)
+    return bind_operators(unit(data), list(cfg.get("operators") or OPERATORS),
+                          {"train_rows": x, "mean": x.mean(0), "seed": int(seed)}, key="iris.faithfulness.operators")
 
 
 def settings(model, cfg: Mapping, *, data: IrisData, ctx: RunContext, output_fn: Optional[Callable] = None) -> dict:

@@ -33,21 +33,36 @@ import torch
 
 from ...attribution import Explanation
 from ...context import RunContext
-from ...evaluation.units import TokenUnit
+from ...evaluation.operators import bind_operators, symbol_frequencies
+from ...evaluation.units import TokenUnit, Unit
 from ...models.peptide_cnn import IdsToOneHot, ResidueRows
 from ..examples import example_labels, study_section
 from ..explainer import Explainer, Explanations, NotApplicable
 from .data import ALPHABET
 
-__all__ = ["EXAMPLE_BACKGROUND", "EXAMPLE_SECTION", "PeptideExplainer", "RESIDUE", "TASK", "UNIT",
-           "example_dataset", "example_explainer", "example_inputs", "example_model_kwargs",
-           "example_targets", "explainer", "onehot", "residue_count", "settings", "simplex_projection"]
+__all__ = ["EXAMPLE_BACKGROUND", "EXAMPLE_SECTION", "OPERATORS", "PeptideExplainer", "RESIDUE", "TASK", "UNIT",
+           "example_dataset", "example_explainer", "example_inputs", "example_model_kwargs", "example_targets",
+           "explainer", "onehot", "operator_units", "residue_count", "settings", "simplex_projection"]
 
 #: The unit of every peptide reading (the faithfulness schema's ``unit``).
 RESIDUE = "residue"
 #: Residues of a peptide given as letter ids ``(L,)``: the non-gap positions; a removed residue is
 #: the id ``len(ALPHABET)``, the all-zero row (:class:`~xairepro.models.peptide_cnn.IdsToOneHot`).
 UNIT = TokenUnit(pad_id=0, replacement=len(ALPHABET), name=RESIDUE)
+#: the removal operators of a residue (:mod:`xairepro.evaluation.operators`): the all-zero row, a residue
+#: drawn from the training peptides' residues (in distribution), the residue deleted (the peptide
+#: gets shorter: the residues after it shift left, a gap fills the end)
+OPERATORS = ("baseline", "draw", "delete")
+
+
+def operator_units(data, cfg: Mapping, *, seed: int = 0) -> dict[str, Unit]:
+    """``{operator: residue unit}`` of ``peptides.faithfulness.operators`` (``cfg``: that section;
+    default :data:`OPERATORS`), :data:`UNIT` as ``baseline``; ``draw`` draws from the letters of the
+    training split's residues of ``data`` (a :class:`~.data.PeptideData`), seeded with ``seed``."""
+    ids = torch.as_tensor(data.x[data.split["train"]]).argmax(-1)
+    frequencies = symbol_frequencies(ids, len(ALPHABET), exclude=[UNIT.pad_id])
+    return bind_operators(UNIT, list(cfg.get("operators") or OPERATORS),
+                          {"frequencies": frequencies, "seed": int(seed)}, key="peptides.faithfulness.operators")
 
 
 def simplex_projection(v: torch.Tensor) -> torch.Tensor:

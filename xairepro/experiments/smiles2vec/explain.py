@@ -57,7 +57,14 @@ class RankedUnit(Unit):
 
     def __init__(self, unit: Unit, ranking: str):
         rank_scores([], ranking)  # validate
-        self.unit, self.ranking, self.name = unit, ranking, unit.name
+        self.unit, self.ranking, self.name, self.kind = unit, ranking, unit.name, unit.kind
+
+    @property
+    def removal(self):
+        return self.unit.removal
+
+    def with_operator(self, operator) -> "RankedUnit":
+        return RankedUnit(self.unit.with_operator(operator), self.ranking)
 
     def count(self, example) -> int:
         return self.unit.count(example)

@@ -18,15 +18,16 @@ import torch
 from torch import nn
 
 from ...context import RunContext
-from ...evaluation.units import TokenUnit
+from ...evaluation.operators import bind_operators, symbol_frequencies
+from ...evaluation.units import TokenUnit, Unit
 from ..examples import example_labels, study_section
 from ..explainer import Explainer
 from .data import PAD, UNK
 from .mask import SmilesMaskNet, rewire_mask_net
 
-__all__ = ["CHARACTER", "DepartureScore", "ESOL_CHARACTERS", "EXAMPLE_SECTION", "TASK", "example_dataset",
+__all__ = ["CHARACTER", "DepartureScore", "ESOL_CHARACTERS", "EXAMPLE_SECTION", "OPERATORS", "TASK", "example_dataset",
            "example_explainer", "example_inputs", "example_mask_net", "example_model_kwargs",
-           "example_targets", "explainer", "settings", "unit"]
+           "example_targets", "explainer", "operator_units", "settings", "unit"]
 
 #: The unit of every SMILES2vec reading (the faithfulness schema's ``unit``).
 CHARACTER = "character"
@@ -35,6 +36,25 @@ CHARACTER = "character"
 def unit(pad_id: int) -> TokenUnit:
     """SMILES characters: the non-padding positions; a removed character becomes padding."""
     return TokenUnit(pad_id=int(pad_id), name=CHARACTER)
+
+
+#: the removal operators of a character (:mod:`xairepro.evaluation.operators`): padding, a character
+#: drawn from the training strings' characters (in distribution), the character deleted
+OPERATORS = ("baseline", "draw", "delete")
+
+
+def operator_units(data, cfg: Mapping, *, train, seed: int = 0, base: Optional[Unit] = None) -> dict[str, Unit]:
+    """``{operator: character unit}`` of ``smiles2vec.faithfulness.operators`` (``cfg``: that section;
+    default :data:`OPERATORS`) on ``base`` (default :func:`unit`; the faithfulness study's ranked unit),
+    ``base`` itself as ``baseline``. ``data``: the featurized strings (``tokens``, ``vocab``, ``pad_id``),
+    ``train``: the indices of the model's training strings (whose characters ``draw`` draws from,
+    seeded with ``seed``); ``oov`` puts ``<unk>``."""
+    names = list(cfg.get("operators") or OPERATORS)
+    tokens = data.tokens[list(train)]
+    statistics = {"seed": int(seed), "oov_id": data.vocab.index(UNK),
+                  "frequencies": symbol_frequencies(tokens, len(data.vocab), exclude=[data.pad_id])}
+    return bind_operators(unit(data.pad_id) if base is None else base, names, statistics,
+                          key="smiles2vec.faithfulness.operators")
 
 
 def settings(model, cfg: Mapping, *, mask_net=None, ctx: RunContext) -> dict:

@@ -29,14 +29,28 @@ from torch import nn
 
 from ...attribution import SoftmaxScore
 from ...context import RunContext
+from ...evaluation.operators import bind_operators
+from ...evaluation.units import Unit
 from ..examples import example_labels, study_section
 from ..explainer import Explainer, slice_batches
 from .data import OOV_ID, PAD_ID, UNIT  # noqa: F401 (UNIT: the studies' unit, defined with the data)
 from .words import trim_padding, word_samples
 
-__all__ = ["EXAMPLE_SECTION", "TASK", "UNIT", "example_dataset", "example_explainer", "example_inputs",
+__all__ = ["EXAMPLE_SECTION", "OPERATORS", "TASK", "UNIT", "example_dataset", "example_explainer", "example_inputs",
            "example_mask_net", "example_model_kwargs", "example_section", "example_targets", "explainer",
-           "settings", "trimmed_batches"]
+           "operator_units", "settings", "trimmed_batches"]
+
+
+#: the removal operators of a word (:mod:`xairepro.evaluation.operators`): padding, the
+#: out-of-vocabulary token, the word deleted (the review gets shorter: in distribution)
+OPERATORS = ("baseline", "oov", "delete")
+
+
+def operator_units(cfg: Mapping) -> dict[str, Unit]:
+    """``{operator: word unit}`` of ``text.faithfulness.operators`` (``cfg``: that section; default
+    :data:`OPERATORS`), :data:`UNIT` (padding) as ``baseline``."""
+    return bind_operators(UNIT, list(cfg.get("operators") or OPERATORS), {"oov_id": OOV_ID},
+                          key="text.faithfulness.operators")
 
 
 def settings(model: nn.Module, cfg: Mapping, *, max_batch: int, mask_net=None, keep_grads: bool = True) -> dict:

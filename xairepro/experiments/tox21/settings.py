@@ -18,10 +18,11 @@ from ...context import RunContext
 from ...evaluation.units import AtomUnit
 from ..examples import study_section
 from ..explainer import Explainer
-from ..graphs import atom_embedding, atom_unit, graph_explainer, labelled_graphs, random_graphs
+from ..graphs import (GRAPH_OPERATORS, atom_embedding, atom_operator_units, atom_unit, graph_explainer, labelled_graphs,
+                      random_graphs)
 
-__all__ = ["EXAMPLE_SECTION", "TASK", "example_dataset", "example_explainer", "example_inputs",
-           "example_model_kwargs", "example_section", "example_targets", "explainer", "settings",
+__all__ = ["EXAMPLE_SECTION", "OPERATORS", "TASK", "example_dataset", "example_explainer", "example_inputs",
+           "example_model_kwargs", "example_section", "example_targets", "explainer", "operator_units", "settings",
            "takes_noise", "unit", "with_noise"]
 
 
@@ -58,6 +59,17 @@ def with_noise(configured: Explainer, sigma: float) -> Explainer:
 def unit(cfg: Mapping) -> AtomUnit:
     """The atom, removed by setting its embedding row to ``cfg['baseline']`` (default 0)."""
     return atom_unit(cfg.get("baseline", 0.0))
+
+
+#: the removal operators of an atom (:data:`~..graphs.GRAPH_OPERATORS`)
+OPERATORS = GRAPH_OPERATORS
+
+
+def operator_units(cfg: Mapping, model, train_graphs: Sequence) -> dict[str, AtomUnit]:
+    """``{operator: unit}`` of ``tox21.faithfulness.operators`` (``cfg``: that section; default the embedding
+    set to the baseline, the training-mean embedding of ``model`` on the molecules it was trained on,
+    ``train_graphs``, the atom deleted); ``baseline`` is :func:`unit`."""
+    return atom_operator_units(unit(cfg), cfg, model, train_graphs, key="tox21.faithfulness.operators")
 
 
 def example_inputs(n: int, cfg: Mapping, seed: int = 0) -> list:

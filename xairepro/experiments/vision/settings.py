@@ -28,20 +28,45 @@ import torch
 from ...attribution import SoftmaxScore
 from ...context import RunContext
 from ...data.loaders import CIFAR10_CLASSES
-from ...evaluation.units import PixelUnit
+from ...evaluation.operators import bind_operators
+from ...evaluation.units import PixelUnit, Unit
 from ..examples import example_labels, study_section
 from ..explainer import Explainer
 from .data import to_float
 from .masks import CifarMaskNet, rewire_mask_net
 
-__all__ = ["EXAMPLE_SECTION", "IMAGE_SHAPE", "TASK", "UNIT", "background_images", "example_dataset",
-           "example_explainer", "example_inputs", "example_mask_net", "example_model_kwargs",
-           "example_section", "example_targets", "explainer", "image_options", "settings", "square_patches"]
+__all__ = ["EXAMPLE_SECTION", "IMAGE_SHAPE", "OPERATORS", "TASK", "UNIT", "background_images",
+           "example_dataset", "example_explainer", "example_inputs", "example_mask_net", "example_model_kwargs",
+           "example_section", "example_targets", "explainer", "image_options", "mean_colour", "operator_units",
+           "settings", "square_patches"]
 
 #: the unit of the faithfulness protocol: a pixel (all channels) set to the black baseline
 UNIT = PixelUnit(baseline=0.0)
 #: CIFAR-10 images, (C, H, W) floats in [0, 1]
 IMAGE_SHAPE = (3, 32, 32)
+#: the removal operators of a pixel (:mod:`xairepro.evaluation.operators`): black, the training mean
+#: colour, the Gaussian-blurred image, ROAD's noisy linear imputation (in distribution)
+OPERATORS = ("baseline", "mean_colour", "blur", "road")
+
+
+def mean_colour(data: Mapping, chunk: int = 4096) -> torch.Tensor:
+    """The mean colour ``(3,)`` of the cache's training images (float [0, 1])."""
+    x = data["x_train"]
+    if not len(x):
+        raise ValueError("vision: the cache holds no training image")
+    total = sum(to_float(x[i:i + chunk]).double().sum((0, 2, 3)) for i in range(0, len(x), chunk))
+    return (total / (len(x) * x.shape[2] * x.shape[3])).float()
+
+
+def operator_units(data: Mapping, cfg: Mapping, *, seed: int = 0) -> dict[str, Unit]:
+    """``{operator: pixel unit}`` of ``vision.aopc.operators`` (``cfg``: that section; default
+    :data:`OPERATORS`), :data:`UNIT` as ``baseline``; the mean colour is the cache's training images'
+    (the colour ROAD gives an image with every pixel removed), ``seed`` ROAD's noise."""
+    names = list(cfg.get("operators") or OPERATORS)
+    statistics = {"seed": int(seed)}
+    if {"mean_colour", "road"} & set(names):
+        statistics["mean_colour"] = mean_colour(data)
+    return bind_operators(UNIT, names, statistics, key="vision.aopc.operators")
 
 
 def square_patches(height: int, width: int, size: int) -> torch.Tensor:
