@@ -259,3 +259,29 @@ def test_summary_of_several_models_is_model_level():
     summary = faithfulness_summary(rows[rows["operator"] == "baseline"]).set_index("method")
     assert (summary["test_unit"] == "model").all()
     assert summary.loc["smoothgrad", "p_vs_best"] == pytest.approx(0.25)
+
+
+def test_assemble_returns_every_table_the_rule_writes_with_the_checks_wired_in():
+    import ast
+    import re
+    from pathlib import Path
+
+    from xairepro.report.leaderboard import TABLES, assemble
+
+    rows = synthetic({"random": 0.0, "vanilla_grad": 1.0, "bayesgrad": 1.4}, n=20, reps=2, operators=("baseline", "blur"))
+    sanity = pd.DataFrame([dict(experiment="e", model="m", replicate=0, method=m, randomisation="all layers", layers=2,
+                                example=0, spearman=rho) for m, rho in (("vanilla_grad", 0.1), ("bayesgrad", 0.99),
+                                                                        ("random", 1.0))])
+    bounds = pd.DataFrame({"experiment": "e", "operator": "baseline", "example": range(4), "covered": [1, 1, 1, 0],
+                           "search": "beam", "n_forward": 10, "seconds": 0.5})
+    empty = pd.DataFrame()
+    out = assemble({"per_example": rows, "skipped": empty, "sanity": sanity, "uncertainty": empty, "cost": empty,
+                    "bounds": bounds}, n_boot=20, aa=False, headline={"e": "blur"})
+    assert set(TABLES) <= set(out)
+    smk = Path(__file__).resolve().parents[1] / "rules" / "leaderboard.smk"
+    listed = ast.literal_eval(re.search(r"LEADERBOARD_TABLES = (\(.*?\))", smk.read_text(), re.S).group(1))
+    assert list(listed) == ["rows", *TABLES]
+    assert set(out["cells"]["operator"]) == {"blur"} and len(out["operator_cells"]) == 6
+    assert out["coverage"].iloc[0]["covered_share"] == 0.75
+    assert out["randomisation"].set_index("method")["ok"].to_dict() == {"random": True, "vanilla_grad": True,
+                                                                       "bayesgrad": False}
