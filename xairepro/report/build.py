@@ -184,7 +184,8 @@ def _leaderboard_html(leaderboard: dict | None) -> str:
         parts.append(f"<img alt='faithfulness leaderboard heatmap' src='data:image/png;base64,{data}'>")
     verdicts = leaderboard.get("verdicts")
     if verdicts is not None and len(verdicts):
-        parts.append("<h3>BayesGrad against VanillaGrad and SmoothGrad, per experiment</h3><ul>"
+        parts.append("<h3>BayesGrad against VanillaGrad, SmoothGrad and the noise methods, per experiment (calls at the "
+                     "level of trained models)</h3><ul>"
                      + "".join(f"<li>{_esc(v)}</li>" for v in verdicts["verdict"]) + "</ul>")
     display = leaderboard.get("display")
     if display is not None and len(display):

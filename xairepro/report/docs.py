@@ -336,7 +336,7 @@ def leaderboard_page(results_dir: Path, stamp: Stamp) -> str:
             "mean rank [95% interval]": [f"{r.mean_rank:.1f} [{r.mean_rank_lo:.1f}, {r.mean_rank_hi:.1f}]"
                                          for r in ranks.itertuples()],
             "experiments": ranks["n_experiments"]})))
-    parts += ["", "## BayesGrad against VanillaGrad and SmoothGrad", ""]
+    parts += ["", "## BayesGrad against VanillaGrad, SmoothGrad and the noise methods", ""]
     verdicts = _read_optional(lb / "verdicts.csv")
     if verdicts is None or verdicts.empty:
         parts.append(_absent("results/leaderboard/verdicts.csv"))

@@ -37,8 +37,7 @@ def leaderboard_heatmap(cells: pd.DataFrame, skipped: pd.DataFrame | None = None
     # about its own size there, so 9-point cell text is about 16 px high (legible at 1,400 px).
     width = max(WIDTH_IN, 1.15 * len(experiments) + 2.2)
     ax = ax or plt.subplots(figsize=(width, 0.55 * len(order) + 1.6))[1]
-    cmap = plt.get_cmap("RdYlGn").copy()
-    cmap.set_bad("#e6e6e6")
+    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#e6e6e6")
     norm = plt.Normalize(vmin=-0.5, vmax=1.0)
     ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, norm=norm, aspect="auto")
     for i in range(len(order)):
