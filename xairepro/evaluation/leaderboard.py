@@ -21,7 +21,8 @@ Per cell (experiment, operator, method on its model): the mean score over the re
 a 95% bootstrap interval that resamples replicates (trained models) and, within each, examples,
 recomputing the normalisation in every resample. Each (experiment, operator) has its own random
 stream (seeded from the seed and its name), and the resampled rows never depend on the methods, so
-the intervals are pool-independent too.
+the intervals are pool-independent too (the pairwise calls are not quite: Holm's correction counts
+the pairs of the experiment).
 
 Pairwise calls (:func:`pairwise_tests`), per (experiment, operator), for every two methods on their
 cells' models: the mean paired difference of normalised scores with its hierarchical-bootstrap
