@@ -128,12 +128,13 @@ def test_a_run_without_its_tables_gives_absent_pages_and_old_pages_go(tmp_path):
 def test_leaderboard_page_reads_the_tables_the_leaderboard_rule_writes(tmp_path):
     rng = np.random.default_rng(0)
     rows = pd.DataFrame([dict(experiment="iris", modality="table", unit="feature", model="mlp", replicate=0,
-                              method=m, example=e, deletion_aopc=eff + rng.normal(0, 0.1), insertion_auc=0.0)
+                              operator="baseline", method=m, example=e, deletion_aopc=eff + rng.normal(0, 0.1),
+                              insertion_auc=0.0, upper_aopc=1.5)
                          for e in range(20) for m, eff in (("bayesgrad", 1.0), ("vanilla_grad", 0.8),
                                                             ("smoothgrad", 0.9), ("random", 0.0))])
     empty = pd.DataFrame()
     out = assemble({"per_example": rows, "skipped": empty, "sanity": empty, "uncertainty": empty, "cost": empty},
-                   n_boot=50)
+                   n_boot=50, aa=False)
     lb = tmp_path / "results" / "leaderboard"
     lb.mkdir(parents=True)
     for name in ("cells", "mean_ranks", "verdicts", "skipped"):

@@ -124,7 +124,7 @@ def test_a_claim_over_seeds_is_unstable_when_it_holds_in_some_seeds_and_not_othe
     table = reproduction_table([csv], SEEDED).set_index("id")
     assert table.loc["demo.probe", "verdict"] == verdict and table.loc["demo.probe", "seeds"] == seeds
     assert table.loc["demo.probe", "reproduced"] == {"reproduced": True, "not reproduced": False}.get(verdict)
-    assert "in at least 80% of seeds" in table.loc["demo.probe", "criterion"]
+    assert "95% Wilson interval of the share of seeds" in table.loc["demo.probe", "criterion"]
     # a claim that needs data the adaptation lacks is listed with its reason, never measured
     assert table.loc["demo.bbox", "verdict"] == "not applicable"
     assert "ImageNet bounding boxes" in table.loc["demo.bbox", "note"]

@@ -560,7 +560,7 @@ def test_word_deletion_curve_agrees_with_quantus_pixel_flipping(tiny, trained, a
 
 def test_reproduction_rows_over_mask_seeds(tiny, trained, attributed, masked, suite):
     """The mask claims of each reading over its seeds: the verdict counts the seeds (here one seed
-    within 2 points of 81.8% and one not: unstable at two seeds with majority 0.8)."""
+    within 2 points of 81.8% and one not: unstable, the Wilson interval of 1 of 2 straddles one half)."""
     outs = masked[0]
     metrics = [dict(o["metrics"], masked_accuracy=0.82 if seed == 0 else 0.70) for (r, seed), o in outs.items()]
     tables = mask_seed_tables(metrics, [o["top_words"] for o in outs.values()])

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from xairepro.evaluation.sanity import SANITY_THRESHOLD
-from xairepro.evaluation.verdicts import INFORMATIVE_THRESHOLD, sanity_verdicts, uncertainty_verdicts
+from xairepro.evaluation.verdicts import (INFORMATIVE_THRESHOLD, LOWERED_MARGIN, randomisation_lowers, sanity_verdicts,
+                                          uncertainty_verdicts)
 from xairepro.report.leaderboard import sanity_cells
 
 EPS = 1e-3
@@ -89,3 +90,16 @@ def test_suite_tables_carry_the_verdicts():
                          uncertainty=unc, cost=empty).tables()
     assert tables["sanity"].groupby("method")["passes"].first().to_dict() == {"above": False, "below": True}
     assert tables["uncertainty"]["informative"].tolist() == [True]
+
+
+def test_the_randomisation_check_lowers_every_non_random_method_and_leaves_random_alone():
+    sanity = pd.DataFrame(_sanity("vanilla_grad", "a", [0.1, 0.3], partial_rho=0.6)
+                          + _sanity("random", "a", [1.0, 1.0], partial_rho=1.0)
+                          + _sanity("stubborn", "a", [1 - LOWERED_MARGIN / 2] * 2, partial_rho=0.99))
+    per_example = pd.DataFrame({"experiment": "exp", "model": "a", "method": ["vanilla_grad", "random", "stubborn",
+                                                                              "unmeasured"], "example": 0})
+    out = randomisation_lowers(sanity, per_example).set_index("method")
+    assert out.loc["vanilla_grad", "rho_first"] == pytest.approx(0.6) and out.loc["vanilla_grad", "rho_full"] == pytest.approx(0.2)
+    assert out["lowered"].to_dict() == {"vanilla_grad": True, "random": False, "stubborn": False, "unmeasured": False}
+    assert out["ok"].to_dict() == {"vanilla_grad": True, "random": True, "stubborn": False, "unmeasured": False}
+    assert not out.loc["random", "expected"] and out.loc["stubborn", "expected"]

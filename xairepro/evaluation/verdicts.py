@@ -8,6 +8,9 @@ and never compare a number with a threshold themselves.
   trained-model and fully-randomised-model unit scores is below
   :data:`~xairepro.evaluation.sanity.SANITY_THRESHOLD`, over every example and replicate of its
   (experiment, model, method).
+* Checks of the check (:func:`randomisation_lowers`): randomising every layer must move each non-random
+  method's unit ranking away from the trained model's (mean Spearman below ``1 - LOWERED_MARGIN``),
+  and must leave the random order's, which never looks at the model, where it was.
 * Uncertainty: a method's spread is informative when the mean rank correlation between a unit's
   spread over the samples and the score change when that unit alone is removed exceeds
   :data:`INFORMATIVE_THRESHOLD`.
@@ -16,15 +19,20 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 
 from .sanity import SANITY_THRESHOLD
 
-__all__ = ["GROUP", "INFORMATIVE_THRESHOLD", "SANITY_THRESHOLD", "sanity_verdicts", "uncertainty_verdicts"]
+__all__ = ["GROUP", "INFORMATIVE_THRESHOLD", "LOWERED_MARGIN", "SANITY_THRESHOLD", "randomisation_lowers",
+           "sanity_verdicts", "uncertainty_verdicts"]
 
 #: A method's uncertainty is informative when the mean Spearman correlation between its units' spread
 #: and their single-unit drops exceeds this value.
 INFORMATIVE_THRESHOLD = 0.1
+#: Randomising the model "lowers" a method's similarity to its trained-model attribution when the mean
+#: Spearman correlation at full randomisation is below 1 - this margin (an unchanged ranking gives 1).
+LOWERED_MARGIN = 0.05
 #: What a verdict is about: one method on one model of one experiment (its replicates pooled).
 GROUP = ("experiment", "model", "method")
 
@@ -55,3 +63,30 @@ def uncertainty_verdicts(uncertainty: pd.DataFrame, by: Sequence[str] = GROUP) -
     out = out.merge(rho, on=by, how="left")
     out["informative"] = out["mean_rho"] > INFORMATIVE_THRESHOLD
     return out
+
+
+def randomisation_lowers(sanity: pd.DataFrame, per_example: pd.DataFrame, by: Sequence[str] = GROUP,
+                         floor: str | None = None) -> pd.DataFrame:
+    """Does the model-randomisation check lower every non-random method's score? Per group (``by``) of
+    the methods in ``per_example``: ``rho_first`` (mean Spearman at the cascade's first, smallest step),
+    ``rho_full`` (at full randomisation), ``lowered`` (``rho_full < 1 - LOWERED_MARGIN``), ``expected``
+    (True for every method but the random order ``floor``, which ignores the model) and ``ok``
+    (``lowered == expected``; False where the sanity check was not measured for the method)."""
+    from ..names import FLOOR_METHOD
+
+    floor = floor or FLOOR_METHOD
+    by = list(by)
+    cols = [*by, "rho_first", "rho_full", "lowered", "expected", "ok"]
+    methods = per_example[by].drop_duplicates() if len(per_example) else pd.DataFrame(columns=by)
+    if sanity.empty:
+        steps = pd.DataFrame(columns=[*by, "rho_first", "rho_full"])
+    else:
+        first = sanity[sanity["layers"] == sanity.groupby(by)["layers"].transform("min")]
+        full = sanity[sanity["layers"] == sanity.groupby(by)["layers"].transform("max")]
+        steps = pd.concat([first.groupby(by)["spearman"].mean().rename("rho_first"),
+                           full.groupby(by)["spearman"].mean().rename("rho_full")], axis=1).reset_index()
+    out = methods.merge(steps, on=by, how="left")
+    out["lowered"] = out["rho_full"] < 1 - LOWERED_MARGIN
+    out["expected"] = out["method"] != floor
+    out["ok"] = np.where(out["rho_full"].notna(), out["lowered"] == out["expected"], False)
+    return out[cols].reset_index(drop=True)

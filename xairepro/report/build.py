@@ -139,8 +139,8 @@ def _folded(text: str) -> str:
 
 def _table_html(df: pd.DataFrame) -> str:
     """The reproduction table, verdict first, long notes and criteria folded."""
-    widths = {"verdict": "8%", "id": "15%", "experiment": "14%", "paper": "12%", "ours": "12%",
-              "criterion": "14%", "seeds": "4%", "scale": "4%", "note": "17%"}
+    widths = {"verdict": "8%", "id": "14%", "experiment": "13%", "paper": "11%", "ours": "11%",
+              "criterion": "14%", "seeds": "4%", "holding_rate": "7%", "scale": "4%", "note": "14%"}
     cols = list(widths)
     rows = []
     for _, r in df.iterrows():
@@ -184,7 +184,8 @@ def _leaderboard_html(leaderboard: dict | None) -> str:
         parts.append(f"<img alt='faithfulness leaderboard heatmap' src='data:image/png;base64,{data}'>")
     verdicts = leaderboard.get("verdicts")
     if verdicts is not None and len(verdicts):
-        parts.append("<h3>BayesGrad against VanillaGrad and SmoothGrad, per experiment</h3><ul>"
+        parts.append("<h3>BayesGrad against VanillaGrad, SmoothGrad and the noise methods, per experiment (calls at the "
+                     "level of trained models)</h3><ul>"
                      + "".join(f"<li>{_esc(v)}</li>" for v in verdicts["verdict"]) + "</ul>")
     display = leaderboard.get("display")
     if display is not None and len(display):
@@ -209,7 +210,9 @@ def build_report(notebooks: Sequence[str], reproduction_csvs: Sequence[str], raw
              f"<p>Scale: <b>{html.escape(scale)}</b> ({SCALE_NOTES.get(scale, '')}). Generated {prov['generated']}.</p>",
              "<h2>Dashboard</h2>",
              "<p>Targets per source by verdict. <i>unstable</i>: a claim the paper makes from one model that "
-             "holds in some seeds and not in others (the table gives the counts); <i>not yet</i>: declared, not "
+             "holds in some seeds and not in others "
+             "(the table gives the counts and the 95% Wilson interval of the share of seeds where it holds, which "
+             "straddles one half); <i>not yet</i>: declared, not "
              "measured by the pipeline; <i>not applicable</i>: needs data this adaptation does not use.</p>",
              _dashboard_html(table),
              "<h2>Faithfulness leaderboard</h2>", _leaderboard_html(leaderboard),

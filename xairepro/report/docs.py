@@ -103,7 +103,7 @@ FAITHFULNESS_COLUMNS = ["model", "replicate", "method", "rank", "deletion_aopc",
                         "insertion_auc", "n_examples", "p_vs_random"]
 MAX_ROWS = 60
 MAX_COLUMNS = 14
-REPRODUCTION_COLUMNS = ["id", "verdict", "paper", "ours", "seeds", "criterion", "scale", "note"]
+REPRODUCTION_COLUMNS = ["id", "verdict", "paper", "ours", "seeds", "holding_rate", "criterion", "scale", "note"]
 
 
 @dataclass(frozen=True)
@@ -262,8 +262,9 @@ def reproduction_page(results_dir: Path, stamp: Stamp) -> str:
     scales = table.loc[table["scale"] != "", "scale"].value_counts() if "scale" in table else pd.Series(dtype=int)
     parts += ["Every target of every source by id: the paper's value, ours, the number of seeds (model or mask) "
               "where the claim holds when the paper's claim rests on one model, the criterion that decides, and "
-              "the verdict. Over seeds, a claim is reproduced when it holds in at least 80% of them, not "
-              "reproduced at 20% or less, unstable between.", "",
+              "the verdict. Over seeds, the share of seeds where the claim holds comes with its 95% Wilson interval "
+              "(`holding_rate`): reproduced when the interval lies at or above one half, not reproduced when "
+              "below, unstable when it straddles one half.", "",
               "## Targets per source by verdict", "", _counts_md(table), ""]
     if len(scales):
         parts += ["Rows made at scale: " + ", ".join(f"{s} ({n})" for s, n in scales.items()) + ".", ""]
@@ -335,7 +336,7 @@ def leaderboard_page(results_dir: Path, stamp: Stamp) -> str:
             "mean rank [95% interval]": [f"{r.mean_rank:.1f} [{r.mean_rank_lo:.1f}, {r.mean_rank_hi:.1f}]"
                                          for r in ranks.itertuples()],
             "experiments": ranks["n_experiments"]})))
-    parts += ["", "## BayesGrad against VanillaGrad and SmoothGrad", ""]
+    parts += ["", "## BayesGrad against VanillaGrad, SmoothGrad and the noise methods", ""]
     verdicts = _read_optional(lb / "verdicts.csv")
     if verdicts is None or verdicts.empty:
         parts.append(_absent("results/leaderboard/verdicts.csv"))

@@ -1,6 +1,7 @@
 """The faithfulness leaderboard as the report shows it: the gathered tables of every experiment,
 the statistics of :mod:`xairepro.evaluation.leaderboard`, the sanity check and the uncertainty
-per cell, and one display table (methods x experiments) with the reason wherever a cell is empty.
+per cell, the checks of the checks (A/A, random last, randomisation lowers the methods, the bound's
+coverage), and one display table (methods x experiments) with the reason wherever a cell is empty.
 """
 from __future__ import annotations
 
@@ -9,13 +10,16 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..evaluation.leaderboard import leaderboard
+from ..evaluation.leaderboard import AA_SETTINGS, ROPE, aa_check, bound_coverage, leaderboard
 from ..evaluation.sanity import SANITY_THRESHOLD
-from ..evaluation.verdicts import GROUP, sanity_verdicts
+from ..evaluation.verdicts import GROUP, randomisation_lowers, sanity_verdicts
 
-__all__ = ["assemble", "display_table", "read_tables", "sanity_cells", "uncertainty_cells"]
+__all__ = ["TABLES", "aa_table", "assemble", "display_table", "read_tables", "sanity_cells", "uncertainty_cells"]
 
-KINDS = ("per_example", "skipped", "sanity", "uncertainty", "cost", "data_randomisation")
+KINDS = ("per_example", "skipped", "sanity", "uncertainty", "cost", "data_randomisation", "bounds")
+#: The tables :func:`assemble` returns, one CSV each under results/leaderboard/.
+TABLES = ("cells", "operator_cells", "tests", "mean_ranks", "verdicts", "skipped", "display", "friedman", "posthoc",
+          "cd_ranks", "agreement", "consensus", "random_last", "randomisation", "coverage", "aa")
 SKIPPED = ["experiment", "modality", "unit", "model", "replicate", "method", "reason"]
 
 
@@ -50,11 +54,24 @@ def uncertainty_cells(unc: pd.DataFrame) -> pd.DataFrame:
             .agg(uncertainty_rho="mean", uncertainty_n="count").reset_index())
 
 
-def assemble(tables: Mapping[str, pd.DataFrame], *, n_boot: int = 1000, seed: int = 0) -> dict[str, pd.DataFrame]:
-    """Every leaderboard table: cells (score, interval, rank, model, sanity, uncertainty, seconds), tests,
-    mean ranks, verdicts, skipped, and the display table."""
+def aa_table(*, seed: int = 0, rope: float = ROPE) -> pd.DataFrame:
+    """The A/A check (:func:`~xairepro.evaluation.leaderboard.aa_check`) at each of its settings."""
+    return pd.DataFrame([aa_check(m, n, seed=seed, rope=rope) for m, n in AA_SETTINGS])
+
+
+def assemble(tables: Mapping[str, pd.DataFrame], *, n_boot: int = 1000, seed: int = 0, rope: float = ROPE,
+             headline: Mapping[str, str] | None = None, aa: bool = True) -> dict[str, pd.DataFrame]:
+    """Every leaderboard table of :data:`TABLES`: cells (the headline operator's: score, interval, rank,
+    model, sanity, uncertainty, seconds), every operator's cells, tests, mean ranks, verdicts, skipped,
+    the display table, the Friedman test and its post-hoc comparisons with the critical-difference
+    ranks, the metric agreement, the checks of the checks (``aa`` only when asked: a simulation) and
+    the bound's coverage."""
     rows = tables["per_example"]
-    out = leaderboard(rows, n_boot=n_boot, seed=seed)
+    out = leaderboard(rows, n_boot=n_boot, seed=seed, rope=rope, headline=headline)
+    out.pop("draws")
+    out["randomisation"] = randomisation_lowers(tables["sanity"], rows)
+    out["coverage"] = bound_coverage(tables.get("bounds", pd.DataFrame()))
+    out["aa"] = aa_table(seed=seed, rope=rope) if aa else pd.DataFrame()
     cells = out["cells"]
     keys = ["experiment", "model", "method"]
     cells = cells.merge(sanity_cells(tables["sanity"]), on=keys, how="left")

@@ -17,9 +17,14 @@ Verdicts (column ``verdict``): *reproduced*, *not reproduced*, *compare by eye* 
 pass/fail check), *not yet* (no row), *not applicable* (the claim needs what this adaptation does
 not have, say ImageNet bounding boxes: declared with the reason, never measured), and for a claim
 the paper makes from one trained model, measured over seeds (``over_seeds=True``: the row's
-``per_seed`` measures, one dict per seed), *reproduced* when the checks hold in at least
-``majority`` of the seeds, *not reproduced* when they hold in at most ``1 - majority``, and
-*unstable* in between, with the counts.
+``per_seed`` measures, one dict per seed), a verdict from the 95% Wilson interval of the share of
+seeds where the checks hold (the holding rate; statsmodels ``proportion_confint``): *reproduced* when
+the interval lies at or above :data:`HOLDING_RATE` (one half: most trained models of the configuration
+show the claim, so it is a property of the configuration, not of one lucky model), *not reproduced*
+when it lies below, *unstable* when it straddles it. The interval, not a count against a fixed share,
+decides, so one seed more or less (or another machine's slightly different models) moves the verdict
+only when the evidence itself moves; few seeds cannot reproduce a claim (3 of 3: the interval is
+[0.44, 1]; 4 of 4 is the fewest that reproduce, 0 of 4 the fewest that do not).
 """
 from __future__ import annotations
 
@@ -32,18 +37,22 @@ from typing import Iterable, Mapping, Sequence
 
 import pandas as pd
 
-__all__ = ["Check", "Target", "UnknownTargetError", "VERDICTS", "at_least", "at_most", "holds", "within",
-           "reproduction_row", "reproduction_table", "seed_summary", "targets_frame", "write_reproduction_rows",
-           "NOT_YET"]
+__all__ = ["Check", "HOLDING_RATE", "SEED_CONFIDENCE", "Target", "UnknownTargetError", "VERDICTS", "at_least",
+           "at_most", "holding_interval", "holds", "seed_verdict", "within", "reproduction_row", "reproduction_table",
+           "seed_summary", "targets_frame", "write_reproduction_rows", "NOT_YET"]
 
 NOT_YET = "not yet reproduced by the pipeline"
 ROW_COLUMNS = ["id", "ours", "measures", "note", "scale"]
 TABLE_COLUMNS = ["id", "verdict", "source", "experiment", "paper", "ours", "criterion", "reproduced", "seeds",
-                 "scale", "note"]
+                 "holding_rate", "scale", "note"]
 REPRODUCED, NOT_REPRODUCED, UNSTABLE = "reproduced", "not reproduced", "unstable"
 BY_EYE, NOT_YET_VERDICT, NOT_APPLICABLE = "compare by eye", "not yet", "not applicable"
 #: Every verdict a target can get, in the order the report's dashboard counts them.
 VERDICTS = (REPRODUCED, NOT_REPRODUCED, UNSTABLE, BY_EYE, NOT_YET_VERDICT, NOT_APPLICABLE)
+
+#: Over seeds: the holding rate the Wilson interval is compared with, and the interval's confidence.
+HOLDING_RATE = 0.5
+SEED_CONFIDENCE = 0.95
 
 _OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
 
@@ -93,8 +102,8 @@ class Target:
     ``id`` is stable (``<source>.<experiment>.<what>``); rows and notebooks refer to it.
     ``checks`` all must hold for "reproduced"; an empty tuple means the claim is shown beside
     ours without a pass/fail verdict (a figure to compare by eye). ``over_seeds``: a claim the
-    paper makes from one model, checked on each seed's measures (the row's ``per_seed``);
-    ``majority`` is the share of seeds at which it counts as reproduced. ``not_applicable``: why the
+    paper makes from one model, checked on each seed's measures (the row's ``per_seed``) and decided by
+    :func:`seed_verdict`. ``not_applicable``: why the
     pipeline cannot measure this claim (the target is listed with that reason and no row).
     """
 
@@ -106,12 +115,9 @@ class Target:
     note: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
     over_seeds: bool = False
-    majority: float = 0.8
     not_applicable: str = ""
 
     def __post_init__(self):
-        if not 0.5 < self.majority <= 1.0:
-            raise ValueError(f"{self.id}: majority must be in (0.5, 1], got {self.majority}")
         if self.over_seeds and not self.checks:
             raise ValueError(f"{self.id}: a claim over seeds needs checks")
 
@@ -121,8 +127,9 @@ class Target:
             return "compared by eye"
         text = " and ".join(c.describe() for c in self.checks)
         if self.over_seeds:
-            text += (f", in at least {self.majority:.0%} of seeds (unstable between {1 - self.majority:.0%} "
-                     f"and {self.majority:.0%})")
+            text += (f", per seed: reproduced when the {SEED_CONFIDENCE:.0%} Wilson interval of the share of seeds "
+                     f"where it holds lies at or above {HOLDING_RATE:.0%}, not reproduced when below, unstable "
+                     f"when it straddles {HOLDING_RATE:.0%}")
         return text
 
     def evaluate(self, measures: Mapping[str, float | bool]) -> bool | None:
@@ -157,14 +164,40 @@ class Target:
             k, n = self.seed_counts(measures)
             if n == 0:
                 return BY_EYE, "0/0"
-            share = k / n
-            if share >= self.majority:
-                return REPRODUCED, f"{k}/{n}"
-            if share <= 1 - self.majority:
-                return NOT_REPRODUCED, f"{k}/{n}"
-            return UNSTABLE, f"{k}/{n}"
+            return seed_verdict(k, n), f"{k}/{n}"
         result = self.evaluate(measures)
         return (BY_EYE if result is None else REPRODUCED if result else NOT_REPRODUCED), ""
+
+
+def holding_interval(k: int, n: int) -> tuple[float, float]:
+    """The :data:`SEED_CONFIDENCE` Wilson interval of the holding rate ``k`` of ``n`` seeds."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    if not 0 <= k <= n or n < 1:
+        raise ValueError(f"need 0 <= k <= n and n >= 1, got k={k}, n={n}")
+    lo, hi = proportion_confint(k, n, alpha=1 - SEED_CONFIDENCE, method="wilson")
+    return float(lo), float(hi)
+
+
+def seed_verdict(k: int, n: int) -> str:
+    """The verdict of a claim that holds in ``k`` of ``n`` seeds: *reproduced* when the Wilson interval
+    of the holding rate lies at or above :data:`HOLDING_RATE`, *not reproduced* when it lies below,
+    *unstable* when it straddles it."""
+    lo, hi = holding_interval(k, n)
+    if lo >= HOLDING_RATE:
+        return REPRODUCED
+    if hi < HOLDING_RATE:
+        return NOT_REPRODUCED
+    return UNSTABLE
+
+
+def _holding_text(seeds: str) -> str:
+    """``"k/n"`` as ``"0.80 [0.58, 0.92]"`` (the holding rate and its Wilson interval); '' otherwise."""
+    if not seeds or "/" not in seeds or seeds.endswith("/0"):
+        return ""
+    k, n = (int(x) for x in seeds.split("/"))
+    lo, hi = holding_interval(k, n)
+    return f"{k / n:.2f} [{lo:.2f}, {hi:.2f}]"
 
 
 def at_least(x: float, measure: str = "value") -> Check:
@@ -245,17 +278,17 @@ def reproduction_table(csvs: Iterable[str | os.PathLike], targets: Sequence[Targ
         base = {"id": t.id, "source": t.source, "experiment": t.experiment, "paper": t.paper, "criterion": t.criterion}
         if t.not_applicable:
             table.append({**base, "verdict": NOT_APPLICABLE, "ours": "", "reproduced": None, "seeds": "",
-                          "scale": "", "note": "; ".join(n for n in (t.not_applicable, t.note) if n)})
+                          "holding_rate": "", "scale": "", "note": "; ".join(n for n in (t.not_applicable, t.note) if n)})
             continue
         if rec is None:
             table.append({**base, "verdict": NOT_YET_VERDICT, "ours": "", "reproduced": None, "seeds": "",
-                          "scale": "", "note": NOT_YET})
+                          "holding_rate": "", "scale": "", "note": NOT_YET})
             continue
         measures = json.loads(rec["measures"]) if rec["measures"] else {}
         verdict, seeds = t.verdict(measures)
         note = "; ".join(n for n in (str(rec["note"]), t.note) if n)
         table.append({**base, "verdict": verdict, "ours": rec["ours"], "reproduced": t.evaluate(measures),
-                      "seeds": seeds, "scale": rec["scale"], "note": note})
+                      "seeds": seeds, "holding_rate": _holding_text(seeds), "scale": rec["scale"], "note": note})
     return pd.DataFrame(table, columns=TABLE_COLUMNS)
 
 
