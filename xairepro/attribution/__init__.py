@@ -43,6 +43,7 @@ from .shapley import ShapleySampling
 from .masks import ExplanationMask, ExplanationMaskNet
 from .random_order import RandomOrder
 from .counterfactual import Substitution, single_substitution_counterfactuals
+from .layerwise import DeepLift, GradCam, GuidedBackprop
 
 __all__ = [
     "Attribution", "GradientAttribution", "PerturbationAttribution", "Call", "Result", "Explanation",
@@ -53,4 +54,5 @@ __all__ = [
     "IntegratedGradients", "IGPath", "path_rule", "Occlusion", "ShapleySampling",
     "ExplanationMask", "ExplanationMaskNet", "RandomOrder",
     "Substitution", "single_substitution_counterfactuals",
+    "GuidedBackprop", "GradCam", "DeepLift",
 ]
