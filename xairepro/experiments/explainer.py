@@ -189,7 +189,11 @@ class Explainer:
                 if isinstance(method, NotApplicable):
                     continue
                 t0 = time.perf_counter()
-                got = method.compute(batch, M=self.samples(name), seed=seed, target=tgt)
+                try:
+                    got = method.compute(batch, M=self.samples(name), seed=seed, target=tgt)
+                except MethodNotApplicable as err:  # found on the inputs (kernel_shap: too many players)
+                    built[name], parts[name] = NotApplicable(name, str(err).split(": ", 1)[-1]), []
+                    continue
                 if self.reduce is not None:
                     got = self.reduce(got, batch, start, self.reading(name))
                 parts[name].append(got.cpu())
