@@ -148,15 +148,18 @@ def test_grad_cam_equals_captum_layer_grad_cam_interpolated(mode):
     modules, _ = twins()
     cam = captum_attr.LayerGradCam(modules, modules.c2).attribute(X, target=T, relu_attributions=True)
     ref = captum_attr.LayerAttribution.interpolate(cam, (8, 8), interpolate_mode=mode or "bilinear")[:, 0]
-    got = create_method("grad_cam", modules, {"cam_layer": modules.c2}, interpolate_mode=mode).compute(X, target=T)
+    got = create_method("grad_cam", modules, {"cam_layer": modules.c2}, interpolate_mode=mode,
+                        relu_attributions=True).compute(X, target=T)
     assert got.samples.shape == (1, *X.shape)
     # the pixel's value is spread over the 3 channels: their sum is captum's upsampled map
     torch.testing.assert_close(got.samples[0].sum(1), ref.detach(), rtol=1e-5, atol=1e-8)
     torch.testing.assert_close(got.samples[0][:, 0], got.samples[0][:, 2])
-    # without cam_layer: the last convolution, the same layer here
-    default = create_method("grad_cam", modules).compute(X, target=T)
-    torch.testing.assert_close(default.samples, create_method("grad_cam", modules, {"cam_layer": modules.c2},
-                                                              ).compute(X, target=T).samples)
+    # by default signed (captum's default); without cam_layer: the last convolution, the same layer here
+    signed = captum_attr.LayerGradCam(modules, modules.c2).attribute(X, target=T)
+    ref = captum_attr.LayerAttribution.interpolate(signed, (8, 8), interpolate_mode=mode or "bilinear")[:, 0]
+    default = create_method("grad_cam", modules, interpolate_mode=mode).compute(X, target=T)
+    assert (ref < 0).any()
+    torch.testing.assert_close(default.samples[0].sum(1), ref.detach(), rtol=1e-5, atol=1e-8)
 
 
 def test_grad_cam_on_sequences_reads_the_first_rows():
@@ -186,8 +189,8 @@ def test_grad_cam_on_sequences_reads_the_first_rows():
     cam = captum_attr.LayerGradCam(model, model.conv).attribute(full, target=0, relu_attributions=True)
     ref = captum_attr.LayerAttribution.interpolate(cam, (10,), interpolate_mode="linear")[:, 0, :7]
     wrapped = FirstRows(model, full[:1, 7:])
-    got = create_method("grad_cam", wrapped, {"cam_layer": model.conv, "cam_size": (10,)}).compute(
-        full[:, :7], target=0)
+    got = create_method("grad_cam", wrapped, {"cam_layer": model.conv, "cam_size": (10,)},
+                        relu_attributions=True).compute(full[:, :7], target=0)
     assert got.samples.shape == (1, 3, 7, 4)
     torch.testing.assert_close(got.samples[0].sum(-1), ref.detach(), rtol=1e-5, atol=1e-8)
 

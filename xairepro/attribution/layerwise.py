@@ -6,7 +6,7 @@
   randomisation check (:mod:`xairepro.evaluation.sanity`) must fail it.
 * ``deeplift`` (in :mod:`.deeplift`) changes the backward pass the same way.
 * ``grad_cam`` (Selvaraju et al. 2017): the feature maps of a convolution weighted by their mean gradient,
-  summed over the channels, ReLU, upsampled to the experiment's unit (pixels, residues, characters).
+  summed over the channels (ReLU with ``relu_attributions``), upsampled to the experiment's unit (pixels, residues, characters).
 
 Guided backpropagation and DeepLift act on the nonlinearities as the forward pass *calls* them, modules
 (``nn.ReLU``) and functions (``F.relu``, ``torch.tanh``) alike (a :class:`~torch.overrides.TorchFunctionMode`
@@ -134,8 +134,9 @@ class GradCam(Attribution):
 
     cam_layer
         the convolution (or block of them) whose output ``A`` (``(B, C, *S)``) is weighted; default the
-        model's last ``nn.Conv1d``/``nn.Conv2d``. The map is ``sum_c mean_S(dF/dA_c) A_c``, then ReLU
-        (``relu_attributions``, the paper's; captum's default is off).
+        model's last ``nn.Conv1d``/``nn.Conv2d``. The map is ``sum_c mean_S(dF/dA_c) A_c``, signed (captum's
+        default), or with ``relu_attributions`` its positive part (the paper's), which is all zero where
+        nothing speaks for the explained score (a binary logit below 0 may have no positive evidence).
     cam_size, interpolate_mode
         how the map reaches the attributed tensor (the input, or ``layer``'s output): :func:`cam_to_units`.
 
@@ -145,7 +146,7 @@ class GradCam(Attribution):
 
     def __init__(self, model, layer=None, *, cam_layer: Optional[nn.Module] = None,
                  cam_size: Optional[Sequence[int]] = None, interpolate_mode: Optional[str] = None,
-                 relu_attributions: bool = True, **kwargs):
+                 relu_attributions: bool = False, **kwargs):
         super().__init__(model, layer, **kwargs)
         conv = cam_layer if cam_layer is not None else _last_conv(model)
         if not isinstance(conv, nn.Module):
