@@ -73,8 +73,10 @@ class GuidedBackprop(GradientAttribution):
     (captum's ``GuidedBackprop``, which hooks ``nn.ReLU`` modules only). Deterministic: one sample
     whatever ``M``. Not applicable to a model without a ReLU (there it is the plain gradient).
 
-    Adebayo et al. (2018): its maps barely change when the model's weights are randomised, so it fails
-    the model-randomisation sanity check; the project's unit test shows that on a small CNN."""
+    Adebayo et al. (2018): its maps barely change when the model's top layers are randomised (the
+    cascading model-randomisation check, ``sanity_steps`` ``top`` and ``half``), where the gradient's
+    change; ``tests/test_layerwise.py`` shows the check failing it on a small CNN. Once every layer,
+    the first convolution included, is re-initialised, its maps change too."""
 
     @classmethod
     def applicable(cls, model, settings):
