@@ -22,15 +22,15 @@ from xairepro.models import build_model
 QUICK = resolve_scale(yaml.safe_load((REPO_ROOT / "config.yaml").read_text()), "quick")
 METHODS = ["guided_backprop", "deeplift", "grad_cam", "kernel_shap"]
 #: a word the reason of each method's refusal must contain (lower case)
-WHY = {"guided_backprop": ("relu",), "deeplift": ("recurrent", "no deeplift rule"),
+WHY = {"guided_backprop": ("relu",), "deeplift": ("recurrent", "no deeplift rule", "graph"),
        "grad_cam": ("convolution",), "kernel_shap": ("players", "graph")}
 #: (experiment, model) -> the methods that must apply there; the others must be NotApplicable
 APPLIES = {
-    ("esol", "nfp"): {"deeplift"},                                      # softmax, sums: Rescale has rules
+    ("esol", "nfp"): set(),                                              # graph batches: no DeepLift here
     ("esol", "ggnn"): set(),                                             # chainer's GRU, no ReLU
     ("tox21", "ggnn"): set(),
     ("tox21", "ggnn_embedding_state"): {"guided_backprop"},            # a ReLU in its head; a GRU cell
-    ("tox21", "nfp"): {"deeplift"},
+    ("tox21", "nfp"): set(),
     ("iris", "mlp"): {"guided_backprop", "deeplift", "kernel_shap"},     # 4 players
     ("peptides", "cnn"): {"grad_cam", "kernel_shap"},                    # tanh and max pooling
     ("peptides", "cnn_dropout"): {"grad_cam", "kernel_shap"},

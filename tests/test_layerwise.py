@@ -103,6 +103,9 @@ def test_deeplift_equals_captum(which):
         # summation to delta: the attributions add up to F(x) - F(baseline)
         delta = got.output[0] - got.extras["baseline_score"]
         torch.testing.assert_close(got.samples[0].flatten(1).sum(1), delta.to(ref.dtype), rtol=1e-4, atol=1e-6)
+        # in pieces of 2 examples (4 rows with their baselines): the same
+        pieces = create_method("deeplift", model, max_batch=4).compute(x, target=t, baselines=base)
+        torch.testing.assert_close(pieces.samples, got.samples)
 
 
 def test_deeplift_adjacent_nonlinearities_keep_summation_to_delta():

@@ -21,7 +21,7 @@ from ._utils.batching import is_graph_batch
 from ._utils.calls import RELU_CALLS, CallRules, source_calls
 from ._utils.passes import Chunk, run_passes
 from .core import Call, GradientAttribution, Result
-from .registry import register_method
+from .registry import MethodNotApplicable, register_method
 
 __all__ = ["DeepLift"]
 
@@ -144,7 +144,7 @@ class DeepLift(GradientAttribution):
     is ``F(x')``). Deterministic: one sample whatever ``M``.
 
     Not applicable, with the reason, to models with a recurrent layer (gates multiply activations) or a
-    nonlinearity without a rule here (max pooling, GELU, ...).
+    nonlinearity without a rule here (max pooling, GELU, ...), and to graph batches (found on the inputs).
     """
 
     def __init__(self, model, layer=None, *, multiply_by_inputs: bool = True, eps: float = 1e-10, **kwargs):
@@ -157,23 +157,28 @@ class DeepLift(GradientAttribution):
         return _deeplift_reason(model)
 
     def _attribute(self, model, call: Call, inputs, M: int, seed) -> Result:
-        graph = is_graph_batch(inputs)
-        if not graph and not isinstance(inputs, Tensor):
-            raise TypeError("deeplift takes a tensor batch or a graph batch")
-        n = int(inputs.num_graphs) if graph else int(inputs.shape[0])
+        if is_graph_batch(inputs):
+            raise MethodNotApplicable(
+                "deeplift: graph batches are not supported: the Rescale rule pairs every activation row with its "
+                "baseline row in a doubled batch, and the graph networks' per-atom and per-degree tensors do not "
+                "keep that pairing (the attributions would not add up to F(x) - F(baseline))")
+        if not isinstance(inputs, Tensor):
+            raise TypeError("deeplift takes a tensor batch")
+        n = int(inputs.shape[0])
         base = call.baselines
         if callable(base) and not isinstance(base, Tensor):
             if self.layer is not None:
                 raise TypeError("a callable baselines= is applied to the inputs; with layer= pass a float or a tensor")
             base = base(inputs)
-        per_example = isinstance(base, Tensor) and not graph and base.dim() > 0 and base.shape[0] == n and n > 1 \
-            and base.dim() == (inputs.dim() if self.layer is None else base.dim())
-        size = n if graph else max(1, self.max_batch // 2)
+        # one baseline per example (input attributions): sliced with the batch; else broadcast to every row
+        per_example = self.layer is None and isinstance(base, Tensor) and base.dim() == inputs.dim() \
+            and base.shape[0] == n and n > 1
+        size = max(1, self.max_batch // 2)
         grads, values, scores, ref_scores = [], [], [], []
         with CallRules(_deeplift_rules(self.eps), _NO_RULE_CALLS, owner="deeplift"):
             for start in range(0, n, size):
                 stop = min(n, start + size)
-                piece = inputs if graph else inputs[start:stop]
+                piece = inputs[start:stop]
                 b = base[start:stop] if per_example else base
 
                 def perturb(v: Tensor, chunk: Chunk, b=b) -> Tensor:
