@@ -128,6 +128,27 @@ def test_deeplift_adjacent_nonlinearities_keep_summation_to_delta():
     torch.testing.assert_close(got.samples[0], by_hand.detach())
 
 
+def test_deeplift_softmax_is_integrated_gradients_of_a_linear_softmax():
+    """A softmax mixes its inputs: its multipliers are its Jacobian averaged from the baseline's logits
+    to the input's, so on softmax(linear(x)) DeepLift is integrated gradients (the straight path through a
+    linear map is the straight path of the logits), and a ResNet explained through SoftmaxScore keeps
+    summation to delta."""
+    from xairepro.attribution import SoftmaxScore
+    from xairepro.models import build_model
+
+    torch.manual_seed(8)
+    net = nn.Sequential(nn.Linear(5, 4), nn.Softmax(-1)).double().eval()
+    x = 3 * torch.randn(3, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(9))
+    got = create_method("deeplift", net).compute(x, target=2, baselines=0.0).samples
+    ig = create_method("integrated_gradients", net, n_steps=64, method="gausslegendre").compute(
+        x, target=2, baselines=0.0).samples
+    torch.testing.assert_close(got, ig, rtol=1e-7, atol=1e-10)
+    resnet = SoftmaxScore(build_model("resnet20").eval())
+    e = create_method("deeplift", resnet).compute(X.repeat(1, 1, 4, 4), target=T[:4], baselines=0.0)
+    torch.testing.assert_close(e.samples[0].flatten(1).sum(1), e.output[0] - e.extras["baseline_score"],
+                               rtol=1e-4, atol=1e-6)
+
+
 def test_deeplift_not_applicable_reasons():
     gru = nn.Sequential(nn.Embedding(5, 3), nn.GRU(3, 4, batch_first=True))
     assert "recurrent" in not_applicable_reason("deeplift", gru)

@@ -13,6 +13,7 @@ import functools
 import re
 from typing import Optional
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -56,28 +57,37 @@ class _Rescale(torch.autograd.Function):
 
 
 class _RescaleSoftmax(torch.autograd.Function):
-    """Softmax over ``dim`` of a doubled batch: captum's softmax rule (Rescale, then the multipliers
-    centred), centred over the softmax's axis of each row (captum centres over the whole tensor,
-    which mixes the examples of a batch)."""
+    """Softmax over ``dim`` of a doubled batch. A softmax mixes its inputs, so no elementwise Rescale
+    multiplier exists; its multipliers are the Jacobian averaged along the straight line from the
+    baseline's input to the input (Gauss-Legendre, :data:`SOFTMAX_POINTS` points), which keeps summation
+    to delta (captum's softmax rule, Rescale then centring, does not)."""
 
     @staticmethod
     def forward(ctx, x, dim, eps):
         if x.shape[0] % 2:
             raise RuntimeError("deeplift: softmax ran on a tensor whose first dimension is not the doubled batch")
-        out = torch.softmax(x, dim)
-        xi, xr = x.chunk(2)
-        oi, orf = out.chunk(2)
-        ctx.save_for_backward(out, torch.cat([xi - xr] * 2), torch.cat([oi - orf] * 2))
-        ctx.dim, ctx.eps = dim, eps
-        return out
+        ctx.save_for_backward(x)
+        ctx.dim = dim if dim < 0 else dim - x.dim()
+        return torch.softmax(x, dim)
 
     @staticmethod
     def backward(ctx, grad):
-        out, d_in, d_out = ctx.saved_tensors
-        plain = out * (grad - (grad * out).sum(ctx.dim, keepdim=True))
-        small = d_in.abs() < ctx.eps
-        new = torch.where(small, plain, grad * d_out / torch.where(small, torch.ones_like(d_in), d_in))
-        return new - new.mean(ctx.dim, keepdim=True), None, None
+        (x,) = ctx.saved_tensors
+        xi, xr = x.chunk(2)
+        nodes, weights = np.polynomial.legendre.leggauss(SOFTMAX_POINTS)
+        shape = (-1,) + (1,) * xi.dim()
+        alphas = torch.as_tensor((nodes + 1) / 2, dtype=x.dtype, device=x.device).view(shape)
+        w = torch.as_tensor(weights / 2, dtype=x.dtype, device=x.device).view(shape)
+        prob = torch.softmax(xr.unsqueeze(0) + alphas * (xi - xr).unsqueeze(0), ctx.dim)      # (K, half, ...)
+        out = []
+        for g in grad.chunk(2):
+            vjp = prob * (g.unsqueeze(0) - (g.unsqueeze(0) * prob).sum(ctx.dim, keepdim=True))
+            out.append((w * vjp).sum(0))
+        return torch.cat(out), None, None
+
+
+#: quadrature points of the softmax's path-averaged Jacobian
+SOFTMAX_POINTS = 64
 
 
 def _deeplift_rules(eps: float) -> dict:
@@ -138,8 +148,8 @@ class DeepLift(GradientAttribution):
 
     The inputs and the baselines run as one doubled batch; every elementwise nonlinearity the forward pass
     calls (ReLU, ELU, leaky ReLU, sigmoid, tanh, softplus, as modules or functions) passes back
-    ``grad * (f(x) - f(x')) / (x - x')`` (its derivative where ``|x - x'| < eps``), a softmax the same with
-    the multipliers centred over its axis. With ``multiply_by_inputs`` (default) the attribution is
+    ``grad * (f(x) - f(x')) / (x - x')`` (its derivative where ``|x - x'| < eps``), a softmax its Jacobian
+    averaged from the baseline's input to the input. With ``multiply_by_inputs`` (default) the attribution is
     ``(x - x')`` times that gradient and adds up to ``F(x) - F(x')`` (``Explanation.extras["baseline_score"]``
     is ``F(x')``). Deterministic: one sample whatever ``M``.
 
