@@ -168,7 +168,8 @@ class Explainer:
     def explain(self, inputs, target=None, *, names: Optional[Sequence[str]] = None) -> Explanations:
         """``{name: Explanation | NotApplicable}`` of ``inputs`` (a tensor, a list of graphs, ...) for
         every method of ``names`` (default: all configured), explaining output ``target`` (an index,
-        one per example, or ``None``)."""
+        one per example, or ``None``). A method that finds on the inputs that it cannot apply (Kernel SHAP
+        over more players than its limit) is a ``NotApplicable`` with its reason, whatever chunk it found it in."""
         names = self.methods if names is None else list(names)
         built = self.build(names)
         n = len(inputs)
