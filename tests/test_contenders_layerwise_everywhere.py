@@ -35,8 +35,8 @@ APPLIES = {
     ("peptides", "cnn"): {"grad_cam", "kernel_shap"},                    # tanh and max pooling
     ("peptides", "cnn_dropout"): {"grad_cam", "kernel_shap"},
     ("smiles2vec", "smiles2vec"): {"guided_backprop", "grad_cam", "kernel_shap"},   # ReLU, conv, GRUs
-    ("text", "bigru"): {"guided_backprop"},                              # ReLU head, 200 words > 128 players
-    ("vision", "classifier"): {"guided_backprop", "deeplift", "grad_cam"},          # 3,072 pixels > 128
+    ("text", "bigru"): {"guided_backprop"},                              # ReLU head; 200 words > 160 players
+    ("vision", "classifier"): {"guided_backprop", "deeplift", "grad_cam"},          # 3,072 pixels > 160 players
     ("vision", "dropout"): {"guided_backprop", "deeplift", "grad_cam"},
 }
 CTX = RunContext(seed=0, device="cpu", max_batch=256)

@@ -32,7 +32,7 @@ from .registry import MethodNotApplicable, register_method
 __all__ = ["KernelShap", "coalitions", "shapley_kernel"]
 
 #: players above which the method does not apply unless ``max_players`` says otherwise
-DEFAULT_MAX_PLAYERS = 128
+DEFAULT_MAX_PLAYERS = 160
 
 
 def shapley_kernel(G: int, sizes: Tensor) -> Tensor:
@@ -74,7 +74,8 @@ class KernelShap(PerturbationAttribution):
     n_samples
         coalitions drawn (default ``2 G + 2048``, the shap package's); all of them when ``2^G - 2`` is no more.
     max_players
-        the most players it explains (default 128); more make it not applicable, with the count.
+        the most players it explains (default 160: the iris features, the SMILES strings' positions and the
+        peptides' residues fit, the reviews' words do not); more make it not applicable, with the count.
 
     Deterministic for a seed: one sample whatever ``M``.
     """
@@ -165,5 +166,6 @@ def _constrained_wls(Z: Tensor, w: Tensor, y: Tensor, total: Tensor) -> Tensor:
     X = Z[:, :-1] - Z[:, -1:]                                                        # (S, G-1)
     rhs = y - Z[:, -1:] * total.unsqueeze(0)                                         # (S, B)
     sw = w.sqrt().unsqueeze(1)
-    head = torch.linalg.lstsq(sw * X, sw * rhs).solution                             # (G-1, B)
+    # SVD-based (gelsd): rank-deficient draws get the least-norm solution, and reruns are bitwise equal
+    head = torch.linalg.lstsq(sw * X, sw * rhs, driver="gelsd").solution              # (G-1, B)
     return torch.cat([head.t(), (total - head.sum(0)).unsqueeze(1)], 1)
