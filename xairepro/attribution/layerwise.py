@@ -2,11 +2,12 @@
 
 * ``guided_backprop`` (Springenberg et al. 2015): the gradient, with every ReLU passing back only the
   positive part of the gradient it receives (and only where its input was positive). Adebayo et al.
-  (2018) found its maps nearly unchanged when the network's weights are randomised: the model
-  randomisation check (:mod:`xairepro.evaluation.sanity`) must fail it.
+  (2018) found its maps nearly unchanged when the network's top layers are randomised: the cascading
+  model-randomisation check (:mod:`xairepro.evaluation.sanity`) must fail it.
 * ``deeplift`` (in :mod:`.deeplift`) changes the backward pass the same way.
 * ``grad_cam`` (Selvaraju et al. 2017): the feature maps of a convolution weighted by their mean gradient,
-  summed over the channels (ReLU with ``relu_attributions``), upsampled to the experiment's unit (pixels, residues, characters).
+  summed over the channels (ReLU with ``relu_attributions``), upsampled to the experiment's unit
+  (pixels, residues, characters).
 
 Guided backpropagation and DeepLift act on the nonlinearities as the forward pass *calls* them, modules
 (``nn.ReLU``) and functions (``F.relu``, ``torch.tanh``) alike (a :class:`~torch.overrides.TorchFunctionMode`
@@ -34,7 +35,6 @@ __all__ = ["GradCam", "GuidedBackprop", "cam_to_units"]
 _RELU_SOURCE = r"relu_?"
 #: the modules that are ReLUs
 _RELU_MODULES = (nn.ReLU,)
-
 
 
 # ------------------------------------------------------------------ guided backpropagation
