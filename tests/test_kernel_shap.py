@@ -121,3 +121,32 @@ def test_too_many_players_is_not_applicable_with_the_count():
     results = explainer.explain(torch.rand(3, 6, dtype=torch.float64))
     assert isinstance(results["kernel_shap"], NotApplicable) and "6 players" in results["kernel_shap"].reason
     assert results["vanilla_grad"].samples.shape == (1, 3, 6)
+
+
+def test_peptides_refused_in_one_residue_group_is_refused_for_all():
+    """The peptide explainer explains each residue count as one batch: a group over the player limit makes
+    Kernel SHAP not applicable to the whole set (never a partial table), the other methods unaffected."""
+    import yaml
+    from conftest import REPO_ROOT
+
+    from xairepro.config import resolve_scale
+    from xairepro.context import RunContext
+    from xairepro.experiments.examples import with_example_section
+    from xairepro.experiments.peptides import settings
+    from xairepro.models import build_model
+
+    cfg = resolve_scale(yaml.safe_load((REPO_ROOT / "config.yaml").read_text()), "quick")["peptides"]
+    ids = settings.example_inputs(3, cfg)
+    counts = settings.residue_count(ids)
+    ids, counts = ids[counts.argsort()], counts.sort().values   # the first group explained fits, a later one not
+    limit = int(counts.min())                       # the shortest peptide fits, a longer one does not
+    assert (counts > limit).any()
+    cfg = with_example_section(cfg, settings.EXAMPLE_SECTION, method_options={"kernel_shap": {"max_players": limit}})
+    spec = dict(cfg["models"]["cnn"])
+    torch.manual_seed(0)
+    model = build_model(spec.pop("arch"), **spec, **settings.example_model_kwargs(cfg)).eval()
+    results = settings.example_explainer(model, cfg, ctx=RunContext(seed=0, device="cpu", max_batch=256),
+                                         methods=["kernel_shap", "vanilla_grad"]).explain(ids)
+    assert isinstance(results["kernel_shap"], NotApplicable)
+    assert f"exceed max_players={limit}" in results["kernel_shap"].reason
+    assert results["vanilla_grad"].samples.shape[1] == 3
