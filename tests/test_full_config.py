@@ -15,8 +15,8 @@ The recipes below hold no attribution settings: the inputs are the experiment's
 ``settings.example_inputs`` for the resolved full section, and the explanation is its
 ``settings.example_explainer`` (the section its faithfulness study reads), with every registered
 method, M=2 and the section's ``method_options`` made cheap through ``method_options`` only
-(:data:`CHEAP`: 2 integrated-gradients points, 2 random orders, 2 Shapley permutations; text's
-occlusion windows and vision's windows and Shapley patches coarser).
+(:data:`CHEAP`: 2 integrated-gradients points, 2 random orders, 2 Shapley permutations, 16 Kernel SHAP
+coalitions; text's occlusion windows and vision's windows and Shapley patches coarser).
 
 For each spec: ``test_build`` (fast) builds it and checks it is the configured network (ResNet-164
 has 164 weighted layers and the README's parameter count, the BiGRU is 256 wide with a 20,002 x 100
@@ -115,7 +115,8 @@ SPECS, SPEC_PROBLEMS = full_specs(FULL)
 #: the run context of every explainer here (the experiments' settings read its max_batch)
 CTX = RunContext(seed=0, device="cpu", max_batch=64)
 #: what keeps one explanation cheap, over each section's own method_options (which stay checked)
-CHEAP = {"integrated_gradients": {"n_steps": N_STEPS}, "random": {"M": M}, "shapley_sampling": {"M": M}}
+CHEAP = {"integrated_gradients": {"n_steps": N_STEPS}, "random": {"M": M}, "shapley_sampling": {"M": M},
+         "kernel_shap": {"n_samples": 16}}
 
 
 def settings_of(section: str):

@@ -12,7 +12,8 @@ built-in method's accepted constructor options (``accepted_options``), against w
 BUILTIN_MODELS = ("bigru", "bigru_mask_head", "ggnn", "ggnn_embedding_state", "nfp", "peptide_cnn",
                   "preact_resnet", "resnet20", "smiles2vec", "tabular_mlp", "weave")
 BUILTIN_METHODS = ("vanilla_grad", "input_x_gradient", "smoothgrad", "bayesgrad", "bayes_smoothgrad",
-                   "integrated_gradients", "occlusion", "shapley_sampling", "explanation_mask", "random")
+                   "integrated_gradients", "occlusion", "shapley_sampling", "explanation_mask", "random",
+                   "guided_backprop", "grad_cam", "deeplift", "kernel_shap")
 _COMMON = ("baselines", "layer", "layer_io", "max_batch", "output_fn", "target")
 _NOISE = ("noise_mode", "noise_projection", "stdevs")
 BUILTIN_OPTIONS = {
@@ -27,6 +28,10 @@ BUILTIN_OPTIONS = {
     "shapley_sampling": (*_COMMON, "background", "estimator", "feature_mask"),
     "explanation_mask": (*_COMMON, "mask_net"),
     "random": _COMMON,
+    "guided_backprop": (*_COMMON, "multiply_by_inputs"),
+    "deeplift": (*_COMMON, "eps", "multiply_by_inputs"),
+    "grad_cam": (*_COMMON, "cam_layer", "cam_size", "interpolate_mode", "relu_attributions"),
+    "kernel_shap": (*_COMMON, "feature_mask", "max_players", "n_samples"),
 }
 #: The registered name of the faithfulness floor (the random order: ``is_floor``); tables are keyed by
 #: method name, so the evaluation reads the floor's rows by this one name.

@@ -21,6 +21,10 @@ occlusion              drop of the score when a window, row or group is removed 
 shapley_sampling       sampled Shapley values (:class:`ShapleySampling`)
 explanation_mask       the weights of a trained mask network (:class:`ExplanationMask`)
 random                 uniform random orders, the floor of every faithfulness test (:class:`RandomOrder`)
+guided_backprop        the gradient through ReLUs that pass back positive gradients only (:class:`GuidedBackprop`)
+deeplift               DeepLift's Rescale rule against the baseline (:class:`DeepLift`)
+grad_cam               a convolution's feature maps weighted by their mean gradient, upsampled (:class:`GradCam`)
+kernel_shap            Shapley values by weighted regression on coalitions (:class:`KernelShap`)
 =====================  =====================================================================
 
 Gradients are taken at the input or at any module's output (``layer=``); the ``M`` samples run as
@@ -43,6 +47,9 @@ from .shapley import ShapleySampling
 from .masks import ExplanationMask, ExplanationMaskNet
 from .random_order import RandomOrder
 from .counterfactual import Substitution, single_substitution_counterfactuals
+from .layerwise import GradCam, GuidedBackprop
+from .deeplift import DeepLift
+from .kernel_shap import KernelShap
 
 __all__ = [
     "Attribution", "GradientAttribution", "PerturbationAttribution", "Call", "Result", "Explanation",
@@ -53,4 +60,5 @@ __all__ = [
     "IntegratedGradients", "IGPath", "path_rule", "Occlusion", "ShapleySampling",
     "ExplanationMask", "ExplanationMaskNet", "RandomOrder",
     "Substitution", "single_substitution_counterfactuals",
+    "GuidedBackprop", "GradCam", "DeepLift", "KernelShap",
 ]

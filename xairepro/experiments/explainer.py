@@ -168,7 +168,8 @@ class Explainer:
     def explain(self, inputs, target=None, *, names: Optional[Sequence[str]] = None) -> Explanations:
         """``{name: Explanation | NotApplicable}`` of ``inputs`` (a tensor, a list of graphs, ...) for
         every method of ``names`` (default: all configured), explaining output ``target`` (an index,
-        one per example, or ``None``)."""
+        one per example, or ``None``). A method that finds on the inputs that it cannot apply (Kernel SHAP
+        over more players than its limit) is a ``NotApplicable`` with its reason, whatever chunk it found it in."""
         names = self.methods if names is None else list(names)
         built = self.build(names)
         n = len(inputs)
@@ -189,7 +190,11 @@ class Explainer:
                 if isinstance(method, NotApplicable):
                     continue
                 t0 = time.perf_counter()
-                got = method.compute(batch, M=self.samples(name), seed=seed, target=tgt)
+                try:
+                    got = method.compute(batch, M=self.samples(name), seed=seed, target=tgt)
+                except MethodNotApplicable as err:  # found on the inputs (kernel_shap: too many players)
+                    built[name], parts[name] = NotApplicable(name, str(err).split(": ", 1)[-1]), []
+                    continue
                 if self.reduce is not None:
                     got = self.reduce(got, batch, start, self.reading(name))
                 parts[name].append(got.cpu())

@@ -79,7 +79,9 @@ def settings(model: ResidueRows, cfg: Mapping, *, background: torch.Tensor, ctx:
     n = int(background.shape[1]) - int(model.gap_rows.shape[0])
     return {"baselines": 0.0, "multiply_by_inputs": True, "method": "trapezoid", "noise_mode": "absolute",
             "noise_projection": simplex_projection, "estimator": "chimera", "background": background[:, :n],
-            "feature_mask": torch.arange(n, device=background.device).unsqueeze(1), "max_batch": ctx.max_batch}
+            "feature_mask": torch.arange(n, device=background.device).unsqueeze(1), "max_batch": ctx.max_batch,
+            # Grad-CAM: the last convolution's map, upsampled to the padded length, read at the residues
+            "cam_layer": model.model.convs[-1], "cam_size": (int(background.shape[1]),)}
 
 
 def residue_count(ids: torch.Tensor) -> torch.Tensor:
@@ -144,7 +146,8 @@ class PeptideExplainer(Explainer):
         out = Explanations(seconds=seconds)
         for name in names:
             got = parts[name]
-            out[name] = got[0] if isinstance(got[0], NotApplicable) else _take(Explanation.cat(got), back)
+            refused = next((g for g in got if isinstance(g, NotApplicable)), None)
+            out[name] = refused if refused is not None else _take(Explanation.cat(got), back)
         return out
 
 

@@ -35,7 +35,7 @@ from ..explainer import Explainer
 from .data import to_float
 from .masks import CifarMaskNet, rewire_mask_net
 
-__all__ = ["EXAMPLE_SECTION", "IMAGE_SHAPE", "OPERATORS", "TASK", "UNIT", "background_images",
+__all__ = ["EXAMPLE_SECTION", "IMAGE_SHAPE", "OPERATORS", "TASK", "UNIT", "background_images", "cam_layer",
            "example_dataset", "example_explainer", "example_inputs", "example_mask_net", "example_model_kwargs",
            "example_section", "example_targets", "explainer", "image_options", "mean_colour", "operator_units",
            "settings", "square_patches"]
@@ -95,7 +95,14 @@ def settings(model, cfg: Mapping, *, max_batch: int, mask_net=None, background: 
     image's settings do not depend on the network, and every configured option is a method option).
     ``mask_net``: the mask network of ``model`` itself; ``background``: Shapley's chimera background."""
     return {"baselines": 0.0, "max_batch": int(max_batch), "noise_mode": "relative", "method": "trapezoid",
-            "keep_grads": False, "mask_net": mask_net, "background": background}
+            "keep_grads": False, "mask_net": mask_net, "background": background, "cam_layer": cam_layer(model)}
+
+
+def cam_layer(model) -> Optional[torch.nn.Module]:
+    """Grad-CAM's feature maps: the network's last residual stage (ResNet-20's ``layer3``, the
+    pre-activation ResNet's ``stage3``: 8 x 8 maps); ``None`` (the last convolution) for another network."""
+    stages = [getattr(model, name, None) for name in ("layer3", "stage3")]
+    return next((s for s in stages if isinstance(s, torch.nn.Module)), None)
 
 
 def image_options(method_options: Optional[Mapping], image_shape: Sequence[int] = IMAGE_SHAPE) -> dict:
