@@ -214,7 +214,7 @@ def test_faithfulness_suite_tables_sanity_and_uncertainty(small, trained):
                            "unit_examples"}
     assert list(res.per_example.columns) == list(FAITHFULNESS_COLUMNS)
     assert list(res.skipped.columns) == list(SKIPPED_COLUMNS) and list(res.skipped["method"]) == ["shapley_sampling"]
-    verdicts = {"sanity": ["full_rho", "passes"], "uncertainty": ["mean_rho", "informative"]}  # written with them
+    verdicts = {"sanity": ["verdict_rho", "passes"], "uncertainty": ["mean_rho", "informative"]}  # written with them
     for kind, columns in SUITE_COLUMNS.items():
         assert list(tables[kind].columns) == columns + verdicts.get(kind, []), kind
     applied = {TOY_METHOD, "vanilla_grad", "bayesgrad", "explanation_mask", "random"}

@@ -426,8 +426,8 @@ def test_gathered_faithfulness_covers_every_model(suites):
     assert set(out["per_example"]["replicate"]) == set(out["sanity"]["replicate"]) == {0, 1}
     # the verdicts are the models' together, not the last model's
     pooled_rho = pd.concat([r.sanity for r in per_seed]).groupby("method")["spearman"].mean()
-    written = out["sanity"].groupby("method")[["full_rho", "passes"]].first()
-    np.testing.assert_allclose(written["full_rho"], pooled_rho.loc[written.index])
+    written = out["sanity"].groupby("method")[["verdict_rho", "passes"]].first()
+    np.testing.assert_allclose(written["verdict_rho"], pooled_rho.loc[written.index])
     assert (written["passes"] == (pooled_rho.loc[written.index] < SANITY_THRESHOLD)).all()
     # the summary pairs methods on (model, molecule): 2 models x 4 molecules
     assert (out["summary"]["n_examples"] == 8).all() and (out["summary"]["n_replicates"] == 2).all()

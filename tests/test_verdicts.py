@@ -14,11 +14,11 @@ from xairepro.report.leaderboard import sanity_cells
 EPS = 1e-3
 
 
-def _sanity(method, model, full_rhos, partial_rho=0.99, replicate=0):
+def _sanity(method, model, verdict_rhos, partial_rho=0.99, replicate=0):
     """Rows of one (model, method, replicate): one example per value at full randomisation (3 layers)
     and the same examples at a partial step (1 layer)."""
     rows = []
-    for layers, label, rhos in ((1, "top layer", [partial_rho] * len(full_rhos)), (3, "all layers", full_rhos)):
+    for layers, label, rhos in ((1, "top layer", [partial_rho] * len(verdict_rhos)), (3, "all layers", verdict_rhos)):
         rows += [dict(experiment="exp", modality="m", unit="u", model=model, replicate=replicate, method=method,
                       randomisation=label, layers=layers, example=i, spearman=r) for i, r in enumerate(rhos)]
     return rows
@@ -36,15 +36,15 @@ def test_sanity_passes_below_the_threshold_at_full_randomisation_only():
     assert (verdict["nunique"] == 1).all()  # one verdict per (experiment, model, method), on every row
     assert verdict["first"].to_dict() == {"below": True, "above": False, "at": False, "mixed": False}
     # the partial step's 0.99 does not enter the verdict
-    assert out.set_index("method")["full_rho"].groupby(level=0).first()["below"] == pytest.approx(SANITY_THRESHOLD - EPS)
+    assert out.set_index("method")["verdict_rho"].groupby(level=0).first()["below"] == pytest.approx(SANITY_THRESHOLD - EPS)
 
 
 def test_sanity_verdict_pools_replicates_per_model_and_is_idempotent():
     table = pd.DataFrame(_sanity("m", "a", [0.3], replicate=0) + _sanity("m", "a", [0.8], replicate=1)
                          + _sanity("m", "b", [0.3], replicate=0))
     out = sanity_verdicts(table)
-    by_model = out.groupby("model")[["full_rho", "passes"]].first()
-    assert by_model.loc["a", "full_rho"] == pytest.approx(0.55) and not by_model.loc["a", "passes"]
+    by_model = out.groupby("model")[["verdict_rho", "passes"]].first()
+    assert by_model.loc["a", "verdict_rho"] == pytest.approx(0.55) and not by_model.loc["a", "passes"]
     assert by_model.loc["b", "passes"]
     # one replicate alone (what one per-model job writes) passes; recomputed on the gathered rows,
     # which carry each replicate's own verdict, the verdict is the pooled one
@@ -52,7 +52,7 @@ def test_sanity_verdict_pools_replicates_per_model_and_is_idempotent():
     alone = [sanity_verdicts(a[a["replicate"] == k]) for k in (0, 1)]
     assert alone[0]["passes"].all() and not alone[1]["passes"].any()
     pooled = sanity_verdicts(pd.concat(alone, ignore_index=True))
-    assert pooled["full_rho"].tolist() == pytest.approx([0.55] * len(a)) and not pooled["passes"].any()
+    assert pooled["verdict_rho"].tolist() == pytest.approx([0.55] * len(a)) and not pooled["passes"].any()
 
 
 def test_uncertainty_is_informative_above_the_threshold():
@@ -68,7 +68,7 @@ def test_uncertainty_is_informative_above_the_threshold():
 
 
 def test_empty_tables_get_the_verdict_columns():
-    assert {"full_rho", "passes"} <= set(sanity_verdicts(pd.DataFrame()).columns)
+    assert {"verdict_rho", "passes"} <= set(sanity_verdicts(pd.DataFrame()).columns)
     assert {"mean_rho", "informative"} <= set(uncertainty_verdicts(pd.DataFrame()).columns)
 
 
@@ -103,3 +103,17 @@ def test_the_randomisation_check_lowers_every_non_random_method_and_leaves_rando
     assert out["lowered"].to_dict() == {"vanilla_grad": True, "random": False, "stubborn": False, "unmeasured": False}
     assert out["ok"].to_dict() == {"vanilla_grad": True, "random": True, "stubborn": False, "unmeasured": False}
     assert not out.loc["random", "expected"] and out.loc["stubborn", "expected"]
+
+
+def test_sanity_verdict_reads_every_step_from_half_the_layers():
+    """A method whose ranking survives randomising half of the layers fails even when the full
+    randomisation changes it (guided backprop's pattern); one that has changed by half passes; the
+    top layer alone never decides."""
+    rows = []
+    for method, rhos in (("survives_half", {1: 0.99, 2: 0.7, 4: 0.2}), ("changes_by_half", {1: 0.99, 2: 0.3, 4: 0.2})):
+        for layers, rho in rhos.items():
+            rows += [{"experiment": "e", "model": "m", "method": method, "layers": layers, "example": i,
+                      "spearman": rho + d} for i, d in enumerate((-0.01, 0.01))]
+    out = sanity_verdicts(pd.DataFrame(rows)).groupby("method")[["verdict_rho", "passes"]].first()
+    assert out.loc["survives_half", "verdict_rho"] == pytest.approx(0.7) and not out.loc["survives_half", "passes"]
+    assert out.loc["changes_by_half", "verdict_rho"] == pytest.approx(0.3) and out.loc["changes_by_half", "passes"]

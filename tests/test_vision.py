@@ -400,7 +400,7 @@ def test_suite_tables_have_the_shared_schema_the_plugin_and_a_sanity_row_for_eve
     per, skipped, sanity, unc, cost = (out[k] for k in ("per_example", "skipped", "sanity", "uncertainty", "cost"))
     assert list(per.columns) == list(FAITHFULNESS_COLUMNS) and list(skipped.columns) == list(SKIPPED_COLUMNS)
     # each table with its verdicts (xairepro.evaluation.verdicts)
-    assert list(sanity.columns) == [*LABELS, "method", "randomisation", "layers", "example", "spearman", "full_rho",
+    assert list(sanity.columns) == [*LABELS, "method", "randomisation", "layers", "example", "spearman", "verdict_rho",
                                     "passes"]
     assert list(unc.columns) == [*LABELS, "method", "example", "n_units", "spearman_sd_vs_drop", "mean_rho",
                                  "informative"]

@@ -4,8 +4,8 @@
   (the output layer first), cascading, and the attributions of each randomised model are compared
   with the trained model's by rank correlation (Spearman) per example. An attribution that barely
   changes when the weights it should explain are destroyed fails: it explains the input, not the
-  model. :data:`SANITY_THRESHOLD` is the mean correlation at full randomisation below which a method
-  passes.
+  model. :data:`SANITY_THRESHOLD` is the mean correlation below which a method passes, at every
+  cascade step from half of the layers on (:func:`xairepro.evaluation.verdicts.sanity_verdicts`).
 * Data randomisation: the same comparison against a model trained on permuted labels (the
   experiment retrains; :func:`rank_correlations` compares).
 * Uncertainty: the rank correlation between a unit's standard deviation over the M samples

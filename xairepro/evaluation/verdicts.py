@@ -5,8 +5,9 @@ Every experiment writes the faithfulness protocol's sanity and uncertainty table
 and never compare a number with a threshold themselves.
 
 * Model-parameter randomisation: a method passes when the mean Spearman correlation between its
-  trained-model and fully-randomised-model unit scores is below
-  :data:`~xairepro.evaluation.sanity.SANITY_THRESHOLD`, over every example and replicate of its
+  trained-model and randomised-model unit scores is below
+  :data:`~xairepro.evaluation.sanity.SANITY_THRESHOLD` at every cascade step that randomises at least
+  half of the layers (:func:`sanity_verdicts`), over every example and replicate of its
   (experiment, model, method).
 * Checks of the check (:func:`randomisation_lowers`): randomising every layer must move each non-random
   method's unit ranking away from the trained model's (mean Spearman below ``1 - LOWERED_MARGIN``),
@@ -38,17 +39,24 @@ GROUP = ("experiment", "model", "method")
 
 
 def sanity_verdicts(sanity: pd.DataFrame, by: Sequence[str] = GROUP) -> pd.DataFrame:
-    """The sanity rows (one per example and cascade step) with ``full_rho``, the mean Spearman
-    correlation of the row's group (``by``) at its full randomisation (its largest ``layers``), and
-    ``passes`` (``full_rho < SANITY_THRESHOLD``)."""
-    out = sanity.drop(columns=["full_rho", "passes"], errors="ignore").copy()
+    """The sanity rows (one per example and cascade step) with ``verdict_rho`` and ``passes``.
+
+    ``verdict_rho`` is the largest, over the cascade steps of the row's group (``by``) that randomise
+    at least half of the group's deepest step (``layers`` >= max / 2: the half and full
+    randomisations of the default cascade), of the step's mean Spearman correlation; ``passes`` is
+    ``verdict_rho < SANITY_THRESHOLD``. A method must have changed by the time half the network is
+    random, not only once all of it is (Adebayo et al. 2018: guided backprop's maps survive the
+    randomisation of the top layers and only move when the lowest go). Where only the full
+    randomisation is run, it alone decides."""
+    out = sanity.drop(columns=["verdict_rho", "passes"], errors="ignore").copy()
     if out.empty:
-        return out.assign(full_rho=pd.Series(dtype=float), passes=pd.Series(dtype=bool))
+        return out.assign(verdict_rho=pd.Series(dtype=float), passes=pd.Series(dtype=bool))
     by = list(by)
-    full = out[out["layers"] == out.groupby(by)["layers"].transform("max")]
-    rho = full.groupby(by)["spearman"].mean().rename("full_rho").reset_index()
+    deep = out[2 * out["layers"] >= out.groupby(by)["layers"].transform("max")]
+    per_step = deep.groupby([*by, "layers"])["spearman"].mean()
+    rho = per_step.groupby(level=list(range(len(by)))).max().rename("verdict_rho").reset_index()
     out = out.merge(rho, on=by, how="left")
-    out["passes"] = out["full_rho"] < SANITY_THRESHOLD
+    out["passes"] = out["verdict_rho"] < SANITY_THRESHOLD
     return out
 
 

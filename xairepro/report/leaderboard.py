@@ -40,7 +40,7 @@ def sanity_cells(sanity: pd.DataFrame) -> pd.DataFrame:
     if sanity.empty:
         return pd.DataFrame(columns=["experiment", "model", "method", "sanity_rho", "sanity"])
     rows = sanity_verdicts(sanity)
-    cells = rows.groupby(list(GROUP), as_index=False).agg(sanity_rho=("full_rho", "first"), passes=("passes", "first"))
+    cells = rows.groupby(list(GROUP), as_index=False).agg(sanity_rho=("verdict_rho", "first"), passes=("passes", "first"))
     cells["sanity"] = np.where(cells.pop("passes"), "pass", "fail")
     return cells
 
