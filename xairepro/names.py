@@ -12,7 +12,8 @@ built-in method's accepted constructor options (``accepted_options``), against w
 BUILTIN_MODELS = ("bigru", "bigru_mask_head", "ggnn", "ggnn_embedding_state", "nfp", "peptide_cnn",
                   "preact_resnet", "resnet20", "smiles2vec", "tabular_mlp", "weave")
 BUILTIN_METHODS = ("vanilla_grad", "input_x_gradient", "smoothgrad", "bayesgrad", "bayes_smoothgrad",
-                   "integrated_gradients", "occlusion", "shapley_sampling", "explanation_mask", "random")
+                   "integrated_gradients", "occlusion", "shapley_sampling", "explanation_mask", "random",
+                   "vargrad", "smoothgrad_sq", "bayes_vargrad", "noisegrad", "fusiongrad", "expected_gradients")
 _COMMON = ("baselines", "layer", "layer_io", "max_batch", "output_fn", "target")
 _NOISE = ("noise_mode", "noise_projection", "stdevs")
 BUILTIN_OPTIONS = {
@@ -27,6 +28,12 @@ BUILTIN_OPTIONS = {
     "shapley_sampling": (*_COMMON, "background", "estimator", "feature_mask"),
     "explanation_mask": (*_COMMON, "mask_net"),
     "random": _COMMON,
+    "vargrad": (*_COMMON, "multiply_by_inputs", *_NOISE),
+    "smoothgrad_sq": (*_COMMON, "multiply_by_inputs", *_NOISE),
+    "bayes_vargrad": (*_COMMON, "multiply_by_inputs"),
+    "noisegrad": (*_COMMON, "multiply_by_inputs", "weight_stdevs"),
+    "fusiongrad": (*_COMMON, "multiply_by_inputs", *_NOISE, "weight_stdevs"),
+    "expected_gradients": (*_COMMON, "background", "multiply_by_inputs"),
 }
 #: The registered name of the faithfulness floor (the random order: ``is_floor``); tables are keyed by
 #: method name, so the evaluation reads the floor's rows by this one name.

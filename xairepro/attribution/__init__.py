@@ -21,6 +21,12 @@ occlusion              drop of the score when a window, row or group is removed 
 shapley_sampling       sampled Shapley values (:class:`ShapleySampling`)
 explanation_mask       the weights of a trained mask network (:class:`ExplanationMask`)
 random                 uniform random orders, the floor of every faithfulness test (:class:`RandomOrder`)
+vargrad                the variance of SmoothGrad's gradients (:class:`VarGrad`)
+smoothgrad_sq          the mean of SmoothGrad's squared gradients (:class:`SmoothGradSquared`)
+bayes_vargrad          the variance of BayesGrad's gradients (:class:`BayesVarGrad`)
+noisegrad              gradients under multiplicative weight noise (:class:`NoiseGrad`)
+fusiongrad             weight noise and input noise together (:class:`FusionGrad`)
+expected_gradients     integrated gradients from baselines drawn from a background (:class:`ExpectedGradients`)
 =====================  =====================================================================
 
 Gradients are taken at the input or at any module's output (``layer=``); the ``M`` samples run as
@@ -43,6 +49,8 @@ from .shapley import ShapleySampling
 from .masks import ExplanationMask, ExplanationMaskNet
 from .random_order import RandomOrder
 from .counterfactual import Substitution, single_substitution_counterfactuals
+from .relatives import BayesVarGrad, FusionGrad, NoiseGrad, SmoothGradSquared, VarGrad
+from .expected import ExpectedGradients
 
 __all__ = [
     "Attribution", "GradientAttribution", "PerturbationAttribution", "Call", "Result", "Explanation",
@@ -53,4 +61,5 @@ __all__ = [
     "IntegratedGradients", "IGPath", "path_rule", "Occlusion", "ShapleySampling",
     "ExplanationMask", "ExplanationMaskNet", "RandomOrder",
     "Substitution", "single_substitution_counterfactuals",
+    "VarGrad", "SmoothGradSquared", "BayesVarGrad", "NoiseGrad", "FusionGrad", "ExpectedGradients",
 ]
