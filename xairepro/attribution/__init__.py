@@ -27,6 +27,7 @@ bayes_vargrad          the variance of BayesGrad's gradients (:class:`BayesVarGr
 noisegrad              gradients under multiplicative weight noise (:class:`NoiseGrad`)
 fusiongrad             weight noise and input noise together (:class:`FusionGrad`)
 expected_gradients     integrated gradients from baselines drawn from a background (:class:`ExpectedGradients`)
+captum.<Class>         any captum attribution class (:mod:`.captum_adapter`; resolved on first use)
 =====================  =====================================================================
 
 Gradients are taken at the input or at any module's output (``layer=``); the ``M`` samples run as
@@ -41,7 +42,7 @@ from .aggregate import aggregate
 from .core import Attribution, Call, GradientAttribution, PerturbationAttribution, Result
 from .explanation import Explanation
 from .registry import (MethodNotApplicable, accepted_options, create_method, floor_methods, method_class, method_names,
-                       not_applicable_reason, register_method, unknown_methods)
+                       not_applicable_reason, register_method, register_namespace, unknown_methods)
 from .gradients import BayesGrad, BayesSmoothGrad, InputXGradient, SmoothGrad, VanillaGrad, channel_reduce
 from .integrated import IGPath, IntegratedGradients, path_rule
 from .occlusion import Occlusion
@@ -51,11 +52,13 @@ from .random_order import RandomOrder
 from .counterfactual import Substitution, single_substitution_counterfactuals
 from .relatives import BayesVarGrad, FusionGrad, NoiseGrad, SmoothGradSquared, VarGrad
 from .expected import ExpectedGradients
+from .captum_adapter import CaptumAttribution, captum_method
 
 __all__ = [
     "Attribution", "GradientAttribution", "PerturbationAttribution", "Call", "Result", "Explanation",
     "SoftmaxScore", "floor_methods", "register_method", "create_method", "method_class", "method_names", "accepted_options",
-    "not_applicable_reason", "unknown_methods", "MethodNotApplicable",
+    "not_applicable_reason", "unknown_methods", "MethodNotApplicable", "register_namespace",
+    "CaptumAttribution", "captum_method",
     "aggregate", "eval_mode", "mc_dropout", "has_dropout", "replicate", "replace_layer",
     "VanillaGrad", "InputXGradient", "SmoothGrad", "BayesGrad", "BayesSmoothGrad", "channel_reduce",
     "IntegratedGradients", "IGPath", "path_rule", "Occlusion", "ShapleySampling",

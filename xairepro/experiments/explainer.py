@@ -189,7 +189,12 @@ class Explainer:
                 if isinstance(method, NotApplicable):
                     continue
                 t0 = time.perf_counter()
-                got = method.compute(batch, M=self.samples(name), seed=seed, target=tgt)
+                try:
+                    got = method.compute(batch, M=self.samples(name), seed=seed, target=tgt)
+                except MethodNotApplicable as err:   # refused at compute time (captum refusing the inputs)
+                    built[name] = NotApplicable(name, str(err))
+                    parts[name] = []
+                    continue
                 if self.reduce is not None:
                     got = self.reduce(got, batch, start, self.reading(name))
                 parts[name].append(got.cpu())
