@@ -11,16 +11,19 @@ loop     one forward/backward per sample and per example, the way the reference
          identical); measured on the first --loop-examples examples and reported
          as a rate;
 captum   captum's implementation where it has the method (Saliency,
-         NoiseTunnel(Saliency), IntegratedGradients; LayerIntegratedGradients and
-         LayerGradientXActivation at the text embedding); "-" where it has none
-         (MC dropout, PyG batches);
+         NoiseTunnel(Saliency) with nt_type smoothgrad, vargrad and smoothgrad_sq,
+         GradientShap for expected gradients, IntegratedGradients; LayerIntegratedGradients
+         and LayerGradientXActivation at the text embedding); "-" where it has none
+         (MC dropout, weight noise, PyG batches);
 floor    one plain batched forward + gradient at the attributed tensor over the same number
          of replicated inputs in the same chunks, with the replicated inputs
          built beforehand: the cost of the arithmetic alone.
 
 Workloads: (1) GGNN (xairepro.models.gnn, else a toy GNN) on molecule-sized
 random graphs (18 atoms on average), attributed at the atom embedding;
-(2) ResNet-20 on random 32x32 images, at the input; (3) the BiGRU(256) IMDB
+(2) ResNet-20 on random 32x32 images, at the input, with BayesGrad's relatives
+(VarGrad, SmoothGrad², NoiseGrad, FusionGrad, BayesVarGrad) and expected gradients
+(baselines from 16 random images); (3) the BiGRU(256) IMDB
 model on random reviews, at the token embedding.  Random weights and inputs:
 speed does not depend on training.  Each timing is the best of up to three
 runs (two with --quick; runs over 5 s are not repeated) after a small warm-up.
@@ -44,7 +47,8 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 
-from xairepro.attribution import BayesGrad, IntegratedGradients, SmoothGrad, VanillaGrad, eval_mode, replicate
+from xairepro.attribution import (BayesGrad, BayesVarGrad, ExpectedGradients, FusionGrad, IntegratedGradients, NoiseGrad,
+                                  SmoothGrad, SmoothGradSquared, VanillaGrad, VarGrad, eval_mode, replicate)
 from xairepro.attribution._utils.batching import call_model, is_graph_batch, num_examples, split_inputs
 from xairepro.attribution.integrated import DEFAULT_RULE, canonical_rule
 
@@ -348,17 +352,32 @@ def main(argv=None):
             ("BayesGrad", lambda mb: BayesGrad(model, max_batch=mb, **kw), M, M),
             ("IG", lambda mb: IntegratedGradients(model, n_steps=steps, method="riemann_middle",
                                                   max_batch=mb, **kw), 1, steps + 2),
+            ("VarGrad", lambda mb: VarGrad(model, stdevs=0.15, max_batch=mb, **kw), M, M),
+            ("SmoothGradSq", lambda mb: SmoothGradSquared(model, stdevs=0.15, max_batch=mb, **kw), M, M),
+            ("ExpectedGrad", lambda mb: ExpectedGradients(model, background=background, max_batch=mb, **kw), M, M),
+            ("NoiseGrad", lambda mb: NoiseGrad(model, weight_stdevs=0.2, max_batch=mb, **kw), M, M),
+            ("FusionGrad", lambda mb: FusionGrad(model, weight_stdevs=0.2, stdevs=0.15, max_batch=mb, **kw), M, M),
+            ("BayesVarGrad", lambda mb: BayesVarGrad(model, max_batch=mb, **kw), M, M),
         ]
+        background = torch.rand(16, 3, 32, 32, device=dev)
+        from captum.attr import GradientShap
         from captum.attr import IntegratedGradients as CIG
         from captum.attr import NoiseTunnel, Saliency
+
+        def tunnel(nt_type):
+            return lambda x: NoiseTunnel(Saliency(model)).attribute(
+                x, nt_type=nt_type, nt_samples=M, stdevs=0.15, target=lab(x), abs=False,
+                nt_samples_batch_size=max(1, args.max_batch // x.shape[0]))
 
         def lab(x):
             return labels[: x.shape[0]]
         captum_fns = {
             "VanillaGrad": lambda x: Saliency(model).attribute(x, target=lab(x), abs=False),
-            "SmoothGrad": lambda x: NoiseTunnel(Saliency(model)).attribute(
-                x, nt_type="smoothgrad", nt_samples=M, stdevs=0.15, target=lab(x), abs=False,
-                nt_samples_batch_size=max(1, args.max_batch // x.shape[0])),
+            "SmoothGrad": tunnel("smoothgrad"),
+            "VarGrad": tunnel("vargrad"),
+            "SmoothGradSq": tunnel("smoothgrad_sq"),
+            "ExpectedGrad": lambda x: GradientShap(model).attribute(x, baselines=background, n_samples=M,
+                                                                    stdevs=0.0, target=lab(x)),
             "IG": lambda x: CIG(model).attribute(
                 x, target=lab(x), n_steps=steps, method="riemann_middle",
                 internal_batch_size=args.max_batch),
