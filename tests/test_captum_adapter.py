@@ -14,7 +14,7 @@ from conftest import REPO_ROOT
 from torch import nn
 
 from xairepro.attribution import Explanation, accepted_options, create_method, method_class, unknown_methods
-from xairepro.config import ConfigError, check_methods, resolve_scale
+from xairepro.config import ConfigError, check_methods, resolve_scale, validate_config
 from xairepro.context import RunContext
 from xairepro.experiments.explainer import Explainer, NotApplicable
 
@@ -128,6 +128,12 @@ def test_a_config_line_runs_captum_methods_through_the_iris_faithfulness_table()
 
     methods = ["captum.Saliency", "vanilla_grad", "captum.GradientShap", "random"]
     options = {"captum.Saliency": {"abs": False}, "captum.GradientShap": {"n_samples": 2, "M": 2}}
+    raw = yaml.safe_load((REPO_ROOT / "config.yaml").read_text())
+    raw["iris"]["faithfulness"].update(methods=methods, method_options=options)
+    validate_config(raw, source="config.yaml")          # the schema takes captum.<Class> names
+    raw["iris"]["faithfulness"]["methods"] = ["captum.gradient_shap"]
+    with pytest.raises(ConfigError, match="captum.gradient_shap"):
+        validate_config(raw, source="config.yaml")
     cfg = _with_iris_methods(methods, options)
     check_methods(cfg)
     with pytest.raises(ConfigError, match=r"iris\.faithfulness\.method_options\.captum\.GradientShap\.n_sample"):
