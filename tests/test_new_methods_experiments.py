@@ -51,3 +51,34 @@ def test_new_methods_explain_or_say_why_not(name):
         assert torch.isfinite(e.samples).all() and e.samples.abs().sum() > 0, f"{name}: {method}"
         if method in ("noisegrad", "fusiongrad", "vargrad", "bayes_vargrad"):
             assert not torch.equal(e.samples[0], e.samples[1]), f"{name}: {method}: identical samples"
+
+
+#: what captum's methods do on each experiment's example model: the input method applies where the experiment
+#: attributes the inputs, the layer method where it attributes an embedding, except on graph batches, which
+#: captum refuses (its error is the reason)
+CAPTUM = ["captum.InputXGradient", "captum.LayerGradientXActivation"]
+CAPTUM_OUTCOME = {"esol": (None, "refused"), "tox21": (None, "refused"), "text": (None, "ok"),
+                  "smiles2vec": (None, "ok"), "iris": ("ok", None), "peptides": ("ok", None), "vision": ("ok", None)}
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_captum_methods_explain_every_experiment_or_say_why_not(name):
+    settings = importlib.import_module(f"xairepro.experiments.{name}.settings")
+    cfg = QUICK[name]
+    spec = cfg["models"][cfg["data"].get("model") or next(iter(cfg["models"]))]
+    torch.manual_seed(0)
+    arch, kwargs = model_kwargs(dict(spec, **settings.example_model_kwargs(cfg)))
+    model = build_model(arch, **kwargs).eval()
+    explainer = settings.example_explainer(model, cfg, ctx=RunContext(seed=0, device="cpu", max_batch=64),
+                                           methods=CAPTUM)
+    inputs = settings.example_inputs(2, cfg)
+    got = explainer.explain(inputs, settings.example_targets(2, cfg))
+    for method, outcome in zip(CAPTUM, CAPTUM_OUTCOME[name]):
+        e = got[method]
+        if outcome == "ok":
+            assert isinstance(e, Explanation) and e.M == 1, f"{name}: {method}: {e!r}"
+            assert torch.isfinite(e.samples).all() and e.samples.abs().sum() > 0, f"{name}: {method}"
+        else:
+            assert isinstance(e, NotApplicable), f"{name}: {method}: {e!r}"
+            want = "refused" if outcome == "refused" else ("Layer version" if "Layer" not in method else "no layer")
+            assert want in e.reason, f"{name}: {method}: {e.reason}"
