@@ -20,7 +20,10 @@ multiplied elementwise by its own draw of ``N(1, weight_stdevs^2)``, a fresh dra
 ``torch.Generator`` seeded with the call's seed. Tensor inputs attributed at the input run all ``M``
 weight draws as one vectorised pass (``torch.func.functional_call`` under ``torch.vmap``, the copies
 chunked by ``max_batch``); at a layer (embeddings, graphs) the draws run one pass each, the weights
-perturbed in place and restored exactly afterwards.
+perturbed in place and restored exactly afterwards. Both see the same draws and give the same
+gradients. On a CPU the vectorised pass is the faster for small networks (an MLP, a 1-D CNN) and a
+little slower than one pass per draw for a ResNet-20, whose batched-weight convolutions vmap turns
+into grouped ones.
 """
 from __future__ import annotations
 
