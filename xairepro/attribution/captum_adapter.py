@@ -52,7 +52,8 @@ DISTRIBUTION = {"GradientShap", "LayerGradientShap", "DeepLiftShap", "LayerDeepL
 _OWN = {"self", "forward_func", "model", "layer", "device_ids", "inputs", "target", "additional_forward_args",
         "baselines", "return_convergence_delta", "show_progress", "kwargs", "grad_kwargs",
         "attribute_to_layer_input", "attribute_to_neuron_input"}
-_COMMON = ("target", "baselines", "output_fn", "max_batch", "layer_io", "background")
+#: the options every method takes (:class:`~xairepro.attribution.Attribution`'s), besides ``layer``
+_COMMON = ("target", "baselines", "output_fn", "max_batch", "layer_io")
 
 
 class CaptumAttribution(Attribution):
@@ -66,7 +67,7 @@ class CaptumAttribution(Attribution):
     captum_attribute: ClassVar[tuple] = ()
 
     def __init__(self, model, layer=None, *, background=None, **options):
-        common = {k: options.pop(k) for k in _COMMON[:5] if k in options}
+        common = {k: options.pop(k) for k in _COMMON if k in options}
         super().__init__(model, layer, **common)
         self.background = background
         self.captum_options = options
@@ -194,7 +195,7 @@ def captum_method(class_name: str) -> type:
            inspect.Parameter("layer", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None),
            *[inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY,
                                default=inspect.signature(Attribution.__init__).parameters[k].default)
-             for k in _COMMON[:5]],
+             for k in _COMMON],
            base.parameters["background"], *extra]
 
     def __init__(self, model, layer=None, **options):
