@@ -39,7 +39,7 @@ CONDA_ENV = "../envs/xairepro.yaml"
 # attribution job imports the plugins (xairepro.runtime.script_setup), so a user's method is
 # registered wherever it is named, and adding one never retrains a model.
 RUN_TRAIN = {"seed": config["seed"], "device": config["device"], "deterministic": config["deterministic"]}
-RUN = dict(RUN_TRAIN, max_batch=config["attribution"]["max_batch"], plugins=list(config.get("plugins") or []))
+RUN = dict(RUN_TRAIN, max_batch=CFG["attribution"]["max_batch"], plugins=list(config.get("plugins") or []))
 
 
 onstart:

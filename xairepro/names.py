@@ -13,6 +13,7 @@ BUILTIN_MODELS = ("bigru", "bigru_mask_head", "ggnn", "ggnn_embedding_state", "n
                   "preact_resnet", "resnet20", "smiles2vec", "tabular_mlp", "weave")
 BUILTIN_METHODS = ("vanilla_grad", "input_x_gradient", "smoothgrad", "bayesgrad", "bayes_smoothgrad",
                    "integrated_gradients", "occlusion", "shapley_sampling", "explanation_mask", "random",
+                   "vargrad", "smoothgrad_sq", "bayes_vargrad", "noisegrad", "fusiongrad", "expected_gradients",
                    "guided_backprop", "grad_cam", "deeplift", "kernel_shap")
 _COMMON = ("baselines", "layer", "layer_io", "max_batch", "output_fn", "target")
 _NOISE = ("noise_mode", "noise_projection", "stdevs")
@@ -28,6 +29,12 @@ BUILTIN_OPTIONS = {
     "shapley_sampling": (*_COMMON, "background", "estimator", "feature_mask"),
     "explanation_mask": (*_COMMON, "mask_net"),
     "random": _COMMON,
+    "vargrad": (*_COMMON, "multiply_by_inputs", *_NOISE),
+    "smoothgrad_sq": (*_COMMON, "multiply_by_inputs", *_NOISE),
+    "bayes_vargrad": (*_COMMON, "multiply_by_inputs"),
+    "noisegrad": (*_COMMON, "multiply_by_inputs", "weight_stdevs"),
+    "fusiongrad": (*_COMMON, "multiply_by_inputs", *_NOISE, "weight_stdevs"),
+    "expected_gradients": (*_COMMON, "background", "multiply_by_inputs"),
     "guided_backprop": (*_COMMON, "multiply_by_inputs"),
     "deeplift": (*_COMMON, "eps", "multiply_by_inputs"),
     "grad_cam": (*_COMMON, "cam_layer", "cam_size", "interpolate_mode", "relu_attributions"),

@@ -75,7 +75,7 @@ class Result:
     extras: dict = field(default_factory=dict)
 
 
-def _summary(value):
+def option_summary(value):
     if isinstance(value, Tensor):
         return f"tensor{tuple(value.shape)}"
     if isinstance(value, nn.Module):
@@ -83,7 +83,7 @@ def _summary(value):
     if callable(value):
         return getattr(value, "__name__", type(value).__name__)
     if isinstance(value, (tuple, list)):
-        return [_summary(v) for v in value]
+        return [option_summary(v) for v in value]
     return value
 
 
@@ -170,7 +170,7 @@ class Attribution:
             res = self._attribute(self.model, call, inputs, n_samples, seed)
             index = None
         return Explanation(method=self.name or owner, samples=res.samples, output=res.output, target=call.target,
-                           options={k: _summary(v) for k, v in self.options.items()}, example_index=index,
+                           options={k: option_summary(v) for k, v in self.options.items()}, example_index=index,
                            each_sample_is_an_order=self.each_sample_is_an_order, path=res.path, extras=res.extras)
 
     # ------------------------------------------------------------ for subclasses

@@ -29,7 +29,8 @@ from ._utils.passes import Chunk
 from .core import Call, GradientAttribution, Result
 from .registry import register_method
 
-__all__ = ["BayesGrad", "BayesSmoothGrad", "InputXGradient", "SmoothGrad", "VanillaGrad", "channel_reduce"]
+__all__ = ["BayesGrad", "BayesSmoothGrad", "InputNoise", "InputXGradient", "SmoothGrad", "VanillaGrad", "channel_reduce",
+           "dropout_reason"]
 
 
 def channel_reduce(grad: Tensor, norm: str = "l2", axis=-1) -> Tensor:
@@ -64,7 +65,7 @@ class InputXGradient(VanillaGrad):
         super().__init__(model, layer, multiply_by_inputs=True, **kwargs)
 
 
-class _Noise:
+class InputNoise:
     """Gaussian noise at the attributed tensor, from a seeded ``torch.Generator``.
 
     ``noise_mode="absolute"``: sigma = ``stdevs`` (the BayesGrad paper's fixed sigma);
@@ -126,7 +127,7 @@ class SmoothGrad(GradientAttribution):
     def __init__(self, model, layer=None, *, stdevs: float = 0.15, noise_mode: str = "absolute",
                  noise_projection: Optional[Callable] = None, **kwargs):
         super().__init__(model, layer, **kwargs)
-        self.noise = _Noise(stdevs, noise_mode, noise_projection)
+        self.noise = InputNoise(stdevs, noise_mode, noise_projection)
         self.options.update(stdevs=float(stdevs), noise_mode=noise_mode, noise_projection=noise_projection)
 
     def _attribute(self, model, call: Call, inputs, M: int, seed) -> Result:
@@ -140,7 +141,8 @@ class SmoothGrad(GradientAttribution):
                           "samples are identical", UserWarning, stacklevel=4)
 
 
-def _dropout_reason(model) -> Optional[str]:
+def dropout_reason(model) -> Optional[str]:
+    """Why MC dropout cannot sample ``model`` (no ``nn.Dropout`` with p > 0), or ``None``."""
     if not has_dropout(model):
         return "the model has no nn.Dropout module with p > 0, so MC dropout has nothing to sample"
     return None
@@ -157,7 +159,7 @@ class BayesGrad(GradientAttribution):
 
     @classmethod
     def applicable(cls, model, settings):
-        return _dropout_reason(model)
+        return dropout_reason(model)
 
     def _attribute(self, model, call: Call, inputs, M: int, seed) -> Result:
         if not has_dropout(model):
@@ -176,4 +178,4 @@ class BayesSmoothGrad(SmoothGrad):
 
     @classmethod
     def applicable(cls, model, settings):
-        return _dropout_reason(model)
+        return dropout_reason(model)

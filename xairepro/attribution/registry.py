@@ -9,6 +9,10 @@
         def _attribute(self, model, call, inputs, M, seed):
             ...
 
+A name ``<namespace>.<rest>`` is resolved on first use by the namespace's resolver
+(:func:`register_namespace`): ``captum.<Class>`` adapts any captum attribution class
+(:mod:`~xairepro.attribution.captum_adapter`). A resolved name is then registered like any other.
+
 Named in an experiment's ``attribution.methods`` list, a registered method runs in that
 experiment's attribution and faithfulness studies. Experiments build methods with
 :func:`create_method`, which hands each method the experiment's settings it accepts (options have
@@ -20,12 +24,13 @@ from __future__ import annotations
 import inspect
 import re
 import sys
-from typing import Mapping, Optional
+from typing import Callable, Mapping, Optional
 
 __all__ = ["MethodNotApplicable", "accepted_options", "create_method", "floor_methods", "method_class", "method_names",
-           "not_applicable_reason", "register_method", "unknown_methods"]
+           "not_applicable_reason", "register_method", "register_namespace", "unknown_methods"]
 
 _METHODS: dict[str, type] = {}
+_NAMESPACES: dict[str, Callable[[str], type]] = {}
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -53,6 +58,28 @@ def register_method(name: str):
     return deco
 
 
+def register_namespace(prefix: str, resolve: Callable[[str], type]) -> None:
+    """Names ``prefix.<rest>`` resolve on first use to ``resolve(rest)``, an Attribution subclass (a
+    ``KeyError`` saying why when ``rest`` names nothing the namespace can adapt)."""
+    if not _NAME.match(prefix):
+        raise ValueError(f"namespace prefixes are lower-case identifiers, got {prefix!r}")
+    _NAMESPACES[prefix] = resolve
+
+
+def _resolve(name: str) -> type:
+    cls = _METHODS.get(name)
+    if cls is not None:
+        return cls
+    prefix, dot, rest = name.partition(".")
+    if dot and prefix in _NAMESPACES:
+        cls = _NAMESPACES[prefix](rest)
+        cls.name = name
+        _METHODS[name] = cls
+        return cls
+    raise KeyError(f"unknown attribution method {name!r}; registered: {', '.join(_METHODS)}, or "
+                   f"{', '.join(p + '.<name>' for p in _NAMESPACES)}")
+
+
 def _origin(cls) -> tuple:
     """Where a class is defined: its file (so one plugin file imported under two module names is the
     same class) and its qualified name. A class of the same name from elsewhere is another method."""
@@ -66,10 +93,11 @@ def method_names() -> list[str]:
 
 
 def method_class(name: str) -> type:
+    """The class registered as ``name`` (a ``namespace.<rest>`` name is resolved and registered)."""
     try:
-        return _METHODS[name]
-    except KeyError:
-        raise KeyError(f"unknown attribution method {name!r}; registered: {', '.join(_METHODS)}") from None
+        return _resolve(name)
+    except KeyError as err:
+        raise KeyError(err.args[0]) from None
 
 
 def floor_methods() -> list[str]:
@@ -78,8 +106,14 @@ def floor_methods() -> list[str]:
 
 
 def unknown_methods(names) -> list[str]:
-    """The names in ``names`` that are not registered."""
-    return [n for n in names if n not in _METHODS]
+    """The names in ``names`` that are not registered (nor resolved by a namespace)."""
+    out = []
+    for n in names:
+        try:
+            _resolve(n)
+        except KeyError:
+            out.append(n)
+    return out
 
 
 def accepted_options(cls: type) -> set[str]:
@@ -107,7 +141,8 @@ def create_method(name: str, model, settings: Optional[Mapping] = None, **overri
     ``settings`` are the experiment's (``layer``, ``baselines``, ``max_batch``, ``stdevs``, ...);
     ``overrides`` win over them (per-method options from the config) and must be options the method
     accepts (a typo is a ``TypeError`` naming the method and its options). Settings a method does not
-    accept are left out, so one settings dict serves every method. Raises
+    accept are left out, so one settings dict serves every method (a class with ``settings_taken`` takes
+    only those keys from ``settings``: the captum adapter, whose options are captum's). Raises
     :class:`MethodNotApplicable` with the reason when the method cannot apply (BayesGrad on a model
     without dropout, the explanation mask where none is trained).
     """
@@ -116,7 +151,8 @@ def create_method(name: str, model, settings: Optional[Mapping] = None, **overri
     unknown = sorted(set(overrides) - accepted)
     if unknown:
         raise TypeError(f"{name}: unknown option(s) {unknown}; it accepts {sorted(accepted)}")
-    merged = {**dict(settings or {}), **overrides}
+    taken = getattr(cls, "settings_taken", None)   # a class may take only some of the experiment's settings
+    merged = {**{k: v for k, v in dict(settings or {}).items() if taken is None or k in taken}, **overrides}
     reason = cls.applicable(model, merged)
     if reason:
         raise MethodNotApplicable(f"{name}: {reason}")

@@ -192,8 +192,9 @@ class Explainer:
                 t0 = time.perf_counter()
                 try:
                     got = method.compute(batch, M=self.samples(name), seed=seed, target=tgt)
-                except MethodNotApplicable as err:  # found on the inputs (kernel_shap: too many players)
-                    built[name], parts[name] = NotApplicable(name, str(err).split(": ", 1)[-1]), []
+                except MethodNotApplicable as err:   # refused at compute time (captum refusing the inputs)
+                    built[name] = NotApplicable(name, str(err))
+                    parts[name] = []
                     continue
                 if self.reduce is not None:
                     got = self.reduce(got, batch, start, self.reading(name))
