@@ -4,7 +4,7 @@ validation pyridine molecule of every model), mean and sd per method, BayesGrad'
 tests over models, and the GGNN's Table 1 beside it."""
 import pandas as pd
 
-from xairepro.experiments.smiles2vec.pyridine import beside_ggnn, table1, wilcoxon_table
+from xairepro.experiments.smiles2vec.pyridine_scores import beside_ggnn, table1, wilcoxon_table
 from xairepro.runtime import read_json, script_setup
 
 sm = snakemake  # noqa: F821

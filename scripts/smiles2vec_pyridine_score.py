@@ -3,7 +3,8 @@ method's character scores against the pyridine ring characters (PRC-AUC, mass, p
 import numpy as np
 
 from xairepro.context import RunContext
-from xairepro.experiments.smiles2vec.pyridine import load, localisation_study, reliance_check
+from xairepro.experiments.smiles2vec.pyridine import load
+from xairepro.experiments.smiles2vec.pyridine_scores import localisation_study, reliance_check
 from xairepro.runtime import script_setup
 from xairepro.training import load_checkpoint
 

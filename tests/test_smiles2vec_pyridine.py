@@ -17,6 +17,7 @@ from xairepro.attribution.core import Result
 from xairepro.context import RunContext
 from xairepro.evaluation.ground_truth import REFERENCE_RULE, has_substructure, substructure_prc_auc
 from xairepro.experiments.smiles2vec import pyridine as P
+from xairepro.experiments.smiles2vec import pyridine_scores as S
 from xairepro.experiments.tox21.data import pyridine_data
 
 
@@ -119,10 +120,10 @@ def test_featurized_toy_data_by_hand():
 def test_reliance_verdict_of_a_model_that_uses_the_evidence_and_one_that_ignores_it():
     data = toy_data()
     user, ignorer = CountsN(data.vocab, True), CountsN(data.vocab, False)
-    mol, table = P.reliance_check(user, data, model_name="toy", replicate=3, min_drop=0.2, device="cpu")
+    mol, table = S.reliance_check(user, data, model_name="toy", replicate=3, min_drop=0.2, device="cpu")
     p_hi, p_lo = 1 / (1 + np.exp(-5.0)), 1 / (1 + np.exp(5.0))
     by = table.set_index("condition")
-    assert list(table.columns) == P.RELIANCE_COLUMNS and set(table["replicate"]) == {3}
+    assert list(table.columns) == S.RELIANCE_COLUMNS and set(table["replicate"]) == {3}
     assert by.loc["present", "n_examples"] == 3 and by.loc["removed", "n_examples"] == 3  # not the pyridone
     assert by.loc["absent", "n_examples"] == 4
     assert by.loc["present", "accuracy"] == 1.0 and by.loc["removed", "accuracy"] == 1.0
@@ -131,7 +132,7 @@ def test_reliance_verdict_of_a_model_that_uses_the_evidence_and_one_that_ignores
     assert table["relies"].all()
     assert list(mol["depends"]) == [True, True, True, False]   # the pyridone cannot be tested
 
-    mol, table = P.reliance_check(ignorer, data, model_name="toy", replicate=3, min_drop=0.2, device="cpu")
+    mol, table = S.reliance_check(ignorer, data, model_name="toy", replicate=3, min_drop=0.2, device="cpu")
     by = table.set_index("condition")
     assert by.loc["removed", "accuracy"] == 0.0 and by.loc["absent", "accuracy"] == 0.0
     assert by.loc["present", "evidence_class_prob"] == pytest.approx(by.loc["removed", "evidence_class_prob"])
@@ -144,9 +145,9 @@ def test_relies_needs_the_drop_and_a_present_accuracy_above_one_half():
                              "accuracy": [present_acc, 0.5, 0.5],
                              "evidence_class_prob": [present_prob, removed_prob, 0.1]})
 
-    assert P.relies(t(0.8, 0.55, 0.8), 0.2)
-    assert not P.relies(t(0.8, 0.65, 0.8), 0.2)       # a drop of 0.15 < 0.2
-    assert not P.relies(t(0.45, 0.1, 0.4), 0.2)       # calls most pyridines not pyridine
+    assert S.relies(t(0.8, 0.55, 0.8), 0.2)
+    assert not S.relies(t(0.8, 0.65, 0.8), 0.2)       # a drop of 0.15 < 0.2
+    assert not S.relies(t(0.45, 0.1, 0.4), 0.2)       # calls most pyridines not pyridine
 
 
 # ----------------------------------------------------------------------------- a user's own method
@@ -170,12 +171,12 @@ def test_a_registered_toy_method_is_scored_in_the_localisation_table(private_reg
 
     data = toy_data()
     model = CountsN(data.vocab, True)
-    mol, table = P.reliance_check(model, data, model_name="toy", replicate=0, min_drop=0.2, device="cpu")
+    mol, table = S.reliance_check(model, data, model_name="toy", replicate=0, min_drop=0.2, device="cpu")
     cfg = {"methods": ["vanilla_grad", "toy_embedding_times_grad"], "mc_samples": 1, "aggregation": "square"}
-    out = P.localisation_study(model, data, mol, cfg, ctx=RunContext(seed=0, device="cpu"), model_name="toy",
+    out = S.localisation_study(model, data, mol, cfg, ctx=RunContext(seed=0, device="cpu"), model_name="toy",
                                replicate=0, scored=True)
     dep = out["depends"].set_index("method")
-    assert list(out["depends"].columns) == P.LABELS + ["method", "n_examples", "prc_auc", "mass", "pointing"]
+    assert list(out["depends"].columns) == S.LABELS + ["method", "n_examples", "prc_auc", "mass", "pointing"]
     assert set(dep.index) == {"vanilla_grad", "toy_embedding_times_grad"}
     assert (dep["n_examples"] == 3).all() and (out["all"]["n_examples"] == 4).all()
     # the toy method puts all its mass on the ring's n: mass 1, the top character is evidence
@@ -196,7 +197,7 @@ def test_a_registered_toy_method_is_scored_in_the_localisation_table(private_reg
                                 rule=REFERENCE_RULE)
     assert dep.loc["vanilla_grad", "prc_auc"] == pytest.approx(flat["prc_auc"])
     # a model that does not rely is not scored on the depends filter, only on every molecule
-    out = P.localisation_study(model, data, mol, cfg, ctx=RunContext(seed=0, device="cpu"), model_name="toy",
+    out = S.localisation_study(model, data, mol, cfg, ctx=RunContext(seed=0, device="cpu"), model_name="toy",
                                replicate=0, scored=False)
     assert out["depends"].empty and len(out["all"]) == 2
 
@@ -224,12 +225,12 @@ def test_table1_and_wilcoxon_over_models():
     bayes = [0.50, 0.55, 0.52, 0.60, 0.58, 0.51]
     vanilla = [0.45, 0.50, 0.53, 0.52, 0.50, 0.47]
     loc = _loc({"vanilla_grad": vanilla, "bayesgrad": bayes})
-    t = P.table1(loc).set_index("method")
+    t = S.table1(loc).set_index("method")
     assert list(t.index) == ["vanilla_grad", "bayesgrad"]
     assert t.loc["bayesgrad", "prc_auc_mean"] == pytest.approx(np.mean(bayes))
     assert t.loc["bayesgrad", "prc_auc_sd"] == pytest.approx(np.std(bayes, ddof=0))
     assert t.loc["vanilla_grad", "n_models"] == 6 and t.loc["vanilla_grad", "n_examples"] == 60
-    w = P.wilcoxon_table(loc)
+    w = S.wilcoxon_table(loc)
     row = w[(w["metric"] == "prc_auc") & (w["versus"] == "vanilla_grad")].iloc[0]
     assert row["pvalue"] == pytest.approx(wilcoxon(bayes, vanilla).pvalue)
     assert row["mean_diff"] == pytest.approx(np.mean(np.subtract(bayes, vanilla)))
@@ -239,12 +240,12 @@ def test_table1_and_wilcoxon_over_models():
 def test_beside_ggnn_puts_both_tables_on_one_row_per_method():
     s2v = pd.concat([_loc({"vanilla_grad": [0.2, 0.3, 0.25], "bayesgrad": [0.3, 0.35, 0.3]}).assign(molecules="depends"),
                      _loc({"vanilla_grad": [0.1, 0.2, 0.15], "bayesgrad": [0.2, 0.3, 0.2]}).assign(molecules="all")])
-    table, w = P.table1(s2v), P.wilcoxon_table(s2v)
+    table, w = S.table1(s2v), S.wilcoxon_table(s2v)
     ggnn = pd.DataFrame({"method": ["vanilla_grad", "smoothgrad", "bayesgrad"], "mean": [0.48, 0.49, 0.53],
                          "sd": [0.03, 0.03, 0.03], "n_models": [30, 30, 30]})
     ggnn_w = pd.DataFrame({"method": ["bayesgrad", "bayesgrad"], "versus": ["vanilla_grad", "smoothgrad"],
                            "mean_diff": [0.05, 0.04], "pvalue": [1e-9, 1e-8]})
-    out = P.beside_ggnn(table, w, ggnn, ggnn_w).set_index("method")
+    out = S.beside_ggnn(table, w, ggnn, ggnn_w).set_index("method")
     assert list(out.index) == ["vanilla_grad", "smoothgrad", "bayesgrad"]
     assert out.loc["vanilla_grad", "ggnn_mean"] == 0.48 and out.loc["vanilla_grad", "ggnn_gain"] == 0.05
     assert out.loc["vanilla_grad", "smiles2vec_mean"] == pytest.approx(0.25)
