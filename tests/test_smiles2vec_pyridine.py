@@ -1,6 +1,7 @@
 """SMILES2vec's Table 1 (issue 29): the pyridine evidence as characters, its removal, the reliance
 verdict, the localisation table of every registered method, the subsets of the GGNN's Table 1, and
 the Table 1 statistics. Toy models whose answers are worked out by hand."""
+import json
 import types
 
 import numpy as np
@@ -254,3 +255,44 @@ def test_beside_ggnn_puts_both_tables_on_one_row_per_method():
     assert out.loc["vanilla_grad", "smiles2vec_p"] == pytest.approx(wilcoxon([0.3, 0.35, 0.3], [0.2, 0.3, 0.25]).pvalue)
     assert np.isnan(out.loc["smoothgrad", "smiles2vec_mean"]) and out.loc["smoothgrad", "smiles2vec_n_models"] == 0
     assert np.isnan(out.loc["bayesgrad", "smiles2vec_gain"])
+
+
+# ----------------------------------------------------------------------------- end to end
+@pytest.mark.slow
+def test_tiny_run_puts_the_smiles2vec_table1_beside_the_ggnn_table1(tmp_path):
+    """Two GGNN and two SMILES2vec Table 1 models (one epoch, tiny widths) from the real Tox21 file via
+    Snakemake: the gathered tables join the per-model jobs and the GGNN's Table 1 as they should."""
+    from conftest import copy_workflow, run_snakemake, shared_data
+
+    mirror = shared_data()
+    wf = copy_workflow(tmp_path / "wf", config_overrides={
+        "tox21": {"table1": {"n_models": 2, "epochs": 1}},
+        "smiles2vec": {"models": {"smiles2vec": {"filters": 8, "rnn_sizes": [8], "embedding_dim": 8}},
+                       "pyridine": {"n_models": 2, "epochs": 2, "reliance": {"min_drop": 0.0},
+                                    "attribution": {"methods": ["vanilla_grad", "bayesgrad"], "mc_samples": 2}}}})
+    out = "results/smiles2vec/pyridine"
+    run_snakemake(wf, f"{out}/beside_ggnn.csv", mirror=mirror)
+    res = wf / out
+    reliance = pd.read_csv(res / "reliance.csv")
+    assert sorted(reliance["replicate"].unique()) == [0, 1]
+    assert list(reliance.columns) == S.RELIANCE_COLUMNS and len(reliance) == 6
+    every = pd.read_csv(res / "localisation_all.csv")
+    n_eval = json.loads((res / "featurized.json").read_text())["n_evaluation"]
+    assert len(every) == 4 and (every["n_examples"] == n_eval).all() and n_eval > 50
+    # the depends table: only the models that rely, each on the molecules whose call flips
+    depends = pd.read_csv(res / "localisation.csv")
+    relying = set(reliance.loc[reliance["relies"], "replicate"])
+    assert set(depends["replicate"]) <= relying
+    for k in relying:
+        n_flip = int(pd.read_csv(res / f"seed{k}/molecules.csv")["depends"].sum())
+        assert (depends.loc[depends["replicate"] == k, "n_examples"] == n_flip).all()
+    beside = pd.read_csv(res / "beside_ggnn.csv").set_index("method")
+    ggnn = pd.read_csv(wf / "results/tox21/pyridine/table1.csv").set_index("method")
+    for m in ggnn.index:
+        assert beside.loc[m, "ggnn_mean"] == pytest.approx(ggnn.loc[m, "mean"])
+    for m in ("vanilla_grad", "bayesgrad"):
+        assert beside.loc[m, "smiles2vec_all_mean"] == pytest.approx(every.loc[every["method"] == m, "prc_auc"].mean())
+    # the same subsets as the GGNN's: the SMILES2vec model k trained on subset k's molecules that fit
+    for k in (0, 1):
+        metrics = json.loads((res / f"seed{k}/metrics.json").read_text())
+        assert metrics["seed"] == k and metrics["n_train"] + metrics["n_train_too_long"] == 1000
