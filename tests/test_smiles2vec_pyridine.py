@@ -203,6 +203,25 @@ def test_a_registered_toy_method_is_scored_in_the_localisation_table(private_reg
     assert out["depends"].empty and len(out["all"]) == 2
 
 
+def test_sampled_methods_give_the_same_scores_on_rerun_and_other_scores_under_another_seed():
+    from xairepro.models.smiles2vec import Smiles2Vec
+
+    data = toy_data()
+    torch.manual_seed(0)
+    model = Smiles2Vec(len(data.vocab), data.pad_id, embedding_dim=4, filters=4, rnn_sizes=[4], dropout=0.5)
+    mol = pd.DataFrame({"depends": [True, True, True, False]})
+    cfg = {"methods": ["bayesgrad", "smoothgrad"], "mc_samples": 3, "aggregation": "square",
+           "method_options": {"smoothgrad": {"stdevs": 0.5}}}
+
+    def run(seed):
+        return S.localisation_study(model, data, mol, cfg, ctx=RunContext(seed=seed, device="cpu"), model_name="s2v",
+                                    replicate=0, scored=True)["all"]
+
+    first, again, other = run(0), run(0), run(1)
+    pd.testing.assert_frame_equal(first, again)
+    assert not np.allclose(first["mass"], other["mass"])
+
+
 # ----------------------------------------------------------------------------- Table 1's subsets
 def test_subset_k_is_the_ggnn_table1_subset_k():
     smiles = [f"C{'C' * i}O" for i in range(40)]
@@ -259,12 +278,12 @@ def test_beside_ggnn_puts_both_tables_on_one_row_per_method():
 
 # ----------------------------------------------------------------------------- end to end
 @pytest.mark.slow
-def test_tiny_run_puts_the_smiles2vec_table1_beside_the_ggnn_table1(tmp_path):
+def test_tiny_run_puts_the_smiles2vec_table1_beside_the_ggnn_table1(tmp_path, shared_data):
     """Two GGNN and two SMILES2vec Table 1 models (one epoch, tiny widths) from the real Tox21 file via
     Snakemake: the gathered tables join the per-model jobs and the GGNN's Table 1 as they should."""
-    from conftest import copy_workflow, run_snakemake, shared_data
+    from conftest import copy_workflow, run_snakemake
 
-    mirror = shared_data()
+    mirror = shared_data
     wf = copy_workflow(tmp_path / "wf", config_overrides={
         "tox21": {"table1": {"n_models": 2, "epochs": 1}},
         "smiles2vec": {"models": {"smiles2vec": {"filters": 8, "rnn_sizes": [8], "embedding_dim": 8}},
