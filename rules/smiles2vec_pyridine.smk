@@ -101,6 +101,8 @@ rule smiles2vec_pyridine_gather:
         metrics=expand(rules.smiles2vec_pyridine_train.output.metrics, seed=S2VP_SEEDS),
         ggnn_table=TOX21_GATHER["subset"][1]["table"],
         ggnn_wilcoxon=TOX21_GATHER["subset"][1]["wilcoxon"],
+        arrays=rules.smiles2vec_pyridine_featurize.output.arrays,
+        meta=rules.smiles2vec_pyridine_featurize.output.meta,
     output:
         reliance=f"{S2VP_DIR}/reliance.csv",
         localisation=f"{S2VP_DIR}/localisation.csv",
@@ -109,6 +111,9 @@ rule smiles2vec_pyridine_gather:
         table=f"{S2VP_DIR}/table1.csv",
         wilcoxon=f"{S2VP_DIR}/wilcoxon.csv",
         beside=f"{S2VP_DIR}/beside_ggnn.csv",
+        bounds=f"{S2VP_DIR}/bounds.csv",
+    params:
+        seed=config["seed"],
     log:
         log_path("smiles2vec", "pyridine_gather"),
     benchmark:
@@ -126,4 +131,5 @@ NOTEBOOKS["smiles2vec"]["inputs"].update({
     "pyridine_beside": rules.smiles2vec_pyridine_gather.output.beside,
     "pyridine_reliance": rules.smiles2vec_pyridine_gather.output.reliance,
     "pyridine_models": rules.smiles2vec_pyridine_gather.output.models,
+    "pyridine_bounds": rules.smiles2vec_pyridine_gather.output.bounds,
 })

@@ -4,7 +4,8 @@ validation pyridine molecule of every model), mean and sd per method, BayesGrad'
 tests over models, and the GGNN's Table 1 beside it."""
 import pandas as pd
 
-from xairepro.experiments.smiles2vec.pyridine_scores import beside_ggnn, table1, wilcoxon_table
+from xairepro.experiments.smiles2vec.pyridine import load
+from xairepro.experiments.smiles2vec.pyridine_scores import beside_ggnn, ranking_bounds, table1, wilcoxon_table
 from xairepro.runtime import read_json, script_setup
 
 sm = snakemake  # noqa: F821
@@ -26,6 +27,9 @@ both = pd.concat([depends.assign(molecules="depends"), every.assign(molecules="a
 table = table1(both)
 wilcoxon = wilcoxon_table(both)
 beside = beside_ggnn(table, wilcoxon, pd.read_csv(sm.input.ggnn_table), pd.read_csv(sm.input.ggnn_wilcoxon))
+# the metric's range on the evaluation molecules, over characters (SMILES2vec) and over atoms (the GGNN)
+bounds = ranking_bounds(load(sm.input.arrays, sm.input.meta), sm.params.seed)
+bounds.to_csv(sm.output.bounds, index=False)
 reliance.to_csv(sm.output.reliance, index=False)
 depends.to_csv(sm.output.localisation, index=False)
 every.to_csv(sm.output.localisation_all, index=False)
@@ -33,5 +37,6 @@ models.to_csv(sm.output.models, index=False)
 table.to_csv(sm.output.table, index=False)
 wilcoxon.to_csv(sm.output.wilcoxon, index=False)
 beside.to_csv(sm.output.beside, index=False)
+log.info("PRC-AUC range:\n%s", bounds.to_string())
 log.info("%d of %d models rely on the evidence\n%s\nbeside the GGNN:\n%s", int(verdicts["relies"].sum()),
          len(verdicts), table.to_string(), beside.to_string())

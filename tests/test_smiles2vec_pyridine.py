@@ -222,6 +222,24 @@ def test_sampled_methods_give_the_same_scores_on_rerun_and_other_scores_under_an
     assert not np.allclose(first["mass"], other["mass"])
 
 
+def test_ranking_bounds_over_characters_and_atoms():
+    # pyridine alone: all six atoms are evidence, so every atom ranking scores the same
+    data = P.featurize_pyridine(["c1ccncc1", "CCO"], {"pyridine": {"train": [1], "val": [0]}}, max_len=20, pad_len=2)
+    b = S.ranking_bounds(data, seed=0).set_index("unit")
+    assert list(b["n_molecules"]) == [1, 1] and list(b["mean_units"]) == [8.0, 6.0]
+    assert b.loc["atom", "perfect"] == b.loc["atom", "reversed"] == pytest.approx(b.loc["atom", "random"])
+    # 2-phenylpyridine (12 atoms, 19 characters, 6 of each are evidence): perfect > random > reversed
+    smiles = "c1ccc(-c2ccccc2)nc1"
+    data = P.featurize_pyridine([smiles, "CCO"], {"pyridine": {"train": [1], "val": [0]}}, max_len=30, pad_len=2)
+    b = S.ranking_bounds(data, seed=0).set_index("unit")
+    for unit in ("character", "atom"):
+        assert b.loc[unit, "perfect"] > b.loc[unit, "random"] > b.loc[unit, "reversed"], unit
+    evidence = P.evidence_characters(data.smiles[0])
+    by_hand = np.isin(np.arange(len(data.smiles[0])), evidence).astype(float)
+    assert b.loc["character", "perfect"] == pytest.approx(
+        substructure_prc_auc([by_hand], [evidence], rule=REFERENCE_RULE)["prc_auc"])
+
+
 # ----------------------------------------------------------------------------- Table 1's subsets
 def test_subset_k_is_the_ggnn_table1_subset_k():
     smiles = [f"C{'C' * i}O" for i in range(40)]
@@ -305,6 +323,8 @@ def test_tiny_run_puts_the_smiles2vec_table1_beside_the_ggnn_table1(tmp_path, sh
     for k in relying:
         n_flip = int(pd.read_csv(res / f"seed{k}/molecules.csv")["depends"].sum())
         assert (depends.loc[depends["replicate"] == k, "n_examples"] == n_flip).all()
+    bounds = pd.read_csv(res / "bounds.csv").set_index("unit")
+    assert (bounds["n_molecules"] == n_eval).all() and bounds.loc["character", "mean_units"] > bounds.loc["atom", "mean_units"]
     beside = pd.read_csv(res / "beside_ggnn.csv").set_index("method")
     ggnn = pd.read_csv(wf / "results/tox21/pyridine/table1.csv").set_index("method")
     for m in ggnn.index:

@@ -37,7 +37,8 @@ from .pyridine import TASK, PyridineStrings, pyridine_probabilities
 from .settings import CHARACTER, explainer, unit
 
 __all__ = ["CONDITIONS", "LABELS", "REFERENCE_METHOD", "RELIANCE_COLUMNS", "beside_ggnn", "character_unit_scores",
-           "depends", "localisation_study", "molecule_probabilities", "reliance_check", "reliance_table", "relies",
+           "depends", "localisation_study", "molecule_probabilities", "ranking_bounds", "reliance_check",
+           "reliance_table", "relies",
            "table1", "wilcoxon_table"]
 
 #: the reliance check's conditions: evidence present, removed (benzene analogue), absent (no pyridine)
@@ -162,6 +163,33 @@ def localisation_study(model, data: PyridineStrings, molecules: pd.DataFrame, cf
     skipped = pd.DataFrame([{"method": r.method, "reason": r.reason} for r in results.values()
                             if isinstance(r, NotApplicable)], columns=["method", "reason"])
     return {"depends": table(dep), "all": table(np.ones(len(idx), dtype=bool)), "skipped": skipped}
+
+
+def ranking_bounds(data: PyridineStrings, seed: int, n_rankings: int = 20) -> pd.DataFrame:
+    """The PRC-AUC's range on every evaluation molecule (reference extraction rule), over its
+    characters (SMILES2vec's units) and over its atoms (the GGNN's): a perfect ranking (the evidence
+    first, in string or atom order), the reversed one, and the mean and sd over ``n_rankings``
+    uniformly random rankings (seeded). The curve is not anchored at recall 0, so even the perfect
+    ranking scores well below 1, and a string has more units than its molecule has atoms: these rows
+    put the two representations' PRC-AUC on one scale."""
+    from rdkit import Chem
+
+    from ...evaluation.ground_truth import REFERENCE_RULE, pyridine_atoms, substructure_prc_auc
+
+    smiles = [data.smiles[i] for i in data.evaluation]
+    units = {"character": ([len(s) for s in smiles], [list(e) for e in data.evidence]),
+             "atom": ([Chem.MolFromSmiles(s).GetNumAtoms() for s in smiles], [pyridine_atoms(s) for s in smiles])}
+    rows = []
+    for unit_name, (lengths, truth) in units.items():
+        perfect = [np.isin(np.arange(n), t).astype(float) for n, t in zip(lengths, truth)]
+        rng = np.random.default_rng(seed)
+        randoms = [substructure_prc_auc([rng.random(n) for n in lengths], truth, rule=REFERENCE_RULE)["prc_auc"]
+                   for _ in range(int(n_rankings))]
+        rows.append({"unit": unit_name, "n_molecules": len(lengths), "mean_units": float(np.mean(lengths)),
+                     "perfect": substructure_prc_auc(perfect, truth, rule=REFERENCE_RULE)["prc_auc"],
+                     "reversed": substructure_prc_auc([-p for p in perfect], truth, rule=REFERENCE_RULE)["prc_auc"],
+                     "random": float(np.mean(randoms)), "random_sd": float(np.std(randoms))})
+    return pd.DataFrame(rows)
 
 
 # --------------------------------------------------------------------------- Table 1
