@@ -23,6 +23,10 @@ depends, every = concat(sm.input.localisation), concat(sm.input.localisation_all
 models = pd.DataFrame([read_json(p) for p in sm.input.metrics])
 verdicts = reliance.drop_duplicates("replicate")[["replicate", "relies"]]
 models = models.merge(verdicts, left_on="subset", right_on="replicate", how="left").drop(columns="replicate")
+# the filter's count: molecules scored per model (those whose call flips without the evidence; 0 where
+# the model does not rely on it)
+scored = depends.groupby("replicate")["n_examples"].first() if len(depends) else pd.Series(dtype=int)
+models["n_scored"] = [int(scored.get(k, 0)) for k in models["subset"]]
 both = pd.concat([depends.assign(molecules="depends"), every.assign(molecules="all")], ignore_index=True)
 table = table1(both)
 wilcoxon = wilcoxon_table(both)

@@ -323,6 +323,10 @@ def test_tiny_run_puts_the_smiles2vec_table1_beside_the_ggnn_table1(tmp_path, sh
     for k in relying:
         n_flip = int(pd.read_csv(res / f"seed{k}/molecules.csv")["depends"].sum())
         assert (depends.loc[depends["replicate"] == k, "n_examples"] == n_flip).all()
+    models = pd.read_csv(res / "models.csv").set_index("subset")
+    for k in (0, 1):
+        flips = int(pd.read_csv(res / f"seed{k}/molecules.csv")["depends"].sum())
+        assert models.loc[k, "n_scored"] == (flips if k in relying else 0)
     bounds = pd.read_csv(res / "bounds.csv").set_index("unit")
     assert (bounds["n_molecules"] == n_eval).all() and bounds.loc["character", "mean_units"] > bounds.loc["atom", "mean_units"]
     beside = pd.read_csv(res / "beside_ggnn.csv").set_index("method")
