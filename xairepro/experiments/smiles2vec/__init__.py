@@ -19,5 +19,6 @@ Modules: ``data`` (featurization, character-to-atom map, splits), ``training`` (
 ``mask`` (the mask network, ``train_smiles2vec_mask``, ``load_mask_net``), ``seeds`` (the mask over
 mask seeds and fitting targets, ``mask_seed_study``, ``seeds_table``), ``settings`` (the unit, what
 every method is built from, the Explainer of a section), ``explain`` (readings, top-3, maps), ``study`` (``explain_study``), ``faithfulness`` (``faithfulness_study``),
-``reproduction``, ``targets``.
+``reproduction``, ``targets``; ``pyridine`` and ``pyridine_scores``: SMILES2vec's Table 1 on Tox21's pyridine label
+(issue 29; the GGNN Table 1's subsets and seeds, reliance check, localisation scores).
 """
