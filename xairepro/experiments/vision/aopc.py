@@ -33,14 +33,17 @@ __all__ = ["MODEL_LISTS", "PAIRED_TEST", "aopc_study", "run_aopc"]
 #: the network names of the study and the config key of each one's method list
 MODEL_LISTS = (("classifier", "methods"), ("dropout", "dropout_methods"))
 #: the shared schema's description of this table
-SCHEMA = {"experiment": "vision", "modality": "image", "unit": "pixel", "replicate": 0}
+SCHEMA = {"experiment": "vision", "modality": "image", "unit": "pixel"}
 
 
 def aopc_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
     """Every table of the faithfulness protocol on ``cfg['n_examples']`` test images.
 
     ``inputs``: ``data`` (the tensor cache), ``models`` (``{"classifier": ..., "dropout": ...}``,
-    either may be missing) and ``mask_nets`` (``{model name: trained mask network}``). ``cfg``:
+    either may be missing), ``mask_nets`` (``{model name: trained mask network}``) and optionally
+    ``replicate`` (the model seed ``r`` of the networks, default 0: every row carries it, and the test
+    images start at offset ``1 + r`` of the class-ordered split, so the networks of different seeds
+    explain different images). ``cfg``:
     ``steps`` and ``max_fraction`` (the paper: 50 steps up to 10% of the pixels), ``sanity_steps``
     (:func:`~xairepro.evaluation.sanity.sanity_steps`; absent: the suite's default 1, half, all), the
     method lists of :data:`MODEL_LISTS`, ``background`` (training images of Shapley's chimera
@@ -53,7 +56,8 @@ def aopc_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
     """
     device = ctx.torch_device
     data = inputs["data"]
-    x, _ = test_images(data, int(cfg["n_examples"]), offset=1)
+    replicate = int(inputs.get("replicate", 0))
+    x, _ = test_images(data, int(cfg["n_examples"]), offset=1 + replicate)
     x = x.to(device)
     background = background_images(data, int(cfg.get("background") or 0))
     spec = FaithfulnessSpec.from_config(UNIT, cfg, ctx=ctx)
@@ -72,7 +76,8 @@ def aopc_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
         explain = explainer(model, cfg, ctx=ctx, methods=methods, background=background, aggregation="abs",
                             mask_net=None if mask_net is None else mask_net.to(device).eval(),
                             image_shape=tuple(x.shape[1:]))
-        res = faithfulness_suite(explain, x, spec, labels=dict(SCHEMA, model=name), target=top)
+        res = faithfulness_suite(explain, x, spec, labels=dict(SCHEMA, model=name, replicate=replicate),
+                                 target=top)
         results.append(res)
         stats["seconds"][name] = dict(zip(res.cost["method"], res.cost["seconds"].astype(float)))
         wide = res.per_example.pivot_table(index="example", columns="method", values="deletion_aopc")
@@ -86,9 +91,10 @@ def aopc_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
     return out
 
 
-def run_aopc(cache_path, classifier_path, dropout_path, mask_path, cfg: Mapping, *, ctx: RunContext) -> dict:
+def run_aopc(cache_path, classifier_path, dropout_path, mask_path, cfg: Mapping, *, ctx: RunContext,
+             replicate: int = 0) -> dict:
     """:func:`aopc_study` on the saved classifier, its dropout variant and the classifier's mask
-    network (trained around its own copy of the frozen classifier)."""
+    network (trained around its own copy of the frozen classifier), all of model seed ``replicate``."""
     from ...training import load_checkpoint
     from .data import load_cached
     from .masks import load_mask_net
@@ -99,4 +105,5 @@ def run_aopc(cache_path, classifier_path, dropout_path, mask_path, cfg: Mapping,
         models["dropout"] = load_checkpoint(dropout_path, device)[0]
     mask_nets = {"classifier": load_mask_net(mask_path, load_checkpoint(classifier_path, device)[0], device)} \
         if mask_path else {}
-    return aopc_study({"data": load_cached(cache_path), "models": models, "mask_nets": mask_nets}, cfg, ctx=ctx)
+    return aopc_study({"data": load_cached(cache_path), "models": models, "mask_nets": mask_nets,
+                       "replicate": replicate}, cfg, ctx=ctx)
