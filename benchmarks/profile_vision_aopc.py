@@ -38,8 +38,8 @@ def aopc_cfg(config: dict) -> dict:
     aopc, attr = v["aopc"], v["attribution"]
     methods = list(aopc["methods"]) + list(aopc.get("dropout_methods") or [])
     options = merged_method_options(methods, aopc.get("method_options"), attr.get("method_options"))
-    return dict(aopc, **{k: attr[k] for k in attr if k != "method_options"}, method_options=options,
-                curve_batch=config["attribution"].get("curve_batch"))
+    return dict({k: v for k, v in aopc.items() if k != "model_seeds"},
+                **{k: attr[k] for k in attr if k != "method_options"}, method_options=options)
 
 
 def main(argv=None):
@@ -48,7 +48,7 @@ def main(argv=None):
     p.add_argument("--results", default=str(REPO / "results"))
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--curve-batch", type=int, default=None, help="rows per forward pass of the curves "
-                   "(default: the config's attribution.curve_batch for the device)")
+                   "(default: the config's vision.aopc.curve_batch for the device)")
     p.add_argument("--top", type=int, default=25, help="hottest functions printed")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
@@ -56,7 +56,7 @@ def main(argv=None):
     config = resolve_scale(dict(raw, scale=a.scale))
     cfg = aopc_cfg(config)
     if a.curve_batch:
-        cfg["curve_batch"] = {"on_cpu": a.curve_batch, "on_cuda": a.curve_batch}
+        cfg["curve_batch"] = {"cpu": a.curve_batch, "cuda": a.curve_batch}
     ctx = RunContext(seed=config["seed"], device="cpu", max_batch=config["attribution"]["max_batch"],
                      deterministic=True)
     from xairepro.experiments.vision.aopc import run_aopc
@@ -82,7 +82,7 @@ def main(argv=None):
     explain_all = cum("experiments/explainer.py", "explain")
     drops = cum("evaluation/sanity.py", "single_unit_drops")
     print(f"vision_aopc at {a.scale} scale, {a.threads} thread(s), curve batch "
-          f"{cfg['curve_batch']}: {total:.1f} s in run_aopc")
+          f"{cfg.get('curve_batch') or ctx.max_batch}: {total:.1f} s in run_aopc")
     print("attribution of the trained models, by method (the suite's cost table):")
     for model, method, seconds in cost[["model", "method", "seconds"]].itertuples(index=False):
         print(f"  {model:10s} {method:22s} {seconds:8.1f} s")

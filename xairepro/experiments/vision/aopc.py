@@ -23,6 +23,7 @@ import torch
 
 from ...context import RunContext
 from ...evaluation.stats import paired_wilcoxon
+from ..batching import with_curve_batch
 from ..suite import FaithfulnessSpec, SuiteResult, faithfulness_suite
 from .data import test_images
 from .settings import UNIT, background_images, explainer
@@ -45,7 +46,8 @@ def aopc_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
     images start at offset ``1 + r`` of the class-ordered split, so the networks of different seeds
     explain different images). ``cfg``:
     ``steps`` and ``max_fraction`` (the paper: 50 steps up to 10% of the pixels), ``sanity_steps``
-    (:func:`~xairepro.evaluation.sanity.sanity_steps`; absent: the suite's default 1, half, all), the
+    (:func:`~xairepro.evaluation.sanity.sanity_steps`; absent: the suite's default 1, half, all),
+    ``curve_batch`` (the curves' rows per forward pass by device type, :func:`..batching.curve_batch`), the
     method lists of :data:`MODEL_LISTS`, ``background`` (training images of Shapley's chimera
     estimator), ``mc_samples`` and ``method_options`` (:func:`.settings.explainer`).
 
@@ -60,7 +62,8 @@ def aopc_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
     x, _ = test_images(data, int(cfg["n_examples"]), offset=1 + replicate)
     x = x.to(device)
     background = background_images(data, int(cfg.get("background") or 0))
-    spec = FaithfulnessSpec.from_config(UNIT, cfg, ctx=ctx)
+    # the curves' rows per forward pass: the section's value for this device (curve_batch), else max_batch
+    spec = with_curve_batch(FaithfulnessSpec.from_config(UNIT, cfg, ctx=ctx), cfg, ctx)
     results = []
     stats = {"n_examples": int(len(x)), "steps": int(cfg["steps"]),
              "n_pixels_removed": int(round(float(cfg["max_fraction"]) * x.shape[-1] * x.shape[-2])), "seconds": {}}
