@@ -401,6 +401,19 @@ class Bench:
                         unprojected_rules=sorted(set(jobs) - {p["rule"] for p in P if p["seconds"] is not None}),
                         formulas_not_in_plan=sorted(set(table) - set(jobs)))
 
+    def reproject(self, earlier: dict):
+        """The projection of this config's plan from the measured rates of ``earlier`` (an --out file)."""
+        self.out.update({k: earlier[k] for k in ("train", "eval", "attribution", "check")})
+        self.out["info"] = dict(earlier["info"], rates_from=str(self.args.rates), config=str(self.args.config))
+        if earlier["info"]["scale"] != self.args.scale:
+            raise SystemExit(f"--rates {self.args.rates}: measured at the {earlier['info']['scale']} scale, "
+                             f"not --scale {self.args.scale}")
+        self.project(plan(self.args.scale, self.args.config))
+        print_table(self.out)
+        if self.args.out:
+            Path(self.args.out).write_text(json.dumps(self.out, indent=1, default=str))
+            print(f"wrote {self.args.out}")
+
     def run(self):
         a, dev = self.args, self.dev
         info = self.out["info"] = {
@@ -451,7 +464,12 @@ def main(argv=None):
     ap.add_argument("--config", default=str(REPO / "config.yaml"))
     ap.add_argument("--tox21", help="the Tox21 CSV: real molecules for the Tox21 training rates")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    ap.add_argument("--rates", help="measure nothing: project the config's plan with the rates of an earlier --out "
+                                    "file (the same device and scale), e.g. before and after a config change")
     args = ap.parse_args(argv)
+    if args.rates:
+        Bench(args).reproject(json.loads(Path(args.rates).read_text()))
+        return
     if args.threads:
         torch.set_num_threads(args.threads)
     args.deterministic = bool(yaml.safe_load(Path(args.config).read_text()).get("deterministic", True))
