@@ -10,7 +10,8 @@ Our curve removes ``max_fraction`` of the pixels in ``steps`` steps
 (:func:`xairepro.evaluation.faithfulness.faithfulness_curves`); Quantus removes one pixel per step
 (``patch_size=1``, black baseline, softmax), so it runs every pixel count up to the last of ours and
 its curve holds ours at each of our steps: the script checks they agree there (max |difference|) and
-prints the seconds of each, best of ``--repeats``.
+prints the seconds of each, best of ``--repeats`` (on the CPU: CPU seconds of the process, which
+stay the same when other jobs share the machine; use one thread).
 
     python benchmarks/faithfulness_speed.py --scale quick --threads 1
     python benchmarks/faithfulness_speed.py --device cuda --batches 256 1024 2048 4096
@@ -35,16 +36,18 @@ from xairepro.evaluation.faithfulness import faithfulness_curves  # noqa: E402
 
 
 def best_of(fn, repeats: int, device) -> tuple[float, object]:
-    """The fastest of ``repeats`` calls of ``fn`` (seconds) and its last result."""
+    """The fastest of ``repeats`` calls of ``fn`` (seconds) and its last result: CPU seconds of this
+    process on the CPU (the same on a machine shared with other jobs), wall seconds on a GPU."""
+    clock = time.process_time if device.type == "cpu" else time.perf_counter
     times, out = [], None
     for _ in range(repeats):
         if device.type == "cuda":
             torch.cuda.synchronize(device)
-        t0 = time.perf_counter()
+        t0 = clock()
         out = fn()
         if device.type == "cuda":
             torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - t0)
+        times.append(clock() - t0)
     return min(times), out
 
 

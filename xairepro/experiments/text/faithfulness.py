@@ -83,8 +83,8 @@ def word_faithfulness_study(inputs: TextInputs, cfg: Mapping, *, ctx: RunContext
     ``inputs``: the classifier, the cache, ``scores`` (what
     :func:`~xairepro.experiments.text.attributions.save_scores` wrote), ``mask_nets`` (``{reading:
     trained mask net}``, the first reading the paper's ``explanation_mask``; empty: the mask does not
-    apply) and ``model_name``; ``replicate``: the classifier's model seed (every row carries it). ``cfg``: ``methods``, ``steps``, ``max_fraction``, optional
-    ``n_examples`` (the first reviews), ``sanity_steps``
+    apply) and ``model_name``; ``replicate``: the classifier's model seed (every row carries it).
+    ``cfg``: ``methods``, ``steps``, ``max_fraction``, optional ``n_examples`` (the first reviews), ``sanity_steps``
     (:func:`~xairepro.evaluation.sanity.sanity_steps`), ``uncertainty``.
     Every table carries the labels (experiment ``text``, modality ``text``, unit ``word``, the model
     or its mask-reading variant, the replicate); the summary ranks the methods of each model label.
