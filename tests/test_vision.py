@@ -624,3 +624,28 @@ def test_aopc_study_model_seed_and_curve_batch():
     assert curve_batch({"curve_batch": {"cuda": 4096}}, ctx) == 2048 == curve_batch({}, ctx)
     with pytest.raises(ValueError, match="curve_batch"):
         curve_batch({"curve_batch": 128}, ctx)
+
+
+def test_no_grad_chunks_are_the_module_and_keep_gradients():
+    """Without gradients the wrapped score goes through in chunks of ``rows`` (each chunk one call) and
+    gives the module's output; with gradients it is one call, and the gradient is the module's."""
+    from xairepro.experiments.batching import NoGradChunks
+
+    torch.manual_seed(0)
+    score = SoftmaxScore(build_model("preact_resnet", depth=8, width=4).eval())
+    calls = []
+    score.register_forward_hook(lambda m, args, out: calls.append(len(args[0])))
+    chunked = NoGradChunks(score, 3)
+    assert not chunked.training          # the module's mode (a caller restoring it keeps batch norm in eval)
+    x = torch.rand(7, 3, 32, 32)
+    with torch.no_grad():
+        np.testing.assert_allclose(chunked(x).numpy(), score(x).numpy(), atol=1e-6)
+    assert calls == [3, 3, 1, 7]
+    x.requires_grad_(True)
+    chunked(x)[:, 0].sum().backward()
+    g = x.grad.clone()
+    x.grad = None
+    score(x)[:, 0].sum().backward()
+    assert calls[4:] == [7, 7] and torch.allclose(g, x.grad)
+    with pytest.raises(ValueError, match="at least 1 row"):
+        NoGradChunks(score, 0)

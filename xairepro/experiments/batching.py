@@ -6,13 +6,18 @@ fits is fastest. A study's section may name its curves' batch per device type (`
 128, cuda: 2048}``, measured with ``benchmarks/faithfulness_speed.py``); the curves of a job then use
 the value of the device the job runs on, and the attribution keeps the run context's ``max_batch``.
 A fixed value per device (not a timing taken in the job) keeps a rerun's numbers identical.
+:class:`NoGradChunks` applies the same rows to every forward pass without gradients of a study's
+explained score (the curves, the single-unit drops of the uncertainty check, forward-only methods).
 """
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import Mapping
 
-__all__ = ["curve_batch", "with_curve_batch"]
+import torch
+from torch import nn
+
+__all__ = ["NoGradChunks", "curve_batch", "with_curve_batch"]
 
 
 def curve_batch(section: Mapping, ctx) -> int:
@@ -34,3 +39,24 @@ def with_curve_batch(spec, section: Mapping, ctx):
     """``spec`` (a :class:`~xairepro.experiments.suite.FaithfulnessSpec`) with its curves' ``max_batch``
     from :func:`curve_batch`."""
     return replace(spec, max_batch=curve_batch(section, ctx))
+
+
+class NoGradChunks(nn.Module):
+    """``module`` evaluated ``rows`` rows of its batch at a time where no gradient is taken (under
+    ``torch.no_grad``: a batch of thousands of removed copies goes through in the device's best batch),
+    and as it is where gradients flow (attribution keeps its own batching). Rows are independent, so the
+    output is the module's own."""
+
+    def __init__(self, module: nn.Module, rows: int):
+        super().__init__()
+        if int(rows) < 1:
+            raise ValueError(f"NoGradChunks: at least 1 row, got {rows}")
+        self.module, self.rows = module, int(rows)
+        # the module's mode, not a new module's training mode: a caller that restores the wrapper's mode
+        # (``score.train(was_training)``) would otherwise put an eval-mode model into training mode
+        self.training = module.training
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.is_grad_enabled() or len(x) <= self.rows:
+            return self.module(x)
+        return torch.cat([self.module(x[i:i + self.rows]) for i in range(0, len(x), self.rows)])

@@ -21,9 +21,10 @@ from typing import Mapping
 
 import torch
 
+from ...attribution import SoftmaxScore
 from ...context import RunContext
 from ...evaluation.stats import paired_wilcoxon
-from ..batching import with_curve_batch
+from ..batching import NoGradChunks, with_curve_batch
 from ..suite import FaithfulnessSpec, SuiteResult, faithfulness_suite
 from .data import test_images
 from .settings import UNIT, background_images, explainer
@@ -62,8 +63,10 @@ def aopc_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
     x, _ = test_images(data, int(cfg["n_examples"]), offset=1 + replicate)
     x = x.to(device)
     background = background_images(data, int(cfg.get("background") or 0))
-    # the curves' rows per forward pass: the section's value for this device (curve_batch), else max_batch
+    # the curves' rows per forward pass: the section's value for this device (curve_batch), else max_batch;
+    # the same rows for the uncertainty check's single-unit drops (every forward pass without gradients)
     spec = with_curve_batch(FaithfulnessSpec.from_config(UNIT, cfg, ctx=ctx), cfg, ctx)
+    rows = spec.max_batch
     results = []
     stats = {"n_examples": int(len(x)), "steps": int(cfg["steps"]),
              "n_pixels_removed": int(round(float(cfg["max_fraction"]) * x.shape[-1] * x.shape[-2])), "seconds": {}}
@@ -77,6 +80,7 @@ def aopc_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
             top = model(x).argmax(1)
         # pixel importance is the sum over channels of |attribution| (the paper's eq. 1)
         explain = explainer(model, cfg, ctx=ctx, methods=methods, background=background, aggregation="abs",
+                            score=lambda m: NoGradChunks(SoftmaxScore(m), rows),
                             mask_net=None if mask_net is None else mask_net.to(device).eval(),
                             image_shape=tuple(x.shape[1:]))
         res = faithfulness_suite(explain, x, spec, labels=dict(SCHEMA, model=name, replicate=replicate),
