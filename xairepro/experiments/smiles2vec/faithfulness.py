@@ -51,7 +51,8 @@ def faithfulness_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> Sui
     test = np.asarray(data.splits[cfg["split"]]["test"], dtype=int)
     if (replicate + 1) * n > len(test):
         raise ValueError(f"smiles2vec.faithfulness: model seed {replicate} needs test molecules up to "
-                         f"{(replicate + 1) * n} (n_examples {n} per model) but the {cfg['split']} split has {len(test)}")
+                         f"{(replicate + 1) * n} (n_examples {n} per model) but the {cfg['split']} split has "
+                         f"{len(test)}")
     test = test[replicate * n: (replicate + 1) * n]
     length = data.tokens.shape[1]
     # the attribution study's baseline embedding; samples, options and readings are the section's own
