@@ -135,7 +135,9 @@ def JOBS(c: dict) -> dict:
     pk, pd_ = f"peptides.models.{P['data']['model']}", f"peptides.models.{P['data']['dropout_model']}"
     n_p, PA, PF = int(DATA["peptides"] * (1 - P["data"]["test_fraction"] - P["data"]["val_fraction"])), P["attribution"], P["faithfulness"]
     ik, IF = f"iris.models.{I['data']['model']}", I["faithfulness"]
-    return {
+    TF = T["faithfulness"]
+    n_tf = TF.get("n_examples") or TA["n_reviews"]
+    table = {
         "vision_train": [(1, [tr(f"vision.models.{m}", (V.get("finetune") or {}).get(m, V["train"])["epochs"] * n_img),
                               ev(cls, (V.get("finetune") or {}).get(m, V["train"])["epochs"] * n_img_te)]) for m in V["models"]],
         "vision_mask": [(1, [mk("vision", V["mask"]["epochs"] * (V["mask"]["n_train"] or n_img))])],
@@ -148,9 +150,11 @@ def JOBS(c: dict) -> dict:
         "text_train": [(1, [tr(tk, T["train"]["epochs"] * n_rev), ev(tk, (T["train"]["epochs"] + 1) * n_rev_te)])],
         "text_mask": [(1, [mk("text", T["mask"]["epochs"] * (T["mask"]["n_train"] or n_rev))])],
         "text_attribute": [(1, [at(tk, TA, TA["n_reviews"])])],
-        "text_faithfulness": [(1, [at(tk, TA, TA["n_reviews"], methods=[m for m in T["faithfulness"]["methods"]
-                                                                        if m not in TA["methods"]]),
-                                   ev(tk, 2 * TA["n_reviews"] * T["faithfulness"]["steps"] * len(T["faithfulness"]["methods"]))])],
+        "text_faithfulness": [(1, [at(tk, TA, n_tf, methods=[m for m in TF["methods"] if m not in TA["methods"]]),
+                                   ev(tk, 2 * n_tf * TF["steps"] * len(TF["methods"]))])],
+        # a further model seed: no attribution study explained it, so every method is explained here
+        "text_faithfulness_seed": [(1, [at(tk, TA, n_tf, methods=TF["methods"]),
+                                        ev(tk, 2 * n_tf * TF["steps"] * len(TF["methods"]))])],
         "tox21_train": [(1, [tr(gk(X["pyridine"]["model"]), X["pyridine"]["epochs"] *
                                 round((1 - X["data"]["val_fraction"]) * DATA["tox21"]))])],
         "tox21_train_subset": [(t1["n_models"], [tr(gk(t1["model"]), t1["epochs"] * t1["subset_size"])]),
@@ -176,7 +180,7 @@ def JOBS(c: dict) -> dict:
         **{r: [(1, [mk("smiles2vec", SM["mask"]["epochs"] * n_s)])] for r in ("smiles2vec_mask", "smiles2vec_mask_seed")},
         "smiles2vec_explain": [(1, [at(sk, SM["attribution"], DATA["esol"] - n_s - round(SM["data"]["fractions"][1] * DATA["esol"]))])],
         "smiles2vec_faithfulness": [(1, [at(sk, SM["faithfulness"], SM["faithfulness"]["n_examples"])])],
-        "peptides_train": [(P["seeds"], [tr(pk, P["train"]["epochs"] * n_p)]), (1, [tr(pd_, P["train"]["epochs"] * n_p)])],
+        "peptides_train": [(P["seeds"], [tr(pk, P["train"]["epochs"] * n_p)]), (PF.get("model_seeds", 1), [tr(pd_, P["train"]["epochs"] * n_p)])],
         "peptides_explain": [(1, [at(pk, PA, 1 + len(PA["probe"]))])],
         "peptides_seed_shapley": [(1, [at(pk, PA, 1, methods=["shapley_sampling"], samples=PA["seed_samples"])])],
         "peptides_faithfulness": [(1, [at(pk, PF, PF["n_examples"]), at(pd_, PF, PF["n_examples"], methods=PF["dropout_methods"])])],
@@ -184,6 +188,16 @@ def JOBS(c: dict) -> dict:
         **{r: [(1, [at(ik, IF, IF["n_examples"])])] for r in ("iris_faithfulness", "iris_data_randomisation")},
         "iris_importance": [(1, [at(ik, I["attribution"], DATA["iris"])])],
     }
+    # the further model seeds of the faithfulness protocol: the same jobs as seed 0's (vision_train_seed:
+    # every network of vision.models; vision_mask_model_seed, text_mask_model_seed, smiles2vec_mask_model_seed:
+    # one mask network each)
+    for rule, same in (("vision_train", "vision_train"), ("vision_mask_model", "vision_mask"), ("vision_aopc", "vision_aopc"),
+                       ("text_train", "text_train"), ("text_mask_model", "text_mask"), ("smiles2vec_train", "smiles2vec_train"),
+                       ("smiles2vec_mask_model", "smiles2vec_mask"), ("smiles2vec_faithfulness", "smiles2vec_faithfulness"),
+                       ("peptides_faithfulness", "peptides_faithfulness"), ("iris_train", "iris_train"),
+                       ("iris_faithfulness", "iris_faithfulness")):
+        table[f"{rule}_seed"] = table[same]
+    return table
 
 
 def plan(scale: str, config=REPO / "config.yaml") -> dict[str, int]:
@@ -387,6 +401,19 @@ class Bench:
                         unprojected_rules=sorted(set(jobs) - {p["rule"] for p in P if p["seconds"] is not None}),
                         formulas_not_in_plan=sorted(set(table) - set(jobs)))
 
+    def reproject(self, earlier: dict):
+        """The projection of this config's plan from the measured rates of ``earlier`` (an --out file)."""
+        self.out.update({k: earlier[k] for k in ("train", "eval", "attribution", "check")})
+        self.out["info"] = dict(earlier["info"], rates_from=str(self.args.rates), config=str(self.args.config))
+        if earlier["info"]["scale"] != self.args.scale:
+            raise SystemExit(f"--rates {self.args.rates}: measured at the {earlier['info']['scale']} scale, "
+                             f"not --scale {self.args.scale}")
+        self.project(plan(self.args.scale, self.args.config))
+        print_table(self.out)
+        if self.args.out:
+            Path(self.args.out).write_text(json.dumps(self.out, indent=1, default=str))
+            print(f"wrote {self.args.out}")
+
     def run(self):
         a, dev = self.args, self.dev
         info = self.out["info"] = {
@@ -437,7 +464,12 @@ def main(argv=None):
     ap.add_argument("--config", default=str(REPO / "config.yaml"))
     ap.add_argument("--tox21", help="the Tox21 CSV: real molecules for the Tox21 training rates")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    ap.add_argument("--rates", help="measure nothing: project the config's plan with the rates of an earlier --out "
+                                    "file (the same device and scale), e.g. before and after a config change")
     args = ap.parse_args(argv)
+    if args.rates:
+        Bench(args).reproject(json.loads(Path(args.rates).read_text()))
+        return
     if args.threads:
         torch.set_num_threads(args.threads)
     args.deterministic = bool(yaml.safe_load(Path(args.config).read_text()).get("deterministic", True))

@@ -42,6 +42,24 @@ RUN_TRAIN = {"seed": config["seed"], "device": config["device"], "deterministic"
 RUN = dict(RUN_TRAIN, max_batch=CFG["attribution"]["max_batch"], plugins=list(config.get("plugins") or []))
 
 
+def model_seed_run(run, seed):
+    """``run`` for model seed ``seed`` of an experiment's trained models (the faithfulness protocol's
+    replicates): seed 0 is the run itself (the model every other study explains), seed s > 0 trains with
+    the seed derived from the base seed for s (xairepro.context.derive_seed)."""
+    from xairepro.context import derive_seed
+
+    seed = int(seed)
+    return dict(run, seed=derive_seed(run["seed"], seed) if seed else run["seed"])
+
+
+def model_seeds(section, key):
+    """The model seeds 0..n-1 of a faithfulness section's ``model_seeds`` (``key`` names it in errors)."""
+    n = int(section.get("model_seeds", 1))
+    if n < 1:
+        raise ValueError(f"{key}.model_seeds: at least 1 trained model, got {n}")
+    return list(range(n))
+
+
 onstart:
     # device=cuda on a machine without CUDA stops here, before any job runs, naming the key (not in a
     # dry run, which plans without running, and not when jobs go to a cluster's GPU nodes)

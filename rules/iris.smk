@@ -2,6 +2,8 @@
 # gradient importance (every configured method) beside a random forest's -> rows;
 #   -> the faithfulness protocol over the four measurements (sanity check, uncertainty, cost);
 # the same MLP trained on permuted labels -> the data-randomisation test (every faithfulness method).
+# The faithfulness protocol runs on iris.faithfulness.model_seeds trained MLPs (one job each, rows carry
+# the model seed as replicate): seed 0 is the MLP above, seed s > 0 the same recipe with the derived seed.
 # Iris ships with scikit-learn, so there is no download rule and no raw file.
 
 IRIS = CFG["iris"]
@@ -15,6 +17,9 @@ IRIS_SUITE_OUTPUTS = {k: f"{IRIS_DIR}/faithfulness/{f}" for k, f in (
     ("per_example", "per_example.csv"), ("curves", "curves.csv"), ("summary", "summary.csv"),
     ("skipped", "faithfulness_skipped.csv"), ("sanity", "sanity.csv"), ("uncertainty", "uncertainty.csv"),
     ("cost", "cost.csv"), ("unit_examples", "uncertainty_examples.csv"))}
+IRIS_SEEDS = model_seeds(IRIS["faithfulness"], "iris.faithfulness")
+IRIS_SEED_DIR = f"{IRIS_DIR}/seed{{seed}}"  # model seeds 1..n-1: the MLP and its faithfulness tables
+IRIS_FAITHFULNESS = {k: v for k, v in IRIS["faithfulness"].items() if k != "model_seeds"}
 
 
 rule iris_train:
@@ -58,6 +63,23 @@ use rule iris_train as iris_train_permuted with:
         bench_path("iris_train_permuted")
 
 
+# Model seeds 1..n-1 of the faithfulness protocol: the same recipe, the seed derived for s.
+use rule iris_train as iris_train_seed with:
+    output:
+        model=f"{IRIS_SEED_DIR}/model.pt",
+        history=f"{IRIS_SEED_DIR}/history.csv",
+        metrics=f"{IRIS_SEED_DIR}/metrics.json",
+    params:
+        spec=IRIS["models"][IRIS_MODEL],
+        train=IRIS["train"],
+        labels="true",
+        run=lambda wildcards: model_seed_run(RUN_TRAIN, wildcards.seed),
+    log:
+        log_path("iris", "train_seed{seed}"),
+    benchmark:
+        bench_path("iris_train/seed{seed}")
+
+
 rule iris_importance:
     input:
         model=rules.iris_train.output.model,
@@ -88,8 +110,9 @@ rule iris_faithfulness:
     output:
         **IRIS_SUITE_OUTPUTS,
     params:
-        cfg={"attribution": IRIS_NOISE, "faithfulness": IRIS["faithfulness"]},
+        cfg={"attribution": IRIS_NOISE, "faithfulness": IRIS_FAITHFULNESS},
         model_name=IRIS_MODEL,
+        replicate=0,
         run=RUN,
     log:
         log_path("iris", "faithfulness"),
@@ -103,6 +126,22 @@ rule iris_faithfulness:
         CONDA_ENV
     script:
         "../scripts/iris_faithfulness.py"
+
+
+use rule iris_faithfulness as iris_faithfulness_seed with:
+    input:
+        model=f"{IRIS_SEED_DIR}/model.pt",
+    output:
+        **{k: f"{IRIS_SEED_DIR}/faithfulness/{os.path.basename(v)}" for k, v in IRIS_SUITE_OUTPUTS.items()},
+    params:
+        cfg={"attribution": IRIS_NOISE, "faithfulness": IRIS_FAITHFULNESS},
+        model_name=IRIS_MODEL,
+        replicate=lambda wildcards: int(wildcards.seed),
+        run=RUN,
+    log:
+        log_path("iris", "faithfulness_seed{seed}"),
+    benchmark:
+        bench_path("iris_faithfulness/seed{seed}")
 
 
 rule iris_data_randomisation:
@@ -168,5 +207,6 @@ NOTEBOOKS["iris"] = {
 }
 REPRODUCTION.append(rules.iris_reproduction.output.table)
 for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost"):
-    LEADERBOARD[_kind].append(IRIS_SUITE_OUTPUTS[_kind])
+    LEADERBOARD[_kind] += [IRIS_SUITE_OUTPUTS[_kind]] + expand(
+        f"{IRIS_SEED_DIR}/faithfulness/{os.path.basename(IRIS_SUITE_OUTPUTS[_kind])}", seed=IRIS_SEEDS[1:])
 LEADERBOARD["data_randomisation"].append(rules.iris_data_randomisation.output.rows)

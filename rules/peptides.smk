@@ -3,8 +3,10 @@
 #   train the chapter's CNN once per model seed (peptides.seeds; one job each) -> probe probabilities
 #     and the Shapley reading of RAGLQFPVGRLLRRLLRRLLR per seed -> rows over seeds
 #   seed-0 CNN -> explain RAGLQFPVGRLLRRLLRRLLR (every configured method; Shapley convergence; counterfactuals)
-#   seed-0 CNN + its dropout variant (seed 0, the same recipe) -> the faithfulness protocol over residues
-#     (every method on the CNN, the MC-dropout methods on the variant; sanity check, uncertainty, cost)
+#   seed-s CNN + its dropout variant (seed s, the same recipe) -> the faithfulness protocol over residues
+#     (every method on the CNN, the MC-dropout methods on the variant; sanity check, uncertainty, cost),
+#     one job per model seed of faithfulness.model_seeds (rows carry the seed as replicate; seed 0's
+#     tables in faithfulness/, the others' in faithfulness/seed<s>/)
 
 PEPTIDES = CFG["peptides"]
 PEPTIDES_DIR = f"{RESULTS}/peptides"
@@ -22,6 +24,10 @@ PEPTIDES_SUITE_OUTPUTS = {k: f"{PEPTIDES_DIR}/faithfulness/{f}" for k, f in (
     ("per_example", "per_example.csv"), ("curves", "curves.csv"), ("summary", "summary.csv"),
     ("skipped", "faithfulness_skipped.csv"), ("sanity", "sanity.csv"), ("uncertainty", "uncertainty.csv"),
     ("cost", "cost.csv"), ("unit_examples", "uncertainty_examples.csv"))}
+PEPTIDES_FAITH_SEEDS = model_seeds(PEPTIDES["faithfulness"], "peptides.faithfulness")
+PEPTIDES_FAITHFULNESS = {k: v for k, v in PEPTIDES["faithfulness"].items() if k != "model_seeds"}
+PEPTIDES_SEED_SUITE = {k: f"{PEPTIDES_DIR}/faithfulness/seed{{seed}}/{os.path.basename(v)}"
+                       for k, v in PEPTIDES_SUITE_OUTPUTS.items()}
 
 
 rule peptides_train:
@@ -116,9 +122,10 @@ rule peptides_faithfulness:
         **PEPTIDES_SUITE_OUTPUTS,
     params:
         data=PEPTIDES_SPLIT,
-        cfg=PEPTIDES["faithfulness"],
+        cfg=PEPTIDES_FAITHFULNESS,
         model_name=PEPTIDES_MODEL,
         dropout_name=PEPTIDES_DROPOUT,
+        replicate=PEPTIDES_SEEDS[0],
         run=RUN,
     log:
         log_path("peptides", "faithfulness"),
@@ -132,6 +139,27 @@ rule peptides_faithfulness:
         CONDA_ENV
     script:
         "../scripts/peptides_faithfulness.py"
+
+
+# Model seeds 1..n-1 of the faithfulness protocol: the CNN and its dropout variant of that seed.
+use rule peptides_faithfulness as peptides_faithfulness_seed with:
+    input:
+        raw=raw_file("hemolytic"),
+        model=PEPTIDES_RUN.format(model=PEPTIDES_MODEL, seed="{seed}") + "/model.pt",
+        dropout=PEPTIDES_RUN.format(model=PEPTIDES_DROPOUT, seed="{seed}") + "/model.pt",
+    output:
+        **PEPTIDES_SEED_SUITE,
+    params:
+        data=PEPTIDES_SPLIT,
+        cfg=PEPTIDES_FAITHFULNESS,
+        model_name=PEPTIDES_MODEL,
+        dropout_name=PEPTIDES_DROPOUT,
+        replicate=lambda wildcards: int(wildcards.seed),
+        run=RUN,
+    log:
+        log_path("peptides", "faithfulness_seed{seed}"),
+    benchmark:
+        bench_path("peptides_faithfulness/seed{seed}")
 
 
 rule peptides_reproduction:
@@ -178,4 +206,5 @@ NOTEBOOKS["peptides"] = {
 REPRODUCTION.append(rules.peptides_reproduction.output.table)
 REPORT_RAW.append(raw_file("hemolytic"))
 for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost"):
-    LEADERBOARD[_kind].append(PEPTIDES_SUITE_OUTPUTS[_kind])
+    LEADERBOARD[_kind] += [PEPTIDES_SUITE_OUTPUTS[_kind]] + expand(PEPTIDES_SEED_SUITE[_kind],
+                                                                   seed=PEPTIDES_FAITH_SEEDS[1:])

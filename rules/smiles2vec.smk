@@ -4,6 +4,9 @@
 # further mask seed, each measuring RMSE unmasked/masked and top-3 of the mask and of a random order,
 # gathered into the seeds table) -> every configured method's character scores, top-3 check and atom
 # maps -> the leaderboard protocol over characters of every faithfulness method -> rows.
+# The protocol runs on faithfulness.model_seeds models of the mask split, one job each (rows carry the
+# model seed as replicate): seed 0 is the model above with its mask (prediction, mask seed 0); seed
+# s > 0 a model of the same recipe with the seed derived for s and its own mask, in <split>/seed<s>/.
 
 S2V = CFG["smiles2vec"]
 S2V_DIR = f"{RESULTS}/smiles2vec"
@@ -28,6 +31,10 @@ S2V_SUITE_OUTPUTS = {k: f"{S2V_DIR}/faithfulness/{f}" for k, f in (
     ("per_example", "per_example.csv"), ("curves", "curves.csv"), ("summary", "summary.csv"),
     ("skipped", "faithfulness_skipped.csv"), ("sanity", "sanity.csv"), ("uncertainty", "uncertainty.csv"),
     ("cost", "cost.csv"), ("unit_examples", "uncertainty_examples.csv"))}
+S2V_FAITH_SEEDS = model_seeds(S2V["faithfulness"], "smiles2vec.faithfulness")
+S2V_FAITHFULNESS = {k: v for k, v in S2V["faithfulness"].items() if k != "model_seeds"}
+S2V_SEED_DIR = f"{S2V_DIR}/{S2V_MASK_SPLIT}/seed{{seed}}"   # model seed s > 0: model, mask, faithfulness
+S2V_SEED_SUITE = {k: f"{S2V_SEED_DIR}/faithfulness/{os.path.basename(v)}" for k, v in S2V_SUITE_OUTPUTS.items()}
 
 
 rule smiles2vec_featurize:
@@ -80,6 +87,22 @@ rule smiles2vec_train:
         "../scripts/smiles2vec_train.py"
 
 
+# Model seeds 1..n-1 of the faithfulness protocol: the same recipe on the mask split, the derived seed.
+use rule smiles2vec_train as smiles2vec_train_seed with:
+    output:
+        model=f"{S2V_DIR}/{{split}}/seed{{seed}}/model.pt",
+        history=f"{S2V_DIR}/{{split}}/seed{{seed}}/history.csv",
+        metrics=f"{S2V_DIR}/{{split}}/seed{{seed}}/metrics.json",
+    params:
+        spec=S2V["models"][S2V_MODEL],
+        train=S2V["train"],
+        run=lambda wildcards: model_seed_run(RUN_TRAIN, wildcards.seed),
+    log:
+        log_path("smiles2vec", "train_{split}_seed{seed}"),
+    benchmark:
+        bench_path("smiles2vec_train/{split}_seed{seed}")
+
+
 rule smiles2vec_mask:
     input:
         arrays=rules.smiles2vec_featurize.output.arrays,
@@ -126,6 +149,27 @@ use rule smiles2vec_mask as smiles2vec_mask_seed with:
         log_path("smiles2vec", "mask_{target}_seed{seed}"),
     benchmark:
         bench_path("smiles2vec_mask_seed/{target}_seed{seed}")
+
+
+# The explained mask (prediction, mask seed 0) of model seed s > 0.
+use rule smiles2vec_mask as smiles2vec_mask_model_seed with:
+    input:
+        arrays=rules.smiles2vec_featurize.output.arrays,
+        meta=rules.smiles2vec_featurize.output.meta,
+        model=f"{S2V_SEED_DIR}/model.pt",
+    output:
+        mask=f"{S2V_SEED_DIR}/mask/mask_net.pt",
+        history=f"{S2V_SEED_DIR}/mask/history.csv",
+        metrics=f"{S2V_SEED_DIR}/mask/metrics.json",
+    params:
+        cfg={"mask": S2V_MASK_SPEC, "attribution": S2V_READING, "top3": S2V["top3"]},
+        target="prediction",
+        seed=0,
+        run=lambda wildcards: model_seed_run(RUN_TRAIN, wildcards.seed),
+    log:
+        log_path("smiles2vec", "mask_model_seed{seed}"),
+    benchmark:
+        bench_path("smiles2vec_mask_model_seed/seed{seed}")
 
 
 rule smiles2vec_mask_seeds:
@@ -184,8 +228,9 @@ rule smiles2vec_faithfulness:
     output:
         **S2V_SUITE_OUTPUTS,
     params:
-        cfg={"split": S2V_MASK_SPLIT, "attribution": S2V_READING, "faithfulness": S2V["faithfulness"]},
+        cfg={"split": S2V_MASK_SPLIT, "attribution": S2V_READING, "faithfulness": S2V_FAITHFULNESS},
         model_name=S2V_MODEL,
+        replicate=0,
         run=RUN,
     log:
         log_path("smiles2vec", "faithfulness"),
@@ -199,6 +244,25 @@ rule smiles2vec_faithfulness:
         CONDA_ENV
     script:
         "../scripts/smiles2vec_faithfulness.py"
+
+
+use rule smiles2vec_faithfulness as smiles2vec_faithfulness_seed with:
+    input:
+        arrays=rules.smiles2vec_featurize.output.arrays,
+        meta=rules.smiles2vec_featurize.output.meta,
+        model=f"{S2V_SEED_DIR}/model.pt",
+        mask=f"{S2V_SEED_DIR}/mask/mask_net.pt",
+    output:
+        **S2V_SEED_SUITE,
+    params:
+        cfg={"split": S2V_MASK_SPLIT, "attribution": S2V_READING, "faithfulness": S2V_FAITHFULNESS},
+        model_name=S2V_MODEL,
+        replicate=lambda wildcards: int(wildcards.seed),
+        run=RUN,
+    log:
+        log_path("smiles2vec", "faithfulness_seed{seed}"),
+    benchmark:
+        bench_path("smiles2vec_faithfulness/seed{seed}")
 
 
 rule smiles2vec_reproduction:
@@ -247,4 +311,4 @@ REPRODUCTION.append(rules.smiles2vec_reproduction.output.table)
 if raw_file("esol") not in REPORT_RAW:
     REPORT_RAW.append(raw_file("esol"))
 for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost"):
-    LEADERBOARD[_kind].append(S2V_SUITE_OUTPUTS[_kind])
+    LEADERBOARD[_kind] += [S2V_SUITE_OUTPUTS[_kind]] + expand(S2V_SEED_SUITE[_kind], seed=S2V_FAITH_SEEDS[1:])

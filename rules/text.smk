@@ -3,6 +3,10 @@
 # Figures 9-10 table, per-word spread) -> explanation masks, one job per reading and mask seed (masked
 # accuracy, top words, AOPC) -> gathered over seeds -> the leaderboard protocol over words (deletion
 # curves, sanity, uncertainty, cost of every method; the further mask readings as model variants).
+# The protocol runs on faithfulness.model_seeds classifiers, one job each (rows carry the model seed as
+# replicate): seed 0 is the classifier above with its seed-0 masks and attributed reviews; seed s > 0 a
+# classifier of the same recipe with the seed derived for s, its own mask per reading, on its own seeded
+# test reviews (explained in the faithfulness job), in <model>/seed<s>/.
 # Each rule gets only the config keys it uses; rule name == script name (scripts/<rule>.py).
 # Methods are named in config (text.attribution.methods, text.faithfulness.methods); the
 # attribution and faithfulness rules get RUN (with the plugins), training rules RUN_TRAIN.
@@ -27,6 +31,11 @@ TEXT_MASK_AOPC = {"n_reviews": TEXT["attribution"]["n_reviews"], "steps": TEXT["
 TEXT_SUITE_OUTPUTS = {k: f"{TEXT_MODEL_DIR}/faithfulness/{f}" for k, f in (
     ("per_example", "per_example.csv"), ("skipped", "faithfulness_skipped.csv"), ("curves", "curves.csv"),
     ("summary", "summary.csv"), ("sanity", "sanity.csv"), ("uncertainty", "uncertainty.csv"), ("cost", "cost.csv"))}
+TEXT_FAITH_SEEDS = model_seeds(TEXT["faithfulness"], "text.faithfulness")
+TEXT_FAITHFULNESS = {k: v for k, v in TEXT["faithfulness"].items() if k != "model_seeds"}
+TEXT_SEED_DIR = f"{TEXT_MODEL_DIR}/seed{{seed}}"   # model seed s > 0: classifier, masks, faithfulness tables
+TEXT_SEED_MASK = f"{TEXT_SEED_DIR}/mask/{{reading}}"
+TEXT_SEED_SUITE = {k: f"{TEXT_SEED_DIR}/faithfulness/{os.path.basename(v)}" for k, v in TEXT_SUITE_OUTPUTS.items()}
 
 
 rule text_prepare:
@@ -77,6 +86,22 @@ rule text_train:
         CONDA_ENV
     script:
         "../scripts/text_train.py"
+
+
+# Model seeds 1..n-1 of the faithfulness protocol: the same recipe with the seed derived for s.
+use rule text_train as text_train_seed with:
+    output:
+        model=f"{TEXT_SEED_DIR}/model.pt",
+        history=f"{TEXT_SEED_DIR}/history.csv",
+        metrics=f"{TEXT_SEED_DIR}/metrics.json",
+    params:
+        spec=TEXT["models"][TEXT_MODEL],
+        train=TEXT["train"],
+        run=lambda wildcards: model_seed_run(RUN_TRAIN, wildcards.seed),
+    log:
+        log_path("text", f"train_{TEXT_MODEL}_seed{{seed}}"),
+    benchmark:
+        bench_path("text_train/seed{seed}")
 
 
 rule text_attribute:
@@ -139,6 +164,27 @@ rule text_mask:
         "../scripts/text_mask.py"
 
 
+# The mask of each reading of classifier seed s > 0 (mask seed 0, in that classifier's run).
+use rule text_mask as text_mask_model_seed with:
+    input:
+        cache=rules.text_prepare.output.cache,
+        model=f"{TEXT_SEED_DIR}/model.pt",
+    output:
+        head=f"{TEXT_SEED_MASK}/head.pt",
+        history=f"{TEXT_SEED_MASK}/history.csv",
+        metrics=f"{TEXT_SEED_MASK}/metrics.json",
+        top_words=f"{TEXT_SEED_MASK}/top_words.csv",
+        examples=f"{TEXT_SEED_MASK}/examples.json",
+    params:
+        cfg=lambda w: dict(TEXT_MASK_KEYS, **TEXT_MASK["readings"][w.reading], reading=w.reading, seed=0,
+                           aopc=TEXT_MASK_AOPC),
+        run=lambda w: model_seed_run(RUN, w.seed),
+    log:
+        log_path("text", f"mask_{TEXT_MODEL}_seed{{seed}}_{{reading}}"),
+    benchmark:
+        bench_path("text_mask_model_seed/seed{seed}_{reading}")
+
+
 rule text_mask_seeds:
     input:
         metrics=expand(f"{TEXT_MASK_DIR}/metrics.json", reading=TEXT_READINGS, seed=TEXT_MASK_SEEDS),
@@ -169,9 +215,10 @@ rule text_faithfulness:
     output:
         **TEXT_SUITE_OUTPUTS,
     params:
-        cfg=TEXT["faithfulness"],
+        cfg=TEXT_FAITHFULNESS,
         readings=TEXT_READINGS,
         model=TEXT_MODEL,
+        replicate=0,
         run=RUN,
     log:
         log_path("text", f"faithfulness_{TEXT_MODEL}"),
@@ -185,6 +232,28 @@ rule text_faithfulness:
         CONDA_ENV
     script:
         "../scripts/text_faithfulness.py"
+
+
+# Model seed s > 0: no attribution study explained this classifier, so the job draws its own seeded test
+# reviews (the model seed's run seed) and explains every method there.
+use rule text_faithfulness as text_faithfulness_seed with:
+    input:
+        cache=rules.text_prepare.output.cache,
+        model=f"{TEXT_SEED_DIR}/model.pt",
+        heads=[f"{TEXT_SEED_MASK}/head.pt".replace("{reading}", r) for r in TEXT_READINGS],
+    output:
+        **TEXT_SEED_SUITE,
+    params:
+        cfg=TEXT_FAITHFULNESS,
+        readings=TEXT_READINGS,
+        model=TEXT_MODEL,
+        replicate=lambda w: int(w.seed),
+        attribution=TEXT["attribution"],
+        run=lambda w: model_seed_run(RUN, w.seed),
+    log:
+        log_path("text", f"faithfulness_{TEXT_MODEL}_seed{{seed}}"),
+    benchmark:
+        bench_path("text_faithfulness/seed{seed}")
 
 
 rule text_reproduction:
@@ -235,4 +304,4 @@ NOTEBOOKS["text"] = {
 REPRODUCTION.append(rules.text_reproduction.output.table)
 REPORT_RAW.append(raw_file("imdb"))
 for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost"):
-    LEADERBOARD[_kind].append(TEXT_SUITE_OUTPUTS[_kind])
+    LEADERBOARD[_kind] += [TEXT_SUITE_OUTPUTS[_kind]] + expand(TEXT_SEED_SUITE[_kind], seed=TEXT_FAITH_SEEDS[1:])

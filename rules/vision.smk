@@ -6,6 +6,10 @@
 #   classifier + dropout variant + seed-0 mask -> the faithfulness protocol (pixel-ablation AOPC of every
 #     configured method, methods that cannot apply with the reason, sanity check, uncertainty, cost)
 #   dropout variant -> blog saliency grid (each configured method's map and its spread)
+#   the faithfulness protocol on aopc.model_seeds trained networks, one job each (rows carry the model seed
+#     as replicate): seed 0 the classifier, dropout variant and seed-0 mask above; seed s > 0 a classifier
+#     of the same recipe with the seed derived for s, its dropout variant fine-tuned from it and its own
+#     mask network, in models/<name>/seed<s>/ (tables in aopc/seed<s>/)
 # Each rule gets only the config keys it uses.
 
 VISION = CFG["vision"]
@@ -15,6 +19,9 @@ VISION_ATTR = VISION["attribution"]
 VISION_FINETUNE = VISION.get("finetune") or {}
 VISION_MASK_SEEDS = list(range(int(VISION["mask"]["n_seeds"])))
 VISION_MASK = f"{VISION_DIR}/mask/seed{{seed}}"
+VISION_AOPC_SEEDS = model_seeds(VISION["aopc"], "vision.aopc")
+VISION_AOPC = {k: v for k, v in VISION["aopc"].items() if k != "model_seeds"}
+VISION_SEED_MODEL = f"{VISION_DIR}/models/{{model}}/seed{{seed}}"   # model seed s > 0 of vision.models
 for _name, _ft in VISION_FINETUNE.items():  # a model of vision.models, from one trained from scratch
     if _name not in VISION["models"] or _ft["from"] not in set(VISION["models"]) - set(VISION_FINETUNE):
         raise ValueError(f"vision.finetune.{_name}: not a model fine-tuned from a model trained from scratch")
@@ -75,6 +82,30 @@ rule vision_train:
         "../scripts/vision_train.py"
 
 
+# Model seeds 1..n-1 of the faithfulness protocol: the same recipe with the seed derived for s (a
+# fine-tuned model starts from the model of the same seed).
+use rule vision_train as vision_train_seed with:
+    input:
+        unpack(lambda wc: dict(cache=rules.vision_data.output.cache,
+                               **({"init": f"{VISION_DIR}/models/{VISION_FINETUNE[wc.model]['from']}/seed{wc.seed}/model.pt"}
+                                  if wc.model in VISION_FINETUNE else {}))),
+    output:
+        model=f"{VISION_SEED_MODEL}/model.pt",
+        history=f"{VISION_SEED_MODEL}/history.csv",
+        metrics=f"{VISION_SEED_MODEL}/metrics.json",
+    params:
+        spec=lambda wc: VISION["models"][wc.model],
+        train=lambda wc: dict(VISION["train"], **{k: v for k, v in VISION_FINETUNE.get(wc.model, {}).items()
+                                                  if k in ("epochs", "lr")}),
+        augmentation=VISION["data"]["augmentation"],
+        channels_last=VISION["data"].get("channels_last", False),
+        run=lambda wc: model_seed_run(RUN_TRAIN, wc.seed),
+    log:
+        log_path("vision", "train_{model}_seed{seed}"),
+    benchmark:
+        bench_path("vision_train/{model}_seed{seed}")
+
+
 rule vision_mask:
     input:
         cache=rules.vision_data.output.cache,
@@ -99,6 +130,25 @@ rule vision_mask:
         CONDA_ENV
     script:
         "../scripts/vision_mask.py"
+
+
+# The explained mask network of classifier seed s > 0 (mask seed s of that classifier's run).
+use rule vision_mask as vision_mask_model_seed with:
+    input:
+        cache=rules.vision_data.output.cache,
+        model=f"{VISION_DIR}/models/classifier/seed{{seed}}/model.pt",
+    output:
+        mask=f"{VISION_DIR}/models/classifier/seed{{seed}}/mask/mask_net.pt",
+        history=f"{VISION_DIR}/models/classifier/seed{{seed}}/mask/history.csv",
+        metrics=f"{VISION_DIR}/models/classifier/seed{{seed}}/mask/metrics.json",
+        examples=f"{VISION_DIR}/models/classifier/seed{{seed}}/mask/examples.npz",
+    params:
+        cfg={k: v for k, v in VISION["mask"].items() if k != "n_seeds"},
+        run=lambda wc: model_seed_run(RUN_TRAIN, wc.seed),
+    log:
+        log_path("vision", "mask_classifier_seed{seed}"),
+    benchmark:
+        bench_path("vision_mask_model_seed/seed{seed}")
 
 
 rule vision_counterfactuals:
@@ -129,6 +179,12 @@ rule vision_counterfactuals:
         "../scripts/vision_counterfactuals.py"
 
 
+VISION_AOPC_CFG = dict(VISION_AOPC, **attribution_params(VISION_ATTR, VISION_AOPC["methods"]
+                                                         + list(VISION_AOPC.get("dropout_methods") or []),
+                                                         [k for k in VISION_ATTR if k != "method_options"],
+                                                         study=VISION_AOPC))
+
+
 rule vision_aopc:
     input:
         cache=rules.vision_data.output.cache,
@@ -145,10 +201,8 @@ rule vision_aopc:
         cost=f"{VISION_DIR}/aopc/cost.csv",
         stats=f"{VISION_DIR}/aopc/stats.json",
     params:
-        cfg=dict(VISION["aopc"], **attribution_params(VISION_ATTR, VISION["aopc"]["methods"]
-                                                      + list(VISION["aopc"].get("dropout_methods") or []),
-                                                      [k for k in VISION_ATTR if k != "method_options"],
-                                                      study=VISION["aopc"])),
+        cfg=VISION_AOPC_CFG,
+        replicate=0,
         run=RUN,
     log:
         log_path("vision", "aopc"),
@@ -162,6 +216,24 @@ rule vision_aopc:
         CONDA_ENV
     script:
         "../scripts/vision_aopc.py"
+
+
+use rule vision_aopc as vision_aopc_seed with:
+    input:
+        cache=rules.vision_data.output.cache,
+        classifier=f"{VISION_DIR}/models/classifier/seed{{seed}}/model.pt",
+        dropout=f"{VISION_DIR}/models/dropout/seed{{seed}}/model.pt",
+        mask=f"{VISION_DIR}/models/classifier/seed{{seed}}/mask/mask_net.pt",
+    output:
+        **{k: f"{VISION_DIR}/aopc/seed{{seed}}/{os.path.basename(v)}" for k, v in rules.vision_aopc.output.items()},
+    params:
+        cfg=VISION_AOPC_CFG,
+        replicate=lambda wc: int(wc.seed),
+        run=RUN,
+    log:
+        log_path("vision", "aopc_seed{seed}"),
+    benchmark:
+        bench_path("vision_aopc/seed{seed}")
 
 
 rule vision_saliency:
@@ -238,5 +310,6 @@ NOTEBOOKS["vision"] = {
 }
 REPRODUCTION.append(rules.vision_reproduction.output.table)
 for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost"):
-    LEADERBOARD[_kind].append(getattr(rules.vision_aopc.output, _kind))
+    LEADERBOARD[_kind] += [getattr(rules.vision_aopc.output, _kind)] + expand(
+        getattr(rules.vision_aopc_seed.output, _kind), seed=VISION_AOPC_SEEDS[1:])
 REPORT_RAW.append(raw_file("cifar10"))

@@ -12,8 +12,8 @@ sm = snakemake  # noqa: F821
 log = script_setup(sm)
 ctx = RunContext.from_params(sm.params.run)
 model, _ = load_checkpoint(sm.input.model, ctx.device)
-res = faithfulness_study({"model": model, "data": iris_data(), "model_name": sm.params.model_name}, sm.params.cfg,
-                         ctx=ctx)
+res = faithfulness_study({"model": model, "data": iris_data(), "model_name": sm.params.model_name,
+                          "replicate": sm.params.replicate}, sm.params.cfg, ctx=ctx)
 log.info("faithfulness:\n%s", res.summary.to_string())
 for method, reason in zip(res.skipped["method"], res.skipped["reason"]):
     log.warning("%s does not apply: %s", method, reason)

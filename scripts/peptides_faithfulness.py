@@ -13,7 +13,8 @@ log = script_setup(sm)
 ctx = RunContext.from_params(sm.params.run)
 data = load_peptides(sm.input.raw, **sm.params.data)  # test_fraction, val_fraction, split_seed
 inputs = {"data": data, "model": load_checkpoint(sm.input.model, ctx.device)[0], "model_name": sm.params.model_name,
-          "dropout": load_checkpoint(sm.input.dropout, ctx.device)[0], "dropout_name": sm.params.dropout_name}
+          "dropout": load_checkpoint(sm.input.dropout, ctx.device)[0], "dropout_name": sm.params.dropout_name,
+          "replicate": sm.params.replicate}
 res = faithfulness_study(inputs, sm.params.cfg, ctx=ctx)
 log.info("faithfulness:\n%s", res.summary.to_string())
 for model, method, reason in res.skipped[["model", "method", "reason"]].itertuples(index=False):

@@ -14,7 +14,7 @@ ctx = RunContext.from_params(sm.params.run)
 data = load(sm.input.arrays, sm.input.meta)
 model, _ = load_checkpoint(sm.input.model, ctx.device)
 inputs = {"model": model, "mask_net": load_mask_net(sm.input.mask, model, ctx.torch_device), "data": data,
-          "model_name": sm.params.model_name}
+          "model_name": sm.params.model_name, "replicate": sm.params.replicate}
 res = faithfulness_study(inputs, sm.params.cfg, ctx=ctx)
 log.info("faithfulness:\n%s", res.summary.to_string())
 for method, reason in zip(res.skipped["method"], res.skipped["reason"]):

@@ -7,7 +7,7 @@ from xairepro.runtime import script_setup, write_json
 sm = snakemake  # noqa: F821
 log = script_setup(sm)
 out = run_aopc(sm.input.cache, sm.input.classifier, sm.input.dropout, sm.input.mask, sm.params.cfg,
-               ctx=RunContext.from_params(sm.params.run))
+               ctx=RunContext.from_params(sm.params.run), replicate=sm.params.replicate)
 for table in ("per_example", "skipped", "curves", "summary", "sanity", "uncertainty", "cost"):
     out[table].to_csv(getattr(sm.output, table), index=False)
 write_json(out["stats"], sm.output.stats)

@@ -84,7 +84,23 @@ def test_job_counts_are_the_dry_run_plans(scale):
     assert plan["vision_train"] == len(cfg["vision"]["models"])
     assert plan["smiles2vec_mask"] + plan["smiles2vec_mask_seed"] == \
         len(cfg["smiles2vec"]["mask"]["targets"]) * cfg["smiles2vec"]["mask"]["seeds"]
-    assert plan["peptides_train"] == cfg["peptides"]["seeds"] + 1
+    # the chapter's CNN per seed, and the dropout variant of each faithfulness model seed
+    assert plan["peptides_train"] == cfg["peptides"]["seeds"] + cfg["peptides"]["faithfulness"]["model_seeds"]
+    # at least 3 trained models under every experiment's faithfulness rows: one job per further model seed,
+    # each network (and mask) trained again
+    seeds = {e: cfg[e][s]["model_seeds"] for e, s in (("vision", "aopc"), ("text", "faithfulness"),
+                                                         ("smiles2vec", "faithfulness"), ("peptides", "faithfulness"),
+                                                         ("iris", "faithfulness"))}
+    assert min(seeds.values()) >= 3
+    for rule, e in (("vision_aopc", "vision"), ("text_faithfulness", "text"), ("smiles2vec_faithfulness", "smiles2vec"),
+                    ("peptides_faithfulness", "peptides"), ("iris_faithfulness", "iris")):
+        assert plan[rule] == 1 and plan[f"{rule}_seed"] == seeds[e] - 1, rule
+    assert plan["vision_train_seed"] == len(cfg["vision"]["models"]) * (seeds["vision"] - 1)
+    assert plan["vision_mask_model_seed"] == seeds["vision"] - 1
+    assert plan["smiles2vec_mask_model_seed"] == seeds["smiles2vec"] - 1
+    assert plan["text_train_seed"] == seeds["text"] - 1
+    assert plan["text_mask_model_seed"] == len(cfg["text"]["mask"]["readings"]) * (seeds["text"] - 1)
+    assert plan["iris_train_seed"] == seeds["iris"] - 1 and plan["smiles2vec_train_seed"] == seeds["smiles2vec"] - 1
     bench = _bench(scale)
     bench.project(plan)
     rows = {p["rule"]: p for p in bench.out["projections"]}

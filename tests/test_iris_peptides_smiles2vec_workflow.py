@@ -17,14 +17,14 @@ TINY = {
     "iris": {"train": {"epochs": 20, "batch_size": 16, "lr": 0.02}, "attribution": {"mc_samples": 4},
              "importance": {"n_trees": 20, "permutation_repeats": 2},
              "faithfulness": {"methods": [TOY_METHOD, "integrated_gradients", "bayesgrad", "explanation_mask", "random"],
-                              "n_examples": 20, "mc_samples": 4,
+                              "n_examples": 20, "mc_samples": 4, "model_seeds": 2,
                               "method_options": {"integrated_gradients": {"n_steps": 8}, "random": {"M": 2}}}},
     "peptides": {"seeds": 2, "train": {"epochs": 3, "batch_size": 16, "lr": 0.01},
                  "attribution": {"samples": 64, "method_options": {"integrated_gradients": {"n_steps": 16}}},
                  "faithfulness": {"methods": [TOY_METHOD, "integrated_gradients", "bayesgrad", "shapley_sampling",
                                               "random"],
                                   "dropout_methods": ["bayesgrad", "random"],
-                                  "n_examples": 3, "steps": 4, "max_fraction": 1.0, "samples": 8,
+                                  "n_examples": 3, "steps": 4, "max_fraction": 1.0, "samples": 8, "model_seeds": 2,
                                   "method_options": {"integrated_gradients": {"n_steps": 8}, "random": {"M": 2}}}},
     "smiles2vec": {
         "models": {"smiles2vec": {"arch": "smiles2vec", "embedding_dim": 8, "filters": 8, "rnn_sizes": [8],
@@ -35,9 +35,15 @@ TINY = {
         "attribution": {"mc_samples": 2, "method_options": {"integrated_gradients": {"n_steps": 4}}},
         "faithfulness": {"methods": [TOY_METHOD, "integrated_gradients", "shapley_sampling", "explanation_mask",
                                      "random"],
-                         "n_examples": 5, "steps": 4, "max_fraction": 1.0, "mc_samples": 2,
+                         "n_examples": 5, "steps": 4, "max_fraction": 1.0, "mc_samples": 2, "model_seeds": 2,
                          "method_options": {"integrated_gradients": {"n_steps": 4}, "random": {"M": 2}}}},
 }
+
+
+#: model seed 1's per-example rows of each faithfulness protocol
+SEED1 = {"iris": "results/iris/seed1/faithfulness/per_example.csv",
+         "peptides": "results/peptides/faithfulness/seed1/per_example.csv",
+         "smiles2vec": "results/smiles2vec/random/seed1/faithfulness/per_example.csv"}
 
 
 def _faithfulness(res, experiment):
@@ -55,14 +61,18 @@ def test_three_slices(tmp_path):
     proc = run_snakemake(wd, "results/iris/reproduction.csv", "results/iris/faithfulness/summary.csv",
                          "results/peptides/reproduction.csv", "results/peptides/faithfulness/summary.csv",
                          "results/smiles2vec/reproduction.csv", "results/smiles2vec/faithfulness/summary.csv",
-                         mirror=SHARED_DATA)
+                         *SEED1.values(), mirror=SHARED_DATA)
     assert sorted(planned_rules(proc)) == sorted([
         "iris_train", "iris_importance", "iris_faithfulness", "iris_reproduction",
         "download_hemolytic", *["peptides_train"] * 3, *["peptides_seed_shapley"] * 2, "peptides_explain",
         "peptides_faithfulness", "peptides_reproduction",
         "download_esol", "smiles2vec_featurize", "smiles2vec_train", "smiles2vec_train", "smiles2vec_mask",
         "smiles2vec_mask_seed", "smiles2vec_mask_seeds", "smiles2vec_explain", "smiles2vec_faithfulness",
-        "smiles2vec_reproduction"])
+        "smiles2vec_reproduction",
+        # model seed 1 of each faithfulness protocol: its own models (peptides: the CNN's seed 1 is trained
+        # for the seed readings anyway, its dropout variant here), mask and job
+        "iris_train_seed", "iris_faithfulness_seed", "peptides_train", "peptides_faithfulness_seed",
+        "smiles2vec_train_seed", "smiles2vec_mask_model_seed", "smiles2vec_faithfulness_seed"])
     res = wd / "results"
 
     # iris: one row, every method's importance of the four measurements, the model as configured;
@@ -109,6 +119,20 @@ def test_three_slices(tmp_path):
     assert (fs["n_examples"] == 5).all()
     pe, skipped = _faithfulness(res, "smiles2vec")
     assert list(skipped["method"]) == ["shapley_sampling"] and set(pe["unit"]) == {"character"}
+    # model seed 1: the same columns, replicate 1, another trained model (iris: the same flowers, other
+    # numbers; SMILES2vec: the next test molecules)
+    for experiment, path in SEED1.items():
+        seed0, seed1 = pd.read_csv(res / experiment / "faithfulness/per_example.csv"), pd.read_csv(wd / path)
+        assert list(seed1.columns) == list(FAITHFULNESS_COLUMNS), experiment
+        assert set(seed0["replicate"]) == {0} and set(seed1["replicate"]) == {1}, experiment
+        assert set(seed1["model"]) == set(seed0["model"]) and set(seed1["method"]) == set(seed0["method"]), experiment
+    iris0, iris1 = (pd.read_csv(p).query("method == 'integrated_gradients'").sort_values("example")
+                    for p in (res / "iris/faithfulness/per_example.csv", wd / SEED1["iris"]))
+    assert list(iris0["example"]) == list(iris1["example"])
+    assert not iris0["deletion_aopc"].to_numpy() == pytest.approx(iris1["deletion_aopc"].to_numpy())
+    s2v0, s2v1 = (set(pd.read_csv(p)["example"]) for p in (res / "smiles2vec/faithfulness/per_example.csv",
+                                                             wd / SEED1["smiles2vec"]))
+    assert len(s2v0) == len(s2v1) == 5 and not s2v0 & s2v1
     rep = pd.read_csv(res / "smiles2vec/reproduction.csv")
     assert list(rep["id"]) == ["masks.esol_smiles2vec.rmse", "masks.esol_smiles2vec.masked_rmse",
                                "masks.esol_smiles2vec.top3_accuracy"]

@@ -394,3 +394,18 @@ def test_settings_and_the_explainer_of_the_configured_sections(small, trained):
     with torch.no_grad():
         empty = model(torch.full((1, small.tokens.shape[1]), small.pad_id)).view(-1)[0]
         torch.testing.assert_close(score(x), (model(x) - empty).abs())
+
+
+def test_faithfulness_model_seed_takes_the_next_test_molecules(small, trained):
+    """Model seed r explains test molecules r * n .. (r + 1) * n - 1 of the split (here n = 1, r = 1) (the models share no
+    molecule), its rows carry r as replicate, and a seed past the end of the split is an error naming it."""
+    model, net, _, _ = trained
+    spec = {"methods": ["input_x_gradient", "random"], "n_examples": 1, "steps": 4, "max_fraction": 1.0,
+            "sanity_steps": None, "uncertainty": False, **FAITH}
+    cfg = {"split": "random", "attribution": ATTR, "faithfulness": spec}
+    inputs = {"model": model, "mask_net": net, "data": small, "model_name": "smiles2vec", "replicate": 1}
+    pe = faithfulness_study(inputs, cfg, ctx=CTX).per_example
+    test = list(small.splits["random"]["test"])
+    assert sorted(set(pe["example"])) == [test[1]] and set(pe["replicate"]) == {1}
+    with pytest.raises(ValueError, match="model seed 9"):
+        faithfulness_study(dict(inputs, replicate=9), cfg, ctx=CTX)

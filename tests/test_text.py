@@ -701,3 +701,24 @@ def test_text_models_rebuild_from_their_saved_configuration(tmp_path):
     assert build_model("bigru_mask_head", in_dim=6, hidden=3)(torch.randn(2, 7, 6)).shape == (2, 7, 1)
     with pytest.raises(ValueError, match="packed=True"):
         build_model("bigru", vocab_size=10, padding_idx=None, packed=True)
+
+
+def test_faithfulness_of_a_further_model_seed_explains_its_own_reviews(tiny, trained, attributed):
+    """A classifier no attribution study explained (model seed s > 0): the job draws its own reviews with
+    its run seed, reads the classifier's own predictions as the classes, explains every method itself,
+    and its rows carry the seed as replicate; the first classifier's rows stay replicate 0."""
+    from xairepro.experiments.text.data import predicted_classes, select_reviews
+    from xairepro.experiments.text.faithfulness import review_scores
+
+    ctx = dataclasses.replace(CTX, seed=7)
+    inputs = TextInputs(trained[0], tiny[0], mask_nets={})
+    inputs.scores = review_scores(inputs, attributed["attribution"], 3, ctx=ctx)
+    idx = select_reviews(tiny[0], 3, 7)
+    assert inputs.scores["indices"].tolist() == idx.tolist() != attributed["indices"][:3].tolist()
+    assert inputs.scores["classes"].tolist() == predicted_classes(trained[0], tiny[0].test_ids[idx]).tolist()
+    cfg = {"steps": 4, "max_fraction": 1.0, "methods": ["vanilla_grad", "random"], "sanity_steps": None,
+           "uncertainty": False}
+    res = word_faithfulness_study(inputs, cfg, ctx=ctx, replicate=2)
+    assert set(res.per_example["replicate"]) == {2} and set(res.cost["replicate"]) == {2}
+    assert sorted(set(res.per_example["example"])) == idx.tolist()
+    assert set(res.per_example["method"]) == {"vanilla_grad", "random"} and res.cost["seconds"].notna().all()

@@ -595,3 +595,57 @@ def test_pixel_deletion_curve_agrees_with_quantus_region_perturbation():
     assert theirs.shape == (3, k)
     np.testing.assert_allclose(ours[:, :1] - ours[:, 1:], theirs, atol=1e-5)
     assert np.abs(theirs).max() > 0
+
+
+@pytest.mark.slow
+def test_aopc_study_model_seed_and_curve_batch():
+    """Model seed r explains its own test images (offset 1 + r) and its rows carry r as replicate; the
+    curves' batch is the section's value for the job's device (``curve_batch``), and it changes the
+    time of the curves, not their numbers."""
+    from xairepro.experiments.batching import curve_batch
+
+    torch.manual_seed(0)
+    clf = build_model("preact_resnet", depth=8, width=4).eval()
+    cfg = aopc_cfg(["vanilla_grad", "random"], [], sanity_steps=None, uncertainty=False)
+    ctx = RunContext(seed=0, device="cpu", max_batch=2048)
+    cache = fake_cache()
+    base = aopc.aopc_study({"data": cache, "models": {"classifier": clf}}, cfg, ctx=ctx)["per_example"]
+    seed1 = aopc.aopc_study({"data": cache, "models": {"classifier": clf}, "replicate": 1},
+                            dict(cfg, curve_batch={"cpu": 4, "cuda": 4096}), ctx=ctx)["per_example"]
+    assert set(base["replicate"]) == {0} and set(seed1["replicate"]) == {1}
+    # replicate 1's curves are those of the images at offset 2, recomputed with the default batch
+    shifted = dict(cache, x_test=torch.roll(cache["x_test"], -1, 0), y_test=torch.roll(cache["y_test"], -1, 0))
+    again = aopc.aopc_study({"data": shifted, "models": {"classifier": clf}}, cfg, ctx=ctx)["per_example"]
+    np.testing.assert_allclose(seed1.sort_values(["method", "example"])["deletion_aopc"].to_numpy(),
+                               again.sort_values(["method", "example"])["deletion_aopc"].to_numpy(), atol=1e-6)
+    assert not np.allclose(base.sort_values(["method", "example"])["deletion_aopc"].to_numpy(),
+                           again.sort_values(["method", "example"])["deletion_aopc"].to_numpy())
+    assert curve_batch({"curve_batch": {"cpu": 4, "cuda": 4096}}, ctx) == 4
+    assert curve_batch({"curve_batch": {"cuda": 4096}}, ctx) == 2048 == curve_batch({}, ctx)
+    with pytest.raises(ValueError, match="curve_batch"):
+        curve_batch({"curve_batch": 128}, ctx)
+
+
+def test_no_grad_chunks_are_the_module_and_keep_gradients():
+    """Without gradients the wrapped score goes through in chunks of ``rows`` (each chunk one call) and
+    gives the module's output; with gradients it is one call, and the gradient is the module's."""
+    from xairepro.experiments.batching import NoGradChunks
+
+    torch.manual_seed(0)
+    score = SoftmaxScore(build_model("preact_resnet", depth=8, width=4).eval())
+    calls = []
+    score.register_forward_hook(lambda m, args, out: calls.append(len(args[0])))
+    chunked = NoGradChunks(score, 3)
+    assert not chunked.training          # the module's mode (a caller restoring it keeps batch norm in eval)
+    x = torch.rand(7, 3, 32, 32)
+    with torch.no_grad():
+        np.testing.assert_allclose(chunked(x).numpy(), score(x).numpy(), atol=1e-6)
+    assert calls == [3, 3, 1, 7]
+    x.requires_grad_(True)
+    chunked(x)[:, 0].sum().backward()
+    g = x.grad.clone()
+    x.grad = None
+    score(x)[:, 0].sum().backward()
+    assert calls[4:] == [7, 7] and torch.allclose(g, x.grad)
+    with pytest.raises(ValueError, match="at least 1 row"):
+        NoGradChunks(score, 0)

@@ -23,7 +23,7 @@ TINY = {
                                            "random": {"M": 1}}},
         "counterfactuals": {"n_images": 4, "n_alphas": 6, "interior_alphas": [0.1, 0.5, 1.0], "n_interior": 2,
                             "n_grid": 2, "ig_rule": "trapezoid"},
-        "aopc": {"n_examples": 4, "steps": 5, "max_fraction": 0.1, "sanity_steps": ["all"],
+        "aopc": {"n_examples": 4, "steps": 5, "max_fraction": 0.1, "sanity_steps": ["all"], "model_seeds": 2,
                  "methods": ["integrated_gradients", "vanilla_grad", "smoothgrad", "occlusion", "shapley_sampling",
                              "explanation_mask", "random"],
                  "dropout_methods": ["vanilla_grad", "bayesgrad", "explanation_mask", "random"]},
@@ -126,3 +126,8 @@ def test_vision_slice_runs_on_the_jpeg_mirror(tmp_path):
     job = (board.stdout + board.stderr).split("rule leaderboard:")[1].split("output:")[0]
     for table in ("per_example", "faithfulness_skipped", "sanity", "uncertainty", "cost"):
         assert f"results/vision/aopc/{table}.csv" in job, table
+        assert f"results/vision/aopc/seed1/{table}.csv" in job, table   # model seed 1's networks
+    # model seed 1: both networks and the classifier's mask trained again with the seed derived for 1
+    planned = planned_rules(board)
+    assert planned.count("vision_train_seed") == 2 and planned.count("vision_mask_model_seed") == 1
+    assert planned.count("vision_aopc_seed") == 1 and "vision_aopc" not in planned

@@ -59,7 +59,8 @@ def _explainer(model, data: IrisData, cfg: Mapping, ctx: RunContext):
 
 
 def faithfulness_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> SuiteResult:
-    """``inputs``: ``model``, ``data``, ``model_name``. ``cfg``: the attribution section's ``noise_mode``
+    """``inputs``: ``model``, ``data``, ``model_name``, optionally ``replicate`` (the model seed, default
+    0; every row carries it). ``cfg``: the attribution section's ``noise_mode``
     (``attribution``) and ``faithfulness`` (methods, n_examples, steps, max_fraction, mc_samples,
     method_options, optionally sanity_steps (``all``, a list of top-layer counts, ``[]``: 1, half and
     all, ``None``: none), uncertainty, uncertainty_examples). Returns the suite's seven tables and
@@ -70,7 +71,7 @@ def faithfulness_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> Sui
     x, y = _inputs(data, spec["n_examples"], ctx)
     explain = _explainer(model, data, cfg, ctx)
     labels = dict(experiment=EXPERIMENT, modality=MODALITY, unit=FeatureUnit.name, model=inputs["model_name"],
-                  replicate=0)
+                  replicate=int(inputs.get("replicate", 0)))
     suite = faithfulness_suite(explain, x, FaithfulnessSpec.from_config(unit(data), spec, ctx=ctx), labels=labels,
                                target=y.cpu(), example_ids=list(range(len(x))),
                                shown=int(spec.get("uncertainty_examples", 3)),

@@ -40,7 +40,8 @@ def _letters(ids: torch.Tensor) -> list[str]:
     return [ALPHABET[int(i)] for i in ids if int(i) != 0]
 
 
-def _model_suite(model, name: str, methods, data: PeptideData, cfg: Mapping, *, ctx: RunContext) -> SuiteResult:
+def _model_suite(model, name: str, methods, data: PeptideData, cfg: Mapping, *, ctx: RunContext,
+                 replicate: int = 0) -> SuiteResult:
     device = ctx.torch_device
     model = model.to(device).eval()
     test = data.split["test"]
@@ -53,7 +54,7 @@ def _model_suite(model, name: str, methods, data: PeptideData, cfg: Mapping, *, 
     ids = torch.as_tensor(data.x[chosen]).argmax(-1)
     explain = explainer(model, cfg, background=background, ctx=ctx, seed=lambda k: ctx.child(k).seed,
                         methods=methods)
-    labels = dict(experiment=EXPERIMENT, modality=MODALITY, unit=RESIDUE, model=name, replicate=0)
+    labels = dict(experiment=EXPERIMENT, modality=MODALITY, unit=RESIDUE, model=name, replicate=int(replicate))
     return faithfulness_suite(explain, ids, FaithfulnessSpec.from_config(UNIT, cfg, ctx=ctx), labels=labels,
                               example_ids=[int(i) for i in chosen], shown=int(cfg.get("uncertainty_examples", 3)),
                               unit_labels=_letters)
@@ -64,7 +65,8 @@ def faithfulness_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> Sui
 
     ``inputs``: ``data``, ``model`` and ``model_name`` (the chapter's CNN, every method of
     ``cfg['methods']``), optionally ``dropout`` and ``dropout_name`` (its dropout variant, the methods
-    of ``cfg['dropout_methods']``). ``cfg``: ``methods``, ``dropout_methods``, ``n_examples``,
+    of ``cfg['dropout_methods']``) and ``replicate`` (the model seed both were trained with, default 0;
+    every row carries it). ``cfg``: ``methods``, ``dropout_methods``, ``n_examples``,
     ``steps``, ``max_fraction``, ``samples`` (M of the sampling methods), ``method_options``
     (integrated gradients' ``n_steps``, SmoothGrad's ``stdevs``, the random orders' ``M``),
     optionally ``sanity_steps`` (``all``: only the full randomisation; a list; ``[]``: 1, half and
@@ -76,7 +78,7 @@ def faithfulness_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> Sui
         jobs.append((inputs["dropout"], inputs["dropout_name"], list(cfg["dropout_methods"])))
     suites = []
     for model, name, methods in jobs:
-        suite = _model_suite(model, name, methods, data, cfg, ctx=ctx)
+        suite = _model_suite(model, name, methods, data, cfg, ctx=ctx, replicate=inputs.get("replicate", 0))
         if suite.per_example.empty:
             raise ValueError(f"peptides faithfulness: none of the methods {methods} applies to model {name}: "
                              + "; ".join(f"{m}: {r}" for m, r in zip(suite.skipped["method"], suite.skipped["reason"])))

@@ -38,21 +38,30 @@ EXPERIMENT, MODALITY = "smiles2vec", "SMILES string"
 
 
 def faithfulness_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> SuiteResult:
-    """``inputs``: ``model``, ``mask_net`` (or ``None``), ``data``, ``model_name``. ``cfg``: ``split``,
+    """``inputs``: ``model``, ``mask_net`` (or ``None``), ``data``, ``model_name``, optionally ``replicate``
+    (the model seed ``r``, default 0: every row carries it, and model ``r`` explains the split's test
+    molecules ``r * n_examples`` to ``(r + 1) * n_examples - 1``, so the models share no molecule). ``cfg``: ``split``,
     ``attribution`` (``ranking``, ``baseline``) and ``faithfulness`` (methods, mc_samples,
     method_options, n_examples, steps, max_fraction, optionally ``sanity_steps`` (``all``: only the
     full randomisation; a list; ``[]``: 1, half and all layers; ``None``: none), ``uncertainty``
     (default true) and ``uncertainty_examples`` (molecules in the sd table, default 3))."""
     data, spec, attribution = inputs["data"], cfg["faithfulness"], cfg["attribution"]
     model = inputs["model"].to(ctx.torch_device).eval()
-    test = np.asarray(data.splits[cfg["split"]]["test"], dtype=int)[: int(spec["n_examples"])]
+    replicate, n = int(inputs.get("replicate", 0)), int(spec["n_examples"])
+    test = np.asarray(data.splits[cfg["split"]]["test"], dtype=int)
+    if (replicate + 1) * n > len(test):
+        raise ValueError(f"smiles2vec.faithfulness: model seed {replicate} needs test molecules up to "
+                         f"{(replicate + 1) * n} (n_examples {n} per model) but the {cfg['split']} split has "
+                         f"{len(test)}")
+    test = test[replicate * n: (replicate + 1) * n]
     length = data.tokens.shape[1]
     # the attribution study's baseline embedding; samples, options and readings are the section's own
     section = dict(spec, **{k: attribution[k] for k in ("baseline",) if k in attribution})
     explain = explainer(model, section, ctx=ctx, mask_net=inputs["mask_net"],
                         score=lambda m: DepartureScore(m, length, data.pad_id))
     ranked = RankedUnit(unit(data.pad_id), attribution.get("ranking", "abs"))
-    labels = dict(experiment=EXPERIMENT, modality=MODALITY, unit=ranked.name, model=inputs["model_name"], replicate=0)
+    labels = dict(experiment=EXPERIMENT, modality=MODALITY, unit=ranked.name, model=inputs["model_name"],
+                  replicate=replicate)
 
     def characters(example):
         return [data.vocab[int(t)] for t in example if int(t) != data.pad_id]

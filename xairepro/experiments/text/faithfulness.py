@@ -31,22 +31,36 @@ from __future__ import annotations
 
 from typing import Mapping
 
+import torch
+
 from ...attribution import method_class
 from ...context import RunContext
 from ..explainer import Explanations
 from ..suite import FaithfulnessSpec, SuiteResult, faithfulness_suite
 from .attributions import saved_explanations
-from .data import TextInputs
+from .data import TextInputs, predicted_classes, select_reviews
 from .masks import TextMaskNet, variant_label
 from .settings import UNIT, explainer
 
-__all__ = ["MODALITY", "word_faithfulness_study"]
+__all__ = ["MODALITY", "review_scores", "word_faithfulness_study"]
 
 MODALITY = "text"
 
 
+def review_scores(inputs: TextInputs, attribution: Mapping, n: int, *, ctx: RunContext) -> dict:
+    """What the study reads of the attribution study's saved scores, for a classifier that study did not
+    explain (a further model seed): ``n`` test reviews drawn with ``ctx.seed``
+    (:func:`~.data.select_reviews`, as the attribution study draws its own), the classifier's predicted
+    classes, the ``attribution`` config section the methods are built from, and no saved samples (every
+    method is explained by the faithfulness study)."""
+    idx = select_reviews(inputs.cache, int(n), ctx.seed)
+    classes = predicted_classes(inputs.model.to(ctx.torch_device), inputs.cache.test_ids[idx])
+    return {"indices": torch.as_tensor(idx), "classes": classes, "samples": {}, "orders": {}, "seconds": {},
+            "attribution": dict(attribution)}
+
+
 def _suite(inputs: TextInputs, cfg: Mapping, names, mask_net: TextMaskNet | None, model_label: str, *,
-           ctx: RunContext, reuse: tuple = ()) -> SuiteResult:
+           ctx: RunContext, reuse: tuple = (), replicate: int = 0) -> SuiteResult:
     attribution = inputs.scores["attribution"]
     idx = inputs.scores["indices"].numpy()
     n = min(len(idx), int(cfg.get("n_examples") or len(idx)))
@@ -57,33 +71,34 @@ def _suite(inputs: TextInputs, cfg: Mapping, names, mask_net: TextMaskNet | None
     known = Explanations(saved, seconds={k: float(inputs.scores["seconds"].get(k, float("nan"))) for k in saved})
     explain = explainer(model, attribution, ctx=ctx, length=ids.shape[1], methods=names, mask_net=mask_net,
                         keep_grads=False, label="faithfulness chunks")
-    labels = dict(experiment="text", modality=MODALITY, unit=UNIT.name, model=model_label, replicate=0)
+    labels = dict(experiment="text", modality=MODALITY, unit=UNIT.name, model=model_label,
+                  replicate=int(replicate))
     return faithfulness_suite(explain, ids, FaithfulnessSpec.from_config(UNIT, cfg, ctx=ctx), labels=labels,
                               target=classes, example_ids=[int(i) for i in idx], known=known)
 
 
-def word_faithfulness_study(inputs: TextInputs, cfg: Mapping, *, ctx: RunContext) -> SuiteResult:
+def word_faithfulness_study(inputs: TextInputs, cfg: Mapping, *, ctx: RunContext, replicate: int = 0) -> SuiteResult:
     """Every table of the protocol over the attributed reviews.
 
     ``inputs``: the classifier, the cache, ``scores`` (what
     :func:`~xairepro.experiments.text.attributions.save_scores` wrote), ``mask_nets`` (``{reading:
     trained mask net}``, the first reading the paper's ``explanation_mask``; empty: the mask does not
-    apply) and ``model_name``. ``cfg``: ``methods``, ``steps``, ``max_fraction``, optional
-    ``n_examples`` (the first reviews), ``sanity_steps``
+    apply) and ``model_name``; ``replicate``: the classifier's model seed (every row carries it).
+    ``cfg``: ``methods``, ``steps``, ``max_fraction``, optional ``n_examples`` (the first reviews), ``sanity_steps``
     (:func:`~xairepro.evaluation.sanity.sanity_steps`), ``uncertainty``.
     Every table carries the labels (experiment ``text``, modality ``text``, unit ``word``, the model
-    or its mask-reading variant, replicate 0); the summary ranks the methods of each model label.
+    or its mask-reading variant, the replicate); the summary ranks the methods of each model label.
     """
     names = list(cfg["methods"])
     masks = dict(inputs.mask_nets or {})
     readings = list(masks)
     saved = tuple(inputs.scores["samples"])
     first = masks[readings[0]] if readings else None
-    results = [_suite(inputs, cfg, names, first, inputs.model_name, ctx=ctx, reuse=saved)]
+    results = [_suite(inputs, cfg, names, first, inputs.model_name, ctx=ctx, reuse=saved, replicate=replicate)]
     # a variant's tables: its mask beside the floor (the random order) on the same reviews
     variant_names = [m for m in names if m == "explanation_mask"] + [m for m in names if method_class(m).is_floor]
     if "explanation_mask" in names:
         for reading in readings[1:]:
             results.append(_suite(inputs, cfg, variant_names, masks[reading], variant_label(inputs.model_name, reading),
-                                  ctx=ctx, reuse=saved))
+                                  ctx=ctx, reuse=saved, replicate=replicate))
     return SuiteResult.concat(results)

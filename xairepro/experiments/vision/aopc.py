@@ -21,8 +21,10 @@ from typing import Mapping
 
 import torch
 
+from ...attribution import SoftmaxScore
 from ...context import RunContext
 from ...evaluation.stats import paired_wilcoxon
+from ..batching import NoGradChunks, with_curve_batch
 from ..suite import FaithfulnessSpec, SuiteResult, faithfulness_suite
 from .data import test_images
 from .settings import UNIT, background_images, explainer
@@ -33,16 +35,20 @@ __all__ = ["MODEL_LISTS", "PAIRED_TEST", "aopc_study", "run_aopc"]
 #: the network names of the study and the config key of each one's method list
 MODEL_LISTS = (("classifier", "methods"), ("dropout", "dropout_methods"))
 #: the shared schema's description of this table
-SCHEMA = {"experiment": "vision", "modality": "image", "unit": "pixel", "replicate": 0}
+SCHEMA = {"experiment": "vision", "modality": "image", "unit": "pixel"}
 
 
 def aopc_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
     """Every table of the faithfulness protocol on ``cfg['n_examples']`` test images.
 
     ``inputs``: ``data`` (the tensor cache), ``models`` (``{"classifier": ..., "dropout": ...}``,
-    either may be missing) and ``mask_nets`` (``{model name: trained mask network}``). ``cfg``:
+    either may be missing), ``mask_nets`` (``{model name: trained mask network}``) and optionally
+    ``replicate`` (the model seed ``r`` of the networks, default 0: every row carries it, and the test
+    images start at offset ``1 + r`` of the class-ordered split, so the networks of different seeds
+    explain different images). ``cfg``:
     ``steps`` and ``max_fraction`` (the paper: 50 steps up to 10% of the pixels), ``sanity_steps``
-    (:func:`~xairepro.evaluation.sanity.sanity_steps`; absent: the suite's default 1, half, all), the
+    (:func:`~xairepro.evaluation.sanity.sanity_steps`; absent: the suite's default 1, half, all),
+    ``curve_batch`` (the curves' rows per forward pass by device type, :func:`..batching.curve_batch`), the
     method lists of :data:`MODEL_LISTS`, ``background`` (training images of Shapley's chimera
     estimator), ``mc_samples`` and ``method_options`` (:func:`.settings.explainer`).
 
@@ -53,10 +59,14 @@ def aopc_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
     """
     device = ctx.torch_device
     data = inputs["data"]
-    x, _ = test_images(data, int(cfg["n_examples"]), offset=1)
+    replicate = int(inputs.get("replicate", 0))
+    x, _ = test_images(data, int(cfg["n_examples"]), offset=1 + replicate)
     x = x.to(device)
     background = background_images(data, int(cfg.get("background") or 0))
-    spec = FaithfulnessSpec.from_config(UNIT, cfg, ctx=ctx)
+    # the curves' rows per forward pass: the section's value for this device (curve_batch), else max_batch;
+    # the same rows for the uncertainty check's single-unit drops (every forward pass without gradients)
+    spec = with_curve_batch(FaithfulnessSpec.from_config(UNIT, cfg, ctx=ctx), cfg, ctx)
+    rows = spec.max_batch
     results = []
     stats = {"n_examples": int(len(x)), "steps": int(cfg["steps"]),
              "n_pixels_removed": int(round(float(cfg["max_fraction"]) * x.shape[-1] * x.shape[-2])), "seconds": {}}
@@ -70,9 +80,11 @@ def aopc_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
             top = model(x).argmax(1)
         # pixel importance is the sum over channels of |attribution| (the paper's eq. 1)
         explain = explainer(model, cfg, ctx=ctx, methods=methods, background=background, aggregation="abs",
+                            score=lambda m: NoGradChunks(SoftmaxScore(m), rows),
                             mask_net=None if mask_net is None else mask_net.to(device).eval(),
                             image_shape=tuple(x.shape[1:]))
-        res = faithfulness_suite(explain, x, spec, labels=dict(SCHEMA, model=name), target=top)
+        res = faithfulness_suite(explain, x, spec, labels=dict(SCHEMA, model=name, replicate=replicate),
+                                 target=top)
         results.append(res)
         stats["seconds"][name] = dict(zip(res.cost["method"], res.cost["seconds"].astype(float)))
         wide = res.per_example.pivot_table(index="example", columns="method", values="deletion_aopc")
@@ -86,9 +98,10 @@ def aopc_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
     return out
 
 
-def run_aopc(cache_path, classifier_path, dropout_path, mask_path, cfg: Mapping, *, ctx: RunContext) -> dict:
+def run_aopc(cache_path, classifier_path, dropout_path, mask_path, cfg: Mapping, *, ctx: RunContext,
+             replicate: int = 0) -> dict:
     """:func:`aopc_study` on the saved classifier, its dropout variant and the classifier's mask
-    network (trained around its own copy of the frozen classifier)."""
+    network (trained around its own copy of the frozen classifier), all of model seed ``replicate``."""
     from ...training import load_checkpoint
     from .data import load_cached
     from .masks import load_mask_net
@@ -99,4 +112,5 @@ def run_aopc(cache_path, classifier_path, dropout_path, mask_path, cfg: Mapping,
         models["dropout"] = load_checkpoint(dropout_path, device)[0]
     mask_nets = {"classifier": load_mask_net(mask_path, load_checkpoint(classifier_path, device)[0], device)} \
         if mask_path else {}
-    return aopc_study({"data": load_cached(cache_path), "models": models, "mask_nets": mask_nets}, cfg, ctx=ctx)
+    return aopc_study({"data": load_cached(cache_path), "models": models, "mask_nets": mask_nets,
+                       "replicate": replicate}, cfg, ctx=ctx)
