@@ -213,3 +213,14 @@ def test_summary_comparisons_and_scores_over_models():
     assert c.loc["smoothgrad", "pvalue"] == pytest.approx(wilcoxon([0.6, 0.7, 0.65], [0.55, 0.5, 0.6]).pvalue)
     sc = localisation_scores(loc).set_index("method")
     assert sc.loc["vanilla_grad", "prc_auc"] == pytest.approx(1.6 / 3) and sc.loc["vanilla_grad", "n_models"] == 3
+
+
+def test_comparisons_say_better_only_when_six_models_can_reach_significance():
+    rows = []
+    for r in range(6):
+        for m, val in (("bayesgrad", 0.6 + 0.01 * r), ("vanilla_grad", 0.5 + 0.005 * r), ("smoothgrad", 0.7)):
+            rows.append(dict(task="text", modality="text", unit="word", model="bigru", replicate=r, method=m,
+                             n_examples=5, prc_auc=val, mass=val, pointing=1.0))
+    c = comparisons(pd.DataFrame(rows)).set_index("against")
+    assert c.loc["vanilla_grad", "can_reach_005"] and c.loc["vanilla_grad", "pvalue"] == pytest.approx(2 / 64)
+    assert c.loc["vanilla_grad", "verdict"] == "better" and c.loc["smoothgrad", "verdict"] == "worse"
