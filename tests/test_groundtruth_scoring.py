@@ -224,3 +224,28 @@ def test_comparisons_say_better_only_when_six_models_can_reach_significance():
     c = comparisons(pd.DataFrame(rows)).set_index("against")
     assert c.loc["vanilla_grad", "can_reach_005"] and c.loc["vanilla_grad", "pvalue"] == pytest.approx(2 / 64)
     assert c.loc["vanilla_grad", "verdict"] == "better" and c.loc["smoothgrad", "verdict"] == "worse"
+
+
+def test_every_modality_trains_with_its_experiment_recipe_deterministically(tmp_path):
+    from xairepro.groundtruth.modalities import modality
+
+    specs = {"tables": ({"arch": "tabular_mlp", "hidden_dim": 8, "n_layers": 2, "dropout": 0.5},
+                        {"epochs": 2, "batch_size": 16, "lr": 0.01}),
+             "images": ({"arch": "preact_resnet", "depth": 8, "width": 4, "block": "basic", "dropout": 0.5},
+                        {"epochs": 1, "batch_size": 8, "lr": 0.05, "optimizer": "sgd", "schedule": "onecycle"}),
+             "text": ({"arch": "bigru", "embed_dim": 8, "hidden": 8, "fc_dim": 8, "word_dropout": 0.4},
+                      {"epochs": 1, "batch_size": 8, "lr": 0.01}),
+             "peptides": ({"arch": "peptide_cnn", "filters": 4, "kernels": [3], "pools": [2], "dense": [8],
+                           "dropout": 0.2}, {"epochs": 1, "batch_size": 16, "lr": 0.01})}
+    for name, (task, _, _) in toys().items():
+        spec, train = specs[name]
+        mod = modality(name)
+        runs = [mod.train(task, spec, train, ctx=CTX.child(7), workdir=tmp_path / f"{name}{i}") for i in range(2)]
+        (a, metrics), (b, _) = runs
+        for p, q in zip(a.model.state_dict().values(), b.model.state_dict().values()):
+            assert torch.equal(p, q), name              # the same seed gives the same model
+        assert any(isinstance(m, nn.Dropout) or "dropout" in type(m).__name__.lower() for m in a.model.modules()), name
+        probs = mod.probabilities(a.model, task, task["test_present"], ctx=CTX)
+        assert probs.shape == (len(task["evidence_class"]), task["n_classes"]), name
+        assert np.allclose(probs.sum(1), 1.0, atol=1e-5), name
+        assert metrics["n_train"] == len(task["train_y"]), name
