@@ -14,7 +14,7 @@ IRIS_NOISE = {k: v for k, v in IRIS["attribution"].items() if k in ("noise_mode"
 IRIS_SUITE_OUTPUTS = {k: f"{IRIS_DIR}/faithfulness/{f}" for k, f in (
     ("per_example", "per_example.csv"), ("curves", "curves.csv"), ("summary", "summary.csv"),
     ("skipped", "faithfulness_skipped.csv"), ("sanity", "sanity.csv"), ("uncertainty", "uncertainty.csv"),
-    ("cost", "cost.csv"), ("unit_examples", "uncertainty_examples.csv"))}
+    ("cost", "cost.csv"), ("unit_examples", "uncertainty_examples.csv"), ("bounds", "bounds.csv"))}
 
 
 rule iris_train:
@@ -167,6 +167,6 @@ NOTEBOOKS["iris"] = {
     "category": "Iris (saliency blog, tabular)",
 }
 REPRODUCTION.append(rules.iris_reproduction.output.table)
-for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost"):
+for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost", "bounds"):
     LEADERBOARD[_kind].append(IRIS_SUITE_OUTPUTS[_kind])
 LEADERBOARD["data_randomisation"].append(rules.iris_data_randomisation.output.rows)

@@ -21,7 +21,7 @@ PEPTIDES_VARIANT = PEPTIDES_RUN.format(model=PEPTIDES_DROPOUT, seed=PEPTIDES_SEE
 PEPTIDES_SUITE_OUTPUTS = {k: f"{PEPTIDES_DIR}/faithfulness/{f}" for k, f in (
     ("per_example", "per_example.csv"), ("curves", "curves.csv"), ("summary", "summary.csv"),
     ("skipped", "faithfulness_skipped.csv"), ("sanity", "sanity.csv"), ("uncertainty", "uncertainty.csv"),
-    ("cost", "cost.csv"), ("unit_examples", "uncertainty_examples.csv"))}
+    ("cost", "cost.csv"), ("unit_examples", "uncertainty_examples.csv"), ("bounds", "bounds.csv"))}
 
 
 rule peptides_train:
@@ -177,5 +177,5 @@ NOTEBOOKS["peptides"] = {
 }
 REPRODUCTION.append(rules.peptides_reproduction.output.table)
 REPORT_RAW.append(raw_file("hemolytic"))
-for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost"):
+for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost", "bounds"):
     LEADERBOARD[_kind].append(PEPTIDES_SUITE_OUTPUTS[_kind])

@@ -27,7 +27,7 @@ S2V_MASK_METRICS = [f"{S2V_MASK_DIR}/metrics.json" if (t, s) == ("prediction", 0
 S2V_SUITE_OUTPUTS = {k: f"{S2V_DIR}/faithfulness/{f}" for k, f in (
     ("per_example", "per_example.csv"), ("curves", "curves.csv"), ("summary", "summary.csv"),
     ("skipped", "faithfulness_skipped.csv"), ("sanity", "sanity.csv"), ("uncertainty", "uncertainty.csv"),
-    ("cost", "cost.csv"), ("unit_examples", "uncertainty_examples.csv"))}
+    ("cost", "cost.csv"), ("unit_examples", "uncertainty_examples.csv"), ("bounds", "bounds.csv"))}
 
 
 rule smiles2vec_featurize:
@@ -246,5 +246,5 @@ NOTEBOOKS["smiles2vec"] = {
 REPRODUCTION.append(rules.smiles2vec_reproduction.output.table)
 if raw_file("esol") not in REPORT_RAW:
     REPORT_RAW.append(raw_file("esol"))
-for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost"):
+for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost", "bounds"):
     LEADERBOARD[_kind].append(S2V_SUITE_OUTPUTS[_kind])

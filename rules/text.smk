@@ -26,7 +26,8 @@ TEXT_MASK_AOPC = {"n_reviews": TEXT["attribution"]["n_reviews"], "steps": TEXT["
 # not apply, curves, summary, sanity, uncertainty, cost.
 TEXT_SUITE_OUTPUTS = {k: f"{TEXT_MODEL_DIR}/faithfulness/{f}" for k, f in (
     ("per_example", "per_example.csv"), ("skipped", "faithfulness_skipped.csv"), ("curves", "curves.csv"),
-    ("summary", "summary.csv"), ("sanity", "sanity.csv"), ("uncertainty", "uncertainty.csv"), ("cost", "cost.csv"))}
+    ("summary", "summary.csv"), ("sanity", "sanity.csv"), ("uncertainty", "uncertainty.csv"), ("cost", "cost.csv"),
+    ("bounds", "bounds.csv"))}
 
 
 rule text_prepare:
@@ -234,5 +235,5 @@ NOTEBOOKS["text"] = {
 }
 REPRODUCTION.append(rules.text_reproduction.output.table)
 REPORT_RAW.append(raw_file("imdb"))
-for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost"):
+for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost", "bounds"):
     LEADERBOARD[_kind].append(TEXT_SUITE_OUTPUTS[_kind])

@@ -22,6 +22,8 @@ from xairepro.evaluation.sanity import sanity_steps
 from xairepro.experiments.esol import settings as ES
 from xairepro.experiments.graphs import pool_curves
 from xairepro.experiments.methods import FAITHFULNESS_COLUMNS, SKIPPED_COLUMNS
+from xairepro.evaluation.bounds import BOUND_COLUMNS
+from xairepro.experiments.suite import COST_COLUMNS
 from xairepro.report.targets import reproduction_table
 
 SMILES = ["CCO", "CCCCO", "c1ccccc1", "Clc1ccccc1", "OCC(O)CO", "CCOC(=O)C", "Nc1ccccc1", "CCCCCCCC",
@@ -135,7 +137,7 @@ def test_maps_average_the_fold_models(graphs, fold_models):
 SUITE_LABELS = ["experiment", "modality", "unit", "model", "replicate"]
 SUITE_COLUMNS = {"sanity": [*SUITE_LABELS, "method", "randomisation", "layers", "example", "spearman"],
                  "uncertainty": [*SUITE_LABELS, "method", "example", "n_units", "spearman_sd_vs_drop"],
-                 "cost": [*SUITE_LABELS, "method", "seconds", "n_examples"]}
+                 "cost": COST_COLUMNS, "bounds": [*SUITE_LABELS, *BOUND_COLUMNS]}
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,8 @@ from xairepro.attribution import SoftmaxScore
 from xairepro.config import ConfigError, load_config
 from xairepro.context import RunContext
 from xairepro.experiments.methods import FAITHFULNESS_COLUMNS, SKIPPED_COLUMNS
+from xairepro.evaluation.bounds import BOUND_COLUMNS
+from xairepro.experiments.suite import COST_COLUMNS
 from xairepro.experiments.text.attributions import (
     GRADIENT,
     IG,
@@ -436,7 +438,7 @@ def test_mask_seeds_gather_stability_and_jaccard():
 SUITE_LABELS = ["experiment", "modality", "unit", "model", "replicate"]
 SUITE_COLUMNS = {"sanity": [*SUITE_LABELS, "method", "randomisation", "layers", "example", "spearman"],
                  "uncertainty": [*SUITE_LABELS, "method", "example", "n_units", "spearman_sd_vs_drop"],
-                 "cost": [*SUITE_LABELS, "method", "seconds", "n_examples"]}
+                 "cost": COST_COLUMNS, "bounds": [*SUITE_LABELS, *BOUND_COLUMNS]}
 CANONICAL = ["integrated_gradients", "vanilla_grad", "input_x_gradient", "smoothgrad", "bayesgrad",
              "bayes_smoothgrad", "occlusion", "shapley_sampling", "explanation_mask", "random"]
 

@@ -44,18 +44,26 @@ from ..names import FLOOR_METHOD
 from .stats import model_level_wilcoxon
 from .units import Unit
 
-__all__ = ["MODES", "RowCache", "Study", "faithfulness_curves", "faithfulness_study", "faithfulness_summary",
-           "operator_name", "ranking_order", "removal_masks", "score_sets"]
+__all__ = ["DEFAULT_OPERATOR", "MODES", "RowCache", "Study", "faithfulness_curves", "faithfulness_study", "faithfulness_summary",
+           "of_operator", "operator_name", "ranking_order", "removal_masks", "score_sets"]
 
 #: deletion = most relevant first (MoRF), lerf = least relevant first, insertion = put back in MoRF order
 MODES = ("deletion", "lerf", "insertion")
+#: the operator of every experiment's first (default) removal: the fixed baseline
+DEFAULT_OPERATOR = "baseline"
 #: per-example metric columns, in order
 METRICS = ("deletion_aopc", "insertion_auc", "lerf_aopc", "srg", "upper_aopc")
 
 
 def operator_name(unit: Unit) -> str:
     """The registered operator a unit removes with (``"baseline"`` for a unit without one)."""
-    return str(getattr(unit, "operator", "baseline"))
+    return str(getattr(unit, "operator", DEFAULT_OPERATOR))
+
+
+def of_operator(table: pd.DataFrame, operator: str = DEFAULT_OPERATOR) -> pd.DataFrame:
+    """The rows of one removal operator (per-example rows, curves, summary, bounds); a table without
+    an ``operator`` column is returned as it is."""
+    return table[table["operator"] == operator] if "operator" in table else table
 
 
 def removal_masks(order: np.ndarray, fractions: np.ndarray, mode: str) -> torch.Tensor:
@@ -331,9 +339,9 @@ def faithfulness_summary(per_example: pd.DataFrame, metric: str = "deletion_aopc
     Tox21's subset models) are compared at the level of the models
     (:func:`~.stats.model_level_wilcoxon`: each model's mean is one pair, ``n_models`` of them) and the
     standard errors are over the models' means; with one model the examples are the pairs. Rows
-    without an ``operator`` column are one operator, ``baseline``."""
+    without an ``operator`` column are one operator, :data:`DEFAULT_OPERATOR`."""
     if "operator" not in per_example:
-        per_example = per_example.assign(operator="baseline")
+        per_example = per_example.assign(operator=DEFAULT_OPERATOR)
     tables = [_summary_of_operator(rows, metric, floor).assign(operator=op)
               for op, rows in per_example.groupby("operator", sort=False)]
     if not tables:

@@ -22,6 +22,7 @@ from typing import Mapping
 import torch
 
 from ...context import RunContext
+from ...evaluation.faithfulness import of_operator
 from ...evaluation.stats import paired_wilcoxon
 from ..suite import FaithfulnessSpec, SuiteResult, faithfulness_suite
 from .data import test_images
@@ -46,9 +47,9 @@ def aopc_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
     method lists of :data:`MODEL_LISTS`, ``background`` (training images of Shapley's chimera
     estimator), ``mc_samples`` and ``method_options`` (:func:`.settings.explainer`).
 
-    Returns the seven tables of :class:`~xairepro.experiments.suite.SuiteResult` (``per_example``,
-    ``curves``, ``summary``, ``skipped``, ``sanity``, ``uncertainty``, ``cost``; each with the
-    ``model`` column) and ``stats``: per model the paired Wilcoxon test of :data:`PAIRED_TEST`
+    Returns the eight tables of :class:`~xairepro.experiments.suite.SuiteResult` (``per_example``,
+    ``curves``, ``summary``, ``skipped``, ``sanity``, ``uncertainty``, ``cost``, ``bounds``; each with
+    the ``model`` column) and ``stats``: per model the paired Wilcoxon test of :data:`PAIRED_TEST`
     (``<model>_integrated_gradients_vs_vanilla_grad``) and each method's seconds.
     """
     device = ctx.torch_device
@@ -75,7 +76,7 @@ def aopc_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
         res = faithfulness_suite(explain, x, spec, labels=dict(SCHEMA, model=name), target=top)
         results.append(res)
         stats["seconds"][name] = dict(zip(res.cost["method"], res.cost["seconds"].astype(float)))
-        wide = res.per_example.pivot_table(index="example", columns="method", values="deletion_aopc")
+        wide = of_operator(res.per_example).pivot(index="example", columns="method", values="deletion_aopc")
         a, b = PAIRED_TEST
         if {a, b} <= set(wide):
             stats[f"{name}_{a}_vs_{b}"] = paired_wilcoxon(wide[a].to_numpy(), wide[b].to_numpy())
