@@ -312,3 +312,39 @@ def test_packed_curves_equal_the_per_method_path_bit_for_bit_in_fewer_forward_pa
                   for m in (methods, {k: v for k, v in methods.items() if k != "b"})]
     keep = with_bound[0][with_bound[0]["method"] != "b"].reset_index(drop=True)
     pd.testing.assert_frame_equal(keep, with_bound[1], check_exact=True)
+
+
+# ----------------------------------------------------------------------------- the suite
+def test_suite_measures_every_method_under_every_operator_with_the_bound_and_its_coverage():
+    from xairepro.experiments.explainer import Explainer
+    from xairepro.experiments.suite import COST_COLUMNS, FaithfulnessSpec, faithfulness_suite
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 1)).eval()
+    x = torch.randn(10, 4)
+    ops = {"baseline": bound_unit(0.0, "baseline"), "mean": bound_unit(x.mean(0), "mean")}
+    names = ["input_x_gradient", "vanilla_grad", RANDOM]
+    explainer = Explainer(model, names, settings={"max_batch": 64}, method_options={RANDOM: {"M": 3}})
+    labels = dict(experiment="toy", modality="table", unit="feature", model="mlp", replicate=0)
+    spec = FaithfulnessSpec.from_config(ops["baseline"], {"steps": 4, "max_fraction": 1.0, "sanity_steps": [],
+                                                          "uncertainty": False, "bound": {"width": 6}},
+                                        ctx=type("Ctx", (), {"max_batch": 64, "seed": 0})(), operators=ops)
+    assert spec.bound == BoundConfig(width=6)
+    res = faithfulness_suite(explainer, x, spec, labels=labels, target=0)
+    pe = res.per_example
+    assert len(pe) == 10 * 3 * 2 and set(pe["operator"]) == {"baseline", "mean"}
+    # the bound is one number per (example, operator), on every method's row, and covers them all (exhaustive)
+    assert (pe.groupby(["operator", "example"])["upper_aopc"].nunique() == 1).all()
+    assert (pe["upper_aopc"] >= pe["deletion_aopc"] - 1e-9).all()
+    np.testing.assert_allclose(pe["srg"], pe["deletion_aopc"] - pe["lerf_aopc"])
+    b = res.bounds
+    assert len(b) == 20 and b["covered"].all() and set(b["search"]) == {"exhaustive"}
+    best = pe.groupby(["operator", "example"])["deletion_aopc"].max()
+    np.testing.assert_allclose(b.set_index(["operator", "example"])["best_method_aopc"].loc[best.index], best)
+    assert list(res.cost.columns) == COST_COLUMNS and len(res.cost) == 6
+    assert set(res.summary["operator"]) == {"baseline", "mean"} and len(res.summary) == 6
+    assert set(res.curves["mode"]) == {"deletion", "lerf", "insertion"} and "bounds" in res.tables()
+    # the summary's LeRF and SRG are the per-example means
+    row = res.summary.set_index(["operator", "method"]).loc[("mean", "input_x_gradient")]
+    sel = pe[(pe["operator"] == "mean") & (pe["method"] == "input_x_gradient")]
+    assert row["lerf_aopc"] == pytest.approx(sel["lerf_aopc"].mean()) and row["srg"] == pytest.approx(sel["srg"].mean())

@@ -475,7 +475,7 @@ def test_faithfulness_suite_tables_have_the_shared_schema(suite, masked):
     assert per_example[per_example["model"] == variant]["method"].value_counts().to_dict() == {
         "explanation_mask": 6, "random": 6}
     assert set(summary[summary["model"] == "bigru"]["method"]) == set(ran)
-    assert len(curves) == (len(ran) + 2) * 2 * 5
+    assert len(curves) == (len(ran) + 2) * 3 * 5  # deletion, lerf, insertion
     assert skipped["method"].tolist() == ["shapley_sampling"] and "layer" in skipped["reason"].iloc[0]
     first = curves[(curves["mode"] == "deletion") & (curves["fraction"] == 0)]["mean"]
     assert np.allclose(first, first.iloc[0])

@@ -393,7 +393,7 @@ def test_faithfulness_suite_tables_have_the_shared_schema_per_subset_model(suite
         assert set(res.per_example["replicate"]) == {k}  # the subset model's seed
         assert list(dict.fromkeys(res.per_example["method"])) == applied and len(res.per_example) == 4 * len(applied)
         assert set(res.summary["method"]) == set(applied) and sorted(res.summary["rank"]) == list(range(1, 10))
-        assert len(res.curves) == len(applied) * 2 * 5
+        assert len(res.curves) == len(applied) * 3 * 5  # deletion, lerf, insertion
         # the deletion curve starts at the unperturbed score: every method's first point is the same
         first = res.curves[(res.curves["mode"] == "deletion") & (res.curves["fraction"] == 0)]["mean"]
         assert np.allclose(first, first.iloc[0])
