@@ -348,3 +348,14 @@ def test_suite_measures_every_method_under_every_operator_with_the_bound_and_its
     row = res.summary.set_index(["operator", "method"]).loc[("mean", "input_x_gradient")]
     sel = pe[(pe["operator"] == "mean") & (pe["method"] == "input_x_gradient")]
     assert row["lerf_aopc"] == pytest.approx(sel["lerf_aopc"].mean()) and row["srg"] == pytest.approx(sel["srg"].mean())
+
+
+def test_default_groups_are_half_a_step_of_consecutive_units():
+    """20 features removed 10 at a time: groups of 5 consecutive features; one at a time: single."""
+    model, x, unit = mlp(20, seed=2), [torch.randn(20)], FeatureUnit(0.0)
+    coarse = search_bounds(RowCache(model, x, unit), x, unit, np.linspace(0, 1, 3), BoundConfig())[0]
+    fine = search_bounds(RowCache(model, x, unit), x, unit, np.arange(5) / 20, BoundConfig())[0]
+    assert coarse.group == "5 consecutive features" and fine.group == "feature"
+    # with groups of 5 the first step removes two whole runs of 5
+    first = sorted(coarse.order[:10].tolist())
+    assert {u // 5 for u in first} == {first[0] // 5, first[-1] // 5} and len({u // 5 for u in first}) == 2

@@ -13,10 +13,11 @@ points k_j = rint(fraction_j * n) (:func:`~.faithfulness.removal_masks`). The se
   the removed units)). At point j every beam order is extended by the ``k_j - k_{j-1}`` units the
   curve removes at that step, one *group* at a time (a sub-step per group; a candidate per group
   with units left, ranked by the partial AOPC with its drop), until every beam has reached k_j.
-  Groups (the ``group`` column of the bounds table): single units (atoms, tokens, residues,
-  characters, features), runs of ``span`` consecutive units, or, for pixels, ``patch`` x ``patch``
-  squares, since 1,024 single pixels make the search too costly (a group larger than the step's
-  chunk is removed over several steps, in unit order).
+  Groups (the ``group`` column of the bounds table): runs of ``span`` consecutive units (atoms,
+  tokens, residues, characters, features; by default half of what a step removes, so single units
+  where a step removes one to three, runs of ten words where a step removes twenty), or, for
+  pixels, ``patch`` x ``patch`` squares, since 1,024 single pixels make the search too costly (a
+  group larger than the step's chunk is removed over several steps, in unit order).
   ``candidates`` > 0 tries, per sub-step, only the groups whose removal alone drops the score most
   (one row per group, once per example); ``max_steps`` > 0 searches at most that many of the curve's
   points (evenly spaced; a searched step then spans several of the curve's steps).
@@ -59,19 +60,20 @@ class BoundConfig:
 
     width: beam width (>= 5); exhaustive_units: search every order when an example has at most this
     many units; patch: side of the square pixel groups; span: consecutive units per group of the
-    other units; candidates: groups tried per sub-step (0 = every group with units left, else the
+    other units (0: half the median number of units a searched step removes, at least 1, so a step
+    takes about two sub-steps); candidates: groups tried per sub-step (0 = every group with units left, else the
     groups whose removal alone drops the score most); max_steps: curve points searched (0 = every
     point)."""
 
     width: int = 5
     exhaustive_units: int = 6
     patch: int = 2
-    span: int = 1
+    span: int = 0
     candidates: int = 32
     max_steps: int = 0
 
     def __post_init__(self):
-        minimum = {"width": 5, "exhaustive_units": 0, "patch": 1, "span": 1, "candidates": 0, "max_steps": 0}
+        minimum = {"width": 5, "exhaustive_units": 0, "patch": 1, "span": 0, "candidates": 0, "max_steps": 0}
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum[f.name]:
@@ -155,21 +157,23 @@ def search_bounds(cache, examples: Sequence, unit: Unit, fractions: np.ndarray, 
     perms = {}
     for i in exhaustive:
         orders = np.array(list(itertools.permutations(range(n_units[i]))), dtype=np.int64).reshape(-1, n_units[i])
-        perms[i] = (orders, [cache.request(i, removal_masks(o, fractions, "deletion").numpy(), owner=owner[i], shared=True)
-                             for o in orders])
+        perms[i] = (orders, [cache.request(i, removal_masks(o, fractions, "deletion").numpy(), owner=owner[i],
+                                           shared=True) for o in orders])
 
     # beam: the empty set, and each group alone where candidates are limited
     beam = [i for i, n in enumerate(n_units) if n > config.exhaustive_units]
     state = {}
     for i in beam:
-        groups, label = unit_groups(unit, examples[i], config.patch, config.span)
+        ks = np.rint(fractions * n_units[i]).astype(int).clip(0, n_units[i])
+        chunks = np.diff(ks[np.r_[0, _points(ks, config.max_steps)]])
+        span = config.span or max(1, int(np.median(chunks[chunks > 0])) // 2 if (chunks > 0).any() else 1)
+        groups, label = unit_groups(unit, examples[i], config.patch, span)
         alone = None
         if config.candidates and len(groups) > config.candidates:
             masks = np.zeros((len(groups), n_units[i]), dtype=bool)
             for g, units in enumerate(groups):
                 masks[g, units] = True
             alone = cache.request(i, masks, owner=owner[i], shared=True)
-        ks = np.rint(fractions * n_units[i]).astype(int).clip(0, n_units[i])
         state[i] = dict(groups=groups, label=label, ks=ks, alone=alone,
                         f0=cache.request(i, np.zeros((1, n_units[i]), dtype=bool), owner=owner[i], shared=True)[0])
     cache.run()
@@ -245,7 +249,8 @@ def search_bounds(cache, examples: Sequence, unit: Unit, fractions: np.ndarray, 
         order, removed, _, _ = state[i]["beams"][0]
         rest = np.flatnonzero(~removed)
         full = np.concatenate([order, rest]).astype(np.int64)
-        final[i] = (full, cache.request(i, removal_masks(full, fractions, "deletion").numpy(), owner=owner[i], shared=True))
+        final[i] = (full, cache.request(i, removal_masks(full, fractions, "deletion").numpy(), owner=owner[i],
+                                        shared=True))
     cache.run()
     for i in beam:
         full, slots = final[i]

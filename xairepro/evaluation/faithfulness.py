@@ -44,8 +44,8 @@ from ..names import FLOOR_METHOD
 from .stats import model_level_wilcoxon
 from .units import Unit
 
-__all__ = ["DEFAULT_OPERATOR", "MODES", "RowCache", "Study", "faithfulness_curves", "faithfulness_study", "faithfulness_summary",
-           "of_operator", "operator_name", "ranking_order", "removal_masks", "score_sets"]
+__all__ = ["DEFAULT_OPERATOR", "MODES", "RowCache", "Study", "faithfulness_curves", "faithfulness_study",
+           "faithfulness_summary", "of_operator", "operator_name", "ranking_order", "removal_masks", "score_sets"]
 
 #: deletion = most relevant first (MoRF), lerf = least relevant first, insertion = put back in MoRF order
 MODES = ("deletion", "lerf", "insertion")
@@ -329,7 +329,8 @@ def faithfulness_study(model, examples: Sequence, explanations: Mapping, unit: U
                  cost=pd.DataFrame(cost_rows, columns=["method", "operator", "curve_seconds", "curve_rows"]))
 
 
-def faithfulness_summary(per_example: pd.DataFrame, metric: str = "deletion_aopc", floor: str = FLOOR_METHOD) -> pd.DataFrame:
+def faithfulness_summary(per_example: pd.DataFrame, metric: str = "deletion_aopc",
+                         floor: str = FLOOR_METHOD) -> pd.DataFrame:
     """One row per operator and method, ranked within the operator by mean ``metric`` (1 = most
     faithful): mean and standard error of the deletion AOPC (or ``metric``), insertion AUC, LeRF AOPC
     and SRG, and paired Wilcoxon tests of each method against the top-ranked method and against the

@@ -1,7 +1,8 @@
 """One faithfulness protocol for every experiment: deletion, LeRF and insertion curves of every
 configured method under every removal operator, the pool-independent upper bound of each example
-(:mod:`xairepro.evaluation.bounds`), the methods that could not apply with their reasons, the model-randomisation sanity check,
-the informativeness of the sampling methods' uncertainty, and the cost of each method.
+(:mod:`xairepro.evaluation.bounds`), the methods that could not apply with their reasons, the
+model-randomisation sanity check, the informativeness of the sampling methods' uncertainty, and the
+cost of each method and operator.
 
 An experiment supplies an :class:`~.explainer.Explainer` (its model, methods, options and
 settings), the inputs, and a :class:`FaithfulnessSpec` (the unit and how it is removed, the curve's
@@ -26,8 +27,8 @@ from ..evaluation.verdicts import sanity_verdicts, uncertainty_verdicts
 from .explainer import Explainer, applicable
 from .methods import faithfulness_rows, skipped_rows
 
-__all__ = ["COST_COLUMNS", "FaithfulnessSpec", "SuiteResult", "UNIT_EXAMPLE_COLUMNS", "examples_of", "faithfulness_suite",
-           "unit_examples"]
+__all__ = ["COST_COLUMNS", "FaithfulnessSpec", "SuiteResult", "UNIT_EXAMPLE_COLUMNS", "examples_of",
+           "faithfulness_suite", "unit_examples"]
 
 LABELS = ("experiment", "modality", "unit", "model", "replicate")
 #: Columns of the cost table: per method and operator, the explanation's seconds (the same on every
