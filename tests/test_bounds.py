@@ -359,3 +359,15 @@ def test_default_groups_are_half_a_step_of_consecutive_units():
     # with groups of 5 the first step removes two whole runs of 5
     first = sorted(coarse.order[:10].tolist())
     assert {u // 5 for u in first} == {first[0] // 5, first[-1] // 5} and len({u // 5 for u in first}) == 2
+
+
+def test_bound_coverage_is_the_share_of_covered_examples_per_operator():
+    from xairepro.evaluation.bounds import bound_coverage
+
+    rows = pd.DataFrame({"experiment": "t", "model": "m", "operator": ["a", "a", "a", "b"],
+                         "covered": [True, False, True, True], "search": ["beam", "beam", "exhaustive", "beam"],
+                         "group": "feature", "n_forward": [10, 20, 30, 5], "seconds": [1.0, 2.0, 3.0, 0.5]})
+    cov = bound_coverage(rows).set_index("operator")
+    assert cov.loc["a", "coverage"] == pytest.approx(2 / 3) and cov.loc["b", "coverage"] == 1.0
+    assert cov.loc["a", "search"] == "beam+exhaustive" and cov.loc["a", "rows_per_example"] == 20
+    assert cov.loc["a", "seconds"] == 6.0 and cov.loc["a", "n_examples"] == 3

@@ -45,7 +45,8 @@ import pandas as pd
 
 from .units import Unit
 
-__all__ = ["BOUND_COLUMNS", "BoundConfig", "BoundResult", "bound_rows", "search_bounds", "unit_groups"]
+__all__ = ["BOUND_COLUMNS", "BoundConfig", "BoundResult", "bound_coverage", "bound_rows", "search_bounds",
+           "unit_groups"]
 
 #: Columns of the bounds table (before the suite's labels).
 BOUND_COLUMNS = ["operator", "example", "upper_aopc", "best_method", "best_method_aopc", "covered", "search",
@@ -283,3 +284,15 @@ def bound_rows(found: Sequence[BoundResult], aopc_of: Mapping[str, np.ndarray], 
                      "search": b.search, "group": b.group, "width": b.width, "n_forward": b.n_forward,
                      "seconds": b.seconds})
     return pd.DataFrame(rows, columns=BOUND_COLUMNS)
+
+
+def bound_coverage(bounds: pd.DataFrame) -> pd.DataFrame:
+    """Per experiment, model and operator (the label columns present): the examples, the share the
+    bound covers (``coverage``: its order at least as good as every method's), the searches and
+    groups used, and the search's cost (mean forward rows per example, total seconds)."""
+    keys = [k for k in ("experiment", "model", "operator") if k in bounds]
+    out = bounds.groupby(keys, sort=False).agg(
+        n_examples=("covered", "size"), coverage=("covered", "mean"),
+        search=("search", lambda s: "+".join(sorted(set(s)))), group=("group", lambda s: "+".join(sorted(set(s)))),
+        rows_per_example=("n_forward", "mean"), seconds=("seconds", "sum")).reset_index()
+    return out
