@@ -21,8 +21,8 @@ points k_j = rint(fraction_j * n) (:func:`~.faithfulness.removal_masks`). The se
   ``candidates`` > 0 tries, per sub-step, only the groups whose removal alone drops the score most
   (one row per group, once per example); ``max_steps`` > 0 searches at most that many of the curve's
   points (evenly spaced; a searched step then spans several of the curve's steps).
-  The found order's curve is then read at every fraction of the methods' curves, so ``upper_aopc``
-  is the deletion AOPC of a real order, on the same scale as the methods'.
+  The final beam's orders are then read at every fraction of the methods' curves and the best is
+  kept, so ``upper_aopc`` is the deletion AOPC of a real order, on the same scale as the methods'.
 
 Beam search is a heuristic: an order found this way is a lower bound on the true optimum, and where
 a method's order scores higher on an example the row says ``covered = False``. The causes are known:
@@ -244,19 +244,21 @@ def search_bounds(cache, examples: Sequence, unit: Unit, fractions: np.ndarray, 
             else:
                 s["beams"] = [(o, r, sc, v) for o, r, sc, v, _ in kept]
 
-    # the found orders' curves at every fraction (the rows of searched points are cached already)
+    # the final beam's orders read at every fraction (the searched points' rows are cached already;
+    # with max_steps the others are new), the best of them kept
     final = {}
     for i in beam:
-        order, removed, _, _ = state[i]["beams"][0]
-        rest = np.flatnonzero(~removed)
-        full = np.concatenate([order, rest]).astype(np.int64)
-        final[i] = (full, cache.request(i, removal_masks(full, fractions, "deletion").numpy(), owner=owner[i],
-                                        shared=True))
+        final[i] = []
+        for order, removed, _, _ in state[i]["beams"]:
+            full = np.concatenate([order, np.flatnonzero(~removed)]).astype(np.int64)
+            final[i].append((full, cache.request(i, removal_masks(full, fractions, "deletion").numpy(),
+                                                 owner=owner[i], shared=True)))
     cache.run()
     for i in beam:
-        full, slots = final[i]
-        curve = cache.values(slots)
-        results[i] = BoundResult(order=full, curve=curve, upper_aopc=float((curve[0] - curve).mean()),
+        curves = np.stack([cache.values(slots) for _, slots in final[i]])
+        aopc = (curves[:, :1] - curves).mean(1)
+        best = int(np.argmax(aopc))
+        results[i] = BoundResult(order=final[i][best][0], curve=curves[best], upper_aopc=float(aopc[best]),
                                  search="beam", group=state[i]["label"], width=config.width, n_forward=0,
                                  seconds=0.0)
     # cost: each example's distinct rows; the search's wall time split over the examples by rows
