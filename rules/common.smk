@@ -158,6 +158,7 @@ REPRODUCTION = []  # CSVs with reproduction-table rows
 REPORT_RAW = []  # raw data files whose checksums the report lists
 # Faithfulness tables of every experiment, in the shared schemas (xairepro.experiments.suite), that
 # rules/leaderboard.smk gathers: per-example rows, methods that did not apply, sanity check,
-# uncertainty, cost per method.
-LEADERBOARD = {"per_example": [], "skipped": [], "sanity": [], "uncertainty": [], "cost": [], "data_randomisation": []}
+# uncertainty, cost per method and operator, the upper bound's search per example and operator.
+LEADERBOARD = {"per_example": [], "skipped": [], "sanity": [], "uncertainty": [], "cost": [], "data_randomisation": [],
+               "bounds": []}
 

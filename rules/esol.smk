@@ -23,7 +23,8 @@ ESOL_FOLD_MODELS = expand(f"{ESOL_DIR}/{{{{model}}}}/fold{{fold}}/model.pt", fol
 # replicates): per-example rows, methods that did not apply, curves, summary, sanity, uncertainty, cost.
 ESOL_SUITE_OUTPUTS = {k: f"{ESOL_DIR}/{{model}}/faithfulness/{f}" for k, f in (
     ("per_example", "per_example.csv"), ("skipped", "faithfulness_skipped.csv"), ("curves", "curves.csv"),
-    ("summary", "summary.csv"), ("sanity", "sanity.csv"), ("uncertainty", "uncertainty.csv"), ("cost", "cost.csv"))}
+    ("summary", "summary.csv"), ("sanity", "sanity.csv"), ("uncertainty", "uncertainty.csv"), ("cost", "cost.csv"),
+    ("bounds", "bounds.csv"))}
 
 
 rule esol_featurize:
@@ -160,5 +161,5 @@ rule esol_faithfulness:
     script:
         "../scripts/esol_faithfulness.py"
 
-for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost"):
+for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost", "bounds"):
     LEADERBOARD[_kind] += expand(ESOL_SUITE_OUTPUTS[_kind], model=ESOL_MODELS)

@@ -16,7 +16,7 @@ IRIS_NOISE = {k: v for k, v in IRIS["attribution"].items() if k in ("noise_mode"
 IRIS_SUITE_OUTPUTS = {k: f"{IRIS_DIR}/faithfulness/{f}" for k, f in (
     ("per_example", "per_example.csv"), ("curves", "curves.csv"), ("summary", "summary.csv"),
     ("skipped", "faithfulness_skipped.csv"), ("sanity", "sanity.csv"), ("uncertainty", "uncertainty.csv"),
-    ("cost", "cost.csv"), ("unit_examples", "uncertainty_examples.csv"))}
+    ("cost", "cost.csv"), ("unit_examples", "uncertainty_examples.csv"), ("bounds", "bounds.csv"))}
 IRIS_SEEDS = model_seeds(IRIS["faithfulness"], "iris.faithfulness")
 IRIS_SEED_DIR = f"{IRIS_DIR}/seed{{seed}}"  # model seeds 1..n-1: the MLP and its faithfulness tables
 IRIS_FAITHFULNESS = {k: v for k, v in IRIS["faithfulness"].items() if k != "model_seeds"}
@@ -206,7 +206,7 @@ NOTEBOOKS["iris"] = {
     "category": "Iris (saliency blog, tabular)",
 }
 REPRODUCTION.append(rules.iris_reproduction.output.table)
-for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost"):
+for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost", "bounds"):
     LEADERBOARD[_kind] += [IRIS_SUITE_OUTPUTS[_kind]] + expand(
         f"{IRIS_SEED_DIR}/faithfulness/{os.path.basename(IRIS_SUITE_OUTPUTS[_kind])}", seed=IRIS_SEEDS[1:])
 LEADERBOARD["data_randomisation"].append(rules.iris_data_randomisation.output.rows)

@@ -23,7 +23,7 @@ PEPTIDES_VARIANT = PEPTIDES_RUN.format(model=PEPTIDES_DROPOUT, seed=PEPTIDES_SEE
 PEPTIDES_SUITE_OUTPUTS = {k: f"{PEPTIDES_DIR}/faithfulness/{f}" for k, f in (
     ("per_example", "per_example.csv"), ("curves", "curves.csv"), ("summary", "summary.csv"),
     ("skipped", "faithfulness_skipped.csv"), ("sanity", "sanity.csv"), ("uncertainty", "uncertainty.csv"),
-    ("cost", "cost.csv"), ("unit_examples", "uncertainty_examples.csv"))}
+    ("cost", "cost.csv"), ("unit_examples", "uncertainty_examples.csv"), ("bounds", "bounds.csv"))}
 PEPTIDES_FAITH_SEEDS = model_seeds(PEPTIDES["faithfulness"], "peptides.faithfulness")
 PEPTIDES_FAITHFULNESS = {k: v for k, v in PEPTIDES["faithfulness"].items() if k != "model_seeds"}
 PEPTIDES_SEED_SUITE = {k: f"{PEPTIDES_DIR}/faithfulness/seed{{seed}}/{os.path.basename(v)}"
@@ -205,6 +205,6 @@ NOTEBOOKS["peptides"] = {
 }
 REPRODUCTION.append(rules.peptides_reproduction.output.table)
 REPORT_RAW.append(raw_file("hemolytic"))
-for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost"):
+for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost", "bounds"):
     LEADERBOARD[_kind] += [PEPTIDES_SUITE_OUTPUTS[_kind]] + expand(PEPTIDES_SEED_SUITE[_kind],
                                                                    seed=PEPTIDES_FAITH_SEEDS[1:])

@@ -30,7 +30,7 @@ S2V_MASK_METRICS = [f"{S2V_MASK_DIR}/metrics.json" if (t, s) == ("prediction", 0
 S2V_SUITE_OUTPUTS = {k: f"{S2V_DIR}/faithfulness/{f}" for k, f in (
     ("per_example", "per_example.csv"), ("curves", "curves.csv"), ("summary", "summary.csv"),
     ("skipped", "faithfulness_skipped.csv"), ("sanity", "sanity.csv"), ("uncertainty", "uncertainty.csv"),
-    ("cost", "cost.csv"), ("unit_examples", "uncertainty_examples.csv"))}
+    ("cost", "cost.csv"), ("unit_examples", "uncertainty_examples.csv"), ("bounds", "bounds.csv"))}
 S2V_FAITH_SEEDS = model_seeds(S2V["faithfulness"], "smiles2vec.faithfulness")
 S2V_FAITHFULNESS = {k: v for k, v in S2V["faithfulness"].items() if k != "model_seeds"}
 S2V_SEED_DIR = f"{S2V_DIR}/{S2V_MASK_SPLIT}/seed{{seed}}"   # model seed s > 0: model, mask, faithfulness
@@ -310,5 +310,5 @@ NOTEBOOKS["smiles2vec"] = {
 REPRODUCTION.append(rules.smiles2vec_reproduction.output.table)
 if raw_file("esol") not in REPORT_RAW:
     REPORT_RAW.append(raw_file("esol"))
-for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost"):
+for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost", "bounds"):
     LEADERBOARD[_kind] += [S2V_SUITE_OUTPUTS[_kind]] + expand(S2V_SEED_SUITE[_kind], seed=S2V_FAITH_SEEDS[1:])

@@ -30,7 +30,8 @@ TEXT_MASK_AOPC = {"n_reviews": TEXT["attribution"]["n_reviews"], "steps": TEXT["
 # not apply, curves, summary, sanity, uncertainty, cost.
 TEXT_SUITE_OUTPUTS = {k: f"{TEXT_MODEL_DIR}/faithfulness/{f}" for k, f in (
     ("per_example", "per_example.csv"), ("skipped", "faithfulness_skipped.csv"), ("curves", "curves.csv"),
-    ("summary", "summary.csv"), ("sanity", "sanity.csv"), ("uncertainty", "uncertainty.csv"), ("cost", "cost.csv"))}
+    ("summary", "summary.csv"), ("sanity", "sanity.csv"), ("uncertainty", "uncertainty.csv"), ("cost", "cost.csv"),
+    ("bounds", "bounds.csv"))}
 TEXT_FAITH_SEEDS = model_seeds(TEXT["faithfulness"], "text.faithfulness")
 TEXT_FAITHFULNESS = {k: v for k, v in TEXT["faithfulness"].items() if k != "model_seeds"}
 TEXT_SEED_DIR = f"{TEXT_MODEL_DIR}/seed{{seed}}"   # model seed s > 0: classifier, masks, faithfulness tables
@@ -303,5 +304,5 @@ NOTEBOOKS["text"] = {
 }
 REPRODUCTION.append(rules.text_reproduction.output.table)
 REPORT_RAW.append(raw_file("imdb"))
-for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost"):
+for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost", "bounds"):
     LEADERBOARD[_kind] += [TEXT_SUITE_OUTPUTS[_kind]] + expand(TEXT_SEED_SUITE[_kind], seed=TEXT_FAITH_SEEDS[1:])

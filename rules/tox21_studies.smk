@@ -15,7 +15,7 @@ TOX21_FAITHFULNESS = dict({"mc_samples": TOX21["attribution"]["mc_samples"]}, **
 # The leaderboard protocol's tables of one model (xairepro.experiments.suite).
 TOX21_SUITE_FILES = {"per_example": "per_example.csv", "skipped": "faithfulness_skipped.csv", "curves": "curves.csv",
                      "summary": "summary.csv", "sanity": "sanity.csv", "uncertainty": "uncertainty.csv",
-                     "cost": "cost.csv"}
+                     "cost": "cost.csv", "bounds": "bounds.csv"}
 
 
 rule tox21_srmmp_maps:
@@ -231,5 +231,5 @@ NOTEBOOKS["tox21"] = {
 }
 REPRODUCTION.append(rules.tox21_reproduction.output.table)
 REPORT_RAW.append(raw_file("tox21"))
-for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost"):
+for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost", "bounds"):
     LEADERBOARD[_kind] += expand(getattr(rules.tox21_faithfulness.output, _kind), seed=TOX21_SEEDS)

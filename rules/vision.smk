@@ -199,6 +199,7 @@ rule vision_aopc:
         sanity=f"{VISION_DIR}/aopc/sanity.csv",
         uncertainty=f"{VISION_DIR}/aopc/uncertainty.csv",
         cost=f"{VISION_DIR}/aopc/cost.csv",
+        bounds=f"{VISION_DIR}/aopc/bounds.csv",
         stats=f"{VISION_DIR}/aopc/stats.json",
     params:
         cfg=VISION_AOPC_CFG,
@@ -309,7 +310,7 @@ NOTEBOOKS["vision"] = {
     "category": "CIFAR-10 (counterfactuals 2.1-2.5, masks 3.1, saliency blog)",
 }
 REPRODUCTION.append(rules.vision_reproduction.output.table)
-for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost"):
+for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost", "bounds"):
     LEADERBOARD[_kind] += [getattr(rules.vision_aopc.output, _kind)] + expand(
         getattr(rules.vision_aopc_seed.output, _kind), seed=VISION_AOPC_SEEDS[1:])
 REPORT_RAW.append(raw_file("cifar10"))

@@ -8,7 +8,7 @@ sm = snakemake  # noqa: F821
 log = script_setup(sm)
 out = run_aopc(sm.input.cache, sm.input.classifier, sm.input.dropout, sm.input.mask, sm.params.cfg,
                ctx=RunContext.from_params(sm.params.run), replicate=sm.params.replicate)
-for table in ("per_example", "skipped", "curves", "summary", "sanity", "uncertainty", "cost"):
+for table in ("per_example", "skipped", "curves", "summary", "sanity", "uncertainty", "cost", "bounds"):
     out[table].to_csv(getattr(sm.output, table), index=False)
 write_json(out["stats"], sm.output.stats)
 log.info("\n%s", out["summary"].to_string())

@@ -344,7 +344,7 @@ def test_random_order_gives_M_orders_and_faithfulness_averages_their_curves():
     assert not torch.allclose(exp.samples[0], exp.samples[1])
     assert torch.equal(exp.samples, RandomOrder(model).compute(x, M=4, seed=3).samples)
     orders = exp.unit_samples(unit, examples)
-    per_example, curves = faithfulness_study(model, examples, {RANDOM: exp}, unit, fractions=fractions)
+    per_example, curves, _, _ = faithfulness_study(model, examples, {RANDOM: exp}, unit, fractions=fractions)
     by_hand = []
     for m in range(4):
         c = faithfulness_curves(model, examples, [o[m] for o in orders], unit, fractions=fractions)
@@ -352,7 +352,7 @@ def test_random_order_gives_M_orders_and_faithfulness_averages_their_curves():
     np.testing.assert_allclose(per_example["deletion_aopc"].to_numpy(), np.mean(by_hand, 0), rtol=1e-6, atol=1e-7)
     # a single order is not the average: the floor has less variance of its own
     assert not np.allclose(by_hand[0], np.mean(by_hand, 0))
-    assert set(curves["mode"]) == {"deletion", "insertion"}
+    assert set(curves["mode"]) == {"deletion", "lerf", "insertion"}
 
 
 # ----------------------------------------------------------------------------- a user's own method
@@ -375,8 +375,8 @@ def test_the_toy_plugin_ranks_below_input_x_gradient_by_deletion_aopc_on_a_linea
     model, x = nn.Linear(8, 1), torch.randn(12, 8)
     names = ["input_x_gradient", TOY_METHOD, "random"]
     explanations = {n: create_method(n, model, {"baselines": 0.0, "n_random": 8}).compute(x) for n in names}
-    per_example, _ = faithfulness_study(model, list(x), explanations, FeatureUnit(0.0),
-                                        fractions=np.linspace(0, 1, 9))
+    per_example = faithfulness_study(model, list(x), explanations, FeatureUnit(0.0),
+                                     fractions=np.linspace(0, 1, 9)).per_example
     wide = per_example.pivot(index="example", columns="method", values="deletion_aopc")
     assert (wide["input_x_gradient"] > wide[TOY_METHOD]).all()
     assert (wide["input_x_gradient"] >= wide["random"] - 1e-9).all() and (wide["random"] >= wide[TOY_METHOD] - 1e-9).all()

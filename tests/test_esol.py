@@ -22,6 +22,8 @@ from xairepro.evaluation.sanity import sanity_steps
 from xairepro.experiments.esol import settings as ES
 from xairepro.experiments.graphs import pool_curves
 from xairepro.experiments.methods import FAITHFULNESS_COLUMNS, SKIPPED_COLUMNS
+from xairepro.evaluation.bounds import BOUND_COLUMNS
+from xairepro.experiments.suite import COST_COLUMNS
 from xairepro.report.targets import reproduction_table
 
 SMILES = ["CCO", "CCCCO", "c1ccccc1", "Clc1ccccc1", "OCC(O)CO", "CCOC(=O)C", "Nc1ccccc1", "CCCCCCCC",
@@ -135,7 +137,7 @@ def test_maps_average_the_fold_models(graphs, fold_models):
 SUITE_LABELS = ["experiment", "modality", "unit", "model", "replicate"]
 SUITE_COLUMNS = {"sanity": [*SUITE_LABELS, "method", "randomisation", "layers", "example", "spearman"],
                  "uncertainty": [*SUITE_LABELS, "method", "example", "n_units", "spearman_sd_vs_drop"],
-                 "cost": [*SUITE_LABELS, "method", "seconds", "n_examples"]}
+                 "cost": COST_COLUMNS, "bounds": [*SUITE_LABELS, *BOUND_COLUMNS]}
 
 
 @pytest.fixture(scope="module")
@@ -162,10 +164,10 @@ def test_faithfulness_suite_tables_have_the_shared_schema_with_folds_as_replicat
     # the summary ranks the methods over every fold's molecules
     assert summary["rank"].tolist() == list(range(1, len(applied) + 1)) and set(summary["method"]) == set(applied)
     assert (summary["n_examples"] == 6).all() and (summary["n_replicates"] == N_FOLDS).all()
-    # curves per fold (one point per method, mode and step), pooled by the molecules of each fold
-    assert len(curves) == len(applied) * 2 * 5 * N_FOLDS and set(curves["replicate"]) == {0, 1, 2}
+    # curves per fold (one point per method, mode (deletion, lerf, insertion) and step), pooled by the molecules of each fold
+    assert len(curves) == len(applied) * 3 * 5 * N_FOLDS and set(curves["replicate"]) == {0, 1, 2}
     pooled = pool_curves(curves)
-    assert len(pooled) == len(applied) * 2 * 5 and (pooled["n"] == 6).all()
+    assert len(pooled) == len(applied) * 3 * 5 and (pooled["n"] == 6).all()
     start = pooled[(pooled["mode"] == "deletion") & (pooled["fraction"] == 0)]["mean"]
     assert np.allclose(start, start.iloc[0])  # deletion at 0 is the unperturbed prediction, for every method
     # the squared gradient norm ranks atoms differently from the signed input x gradient

@@ -44,8 +44,8 @@ def test_pixel_deletion_curve_and_aopc_by_hand():
     np.testing.assert_allclose(reverse[0], [10, 9, 7, 4, 0])
     # the floor is the registered method "random", an explanation like the others
     random = RandomOrder(model).compute(x.unsqueeze(0), M=3, seed=0)
-    per_example, curves = faithfulness_study(model, [x], {"true": [true], "reversed": [-true], RANDOM: random},
-                                             PixelUnit(), fractions=fractions)
+    per_example, curves, _, _ = faithfulness_study(model, [x], {"true": [true], "reversed": [-true], RANDOM: random},
+                                                   PixelUnit(), fractions=fractions)
     assert set(per_example["method"]) == {"true", "reversed", RANDOM}
     aopc = per_example.set_index("method")["deletion_aopc"]
     assert aopc["true"] == pytest.approx(np.mean([0, 4, 7, 9, 10]))

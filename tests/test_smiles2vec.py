@@ -12,6 +12,8 @@ from xairepro.attribution import IntegratedGradients
 from xairepro.context import RunContext, resolve_device
 from xairepro.data.loaders import DataFormatError
 from xairepro.experiments.methods import FAITHFULNESS_COLUMNS, SKIPPED_COLUMNS
+from xairepro.evaluation.bounds import BOUND_COLUMNS
+from xairepro.experiments.suite import COST_COLUMNS
 from xairepro.experiments.smiles2vec.data import char_atoms, featurize_esol, load, random_split, save
 from xairepro.experiments.smiles2vec.explain import top3_summary, top3_table
 from xairepro.experiments.smiles2vec.faithfulness import faithfulness_study
@@ -195,7 +197,7 @@ def test_top3_counts_hits_on_the_right_atoms(small):
 SUITE_LABELS = ["experiment", "modality", "unit", "model", "replicate"]
 SUITE_COLUMNS = {"sanity": [*SUITE_LABELS, "method", "randomisation", "layers", "example", "spearman"],
                  "uncertainty": [*SUITE_LABELS, "method", "example", "n_units", "spearman_sd_vs_drop"],
-                 "cost": [*SUITE_LABELS, "method", "seconds", "n_examples"]}
+                 "cost": COST_COLUMNS, "bounds": [*SUITE_LABELS, *BOUND_COLUMNS]}
 
 
 def test_faithfulness_suite_tables_sanity_and_uncertainty(small, trained):
@@ -211,7 +213,7 @@ def test_faithfulness_suite_tables_sanity_and_uncertainty(small, trained):
     res = faithfulness_study(inputs, {"split": "random", "attribution": ATTR, "faithfulness": spec}, ctx=CTX)
     tables = res.tables()
     assert set(tables) == {"per_example", "curves", "summary", "skipped", "sanity", "uncertainty", "cost",
-                           "unit_examples"}
+                           "bounds", "unit_examples"}
     assert list(res.per_example.columns) == list(FAITHFULNESS_COLUMNS)
     assert list(res.skipped.columns) == list(SKIPPED_COLUMNS) and list(res.skipped["method"]) == ["shapley_sampling"]
     verdicts = {"sanity": ["verdict_rho", "passes"], "uncertainty": ["mean_rho", "informative"]}  # written with them

@@ -27,6 +27,8 @@ from xairepro.attribution import SoftmaxScore
 from xairepro.config import ConfigError, load_config
 from xairepro.context import RunContext
 from xairepro.experiments.methods import FAITHFULNESS_COLUMNS, SKIPPED_COLUMNS
+from xairepro.evaluation.bounds import BOUND_COLUMNS
+from xairepro.experiments.suite import COST_COLUMNS
 from xairepro.experiments.text.attributions import (
     GRADIENT,
     IG,
@@ -436,7 +438,7 @@ def test_mask_seeds_gather_stability_and_jaccard():
 SUITE_LABELS = ["experiment", "modality", "unit", "model", "replicate"]
 SUITE_COLUMNS = {"sanity": [*SUITE_LABELS, "method", "randomisation", "layers", "example", "spearman"],
                  "uncertainty": [*SUITE_LABELS, "method", "example", "n_units", "spearman_sd_vs_drop"],
-                 "cost": [*SUITE_LABELS, "method", "seconds", "n_examples"]}
+                 "cost": COST_COLUMNS, "bounds": [*SUITE_LABELS, *BOUND_COLUMNS]}
 CANONICAL = ["integrated_gradients", "vanilla_grad", "input_x_gradient", "smoothgrad", "bayesgrad",
              "bayes_smoothgrad", "occlusion", "shapley_sampling", "explanation_mask", "random"]
 
@@ -473,7 +475,7 @@ def test_faithfulness_suite_tables_have_the_shared_schema(suite, masked):
     assert per_example[per_example["model"] == variant]["method"].value_counts().to_dict() == {
         "explanation_mask": 6, "random": 6}
     assert set(summary[summary["model"] == "bigru"]["method"]) == set(ran)
-    assert len(curves) == (len(ran) + 2) * 2 * 5
+    assert len(curves) == (len(ran) + 2) * 3 * 5  # deletion, lerf, insertion
     assert skipped["method"].tolist() == ["shapley_sampling"] and "layer" in skipped["reason"].iloc[0]
     first = curves[(curves["mode"] == "deletion") & (curves["fraction"] == 0)]["mean"]
     assert np.allclose(first, first.iloc[0])

@@ -24,6 +24,8 @@ from xairepro.experiments.tox21 import pyridine as P
 from xairepro.experiments.tox21 import settings as TS
 from xairepro.experiments.tox21 import srmmp as S
 from xairepro.experiments.methods import FAITHFULNESS_COLUMNS, SKIPPED_COLUMNS
+from xairepro.evaluation.bounds import BOUND_COLUMNS
+from xairepro.experiments.suite import COST_COLUMNS
 from xairepro.experiments.tox21.faithfulness import faithfulness_study, gather_faithfulness
 from xairepro.experiments.tox21.reproduction import reproduction_rows
 from xairepro.experiments.tox21.targets import METHODS, TARGETS
@@ -365,7 +367,7 @@ def test_dead_features_study_trains_through_the_recipe(tiny):
 SUITE_LABELS = ["experiment", "modality", "unit", "model", "replicate"]
 SUITE_COLUMNS = {"sanity": [*SUITE_LABELS, "method", "randomisation", "layers", "example", "spearman"],
                  "uncertainty": [*SUITE_LABELS, "method", "example", "n_units", "spearman_sd_vs_drop"],
-                 "cost": [*SUITE_LABELS, "method", "seconds", "n_examples"]}
+                 "cost": COST_COLUMNS, "bounds": [*SUITE_LABELS, *BOUND_COLUMNS]}
 
 
 @pytest.fixture(scope="module")
@@ -391,7 +393,7 @@ def test_faithfulness_suite_tables_have_the_shared_schema_per_subset_model(suite
         assert set(res.per_example["replicate"]) == {k}  # the subset model's seed
         assert list(dict.fromkeys(res.per_example["method"])) == applied and len(res.per_example) == 4 * len(applied)
         assert set(res.summary["method"]) == set(applied) and sorted(res.summary["rank"]) == list(range(1, 10))
-        assert len(res.curves) == len(applied) * 2 * 5
+        assert len(res.curves) == len(applied) * 3 * 5  # deletion, lerf, insertion
         # the deletion curve starts at the unperturbed score: every method's first point is the same
         first = res.curves[(res.curves["mode"] == "deletion") & (res.curves["fraction"] == 0)]["mean"]
         assert np.allclose(first, first.iloc[0])

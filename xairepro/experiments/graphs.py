@@ -217,10 +217,10 @@ def atom_suite(explainer: Explainer, graphs: Sequence, spec: FaithfulnessSpec, *
 
 
 def pool_curves(curves: pd.DataFrame) -> pd.DataFrame:
-    """Deletion and insertion curves pooled over replicates (folds, seed models): per model, method,
-    mode and fraction the mean over every example, i.e. the replicates' means weighted by their
+    """Deletion, LeRF and insertion curves pooled over replicates (folds, seed models): per model,
+    operator, method, mode and fraction the mean over every example, i.e. the replicates' means weighted by their
     ``n``."""
-    keys = [k for k in ("experiment", "model") if k in curves] + ["method", "mode", "fraction"]
+    keys = [k for k in ("experiment", "model", "operator") if k in curves] + ["method", "mode", "fraction"]
     c = curves.assign(weighted=curves["mean"] * curves["n"])
     pooled = c.groupby(keys, as_index=False, sort=False).agg(weighted=("weighted", "sum"), n=("n", "sum"),
                                                                 n_replicates=("mean", "size"))

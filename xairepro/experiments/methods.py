@@ -17,8 +17,8 @@ def not_applicable_rows(results: Mapping) -> list[dict]:
 
 
 #: Columns of every experiment's per-example faithfulness table (the leaderboard's input).
-FAITHFULNESS_COLUMNS = ("experiment", "modality", "unit", "model", "replicate", "method", "example",
-                        "deletion_aopc", "insertion_auc")
+FAITHFULNESS_COLUMNS = ("experiment", "modality", "unit", "model", "replicate", "operator", "method", "example",
+                        "deletion_aopc", "insertion_auc", "lerf_aopc", "srg", "upper_aopc")
 #: Columns of the table of methods that did not apply, with the reason.
 SKIPPED_COLUMNS = ("experiment", "modality", "unit", "model", "replicate", "method", "reason")
 

@@ -1,6 +1,8 @@
-"""One faithfulness protocol for every experiment: deletion/insertion curves of every configured
-method, the methods that could not apply with their reasons, the model-randomisation sanity check,
-the informativeness of the sampling methods' uncertainty, and the cost of each method.
+"""One faithfulness protocol for every experiment: deletion, LeRF and insertion curves of every
+configured method under every removal operator, the pool-independent upper bound of each example
+(:mod:`xairepro.evaluation.bounds`), the methods that could not apply with their reasons, the
+model-randomisation sanity check, the informativeness of the sampling methods' uncertainty, and the
+cost of each method and operator.
 
 An experiment supplies an :class:`~.explainer.Explainer` (its model, methods, options and
 settings), the inputs, and a :class:`FaithfulnessSpec` (the unit and how it is removed, the curve's
@@ -17,17 +19,21 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..evaluation.faithfulness import faithfulness_study, faithfulness_summary
+from ..evaluation.bounds import BOUND_COLUMNS, BoundConfig
+from ..evaluation.faithfulness import faithfulness_study, faithfulness_summary, operator_name
 from ..evaluation.sanity import cascading_randomisation, rank_correlations, sanity_steps, single_unit_drops, spearman
 from ..evaluation.units import Unit
 from ..evaluation.verdicts import sanity_verdicts, uncertainty_verdicts
 from .explainer import Explainer, applicable
 from .methods import faithfulness_rows, skipped_rows
 
-__all__ = ["FaithfulnessSpec", "SuiteResult", "UNIT_EXAMPLE_COLUMNS", "examples_of", "faithfulness_suite",
-           "unit_examples"]
+__all__ = ["COST_COLUMNS", "FaithfulnessSpec", "SuiteResult", "UNIT_EXAMPLE_COLUMNS", "examples_of",
+           "faithfulness_suite", "unit_examples"]
 
 LABELS = ("experiment", "modality", "unit", "model", "replicate")
+#: Columns of the cost table: per method and operator, the explanation's seconds (the same on every
+#: operator's row) and the seconds and distinct forward rows of its curves under that operator.
+COST_COLUMNS = [*LABELS, "method", "operator", "seconds", "curve_seconds", "curve_rows", "n_examples"]
 #: Columns of the per-unit mean and spread table of the sampled methods (the notebooks' sd bars).
 UNIT_EXAMPLE_COLUMNS = ["experiment", "model", "method", "example", "position", "unit_label", "mean", "sd", "M"]
 
@@ -35,7 +41,9 @@ UNIT_EXAMPLE_COLUMNS = ["experiment", "model", "method", "example", "position", 
 @dataclass
 class SuiteResult:
     """Tables of one (experiment, model, replicate), each with the label columns first;
-    ``unit_examples`` (:data:`UNIT_EXAMPLE_COLUMNS`) where the study asked for it."""
+    ``bounds``: one row per example and operator (:data:`~xairepro.evaluation.bounds.BOUND_COLUMNS`);
+    ``cost``: :data:`COST_COLUMNS`; ``unit_examples`` (:data:`UNIT_EXAMPLE_COLUMNS`) where the study
+    asked for it."""
 
     per_example: pd.DataFrame
     curves: pd.DataFrame
@@ -44,6 +52,7 @@ class SuiteResult:
     sanity: pd.DataFrame
     uncertainty: pd.DataFrame
     cost: pd.DataFrame
+    bounds: pd.DataFrame
     unit_examples: Optional[pd.DataFrame] = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -51,7 +60,7 @@ class SuiteResult:
         ``informative``: :mod:`xairepro.evaluation.verdicts`), and ``unit_examples`` where kept."""
         verdicts = {"sanity": sanity_verdicts, "uncertainty": uncertainty_verdicts}
         out = {k: verdicts.get(k, lambda t: t)(getattr(self, k))
-               for k in ("per_example", "curves", "summary", "skipped", "sanity", "uncertainty", "cost")}
+               for k in ("per_example", "curves", "summary", "skipped", "sanity", "uncertainty", "cost", "bounds")}
         if self.unit_examples is not None:
             out["unit_examples"] = self.unit_examples
         return out
@@ -74,10 +83,13 @@ def _labelled(frame: pd.DataFrame, labels: Mapping) -> pd.DataFrame:
 
 @dataclass
 class FaithfulnessSpec:
-    """How an experiment measures faithfulness: the ``unit`` removed (and how), the removed
-    ``fractions`` of the curves, the model-randomisation check (``sanity_steps``: the config's value,
-    :func:`~xairepro.evaluation.sanity.sanity_steps`), the uncertainty check, ``max_batch`` rows per
-    forward pass of the curves, and the seed of the randomised copies."""
+    """How an experiment measures faithfulness: the ``unit`` the methods' scores are read in (and
+    its removal), the removal ``operators`` (``{name: operator-bound unit}``; None: the unit under its
+    own operator), the removed ``fractions`` of the curves, the upper bound's search (``bound``: a
+    :class:`~xairepro.evaluation.bounds.BoundConfig`, None for none), the model-randomisation check
+    (``sanity_steps``: the config's value, :func:`~xairepro.evaluation.sanity.sanity_steps`), the
+    uncertainty check, ``max_batch`` rows per forward pass of the curves and the search, and the seed
+    of the randomised copies."""
 
     unit: Unit
     fractions: np.ndarray
@@ -85,14 +97,24 @@ class FaithfulnessSpec:
     uncertainty: bool = True
     max_batch: int = 2048
     sanity_seed: int = 0
+    operators: Optional[Mapping[str, Unit]] = None
+    bound: Optional[BoundConfig] = BoundConfig()
+
+    def operator_units(self) -> dict[str, Unit]:
+        """``{operator name: unit}`` evaluated (:attr:`operators`, or the unit's own operator)."""
+        return dict(self.operators) if self.operators else {operator_name(self.unit): self.unit}
 
     @classmethod
-    def from_config(cls, unit: Unit, cfg: Mapping, *, ctx) -> "FaithfulnessSpec":
-        """From a study's ``steps``, ``max_fraction``, ``sanity_steps`` (absent: the default cascade)
-        and ``uncertainty`` (default on), and the run context's ``max_batch`` and ``seed``."""
+    def from_config(cls, unit: Unit, cfg: Mapping, *, ctx, operators: Optional[Mapping[str, Unit]] = None
+                    ) -> "FaithfulnessSpec":
+        """From a study's ``steps``, ``max_fraction``, ``sanity_steps`` (absent: the default cascade),
+        ``uncertainty`` (default on) and ``bound`` (:meth:`BoundConfig.from_config
+        <xairepro.evaluation.bounds.BoundConfig.from_config>`: absent for the defaults, false for no
+        search), the run context's ``max_batch`` and ``seed``, and the ``operators``."""
         return cls(unit=unit, fractions=np.linspace(0.0, float(cfg["max_fraction"]), int(cfg["steps"]) + 1),
                    sanity_steps=cfg.get("sanity_steps", ()), uncertainty=bool(cfg.get("uncertainty", True)),
-                   max_batch=int(ctx.max_batch), sanity_seed=int(ctx.seed))
+                   max_batch=int(ctx.max_batch), sanity_seed=int(ctx.seed), operators=operators,
+                   bound=BoundConfig.from_config(cfg.get("bound")))
 
 
 def examples_of(inputs) -> list:
@@ -133,13 +155,18 @@ def faithfulness_suite(explainer: Explainer, inputs, spec: FaithfulnessSpec, *, 
     reading = explainer.readings()
     scored = explainer.scored()
     ids = list(example_ids) if example_ids is not None else list(range(len(examples)))
-    per_example, curves = faithfulness_study(scored, examples, explanations, spec.unit, fractions=spec.fractions,
-                                             targets=targets, aggregation=reading, max_batch=spec.max_batch,
-                                             example_ids=ids)
+    study = faithfulness_study(scored, examples, explanations, spec.unit, fractions=spec.fractions,
+                               targets=targets, aggregation=reading, max_batch=spec.max_batch, example_ids=ids,
+                               operators=spec.operator_units(), bound=spec.bound if explanations else None)
+    per_example, curves = study.per_example, study.curves
     summary = faithfulness_summary(per_example) if len(per_example) else pd.DataFrame()
     skipped = skipped_rows(results, **labels)
-    cost = pd.DataFrame([{**labels, "method": m, "seconds": float(seconds.get(m, float("nan"))),
-                          "n_examples": len(examples)} for m in explanations])
+    cost = pd.DataFrame([{**labels, "method": r["method"], "operator": r["operator"],
+                          "seconds": float(seconds.get(r["method"], float("nan"))),
+                          "curve_seconds": r["curve_seconds"], "curve_rows": r["curve_rows"],
+                          "n_examples": len(examples)} for r in study.cost.to_dict("records")],
+                        columns=COST_COLUMNS)
+    bounds = _labelled(study.bounds, labels) if len(study.bounds) else pd.DataFrame(columns=[*LABELS, *BOUND_COLUMNS])
 
     sanity_rows = []
     steps = sanity_steps(explainer.model, spec.sanity_steps)
@@ -164,15 +191,13 @@ def faithfulness_suite(explainer: Explainer, inputs, spec: FaithfulnessSpec, *, 
                           "spearman_sd_vs_drop": spearman(s, np.abs(d))}
                          for i, (s, d) in enumerate(zip(spreads, drops))]
     unc = pd.DataFrame(unc_rows, columns=[*LABELS, "method", "example", "n_units", "spearman_sd_vs_drop"])
-    if not len(per_example):  # no method applied: an empty table of the same shape
-        per_example = pd.DataFrame(columns=["method", "example", "deletion_aopc", "insertion_auc"])
     kept = None
     if shown:
         kept = unit_examples(explanations, spec.unit, examples, ids, unit_labels, experiment=labels["experiment"],
                              model=labels["model"], n=shown, aggregation=reading)
     return SuiteResult(per_example=faithfulness_rows(per_example, **labels), curves=_labelled(curves, labels),
                        summary=_labelled(summary, labels), skipped=skipped, sanity=sanity, uncertainty=unc, cost=cost,
-                       unit_examples=kept)
+                       bounds=bounds, unit_examples=kept)
 
 
 def unit_examples(explanations: Mapping, unit, examples, ids, labels, *, experiment: str, model: str, n: int,

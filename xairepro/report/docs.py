@@ -99,8 +99,8 @@ EXPERIMENT_TABLES: dict[str, tuple[str, list[tuple]]] = {
     ]),
 }
 #: The columns shown of a faithfulness summary (every other column stays in the CSV).
-FAITHFULNESS_COLUMNS = ["model", "replicate", "method", "rank", "deletion_aopc", "deletion_aopc_sem",
-                        "insertion_auc", "n_examples", "p_vs_random"]
+FAITHFULNESS_COLUMNS = ["model", "replicate", "operator", "method", "rank", "deletion_aopc", "deletion_aopc_sem",
+                        "lerf_aopc", "srg", "insertion_auc", "n_examples", "p_vs_random"]
 MAX_ROWS = 60
 MAX_COLUMNS = 14
 REPRODUCTION_COLUMNS = ["id", "verdict", "paper", "ours", "seeds", "holding_rate", "criterion", "scale", "note"]

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from ..evaluation.faithfulness import DEFAULT_OPERATOR, of_operator
 from ..names import FLOOR_METHOD
 
 
@@ -49,9 +50,11 @@ def environment_bars(table: pd.DataFrame, ax=None) -> plt.Axes:
 
 
 def faithfulness_curves_plot(curves: pd.DataFrame, summary: pd.DataFrame, title: str = "", unit: str = "units",
-                             axes=None):
-    """Deletion and insertion curves (mean over examples) of every method, best-ranked first in the
-    legend, the random order dashed; legend entries carry the deletion AOPC."""
+                             axes=None, operator: str = DEFAULT_OPERATOR):
+    """Deletion and insertion curves (mean over examples) of every method under one removal
+    ``operator``, best-ranked first in the legend, the random order dashed; legend entries carry the
+    deletion AOPC."""
+    curves, summary = of_operator(curves, operator), of_operator(summary, operator)
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     order = list(summary.sort_values("rank")["method"])

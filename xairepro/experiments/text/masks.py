@@ -253,10 +253,9 @@ def _mask_aopc(net: TextMaskNet, model: nn.Module, cache: TextCache, cfg: Mappin
     weights = mask_weights(net, ids)[0]
     reviews = list(ids)
     scores = {"explanation_mask": [UNIT.scores_at_units(r, w.numpy()) for r, w in zip(reviews, weights)]}
-    per_example, _ = faithfulness_study(SoftmaxScore(model), reviews, scores, UNIT,
-                                        fractions=np.linspace(0.0, float(cfg["max_fraction"]), int(cfg["steps"]) + 1),
-                                        targets=classes.tolist(),
-                                        max_batch=ctx.max_batch)
+    per_example = faithfulness_study(SoftmaxScore(model), reviews, scores, UNIT,
+                                     fractions=np.linspace(0.0, float(cfg["max_fraction"]), int(cfg["steps"]) + 1),
+                                     targets=classes.tolist(), max_batch=ctx.max_batch).per_example
     return {"deletion_aopc": float(per_example["deletion_aopc"].mean()),
             "insertion_auc": float(per_example["insertion_auc"].mean()), "n_aopc_reviews": int(len(reviews))}
 

@@ -6,6 +6,7 @@ from typing import Mapping
 
 import pandas as pd
 
+from ...evaluation.faithfulness import of_operator
 from ...names import FLOOR_METHOD
 from ...report.targets import reproduction_row, seed_summary
 from .mask_readout import TOP_K
@@ -83,6 +84,7 @@ def reproduction_rows(metrics: Mapping, seeds: pd.DataFrame, stability: pd.DataF
         "counterfactuals.imdb.saturation", f"{tail:.1%} of the score change in alpha >= 0.9", scale,
         f"{len(saturation)} reviews; median |sum gradient.x| / |sum IG| = {ratio:.2f}",
         median_tail_share=tail, median_gradient_to_ig=ratio))
+    faithfulness = of_operator(faithfulness)
     main = faithfulness[faithfulness["model"] == model] if "model" in faithfulness else faithfulness
     ranking = " > ".join(f"{m} {a:.3f}" for m, a in zip(main["method"], main["deletion_aopc"]))
     ig, grad, rnd = (_aopc(main, m) for m in ("integrated_gradients", "vanilla_grad", FLOOR_METHOD))

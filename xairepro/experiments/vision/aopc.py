@@ -23,6 +23,7 @@ import torch
 
 from ...attribution import SoftmaxScore
 from ...context import RunContext
+from ...evaluation.faithfulness import of_operator
 from ...evaluation.stats import paired_wilcoxon
 from ..batching import NoGradChunks, with_curve_batch
 from ..suite import FaithfulnessSpec, SuiteResult, faithfulness_suite
@@ -52,9 +53,9 @@ def aopc_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
     method lists of :data:`MODEL_LISTS`, ``background`` (training images of Shapley's chimera
     estimator), ``mc_samples`` and ``method_options`` (:func:`.settings.explainer`).
 
-    Returns the seven tables of :class:`~xairepro.experiments.suite.SuiteResult` (``per_example``,
-    ``curves``, ``summary``, ``skipped``, ``sanity``, ``uncertainty``, ``cost``; each with the
-    ``model`` column) and ``stats``: per model the paired Wilcoxon test of :data:`PAIRED_TEST`
+    Returns the eight tables of :class:`~xairepro.experiments.suite.SuiteResult` (``per_example``,
+    ``curves``, ``summary``, ``skipped``, ``sanity``, ``uncertainty``, ``cost``, ``bounds``; each with
+    the ``model`` column) and ``stats``: per model the paired Wilcoxon test of :data:`PAIRED_TEST`
     (``<model>_integrated_gradients_vs_vanilla_grad``) and each method's seconds.
     """
     device = ctx.torch_device
@@ -87,7 +88,7 @@ def aopc_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
                                  target=top)
         results.append(res)
         stats["seconds"][name] = dict(zip(res.cost["method"], res.cost["seconds"].astype(float)))
-        wide = res.per_example.pivot_table(index="example", columns="method", values="deletion_aopc")
+        wide = of_operator(res.per_example).pivot(index="example", columns="method", values="deletion_aopc")
         a, b = PAIRED_TEST
         if {a, b} <= set(wide):
             stats[f"{name}_{a}_vs_{b}"] = paired_wilcoxon(wide[a].to_numpy(), wide[b].to_numpy())

@@ -5,6 +5,7 @@ from typing import Mapping, Sequence
 
 import pandas as pd
 
+from ...evaluation.faithfulness import of_operator
 from ...report.targets import reproduction_row, seed_summary
 from .targets import PAIRED_TEST, TARGETS
 
@@ -50,7 +51,8 @@ def reproduction_rows(classifier: Mapping, masks: Sequence[Mapping], counterfact
         masks = [masks]
     note = _model_note(classifier)
     acc = float(classifier["test_accuracy"])
-    cls = aopc_summary[aopc_summary["model"] == "classifier"].set_index("method")
+    cls = of_operator(aopc_summary)
+    cls = cls[cls["model"] == "classifier"].set_index("method")
     ig_name, grad_name = PAIRED_TEST
     ig, grad = float(cls.loc[ig_name, "deletion_aopc"]), float(cls.loc[grad_name, "deletion_aopc"])
     sat = float(counterfactuals["median_tail_share_softmax"])
