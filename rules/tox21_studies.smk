@@ -129,6 +129,7 @@ rule tox21_faithfulness:
     params:
         cfg=TOX21_FAITHFULNESS,
         model_name=TOX21["table1"]["model"],
+        subset_size=TOX21["table1"]["subset_size"],   # the subset model's training molecules (mean-embedding operator)
         run=RUN,
     log:
         log_path("tox21", "faithfulness_seed{seed}"),

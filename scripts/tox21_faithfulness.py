@@ -11,10 +11,11 @@ from xairepro.training import load_checkpoint
 sm = snakemake  # noqa: F821
 log = script_setup(sm)
 k = int(sm.wildcards.seed)
-ctx = RunContext.from_params(sm.params.run).child(k)
+root = RunContext.from_params(sm.params.run)
+ctx = root.child(k)
 model, _ = load_checkpoint(sm.input.model, ctx.torch_device)
 inputs = {"model": model, "graphs": load_graphs(sm.input.graphs).graphs, "splits": read_json(sm.input.splits),
-          "model_name": sm.params.model_name, "replicate": k}
+          "model_name": sm.params.model_name, "replicate": k, "subset_size": sm.params.subset_size, "seed": root.seed}
 result = faithfulness_study(inputs, sm.params.cfg, ctx=ctx)
 for kind, table in result.tables().items():
     table.to_csv(getattr(sm.output, kind), index=False)

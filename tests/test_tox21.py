@@ -377,7 +377,7 @@ def suites(tiny, table1_runs):
     graphs, splits = tiny
     models = table1_runs[3]
     per_seed = [faithfulness_study({"model": model, "graphs": graphs, "splits": splits, "model_name": "ggnn",
-                                    "replicate": k},
+                                    "replicate": k, "subset_size": 20, "seed": CTX.seed},
                                    dict(FAITH, methods=ALL_METHODS + [TOY_METHOD], sanity_steps="all"), ctx=CTX.child(k))
                 for k, model in enumerate(models)]
     return per_seed, gather_faithfulness([r.tables() for r in per_seed])

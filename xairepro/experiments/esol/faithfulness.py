@@ -12,7 +12,7 @@ from ...context import RunContext
 from ..graphs import atom_suite, pooled_summary
 from ..suite import FaithfulnessSpec, SuiteResult
 from .data import split_fold
-from .settings import explainer, unit
+from .settings import explainer, operator_units, unit
 
 EXPERIMENT = "esol"
 
@@ -31,11 +31,11 @@ def faithfulness_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> Sui
     per_fold = math.ceil(cfg["n_examples"] / cfg["n_folds"])
     results = []
     for fold, model in enumerate(inputs["models"]):
-        _, test = split_fold(inputs["graphs"], fold, cfg["n_folds"], ctx.seed)
+        train, test = split_fold(inputs["graphs"], fold, cfg["n_folds"], ctx.seed)
         test = test[:per_fold]
         run = ctx.child(fold)
         model = model.to(run.torch_device).eval()
-        spec = FaithfulnessSpec.from_config(unit(cfg), cfg, ctx=run)
+        spec = FaithfulnessSpec.from_config(unit(cfg), cfg, ctx=run, operators=operator_units(cfg, model, train))
         results.append(atom_suite(explainer(model, cfg, ctx=run), test, spec, experiment=EXPERIMENT,
                                   model_name=inputs["model_name"], replicate=fold, example_ids=[g.mol_id for g in test]))
     result = SuiteResult.concat(results)

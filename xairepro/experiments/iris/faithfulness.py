@@ -36,7 +36,7 @@ from ..explainer import applicable
 from ..methods import skipped_rows
 from ..suite import FaithfulnessSpec, SuiteResult, faithfulness_suite
 from .data import IrisData
-from .settings import explainer, unit
+from .settings import explainer, operator_units, unit
 
 __all__ = ["DATA_RANDOMISATION_COLUMNS", "EXPERIMENT", "MODALITY", "data_randomisation_study", "faithfulness_study"]
 
@@ -72,7 +72,8 @@ def faithfulness_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> Sui
     explain = _explainer(model, data, cfg, ctx)
     labels = dict(experiment=EXPERIMENT, modality=MODALITY, unit=FeatureUnit.name, model=inputs["model_name"],
                   replicate=int(inputs.get("replicate", 0)))
-    suite = faithfulness_suite(explain, x, FaithfulnessSpec.from_config(unit(data), spec, ctx=ctx), labels=labels,
+    suite = faithfulness_suite(explain, x, FaithfulnessSpec.from_config(
+                                   unit(data), spec, ctx=ctx, operators=operator_units(data, spec, seed=ctx.seed)), labels=labels,
                                target=y.cpu(), example_ids=list(range(len(x))),
                                shown=int(spec.get("uncertainty_examples", 3)),
                                unit_labels=lambda _: list(data.features))

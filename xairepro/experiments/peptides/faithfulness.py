@@ -29,7 +29,7 @@ import torch
 from ...context import RunContext
 from ..suite import FaithfulnessSpec, SuiteResult, faithfulness_suite
 from .data import ALPHABET, PeptideData
-from .settings import RESIDUE, UNIT, explainer
+from .settings import RESIDUE, UNIT, explainer, operator_units
 
 __all__ = ["EXPERIMENT", "MODALITY", "faithfulness_study"]
 
@@ -55,7 +55,8 @@ def _model_suite(model, name: str, methods, data: PeptideData, cfg: Mapping, *, 
     explain = explainer(model, cfg, background=background, ctx=ctx, seed=lambda k: ctx.child(k).seed,
                         methods=methods)
     labels = dict(experiment=EXPERIMENT, modality=MODALITY, unit=RESIDUE, model=name, replicate=int(replicate))
-    return faithfulness_suite(explain, ids, FaithfulnessSpec.from_config(UNIT, cfg, ctx=ctx), labels=labels,
+    return faithfulness_suite(explain, ids, FaithfulnessSpec.from_config(
+        UNIT, cfg, ctx=ctx, operators=operator_units(data, cfg, seed=ctx.seed)), labels=labels,
                               example_ids=[int(i) for i in chosen], shown=int(cfg.get("uncertainty_examples", 3)),
                               unit_labels=_letters)
 

@@ -30,7 +30,7 @@ import torch
 from ...context import RunContext
 from ..suite import FaithfulnessSpec, SuiteResult, faithfulness_suite
 from .explain import RankedUnit
-from .settings import DepartureScore, explainer, unit
+from .settings import DepartureScore, explainer, operator_units, unit
 
 __all__ = ["EXPERIMENT", "MODALITY", "faithfulness_study"]
 
@@ -67,7 +67,9 @@ def faithfulness_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> Sui
         return [data.vocab[int(t)] for t in example if int(t) != data.pad_id]
 
     suite = faithfulness_suite(explain, torch.as_tensor(data.tokens[test]),
-                               FaithfulnessSpec.from_config(ranked, spec, ctx=ctx), labels=labels,
+                               FaithfulnessSpec.from_config(ranked, spec, ctx=ctx, operators=operator_units(
+                                   data, spec, train=data.splits[cfg["split"]]["train"], seed=ctx.seed, base=ranked)),
+                               labels=labels,
                                example_ids=[int(i) for i in test], shown=int(spec.get("uncertainty_examples", 3)),
                                unit_labels=characters)
     if suite.per_example.empty:

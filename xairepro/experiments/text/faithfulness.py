@@ -40,7 +40,7 @@ from ..suite import FaithfulnessSpec, SuiteResult, faithfulness_suite
 from .attributions import saved_explanations
 from .data import TextInputs, predicted_classes, select_reviews
 from .masks import TextMaskNet, variant_label
-from .settings import UNIT, explainer
+from .settings import UNIT, explainer, operator_units
 
 __all__ = ["MODALITY", "review_scores", "word_faithfulness_study"]
 
@@ -73,7 +73,7 @@ def _suite(inputs: TextInputs, cfg: Mapping, names, mask_net: TextMaskNet | None
                         keep_grads=False, label="faithfulness chunks")
     labels = dict(experiment="text", modality=MODALITY, unit=UNIT.name, model=model_label,
                   replicate=int(replicate))
-    return faithfulness_suite(explain, ids, FaithfulnessSpec.from_config(UNIT, cfg, ctx=ctx), labels=labels,
+    return faithfulness_suite(explain, ids, FaithfulnessSpec.from_config(UNIT, cfg, ctx=ctx, operators=operator_units(cfg)), labels=labels,
                               target=classes, example_ids=[int(i) for i in idx], known=known)
 
 

@@ -19,8 +19,8 @@ from ...context import RunContext
 from ...evaluation.verdicts import sanity_verdicts, uncertainty_verdicts
 from ..graphs import atom_suite, pool_curves, pooled_summary
 from ..suite import FaithfulnessSpec, SuiteResult
-from .data import pyridine_evaluation_set
-from .settings import explainer, unit
+from .data import pyridine_data, pyridine_evaluation_set
+from .settings import explainer, operator_units, unit
 
 EXPERIMENT = "tox21"
 
@@ -30,15 +30,20 @@ def faithfulness_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> Sui
     pyridine molecules.
 
     ``inputs``: ``model`` (one Table 1 subset model), ``graphs``, ``splits``, ``model_name``,
-    ``replicate`` (the subset model's seed). ``cfg``: n_examples, methods, mc_samples, method_options,
+    ``replicate`` (the subset model's index), ``subset_size`` and ``seed`` (the base seed: its training
+    subset, :func:`~.data.pyridine_data`). ``cfg``: n_examples, methods, mc_samples, method_options,
     aggregation, baseline, multiply_by_inputs (:mod:`.settings`), steps, max_fraction, sanity_steps,
     uncertainty (:class:`~..suite.FaithfulnessSpec`).
     """
     chosen, _ = pyridine_evaluation_set(inputs["graphs"], inputs["splits"])
     chosen = chosen[: cfg["n_examples"]]
     model = inputs["model"].to(ctx.torch_device).eval()
-    return atom_suite(explainer(model, cfg, ctx=ctx), chosen, FaithfulnessSpec.from_config(unit(cfg), cfg, ctx=ctx),
-                      experiment=EXPERIMENT, model_name=inputs["model_name"], replicate=int(inputs.get("replicate", 0)),
+    # the training-mean embedding operator reads the molecules this subset model trained on
+    replicate = int(inputs.get("replicate", 0))
+    train, _ = pyridine_data(inputs["graphs"], inputs["splits"], replicate, int(inputs["subset_size"]), inputs["seed"])
+    spec = FaithfulnessSpec.from_config(unit(cfg), cfg, ctx=ctx, operators=operator_units(cfg, model, train))
+    return atom_suite(explainer(model, cfg, ctx=ctx), chosen, spec,
+                      experiment=EXPERIMENT, model_name=inputs["model_name"], replicate=replicate,
                       example_ids=[g.mol_id for g in chosen])
 
 

@@ -28,7 +28,7 @@ from ...evaluation.stats import paired_wilcoxon
 from ..batching import NoGradChunks, with_curve_batch
 from ..suite import FaithfulnessSpec, SuiteResult, faithfulness_suite
 from .data import test_images
-from .settings import UNIT, background_images, explainer
+from .settings import UNIT, background_images, explainer, operator_units
 from .targets import PAIRED_TEST
 
 __all__ = ["MODEL_LISTS", "PAIRED_TEST", "aopc_study", "run_aopc"]
@@ -66,7 +66,9 @@ def aopc_study(inputs: Mapping, cfg: Mapping, *, ctx: RunContext) -> dict:
     background = background_images(data, int(cfg.get("background") or 0))
     # the curves' rows per forward pass: the section's value for this device (curve_batch), else max_batch;
     # the same rows for the uncertainty check's single-unit drops (every forward pass without gradients)
-    spec = with_curve_batch(FaithfulnessSpec.from_config(UNIT, cfg, ctx=ctx), cfg, ctx)
+    spec = with_curve_batch(FaithfulnessSpec.from_config(UNIT, cfg, ctx=ctx,
+                                                         operators=operator_units(data, cfg, seed=ctx.seed)),
+                            cfg, ctx)
     rows = spec.max_batch
     results = []
     stats = {"n_examples": int(len(x)), "steps": int(cfg["steps"]),
