@@ -105,7 +105,7 @@ class ChainerGRU(nn.Module):
 
 def _bond_messages(lin: nn.Linear, h: torch.Tensor, src, dst, bond, n_bond_types: int) -> torch.Tensor:
     """Sum over neighbours ``j`` of ``A_{bond(i,j)} h_j``: one linear map per bond type."""
-    m = lin(h).view(h.shape[0], n_bond_types, -1)
+    m = lin(h).view(h.shape[0], n_bond_types, lin.out_features // n_bond_types)  # explicit: a batch may hold no atom
     msg = m[src, bond]
     # allocate in the message's dtype: under autocast it differs from h's
     return msg.new_zeros(h.shape[0], msg.shape[-1]).index_add_(0, dst, msg)
