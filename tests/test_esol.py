@@ -36,7 +36,7 @@ ATTRIBUTION = {"methods": METHODS, "multiply_by_inputs": True, "aggregation": "r
 N_FOLDS = 3
 ALL_METHODS = ["vanilla_grad", "input_x_gradient", "smoothgrad", "bayesgrad", "bayes_smoothgrad",
                "integrated_gradients", "occlusion", "shapley_sampling", "explanation_mask", "random"]
-FAITH = {"mc_samples": 3, "baseline": 0.0, "n_folds": N_FOLDS, "n_examples": 6, "steps": 4, "max_fraction": 1.0,
+FAITH = {"operators": ["baseline"], "mc_samples": 3, "baseline": 0.0, "n_folds": N_FOLDS, "n_examples": 6, "steps": 4, "max_fraction": 1.0,
          "method_options": {"vanilla_grad": {"multiply_by_inputs": False, "aggregation": "square"},
                             "smoothgrad": {"stdevs": 0.15}, "bayes_smoothgrad": {"stdevs": 0.15},
                             "integrated_gradients": {"n_steps": 8}, "random": {"M": 2}}}

@@ -16,7 +16,7 @@ from xairepro.experiments.iris.data import iris_data
 from xairepro.experiments.iris.faithfulness import faithfulness_study
 from xairepro.experiments.iris.importance import importance_study, rank_agreement
 from xairepro.experiments.iris.reproduction import reproduction_rows
-from xairepro.experiments.iris.settings import example_inputs, explainer, settings, unit
+from xairepro.experiments.iris.settings import OPERATORS as IRIS_OPERATORS, example_inputs, explainer, settings, unit
 from xairepro.experiments.iris.training import train_iris
 from xairepro.experiments.methods import FAITHFULNESS_COLUMNS
 from xairepro.models import build_model
@@ -84,7 +84,7 @@ def test_faithfulness_names_a_registered_plugin_method():
     pe = res.per_example
     assert list(pe.columns) == list(FAITHFULNESS_COLUMNS)
     assert set(pe["method"]) == {TOY_METHOD, "input_x_gradient", "occlusion", "shapley_sampling", "random"}
-    assert (pe.groupby("method").size() == 20).all()
+    assert (pe.groupby(["method", "operator"]).size() == 20).all() and set(pe["operator"]) == set(IRIS_OPERATORS)
     assert set(pe[["experiment", "modality", "unit", "model"]].itertuples(index=False, name=None)) == {
         ("iris", "table", "feature", "mlp")}
     assert list(res.skipped["method"]) == ["explanation_mask"]

@@ -13,7 +13,7 @@ from xairepro.data.loaders import HEMOLYTIC_ALPHABET
 from xairepro.experiments.methods import FAITHFULNESS_COLUMNS
 from xairepro.experiments.peptides.data import ALPHABET, book_order, encode, load_peptides
 from xairepro.experiments.peptides.explain import explain_study
-from xairepro.experiments.peptides.settings import (UNIT, PeptideExplainer, example_inputs, explainer, residue_count,
+from xairepro.experiments.peptides.settings import (OPERATORS as PEPTIDE_OPERATORS, UNIT, PeptideExplainer, example_inputs, explainer, residue_count,
                                                     settings, simplex_projection)
 from xairepro.experiments.peptides.faithfulness import faithfulness_study
 from xairepro.experiments.peptides.reproduction import reproduction_rows
@@ -185,7 +185,8 @@ def test_faithfulness_names_a_registered_plugin_method(trained):
     assert set(pe[["experiment", "modality", "unit", "model"]].itertuples(index=False, name=None)) == {
         ("peptides", "peptide sequence", "residue", "cnn")}
     n = pe["example"].nunique()
-    assert 1 <= n <= 3 and (pe.groupby("method").size() == n).all()
+    assert 1 <= n <= 3 and (pe.groupby(["method", "operator"]).size() == n).all()
+    assert set(pe["operator"]) == set(PEPTIDE_OPERATORS)  # every configured removal operator
     # BayesGrad needs dropout, which the chapter's CNN has none of
     assert list(res.skipped["method"]) == ["bayesgrad"] and "Dropout" in res.skipped["reason"][0]
     # the toy method ranks the residues in reverse of input x gradient (signed ranking): other curves

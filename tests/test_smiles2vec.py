@@ -21,7 +21,7 @@ from xairepro.experiments.smiles2vec.mask import (load_mask_net, mask_weights, m
                                                   save_mask_net, train_smiles2vec_mask)
 from xairepro.experiments.smiles2vec.reproduction import reproduction_rows
 from xairepro.experiments.smiles2vec.seeds import SEED_COLUMNS, mask_seed_study, seeds_table
-from xairepro.experiments.smiles2vec.settings import DepartureScore, example_inputs, explainer, settings
+from xairepro.experiments.smiles2vec.settings import OPERATORS as S2V_OPERATORS, DepartureScore, example_inputs, explainer, settings
 from xairepro.experiments.smiles2vec.targets import TARGETS
 from xairepro.experiments.suite import UNIT_EXAMPLE_COLUMNS
 from xairepro.report.targets import reproduction_table, write_reproduction_rows
@@ -151,7 +151,9 @@ def test_faithfulness_names_a_registered_plugin_method(small, trained):
     pe = res.per_example
     assert list(pe.columns) == list(FAITHFULNESS_COLUMNS) and list(res.skipped.columns) == list(SKIPPED_COLUMNS)
     assert set(pe["method"]) == {TOY_METHOD, "input_x_gradient", "explanation_mask", "random"}
-    assert pe[pe["method"] == TOY_METHOD]["example"].tolist() == small.splits["random"]["test"][:3]
+    toy = pe[pe["method"] == TOY_METHOD]
+    assert set(toy["operator"]) == set(S2V_OPERATORS)
+    assert toy[toy["operator"] == "baseline"]["example"].tolist() == small.splits["random"]["test"][:3]
     assert set(pe[["experiment", "modality", "unit", "model", "replicate"]].itertuples(index=False, name=None)) == {
         ("smiles2vec", "SMILES string", "character", "smiles2vec", 0)}
     # the method that cannot apply at the embedding layer is listed with its reason

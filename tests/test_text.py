@@ -454,7 +454,8 @@ def suite(tiny, trained, attributed, masked, tmp_path_factory):
                         extra={k: out["metrics"][k] for k in ("reading", "entropy", "sparsity", "length")})
         nets[reading] = load_mask_net(tmp / f"{reading}.pt", trained[0])
     inputs = TextInputs(trained[0], tiny[0], scores=load_scores(tmp / "scores.pt"), mask_nets=nets)
-    cfg = {"steps": 4, "max_fraction": 1.0, "methods": CANONICAL + [TOY_METHOD], "sanity_steps": "all"}
+    cfg = {"steps": 4, "max_fraction": 1.0, "methods": CANONICAL + [TOY_METHOD], "sanity_steps": "all",
+           "operators": ["baseline"]}
     return word_faithfulness_study(inputs, cfg, ctx=CTX), inputs, cfg
 
 

@@ -56,7 +56,7 @@ MAPS = {"methods": ["bayesgrad", "vanilla_grad"], "signed_methods": ["bayesgrad"
         "mc_samples": 3, "oxygen_smarts": "[OX2]c1c(C(C)(C)C)cccc1C(C)(C)C"}
 ALL_METHODS = ["vanilla_grad", "input_x_gradient", "smoothgrad", "bayesgrad", "bayes_smoothgrad",
                "integrated_gradients", "occlusion", "shapley_sampling", "explanation_mask", "random"]
-FAITH = {"mc_samples": 3, "n_examples": 4, "steps": 4, "max_fraction": 1.0,
+FAITH = {"operators": ["baseline"], "mc_samples": 3, "n_examples": 4, "steps": 4, "max_fraction": 1.0,
          "method_options": {"vanilla_grad": {"multiply_by_inputs": False, "aggregation": "square"}, **NOISE,
                             "integrated_gradients": {"n_steps": 8}, "random": {"M": 2}}}
 IG_CFG = {"steps": 16, "n_molecules": 8, "n_saturation": 3}

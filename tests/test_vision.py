@@ -349,7 +349,8 @@ def aopc_cfg(methods, dropout_methods, **extra):
                                     "integrated_gradients": {"n_steps": 8}, "random": {"M": 2},
                                     "occlusion": {"sliding_window_shapes": [3, 8, 8], "strides": [3, 8, 8]},
                                     "shapley_sampling": {"feature_mask": 8, "estimator": "permutation", "M": 2}},
-                 "sanity_steps": ["all"], "methods": methods, "dropout_methods": dropout_methods}, **extra)
+                 "sanity_steps": ["all"], "methods": methods, "dropout_methods": dropout_methods,
+                 "operators": ["baseline"]}, **extra)
 
 
 def test_aopc_study_matches_an_independent_region_perturbation():
@@ -537,7 +538,7 @@ def test_config_section_every_scale_and_bad_method_names_are_named():
     full = resolve_scale(cfg, "full")["vision"]
     assert full["models"]["classifier"] == {"arch": "preact_resnet", "depth": 164, "block": "bottleneck",
                                             "dropout": 0.0}
-    assert full["models"]["dropout"]["dropout"] > 0 and full["aopc"]["n_examples"] >= 150
+    assert full["models"]["dropout"]["dropout"] > 0 and full["aopc"]["n_examples"] * full["aopc"]["model_seeds"] >= 150
     assert full["aopc"]["steps"] == 50 and full["aopc"]["max_fraction"] == 0.1
     assert full["mask"]["width"] == 64 and full["mask"]["n_train"] is None  # the paper's mask network
     quick = resolve_scale(cfg, "quick")["vision"]
