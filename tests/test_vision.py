@@ -557,7 +557,7 @@ def test_config_section_every_scale_and_bad_method_names_are_named():
     assert quick["train"]["epochs"] < cpu["train"]["epochs"] < full["train"]["epochs"]
     assert cpu["train"]["schedule"] == "onecycle" and cpu["mask"]["n_seeds"] >= 5
     assert quick["aopc"]["n_examples"] <= cpu["aopc"]["n_examples"] < full["aopc"]["n_examples"]
-    assert cpu["aopc"]["sanity_steps"] == ["all"] and full["aopc"]["sanity_steps"] == ["top", "half", "all"]
+    assert cpu["aopc"]["sanity_steps"] == ["half", "all"] and full["aopc"]["sanity_steps"] == ["top", "half", "all"]
     bad_steps = copy.deepcopy(cfg)
     bad_steps["vision"]["aopc"]["sanity_steps"] = ["most"]
     with pytest.raises(ConfigError, match=r"vision\.aopc\.sanity_steps"):
