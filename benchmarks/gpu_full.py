@@ -197,6 +197,20 @@ def JOBS(c: dict) -> dict:
                        ("peptides_faithfulness", "peptides_faithfulness"), ("iris_train", "iris_train"),
                        ("iris_faithfulness", "iris_faithfulness")):
         table[f"{rule}_seed"] = table[same]
+    # the known-answer models, at the rates of their experiment's own networks (the planted-CIFAR ResNet is
+    # narrower at quick, so its projection errs high there): SMILES2vec on each Table 1 subset, and per task
+    # and model seed the groundtruth networks
+    pyr, gt = SM.get("pyridine"), c.get("groundtruth")
+    if pyr:
+        table["smiles2vec_pyridine_train"] = [(pyr["n_models"], [tr(sk, pyr["epochs"] * t1["subset_size"])])]
+    if gt:
+        tasks, n_gt = gt["tasks"], gt["n_models"]
+        n_gt_img = (tasks["images"]["data"]["n_train_per_class"] or DATA["cifar_train"] // 10) * 10
+        n_gt_rev = tasks["text"]["data"]["n_train"] or DATA["imdb"]
+        table["groundtruth_train"] = [(n_gt, [tr(cls, tasks["images"]["train"]["epochs"] * n_gt_img)]),
+                                      (n_gt, [tr(tk, tasks["text"]["train"]["epochs"] * n_gt_rev)]),
+                                      (n_gt, [tr(pd_, tasks["peptides"]["train"]["epochs"] * DATA["peptides"])]),
+                                      (n_gt, [tr(ik, tasks["tables"]["train"]["epochs"] * DATA["iris"])])]
     return table
 
 

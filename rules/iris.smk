@@ -77,7 +77,7 @@ use rule iris_train as iris_train_seed with:
     log:
         log_path("iris", "train_seed{seed}"),
     benchmark:
-        bench_path("iris_train/seed{seed}")
+        bench_path("iris_train_seed/seed{seed}")
 
 
 rule iris_importance:
@@ -141,7 +141,7 @@ use rule iris_faithfulness as iris_faithfulness_seed with:
     log:
         log_path("iris", "faithfulness_seed{seed}"),
     benchmark:
-        bench_path("iris_faithfulness/seed{seed}")
+        bench_path("iris_faithfulness_seed/seed{seed}")
 
 
 rule iris_data_randomisation:

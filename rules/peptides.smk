@@ -159,7 +159,7 @@ use rule peptides_faithfulness as peptides_faithfulness_seed with:
     log:
         log_path("peptides", "faithfulness_seed{seed}"),
     benchmark:
-        bench_path("peptides_faithfulness/seed{seed}")
+        bench_path("peptides_faithfulness_seed/seed{seed}")
 
 
 rule peptides_reproduction:

@@ -100,7 +100,7 @@ use rule smiles2vec_train as smiles2vec_train_seed with:
     log:
         log_path("smiles2vec", "train_{split}_seed{seed}"),
     benchmark:
-        bench_path("smiles2vec_train/{split}_seed{seed}")
+        bench_path("smiles2vec_train_seed/{split}_seed{seed}")
 
 
 rule smiles2vec_mask:
@@ -262,7 +262,7 @@ use rule smiles2vec_faithfulness as smiles2vec_faithfulness_seed with:
     log:
         log_path("smiles2vec", "faithfulness_seed{seed}"),
     benchmark:
-        bench_path("smiles2vec_faithfulness/seed{seed}")
+        bench_path("smiles2vec_faithfulness_seed/seed{seed}")
 
 
 rule smiles2vec_reproduction:

@@ -102,7 +102,7 @@ use rule text_train as text_train_seed with:
     log:
         log_path("text", f"train_{TEXT_MODEL}_seed{{seed}}"),
     benchmark:
-        bench_path("text_train/seed{seed}")
+        bench_path("text_train_seed/seed{seed}")
 
 
 rule text_attribute:
@@ -254,7 +254,7 @@ use rule text_faithfulness as text_faithfulness_seed with:
     log:
         log_path("text", f"faithfulness_{TEXT_MODEL}_seed{{seed}}"),
     benchmark:
-        bench_path("text_faithfulness/seed{seed}")
+        bench_path("text_faithfulness_seed/seed{seed}")
 
 
 rule text_reproduction:

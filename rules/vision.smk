@@ -103,7 +103,7 @@ use rule vision_train as vision_train_seed with:
     log:
         log_path("vision", "train_{model}_seed{seed}"),
     benchmark:
-        bench_path("vision_train/{model}_seed{seed}")
+        bench_path("vision_train_seed/{model}_seed{seed}")
 
 
 rule vision_mask:
@@ -234,7 +234,7 @@ use rule vision_aopc as vision_aopc_seed with:
     log:
         log_path("vision", "aopc_seed{seed}"),
     benchmark:
-        bench_path("vision_aopc/seed{seed}")
+        bench_path("vision_aopc_seed/seed{seed}")
 
 
 rule vision_saliency:

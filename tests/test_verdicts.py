@@ -87,7 +87,7 @@ def test_suite_tables_carry_the_verdicts():
                              spearman_sd_vs_drop=0.4)])
     empty = pd.DataFrame()
     tables = SuiteResult(per_example=empty, curves=empty, summary=empty, skipped=empty, sanity=sanity,
-                         uncertainty=unc, cost=empty).tables()
+                         uncertainty=unc, cost=empty, bounds=empty).tables()
     assert tables["sanity"].groupby("method")["passes"].first().to_dict() == {"above": False, "below": True}
     assert tables["uncertainty"]["informative"].tolist() == [True]
 

@@ -81,7 +81,14 @@ def settings(model: ResidueRows, cfg: Mapping, *, background: torch.Tensor, ctx:
             "noise_projection": simplex_projection, "estimator": "chimera", "background": background[:, :n],
             "feature_mask": torch.arange(n, device=background.device).unsqueeze(1), "max_batch": ctx.max_batch,
             # Grad-CAM: the last convolution's map, upsampled to the padded length, read at the residues
-            "cam_layer": model.model.convs[-1], "cam_size": (int(background.shape[1]),)}
+            "cam_layer": _last_conv(model.model), "cam_size": (int(background.shape[1]),)}
+
+
+def _last_conv(model) -> Optional[torch.nn.Module]:
+    """The peptide CNN's last convolution (Grad-CAM's layer); ``None`` for another model (Grad-CAM then
+    looks for a convolution itself, and is not applicable without one)."""
+    convs = getattr(model, "convs", None)
+    return convs[-1] if convs is not None and len(convs) else None
 
 
 def residue_count(ids: torch.Tensor) -> torch.Tensor:

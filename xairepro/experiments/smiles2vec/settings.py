@@ -63,7 +63,7 @@ def settings(model, cfg: Mapping, *, mask_net=None, ctx: RunContext) -> dict:
     ``explanation_mask`` not applicable; at the embedding layer no Shapley estimator applies."""
     return {"layer": model.embedding, "baselines": float(cfg.get("baseline", 0.0)), "noise_mode": "absolute",
             "mask_net": None if mask_net is None else rewire_mask_net(mask_net, model), "max_batch": ctx.max_batch,
-            "cam_layer": model.conv}   # Grad-CAM's map: the convolution over the characters
+            "cam_layer": getattr(model, "conv", None)}   # Grad-CAM's map: the convolution over the characters
 
 
 class DepartureScore(nn.Module):
