@@ -93,5 +93,6 @@ def test_experiments_without_a_known_answer_are_empty():
     assert np.isnan(agree.loc[("esol", "mass"), "tau"]) and np.isnan(agree.loc[("esol", "prc_auc"), "tau"])
     assert agree.loc[("esol", "mass"), "reason"] == "no known-answer task"
     assert np.isnan(agree.loc[("tox21", "mass"), "tau"])  # Table 1 has no mass
+    assert agree.loc[("tox21", "mass"), "reason"] == "the experiment's known-answer task has no mass"
     assert agree.loc[("tox21", "mass"), "n_methods"] == 0
     assert agree.loc[("tox21", "prc_auc"), "tau"] == pytest.approx(1.0)

@@ -96,7 +96,8 @@ def localisation_agreement(cells: pd.DataFrame, column: pd.DataFrame) -> pd.Data
     score) and each of :data:`SCORES`: Kendall's tau between the methods' faithfulness scores and their
     localisation scores (``column``, :func:`localisation_column`) over the methods in both with a
     finite score, the random order left out. ``tau`` is empty, with the ``reason``, where the
-    experiment has no known-answer task, fewer than two methods in both, or a constant ranking.
+    experiment has no known-answer task or its task no such score, fewer than two methods in both, or a
+    constant ranking.
     Columns :data:`AGREEMENT_COLUMNS`."""
     rows = []
     for exp, c in cells.groupby("experiment", sort=False):
@@ -116,7 +117,9 @@ def localisation_agreement(cells: pd.DataFrame, column: pd.DataFrame) -> pd.Data
             both = [m for m in faith.index if m in known.index and np.isfinite(faith[m])]
             row.update(n_methods=len(both), methods=" ".join(both))
             a, b = faith[both].to_numpy(), known[both].to_numpy()
-            if len(both) < 2:
+            if known.empty:
+                row["reason"] = f"the experiment's known-answer task has no {score}"
+            elif len(both) < 2:
                 row["reason"] = f"fewer than two methods with a faithfulness and a {score} score"
             elif np.ptp(a) == 0 or np.ptp(b) == 0:
                 row["reason"] = "a constant ranking"
