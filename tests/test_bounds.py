@@ -118,8 +118,8 @@ def test_beam_bound_beats_a_known_good_order_and_reports_its_coverage_determinis
         drops = [np.array([float(full[i] - model(x[i:i + 1] * (1 - torch.eye(12)[j]))[0, 0]) for j in range(12)])
                  for i in range(5)]
     methods = {"drops": drops, RANDOM: RandomOrder(model).compute(x, M=3, seed=0)}
-    runs = [faithfulness_study(model, list(x), methods, unit, fractions=fractions, bound=BoundConfig(width=5))
-            for _ in range(2)]
+    runs = [faithfulness_study(model, list(x), methods, unit, fractions=fractions,
+                               bound=BoundConfig(width=5, random_orders=0)) for _ in range(2)]
     pd.testing.assert_frame_equal(runs[0].per_example, runs[1].per_example)
     pd.testing.assert_frame_equal(runs[0].bounds.drop(columns="seconds"), runs[1].bounds.drop(columns="seconds"))
     b = runs[0].bounds
@@ -148,7 +148,7 @@ class Trap(nn.Module):
 def test_a_beam_of_five_escapes_the_greedy_trap_and_equals_the_exhaustive_optimum():
     x, unit, fractions = [torch.ones(5)], FeatureUnit(0.0), np.array([0.0, 0.2, 0.4, 0.6])
     bound = {5: search_bounds(RowCache(Trap(), x, unit), x, unit, fractions,
-                              BoundConfig(width=5, exhaustive_units=0, candidates=0))[0]}
+                              BoundConfig(width=5, exhaustive_units=0, candidates=0, random_orders=0))[0]}
     exhaustive = search_bounds(RowCache(Trap(), x, unit), x, unit, fractions, BoundConfig(exhaustive_units=5))[0]
     assert exhaustive.search == "exhaustive" and exhaustive.upper_aopc == pytest.approx(12 / 4)
     assert bound[5].search == "beam" and bound[5].upper_aopc == pytest.approx(12 / 4)
@@ -371,3 +371,27 @@ def test_bound_coverage_is_the_share_of_covered_examples_per_operator():
     assert cov.loc["a", "coverage"] == pytest.approx(2 / 3) and cov.loc["b", "coverage"] == 1.0
     assert cov.loc["a", "search"] == "beam+exhaustive" and cov.loc["a", "rows_per_example"] == 20
     assert cov.loc["a", "seconds"] == 6.0 and cov.loc["a", "n_examples"] == 3
+
+
+def test_the_search_reads_its_own_seeded_random_orders_beside_the_beam():
+    """Patches of 4 pixels on a small CNN: the bound with 6 random orders is the best of the beam's
+    and those orders (recomputed here from the documented seed)."""
+    from xairepro.evaluation.bounds import RANDOM_SEED
+
+    model = _conv()
+    torch.manual_seed(10)
+    x = list(torch.randn(2, 2, 5, 5))
+    unit, fractions = PixelUnit(0.0), np.arange(9) / 25
+    beam_only = search_bounds(RowCache(model, x, unit), x, unit, fractions, BoundConfig(patch=2, random_orders=0))
+    both = search_bounds(RowCache(model, x, unit), x, unit, fractions, BoundConfig(patch=2, random_orders=6))
+    for i in range(2):
+        rng = np.random.default_rng([RANDOM_SEED, i])
+        best_random = -np.inf
+        for _ in range(6):
+            order = rng.permutation(25)
+            ranks = np.empty(25)
+            ranks[order] = np.arange(25, 0, -1)
+            c = faithfulness_curves(model, [x[i]], [ranks], unit, fractions=fractions)[0]
+            best_random = max(best_random, float((c[0] - c).mean()))
+        assert both[i].upper_aopc == pytest.approx(max(beam_only[i].upper_aopc, best_random), abs=1e-7)
+        assert both[i].n_forward > beam_only[i].n_forward

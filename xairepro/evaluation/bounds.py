@@ -21,8 +21,9 @@ points k_j = rint(fraction_j * n) (:func:`~.faithfulness.removal_masks`). The se
   ``candidates`` > 0 tries, per sub-step, only the groups whose removal alone drops the score most
   (one row per group, once per example); ``max_steps`` > 0 searches at most that many of the curve's
   points (evenly spaced; a searched step then spans several of the curve's steps).
-  The final beam's orders are then read at every fraction of the methods' curves and the best is
-  kept, so ``upper_aopc`` is the deletion AOPC of a real order, on the same scale as the methods'.
+  The final beam's orders and ``random_orders`` seeded uniform orders (scattered removals, which a
+  search over contiguous groups cannot make and which an out-of-distribution removal can reward) are
+  then read at every fraction of the methods' curves and the best is kept, so ``upper_aopc`` is the deletion AOPC of a real order, on the same scale as the methods'.
 
 Beam search is a heuristic: an order found this way is a lower bound on the true optimum, and where
 a method's order scores higher on an example the row says ``covered = False``. The causes are known:
@@ -51,6 +52,8 @@ __all__ = ["BOUND_COLUMNS", "BoundConfig", "BoundResult", "bound_coverage", "bou
 #: Columns of the bounds table (before the suite's labels).
 BOUND_COLUMNS = ["operator", "example", "upper_aopc", "best_method", "best_method_aopc", "covered", "search",
                  "group", "width", "n_forward", "seconds"]
+#: Seed of the search's random orders (with the example's position).
+RANDOM_SEED = 20250101
 #: Tolerance of ``covered``: the bound may fall short of the best method by this much.
 COVER_TOLERANCE = 1e-9
 
@@ -64,7 +67,8 @@ class BoundConfig:
     other units (0: half the median number of units a searched step removes, at least 1, so a step
     takes about two sub-steps); candidates: groups tried per sub-step (0 = every group with units left, else the
     groups whose removal alone drops the score most); max_steps: curve points searched (0 = every
-    point)."""
+    point); random_orders: uniformly random unit orders (seeded by the example's position) read beside
+    the final beam, for the scattered removals the groups cannot make."""
 
     width: int = 5
     exhaustive_units: int = 6
@@ -72,9 +76,11 @@ class BoundConfig:
     span: int = 0
     candidates: int = 32
     max_steps: int = 0
+    random_orders: int = 8
 
     def __post_init__(self):
-        minimum = {"width": 5, "exhaustive_units": 0, "patch": 1, "span": 0, "candidates": 0, "max_steps": 0}
+        minimum = {"width": 5, "exhaustive_units": 0, "patch": 1, "span": 0, "candidates": 0, "max_steps": 0,
+                   "random_orders": 0}
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum[f.name]:
@@ -245,14 +251,15 @@ def search_bounds(cache, examples: Sequence, unit: Unit, fractions: np.ndarray, 
                 s["beams"] = [(o, r, sc, v) for o, r, sc, v, _ in kept]
 
     # the final beam's orders read at every fraction (the searched points' rows are cached already;
-    # with max_steps the others are new), the best of them kept
+    # with max_steps the others are new) and the random orders, the best of them kept
     final = {}
     for i in beam:
-        final[i] = []
-        for order, removed, _, _ in state[i]["beams"]:
-            full = np.concatenate([order, np.flatnonzero(~removed)]).astype(np.int64)
-            final[i].append((full, cache.request(i, removal_masks(full, fractions, "deletion").numpy(),
-                                                 owner=owner[i], shared=True)))
+        orders = [np.concatenate([order, np.flatnonzero(~removed)]).astype(np.int64)
+                  for order, removed, _, _ in state[i]["beams"]]
+        rng = np.random.default_rng([RANDOM_SEED, i])
+        orders += [rng.permutation(n_units[i]) for _ in range(config.random_orders)]
+        final[i] = [(full, cache.request(i, removal_masks(full, fractions, "deletion").numpy(), owner=owner[i],
+                                         shared=True)) for full in orders]
     cache.run()
     for i in beam:
         curves = np.stack([cache.values(slots) for _, slots in final[i]])
