@@ -11,17 +11,19 @@ from torch import nn
 
 from xairepro.attribution import RandomOrder
 from xairepro.evaluation.bounds import BoundConfig, search_bounds, unit_groups
-from xairepro.evaluation.faithfulness import (RowCache, faithfulness_curves, faithfulness_study, removal_masks,
-                                              score_sets)
+from xairepro.evaluation.faithfulness import RowCache, faithfulness_curves, faithfulness_study, score_sets
+from xairepro.evaluation.orders import removal_masks
+from xairepro.evaluation.operators import bind_operator
 from xairepro.evaluation.units import FeatureUnit, PixelUnit, TokenUnit
 from xairepro.names import FLOOR_METHOD as RANDOM
 
 
 def bound_unit(baseline, operator: str) -> FeatureUnit:
-    """A feature unit under a named operator (what the operator registry will build)."""
-    unit = FeatureUnit(baseline)
-    unit.operator = operator
-    return unit
+    """A feature unit under a registered operator: ``baseline`` sets a removed feature to ``baseline``,
+    ``mean`` to the given mean (xairepro.evaluation.operators)."""
+    if operator == "baseline":
+        return FeatureUnit(baseline)
+    return bind_operator(FeatureUnit(0.0), operator, {"mean": baseline})
 
 
 class Linear(nn.Module):

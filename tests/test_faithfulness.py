@@ -7,8 +7,8 @@ from torch import nn
 from xairepro.attribution import RandomOrder
 from xairepro.data.featurize import graphs_from_smiles
 from xairepro.names import FLOOR_METHOD as RANDOM
-from xairepro.evaluation.faithfulness import (faithfulness_curves, faithfulness_study, faithfulness_summary,
-                                              removal_masks)
+from xairepro.evaluation.faithfulness import faithfulness_curves, faithfulness_study, faithfulness_summary
+from xairepro.evaluation.orders import removal_masks
 from xairepro.evaluation.units import AtomUnit, PixelUnit, TokenUnit
 
 

@@ -3,7 +3,7 @@ deletion order a search finds without looking at any attribution method (the ide
 al. 2025; this is our own search).
 
 The deletion AOPC of an order depends only on the nested sets of units it removes at the curve's
-points k_j = rint(fraction_j * n) (:func:`~.faithfulness.removal_masks`). The search:
+points k_j = rint(fraction_j * n) (:func:`~.orders.removal_masks`). The search:
 
 * **exhaustive** where the units are few (``n <= exhaustive_units``, iris's 4 features: all 24
   orders): every order's curve is evaluated (the rows are deduplicated, 16 distinct sets for iris)
@@ -44,6 +44,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .orders import removal_masks
 from .units import Unit
 
 __all__ = ["BOUND_COLUMNS", "BoundConfig", "BoundResult", "bound_coverage", "bound_rows", "search_bounds",
@@ -148,7 +149,6 @@ def search_bounds(cache, examples: Sequence, unit: Unit, fractions: np.ndarray, 
     """The best order found per example (module docstring), its rows evaluated through ``cache`` (a
     :class:`~.faithfulness.RowCache` of ``unit``'s operator; all examples' candidates of one search
     step in the same forward passes)."""
-    from .faithfulness import removal_masks
 
     fractions = np.asarray(fractions, dtype=float)
     if len(fractions) < 2 or np.rint(fractions[0] * 1e9) != 0:

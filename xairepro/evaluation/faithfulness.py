@@ -42,13 +42,13 @@ import torch
 
 from ..names import FLOOR_METHOD
 from .stats import model_level_wilcoxon
+from .orders import MODES, ranking_order, removal_masks
 from .units import Unit
 
-__all__ = ["DEFAULT_OPERATOR", "MODES", "RowCache", "Study", "faithfulness_curves", "faithfulness_study",
-           "faithfulness_summary", "of_operator", "operator_name", "ranking_order", "removal_masks", "score_sets"]
+__all__ = ["DEFAULT_OPERATOR", "RowCache", "Study", "faithfulness_curves", "faithfulness_study",
+           "faithfulness_summary", "of_operator", "operator_name", "score_sets"]
 
 #: deletion = most relevant first (MoRF), lerf = least relevant first, insertion = put back in MoRF order
-MODES = ("deletion", "lerf", "insertion")
 #: the operator of every experiment's first (default) removal: the fixed baseline
 DEFAULT_OPERATOR = "baseline"
 #: per-example metric columns, in order
@@ -64,34 +64,6 @@ def of_operator(table: pd.DataFrame, operator: str = DEFAULT_OPERATOR) -> pd.Dat
     """The rows of one removal operator (per-example rows, curves, summary, bounds); a table without
     an ``operator`` column is returned as it is."""
     return table[table["operator"] == operator] if "operator" in table else table
-
-
-def removal_masks(order: np.ndarray, fractions: np.ndarray, mode: str) -> torch.Tensor:
-    """``(len(fractions), n)`` booleans: the units removed at each step for a unit ``order`` (the order
-    the curve removes in: :func:`ranking_order`). ``deletion`` and ``lerf`` remove ``order[:k]``;
-    ``insertion`` removes all but ``order[:k]``."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    n = len(order)
-    ks = np.rint(np.asarray(fractions) * n).astype(int).clip(0, n)
-    top = np.zeros((len(ks), n), dtype=bool)
-    for row, k in enumerate(ks):
-        top[row, order[:k]] = True
-    return torch.from_numpy(top if mode != "insertion" else ~top)
-
-
-def _order(scores: np.ndarray) -> np.ndarray:
-    # stable: ties keep unit order, so the curve is deterministic
-    return np.argsort(-np.asarray(scores, dtype=float), kind="stable")
-
-
-def ranking_order(scores: np.ndarray, mode: str) -> np.ndarray:
-    """The order the ``mode``'s curve removes (deletion, insertion: highest score first; lerf: lowest
-    first), ties in unit order."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    s = np.asarray(scores, dtype=float)
-    return _order(-s if mode == "lerf" else s)
 
 
 class RowCache:
