@@ -308,3 +308,19 @@ def test_heatmap_cell_text_is_at_least_12_px_high_on_the_report_page():
     colours = {t.get_text().split()[0]: t.get_color() for t in ax.texts}
     assert colours["-0.50"] == "white" and colours["0.25"] == "black"
     plt.close(ax.figure)
+
+
+def test_cell_seconds_count_each_models_explanation_once_and_each_operators_curves():
+    """Every operator's cost row repeats the method's explanation seconds (one explanation, several
+    removals): a cell sums them once per trained model, and its curve seconds are its operator's."""
+    from xairepro.report.leaderboard import assemble
+
+    rows = synthetic({"random": 0.0, "vanilla_grad": 1.0}, n=10, reps=2, operators=("baseline", "blur"))
+    cost = pd.DataFrame([dict(experiment="e", model="m", replicate=r, method=m, operator=op, seconds=2.0 + r,
+                              curve_seconds=0.5 if op == "baseline" else 0.25)
+                         for r in (0, 1) for m in ("random", "vanilla_grad") for op in ("baseline", "blur")])
+    empty = pd.DataFrame()
+    cells = assemble({"per_example": rows, "skipped": empty, "sanity": empty, "uncertainty": empty, "cost": cost},
+                     n_boot=10, aa=False, headline={"e": "blur"})["cells"].set_index("method")
+    assert cells.loc["vanilla_grad", "seconds"] == pytest.approx(2.0 + 3.0)        # not doubled by the operators
+    assert cells.loc["vanilla_grad", "curve_seconds"] == pytest.approx(0.25 + 0.25)  # the headline operator's

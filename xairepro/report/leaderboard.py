@@ -83,7 +83,13 @@ def assemble(tables: Mapping[str, pd.DataFrame], *, n_boot: int = 1000, seed: in
         cells = cells.merge(per, on=keys, how="left")
     cost = tables["cost"]
     if not cost.empty:
-        cells = cells.merge(cost.groupby(keys, as_index=False)["seconds"].sum(), on=keys, how="left")
+        # the explanation's seconds once per trained model (every operator's cost row repeats them), summed
+        # over the models; the curves' seconds per operator
+        once = cost.drop_duplicates([*keys, "replicate"]) if "replicate" in cost else cost
+        cells = cells.merge(once.groupby(keys, as_index=False)["seconds"].sum(), on=keys, how="left")
+        if "curve_seconds" in cost and "operator" in cost and "operator" in cells:
+            curve = cost.groupby([*keys, "operator"], as_index=False)["curve_seconds"].sum()
+            cells = cells.merge(curve, on=[*keys, "operator"], how="left")
     else:
         cells["seconds"] = np.nan
     out["cells"] = cells
