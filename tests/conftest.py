@@ -230,3 +230,24 @@ class GRUText(nn.Module):
     def forward(self, tokens):
         out, _ = self.gru(self.embedding(tokens))
         return self.fc(out.mean(1))
+
+
+def quick_example(name: str, methods, *, max_batch: int = 64):
+    """``(settings module, quick config section, model, explainer of methods)`` of experiment ``name``:
+    its first configured model built untrained (seed 0) with the experiment's own ``example_*`` functions."""
+    import importlib
+
+    from xairepro.config import resolve_scale
+    from xairepro.context import RunContext
+    from xairepro.models import build_model
+    from xairepro.training import model_kwargs
+
+    settings = importlib.import_module(f"xairepro.experiments.{name}.settings")
+    cfg = resolve_scale(yaml.safe_load((REPO_ROOT / "config.yaml").read_text()), "quick")[name]
+    spec = cfg["models"][cfg["data"].get("model") or next(iter(cfg["models"]))]
+    torch.manual_seed(0)
+    arch, kwargs = model_kwargs(dict(spec, **settings.example_model_kwargs(cfg)))
+    model = build_model(arch, **kwargs).eval()
+    explainer = settings.example_explainer(model, cfg, ctx=RunContext(seed=0, device="cpu", max_batch=max_batch),
+                                           methods=methods)
+    return settings, cfg, model, explainer

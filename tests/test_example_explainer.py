@@ -4,35 +4,21 @@ experiment's ``example_model_kwargs``, it explains ``example_inputs(2, cfg)`` wi
 and returns an Explanation of each, of finite samples for each input."""
 from __future__ import annotations
 
-import importlib
 
 import pytest
 import torch
-import yaml
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, quick_example
 
 from xairepro.attribution import Explanation
-from xairepro.config import resolve_scale
-from xairepro.context import RunContext
-from xairepro.models import build_model
-from xairepro.training import model_kwargs
 
 #: every experiment of the package (a settings.py)
 EXPERIMENTS = sorted(p.parent.name for p in (REPO_ROOT / "xairepro" / "experiments").glob("*/settings.py"))
 METHODS = ["vanilla_grad", "random"]
-QUICK = resolve_scale(yaml.safe_load((REPO_ROOT / "config.yaml").read_text()), "quick")
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_example_explainer_explains_the_example_inputs(name):
-    settings = importlib.import_module(f"xairepro.experiments.{name}.settings")
-    cfg = QUICK[name]
-    spec = cfg["models"][cfg["data"].get("model") or next(iter(cfg["models"]))]
-    torch.manual_seed(0)
-    arch, kwargs = model_kwargs(dict(spec, **settings.example_model_kwargs(cfg)))
-    model = build_model(arch, **kwargs).eval()
-    explainer = settings.example_explainer(model, cfg, ctx=RunContext(seed=0, device="cpu", max_batch=64),
-                                           methods=METHODS)
+    settings, cfg, model, explainer = quick_example(name, METHODS)
     assert list(explainer.methods) == METHODS
     inputs = settings.example_inputs(2, cfg)
     got = explainer.explain(inputs, settings.example_targets(2, cfg))

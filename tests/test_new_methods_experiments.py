@@ -4,37 +4,23 @@ NotApplicable whose reason says why (expected gradients where the experiment att
 no background; bayes_vargrad without dropout)."""
 from __future__ import annotations
 
-import importlib
 
 import pytest
 import torch
-import yaml
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, quick_example
 
 from xairepro.attribution import Explanation, has_dropout
-from xairepro.config import resolve_scale
-from xairepro.context import RunContext
 from xairepro.experiments.explainer import NotApplicable
-from xairepro.models import build_model
-from xairepro.training import model_kwargs
 
 EXPERIMENTS = sorted(p.parent.name for p in (REPO_ROOT / "xairepro" / "experiments").glob("*/settings.py"))
 METHODS = ["vargrad", "smoothgrad_sq", "bayes_vargrad", "noisegrad", "fusiongrad", "expected_gradients"]
 #: where expected gradients cannot apply, a word of its reason: the experiments that attribute at an embedding
 EG_NOT_APPLICABLE = {"esol": "layer", "tox21": "layer", "text": "layer", "smiles2vec": "layer"}
-QUICK = resolve_scale(yaml.safe_load((REPO_ROOT / "config.yaml").read_text()), "quick")
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_new_methods_explain_or_say_why_not(name):
-    settings = importlib.import_module(f"xairepro.experiments.{name}.settings")
-    cfg = QUICK[name]
-    spec = cfg["models"][cfg["data"].get("model") or next(iter(cfg["models"]))]
-    torch.manual_seed(0)
-    arch, kwargs = model_kwargs(dict(spec, **settings.example_model_kwargs(cfg)))
-    model = build_model(arch, **kwargs).eval()
-    explainer = settings.example_explainer(model, cfg, ctx=RunContext(seed=0, device="cpu", max_batch=64),
-                                           methods=METHODS)
+    settings, cfg, model, explainer = quick_example(name, METHODS)
     explainer.method_options = {m: {**explainer.method_options.get(m, {}), "M": 3} for m in METHODS}
     inputs = settings.example_inputs(2, cfg)
     got = explainer.explain(inputs, settings.example_targets(2, cfg))
@@ -63,14 +49,7 @@ CAPTUM_OUTCOME = {"esol": (None, "refused"), "tox21": (None, "refused"), "text":
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_captum_methods_explain_every_experiment_or_say_why_not(name):
-    settings = importlib.import_module(f"xairepro.experiments.{name}.settings")
-    cfg = QUICK[name]
-    spec = cfg["models"][cfg["data"].get("model") or next(iter(cfg["models"]))]
-    torch.manual_seed(0)
-    arch, kwargs = model_kwargs(dict(spec, **settings.example_model_kwargs(cfg)))
-    model = build_model(arch, **kwargs).eval()
-    explainer = settings.example_explainer(model, cfg, ctx=RunContext(seed=0, device="cpu", max_batch=64),
-                                           methods=CAPTUM)
+    settings, cfg, model, explainer = quick_example(name, CAPTUM)
     inputs = settings.example_inputs(2, cfg)
     got = explainer.explain(inputs, settings.example_targets(2, cfg))
     for method, outcome in zip(CAPTUM, CAPTUM_OUTCOME[name]):
