@@ -397,3 +397,25 @@ def test_the_search_reads_its_own_seeded_random_orders_beside_the_beam():
             best_random = max(best_random, float((c[0] - c).mean()))
         assert both[i].upper_aopc == pytest.approx(max(beam_only[i].upper_aopc, best_random), abs=1e-7)
         assert both[i].n_forward > beam_only[i].n_forward
+
+
+def test_single_unit_drop_order_reaches_scattered_evidence_a_span_search_cannot():
+    """Two far-apart units carry the score (a review's two sentiment words): groups of consecutive units
+    cannot remove both first, the order of the single-unit drops (the model's own response) can, and the
+    bound then covers the ideal order."""
+    n = 24
+    w = torch.zeros(n)
+    w[3], w[20] = 5.0, 4.0
+    model = Linear(w.unsqueeze(0))
+    x = torch.ones(1, n)
+    fractions = np.linspace(0, 1, n + 1)
+    ideal = np.r_[3, 20, [i for i in range(n) if i not in (3, 20)]]
+    ideal_aopc = faithfulness_study(model, list(x), {"ideal": [-np.argsort(ideal).astype(float)]}, bound_unit(0.0, "baseline"),
+                                    fractions=fractions).per_example["deletion_aopc"].iloc[0]
+    got = {}
+    for drops in (0, 1):
+        cfg = BoundConfig(span=6, candidates=2, random_orders=0, unit_drops=drops)
+        got[drops] = faithfulness_study(model, list(x), {"ideal": [-np.argsort(ideal).astype(float)]},
+                                        bound_unit(0.0, "baseline"), fractions=fractions, bound=cfg).bounds
+    assert got[1]["upper_aopc"].iloc[0] == pytest.approx(ideal_aopc) and bool(got[1]["covered"].iloc[0])
+    assert got[0]["upper_aopc"].iloc[0] < ideal_aopc - 1e-6 and not bool(got[0]["covered"].iloc[0])
