@@ -162,3 +162,9 @@ REPORT_RAW = []  # raw data files whose checksums the report lists
 LEADERBOARD = {"per_example": [], "skipped": [], "sanity": [], "uncertainty": [], "cost": [], "data_randomisation": [],
                "bounds": []}
 
+
+def with_method_defaults(section):
+    """An attribution section with the top-level method_options defaults merged under its own (option by
+    option, the section's value winning) for the methods it lists."""
+    options = merged_method_options(section["methods"], CFG.get("method_options"), section.get("method_options"))
+    return dict(section, method_options=options)

@@ -19,14 +19,6 @@ GT_SCORED = ("reliance", "verdict", "localisation", "skipped")
 GT_TABLES = ("localisation", "reliance", "verdicts", "skipped", "summary", "comparisons", "scores")
 
 
-def gt_attribution(task):
-    """The task's attribution section, the top-level method_options defaults merged under its own."""
-    section = GT["tasks"][task]["attribution"]
-    methods = section["methods"]
-    options = merged_method_options(methods, CFG.get("method_options"), section.get("method_options"))
-    return dict(section, method_options=options)
-
-
 rule groundtruth_make:
     input:
         unpack(lambda wc: GT_TASK_INPUTS[wc.task]),
@@ -86,7 +78,7 @@ rule groundtruth_score:
         **{k: f"{GT_DIR}/{{task}}/{{model}}/{{replicate}}/{k}.csv" for k in GT_SCORED},
         examples=f"{GT_DIR}/{{task}}/{{model}}/{{replicate}}/examples.pt",
     params:
-        section=lambda wc: gt_attribution(wc.task),
+        section=lambda wc: with_method_defaults(GT["tasks"][wc.task]["attribution"]),
         reliance=GT["reliance"],
         n_scored=GT["n_scored"],
         n_shown=GT["n_shown"],

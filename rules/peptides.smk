@@ -145,8 +145,8 @@ rule peptides_faithfulness:
 use rule peptides_faithfulness as peptides_faithfulness_seed with:
     input:
         raw=raw_file("hemolytic"),
-        model=PEPTIDES_RUN.format(model=PEPTIDES_MODEL, seed="{seed}") + "/model.pt",
-        dropout=PEPTIDES_RUN.format(model=PEPTIDES_DROPOUT, seed="{seed}") + "/model.pt",
+        model=os.path.join(PEPTIDES_RUN.format(model=PEPTIDES_MODEL, seed="{seed}"), "model.pt"),
+        dropout=os.path.join(PEPTIDES_RUN.format(model=PEPTIDES_DROPOUT, seed="{seed}"), "model.pt"),
     output:
         **PEPTIDES_SEED_SUITE,
     params:

@@ -80,7 +80,8 @@ def test_vision_slice_runs_on_the_jpeg_mirror(tmp_path):
     assert set(summ.query("model == 'classifier'")["method"]) == set(TINY["vision"]["aopc"]["methods"])
     assert set(summ.query("model == 'dropout'")["method"]) == {"vanilla_grad", "bayesgrad", "random"}
     per = pd.read_csv(res / "aopc/per_example.csv")
-    assert set(per["experiment"]) == {"vision"} and set(per["unit"]) == {"pixel"} and len(per) == 4 * (7 + 3)
+    assert set(per["experiment"]) == {"vision"} and set(per["unit"]) == {"pixel"}
+    assert set(per["operator"]) == {"baseline", "mean_colour", "blur", "road"} and len(per) == 4 * (7 + 3) * 4
     skipped = pd.read_csv(res / "aopc/faithfulness_skipped.csv")
     assert skipped[["model", "method"]].values.tolist() == [["dropout", "explanation_mask"]]
     sanity = pd.read_csv(res / "aopc/sanity.csv")
