@@ -117,3 +117,12 @@ def test_sanity_verdict_reads_every_step_from_half_the_layers():
     out = sanity_verdicts(pd.DataFrame(rows)).groupby("method")[["verdict_rho", "passes"]].first()
     assert out.loc["survives_half", "verdict_rho"] == pytest.approx(0.7) and not out.loc["survives_half", "passes"]
     assert out.loc["changes_by_half", "verdict_rho"] == pytest.approx(0.3) and out.loc["changes_by_half", "passes"]
+
+
+def test_sanity_verdict_counts_the_half_step_of_an_odd_layer_count():
+    """41 parameter layers (the CIFAR-10 ResNet-20): the cascade's half step randomises 20 of them
+    (sanity_steps: n // 2), and the verdict reads it."""
+    rows = [{"experiment": "e", "model": "m", "method": "survives_half", "layers": layers, "example": 0,
+             "spearman": rho} for layers, rho in ((20, 0.78), (41, 0.3))]
+    out = sanity_verdicts(pd.DataFrame(rows)).groupby("method")[["verdict_rho", "passes"]].first()
+    assert out.loc["survives_half", "verdict_rho"] == pytest.approx(0.78) and not out.loc["survives_half", "passes"]

@@ -42,9 +42,9 @@ def sanity_verdicts(sanity: pd.DataFrame, by: Sequence[str] = GROUP) -> pd.DataF
     """The sanity rows (one per example and cascade step) with ``verdict_rho`` and ``passes``.
 
     ``verdict_rho`` is the largest, over the cascade steps of the row's group (``by``) that randomise
-    at least half of the group's deepest step (``layers`` >= max / 2: the half and full
-    randomisations of the default cascade), of the step's mean Spearman correlation; ``passes`` is
-    ``verdict_rho < SANITY_THRESHOLD``. A method must have changed by the time half the network is
+    at least half of the group's deepest step (``layers`` >= max // 2, the cascade's half step, and
+    >= 2: the half and full randomisations of the default cascade, never the top layer alone), of the
+    step's mean Spearman correlation; ``passes`` is ``verdict_rho < SANITY_THRESHOLD``. A method must have changed by the time half the network is
     random, not only once all of it is (Adebayo et al. 2018: guided backprop's maps survive the
     randomisation of the top layers and only move when the lowest go). Where only the full
     randomisation is run, it alone decides."""
@@ -52,7 +52,10 @@ def sanity_verdicts(sanity: pd.DataFrame, by: Sequence[str] = GROUP) -> pd.DataF
     if out.empty:
         return out.assign(verdict_rho=pd.Series(dtype=float), passes=pd.Series(dtype=bool))
     by = list(by)
-    deep = out[2 * out["layers"] >= out.groupby(by)["layers"].transform("max")]
+    # half of the layers as the cascade counts them (sanity_steps' half: n // 2, so 20 of 41), never the top
+    # layer alone (at least 2 layers, or the deepest step where it has fewer)
+    deepest = out.groupby(by)["layers"].transform("max")
+    deep = out[out["layers"] >= np.minimum(deepest, np.maximum(deepest // 2, 2))]
     per_step = deep.groupby([*by, "layers"])["spearman"].mean()
     rho = per_step.groupby(level=list(range(len(by)))).max().rename("verdict_rho").reset_index()
     out = out.merge(rho, on=by, how="left")
