@@ -4,22 +4,15 @@ the per-(task, method) scores for the leaderboard, and the examples of the figur
 import pandas as pd
 
 from xairepro.groundtruth.gather import comparisons, localisation_scores, summary
-from xairepro.runtime import script_setup
+from xairepro.runtime import read_csvs, script_setup
 from xairepro.safe_io import atomic_torch_save, safe_torch_load
 
 sm = snakemake  # noqa: F821
 log = script_setup(sm)
 
-
-def cat(paths):
-    frames = [pd.read_csv(p) for p in paths]
-    frames = [f for f in frames if not f.empty]
-    return pd.concat(frames, ignore_index=True) if frames else pd.read_csv(paths[0])
-
-
-loc = cat(sm.input.localisation)
-tables = {"localisation": loc, "reliance": cat(sm.input.reliance), "verdicts": cat(sm.input.verdict),
-          "skipped": cat(sm.input.skipped), "summary": summary(loc),
+loc = read_csvs(sm.input.localisation)
+tables = {"localisation": loc, "reliance": read_csvs(sm.input.reliance), "verdicts": read_csvs(sm.input.verdict),
+          "skipped": read_csvs(sm.input.skipped), "summary": summary(loc),
           # Table 1's score first, then the two that see the top 10% of the units (the PRC-AUC's blind spot)
           "comparisons": pd.concat([comparisons(loc, score=s) for s in ("prc_auc", "mass", "pointing")],
                                    ignore_index=True),

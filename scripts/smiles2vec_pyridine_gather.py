@@ -5,28 +5,15 @@ tests over models, and the GGNN's Table 1 beside it."""
 import pandas as pd
 
 from xairepro.experiments.smiles2vec.pyridine import load
-from xairepro.experiments.smiles2vec.pyridine_scores import beside_ggnn, ranking_bounds, table1, wilcoxon_table
-from xairepro.runtime import read_json, script_setup
+from xairepro.experiments.smiles2vec.pyridine_scores import (beside_ggnn, model_table, ranking_bounds, table1,
+                                                             wilcoxon_table)
+from xairepro.runtime import read_csvs, read_json, script_setup
 
 sm = snakemake  # noqa: F821
 log = script_setup(sm)
-
-
-def concat(paths):
-    frames = [pd.read_csv(p) for p in paths]
-    frames = [f for f in frames if not f.empty]
-    return pd.concat(frames, ignore_index=True) if frames else pd.read_csv(paths[0])
-
-
-reliance = concat(sm.input.reliance)
-depends, every = concat(sm.input.localisation), concat(sm.input.localisation_all)
-models = pd.DataFrame([read_json(p) for p in sm.input.metrics])
-verdicts = reliance.drop_duplicates("replicate")[["replicate", "relies"]]
-models = models.merge(verdicts, left_on="subset", right_on="replicate", how="left").drop(columns="replicate")
-# the filter's count: molecules scored per model (those whose call flips without the evidence; 0 where
-# the model does not rely on it)
-scored = depends.groupby("replicate")["n_examples"].first() if len(depends) else pd.Series(dtype=int)
-models["n_scored"] = [int(scored.get(k, 0)) for k in models["subset"]]
+reliance = read_csvs(sm.input.reliance)
+depends, every = read_csvs(sm.input.localisation), read_csvs(sm.input.localisation_all)
+models = model_table([read_json(p) for p in sm.input.metrics], reliance, depends)
 both = pd.concat([depends.assign(molecules="depends"), every.assign(molecules="all")], ignore_index=True)
 table = table1(both)
 wilcoxon = wilcoxon_table(both)
@@ -42,5 +29,5 @@ table.to_csv(sm.output.table, index=False)
 wilcoxon.to_csv(sm.output.wilcoxon, index=False)
 beside.to_csv(sm.output.beside, index=False)
 log.info("PRC-AUC range:\n%s", bounds.to_string())
-log.info("%d of %d models rely on the evidence\n%s\nbeside the GGNN:\n%s", int(verdicts["relies"].sum()),
-         len(verdicts), table.to_string(), beside.to_string())
+log.info("%d of %d models rely on the evidence\n%s\nbeside the GGNN:\n%s", int(models["relies"].sum()),
+         len(models), table.to_string(), beside.to_string())

@@ -12,7 +12,7 @@ from xairepro.attribution import registry
 from xairepro.attribution.core import Result
 from xairepro.context import RunContext
 from xairepro.groundtruth.gather import comparisons, localisation_scores, summary
-from xairepro.groundtruth.reliance import depends_on_evidence, relies, reliance_table
+from xairepro.groundtruth.reliance import depends_on_evidence, relies, reliance_table, task_verdicts
 from xairepro.groundtruth.study import LOCALISATION_TABLE_COLUMNS, score_model
 from xairepro.groundtruth.tasks import make_images_task, make_peptides_task, make_tables_task, make_text_task
 
@@ -161,6 +161,17 @@ def test_reliance_table_counts_by_hand():
     assert not relies(t, min_drop=1.0, min_flip=0.7)
     assert depends_on_evidence(probs, [0, 1, 0], [1, 0, 1]).tolist() == [True, True, False]
 
+
+
+def test_task_verdicts_pass_only_tasks_whose_every_model_relies():
+    verdicts = pd.DataFrame({"task": ["images", "images", "text", "text", "tables", "tables"],
+                             "relies": [True, True, True, False, False, False],
+                             "n_scored": [5, 7, 4, 0, 0, 0]})
+    per_task = task_verdicts(verdicts)
+    assert list(per_task.index) == ["images", "text", "tables"]       # the tasks' order, not sorted
+    assert per_task["relying"].tolist() == [2, 1, 0] and per_task["examples_scored"].tolist() == [12, 4, 0]
+    assert per_task["task verdict"].tolist() == ["passed", "partly: failing models not scored",
+                                                 "failed: not scored"]
 
 # ----------------------------------------------------------------------------- a user's own method
 @pytest.fixture

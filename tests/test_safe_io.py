@@ -96,3 +96,17 @@ def test_a_truncated_checkpoint_names_the_file_and_the_rule_that_rebuilds_it(tmp
     with pytest.raises(CorruptFileError, match=r"model\.pt: this checkpoint cannot be read .*truncated.*"
                                                r"rerun the training rule"):
         load_checkpoint(path)
+
+
+def test_read_csvs_keeps_every_row_and_the_columns_of_empty_jobs(tmp_path):
+    import pandas as pd
+
+    from xairepro.runtime import read_csvs
+
+    (tmp_path / "a.csv").write_text("task,score\nimages,0.5\n")
+    (tmp_path / "b.csv").write_text("task,score\n")                       # a job that scored nothing
+    (tmp_path / "c.csv").write_text("task,score\ntext,0.25\ntext,0.75\n")
+    both = read_csvs([tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "c.csv"])
+    assert both["task"].tolist() == ["images", "text", "text"] and both["score"].sum() == 1.5
+    empty = read_csvs([tmp_path / "b.csv"])
+    assert empty.empty and list(empty.columns) == ["task", "score"]

@@ -157,6 +157,19 @@ def private_registry(monkeypatch):
     monkeypatch.setattr(registry, "_METHODS", dict(registry._METHODS))
 
 
+
+def test_model_table_joins_metrics_verdicts_and_the_filter_count():
+    metrics = [{"subset": 0, "val_auc": 0.9}, {"subset": 1, "val_auc": 0.6}, {"subset": 2, "val_auc": 0.8}]
+    reliance = pd.DataFrame({"replicate": [0, 0, 1, 1, 2, 2], "condition": ["present", "removed"] * 3,
+                             "relies": [True, True, False, False, True, True]})
+    depends = pd.DataFrame({"replicate": [0, 0, 2], "method": ["bayesgrad", "vanilla_grad", "bayesgrad"],
+                            "n_examples": [7, 7, 3]})
+    models = S.model_table(metrics, reliance, depends)
+    assert models["subset"].tolist() == [0, 1, 2] and models["val_auc"].tolist() == [0.9, 0.6, 0.8]
+    assert models["relies"].tolist() == [True, False, True]
+    assert models["n_scored"].tolist() == [7, 0, 3]            # model 1 does not rely: nothing scored
+    assert S.model_table(metrics, reliance, depends.iloc[:0])["n_scored"].tolist() == [0, 0, 0]
+
 def test_a_registered_toy_method_is_scored_in_the_localisation_table(private_registry):
     @register_method("toy_embedding_times_grad")
     class Toy(GradientAttribution):

@@ -67,6 +67,17 @@ def read_json(path):
     return json.loads(Path(path).read_text())
 
 
+def read_csvs(paths):
+    """The CSVs of ``paths`` (one per job of a gathering rule) as one table; files without rows are
+    left out, and where every file is empty the first one's columns are kept (an empty table that
+    still names its columns)."""
+    import pandas as pd
+
+    frames = [pd.read_csv(p) for p in paths]
+    kept = [f for f in frames if not f.empty]
+    return pd.concat(kept, ignore_index=True) if kept else frames[0]
+
+
 def training_context(snakemake):
     """The run context of a training job: its rule's ``params.run``, with the per-epoch training
     state kept in the folder of its ``model`` output, so a killed job resumes there on rerun."""

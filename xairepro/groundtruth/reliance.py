@@ -14,7 +14,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["CONDITIONS", "RELIANCE_COLUMNS", "depends_on_evidence", "relies", "reliance_table"]
+__all__ = ["CONDITIONS", "RELIANCE_COLUMNS", "depends_on_evidence", "relies", "reliance_table", "task_verdicts"]
 
 CONDITIONS = ("present", "removed", "swapped")
 RELIANCE_COLUMNS = ["task", "modality", "model", "replicate", "condition", "n_examples", "accuracy",
@@ -55,3 +55,17 @@ def depends_on_evidence(probs: Mapping[str, np.ndarray], evidence_class, swapped
     evidence of ``k`` present, and ``k'`` when it is swapped for the evidence of ``k'``)."""
     k, k2 = np.asarray(evidence_class).reshape(-1), np.asarray(swapped_class).reshape(-1)
     return (np.asarray(probs["present"]).argmax(1) == k) & (np.asarray(probs["swapped"]).argmax(1) == k2)
+
+
+def task_verdicts(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """Per task (rows of ``verdicts``: one per model, columns ``task``, ``relies``, ``n_scored``): the
+    models, how many rely on the evidence, the examples scored over them, and the task's verdict:
+    ``passed`` when every model relies, ``partly: failing models not scored`` when some do, ``failed:
+    not scored`` when none does (the known-answer scores of that task are then empty)."""
+    per_task = verdicts.groupby("task", sort=False).agg(models=("relies", "size"), relying=("relies", "sum"),
+                                                        examples_scored=("n_scored", "sum"))
+    per_task["relying"] = per_task["relying"].astype(int)
+    per_task["task verdict"] = [
+        "failed: not scored" if r == 0 else "partly: failing models not scored" if r < m else "passed"
+        for m, r in zip(per_task["models"], per_task["relying"])]
+    return per_task

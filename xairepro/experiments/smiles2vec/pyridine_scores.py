@@ -37,7 +37,7 @@ from .pyridine import TASK, PyridineStrings, pyridine_probabilities
 from .settings import CHARACTER, explainer, unit
 
 __all__ = ["CONDITIONS", "LABELS", "REFERENCE_METHOD", "RELIANCE_COLUMNS", "beside_ggnn", "character_unit_scores",
-           "depends", "localisation_study", "molecule_probabilities", "ranking_bounds", "reliance_check",
+           "depends", "localisation_study", "model_table", "molecule_probabilities", "ranking_bounds", "reliance_check",
            "reliance_table", "relies",
            "table1", "wilcoxon_table"]
 
@@ -112,6 +112,19 @@ def relies(table: pd.DataFrame, min_drop: float) -> bool:
         return False
     drop = float(present["evidence_class_prob"]) - float(removed["evidence_class_prob"])
     return bool(drop >= float(min_drop) and float(present["accuracy"]) > 0.5)
+
+
+def model_table(metrics: Sequence[Mapping], reliance: pd.DataFrame, depends: pd.DataFrame) -> pd.DataFrame:
+    """One row per trained model: its training ``metrics`` (one mapping per model, keyed by ``subset``),
+    its reliance verdict (``relies``, from the gathered reliance tables) and ``n_scored``, the filter's
+    count: the molecules scored for it (those whose call flips without the evidence; 0 where the model
+    does not rely on it and so is not scored)."""
+    models = pd.DataFrame(list(metrics))
+    verdicts = reliance.drop_duplicates("replicate")[["replicate", "relies"]]
+    models = models.merge(verdicts, left_on="subset", right_on="replicate", how="left").drop(columns="replicate")
+    scored = depends.groupby("replicate")["n_examples"].first() if len(depends) else pd.Series(dtype=int)
+    models["n_scored"] = [int(scored.get(k, 0)) for k in models["subset"]]
+    return models
 
 
 # --------------------------------------------------------------------------- localisation
