@@ -55,6 +55,7 @@ rule text_prepare:
         log_path("text", "prepare"),
     benchmark:
         bench_path("text_prepare")
+    priority: PRIORITY["text"]
     threads: 1
     resources:
         **resources(3000, 6000, runtime=(5, 15)),
@@ -79,6 +80,7 @@ rule text_train:
         log_path("text", f"train_{TEXT_MODEL}"),
     benchmark:
         bench_path("text_train")
+    priority: PRIORITY["text"]
     threads: 1
     resources:
         **resources(3000, 16000, runtime=(10, 120), gpu=True),
@@ -124,6 +126,7 @@ rule text_attribute:
         log_path("text", f"attribute_{TEXT_MODEL}"),
     benchmark:
         bench_path("text_attribute")
+    priority: PRIORITY["text"]
     threads: 1
     resources:
         **resources(4000, 16000, runtime=(10, 60), gpu=True),
@@ -155,6 +158,7 @@ rule text_mask:
         log_path("text", f"mask_{TEXT_MODEL}_{{reading}}_seed{{seed}}"),
     benchmark:
         bench_path("text_mask/{reading}_seed{seed}")
+    priority: PRIORITY["text"]
     threads: 1
     resources:
         **resources(3000, 16000, runtime=(10, 120), gpu=True),
@@ -225,6 +229,7 @@ rule text_faithfulness:
         log_path("text", f"faithfulness_{TEXT_MODEL}"),
     benchmark:
         bench_path("text_faithfulness")
+    priority: PRIORITY["text"]
     threads: 1
     resources:
         **resources(3000, 16000, runtime=(10, 120), gpu=True),

@@ -39,6 +39,7 @@ rule vision_data:
         log_path("vision", "data"),
     benchmark:
         bench_path("vision_data")
+    priority: PRIORITY["vision"]
     threads: 1
     resources:
         **resources(1500, 4000, runtime=(5, 15)),
@@ -72,6 +73,7 @@ rule vision_train:
         log_path("vision", "train_{model}"),
     benchmark:
         bench_path("vision_train/{model}")
+    priority: PRIORITY["vision"]
     threads: 1 if SCALE == "quick" else 2  # the cpu scale's long training gets both cores
     resources:
         **resources(2500, 16000, runtime=(10, 60), gpu=True),
@@ -122,6 +124,7 @@ rule vision_mask:
         log_path("vision", "mask_seed{seed}"),
     benchmark:
         bench_path("vision_mask/seed{seed}")
+    priority: PRIORITY["vision"]
     threads: 1
     resources:
         **resources(2500, 16000, runtime=(10, 60), gpu=True),
@@ -209,6 +212,7 @@ rule vision_aopc:
         log_path("vision", "aopc"),
     benchmark:
         bench_path("vision_aopc")
+    priority: PRIORITY["vision"]
     threads: 1
     resources:
         **resources(5000, 16000, runtime=(15, 90), gpu=True),

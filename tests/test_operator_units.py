@@ -24,8 +24,8 @@ class Echo(nn.Module):
         return x.reshape(x.shape[0], -1).to(torch.float64)
 
 
-def _repo_config():
-    return resolve_scale(yaml.safe_load((REPO_ROOT / "config.yaml").read_text()))
+def _repo_config(scale=None):
+    return resolve_scale(yaml.safe_load((REPO_ROOT / "config.yaml").read_text()), scale)
 
 
 def _section(cfg, key):
@@ -46,10 +46,18 @@ def test_each_experiment_defaults_to_the_operators_its_config_lists(key):
 
     experiment = key.split(".")[0]
     settings = importlib.import_module(f"xairepro.experiments.{experiment}.settings")
-    listed = _section(_repo_config(), key)["operators"]
-    assert list(settings.OPERATORS) == listed and listed[0] == "baseline"
-    assert set(listed) <= set(BUILTIN_OPERATORS[OPERATOR_SECTIONS[key]]) and len(listed) >= 3
-    assert any(ops.operator_class(n, OPERATOR_SECTIONS[key]).in_distribution for n in listed)
+    kind = OPERATOR_SECTIONS[key]
+    listed = {scale: _section(_repo_config(scale), key)["operators"] for scale in ("quick", "cpu", "full")}
+    # the cpu and full scales: the experiment's defaults, at least three, one of them in distribution
+    for scale in ("cpu", "full"):
+        assert list(settings.OPERATORS) == listed[scale] and listed[scale][0] == "baseline"
+        assert set(listed[scale]) <= set(BUILTIN_OPERATORS[kind]) and len(listed[scale]) >= 3
+    # quick (a smoke test of the protocol): a subset in the same order, still the baseline beside an
+    # operator in distribution, so its agreement tables compare two kinds of removal
+    quick = listed["quick"]
+    assert quick == [n for n in listed["cpu"] if n in quick] and len(quick) >= 2 and quick[0] == "baseline"
+    for names in listed.values():
+        assert any(ops.operator_class(n, kind).in_distribution for n in names)
 
 
 def test_an_unknown_operator_is_named_with_its_key_and_the_registered_ones():
