@@ -26,10 +26,45 @@ def paired_wilcoxon(a: Sequence[float], b: Sequence[float]) -> dict:
            "n_a_higher": int((d > 0).sum()), "n_ties": int((d == 0).sum())}
     if np.all(d == 0):
         out.update(statistic=float("nan"), pvalue=1.0)
+    elif _exact_permutation(d):
+        out.update(_signflip_wilcoxon(d))
     else:
         res = wilcoxon(a, b, alternative="two-sided")
         out.update(statistic=float(res.statistic), pvalue=float(res.pvalue))
     return out
+
+
+def _exact_permutation(d: np.ndarray) -> bool:
+    """Where scipy's ``wilcoxon(method="auto")`` runs its exact permutation test: ties or zeros among
+    at most 13 differences (every one of the 2**n sign flips is enumerated)."""
+    size = np.abs(d[d != 0])
+    return len(d) <= 13 and bool((d == 0).any() or len(np.unique(size)) < len(size))
+
+
+def _r_plus(d, axis=-1):
+    """The signed-rank statistic: the sum of the ranks of |d| over the positive differences (zeros
+    left out, ties at their mean rank), vectorised over every axis but ``axis``."""
+    from scipy.stats import rankdata
+
+    d = np.moveaxis(np.asarray(d, float), axis, -1)
+    size = np.abs(d)
+    ranks = rankdata(np.where(size == 0, np.nan, size), axis=-1, nan_policy="omit")
+    return np.where(d > 0, ranks, 0.0).sum(-1)
+
+
+def _signflip_wilcoxon(d: np.ndarray) -> dict:
+    """scipy's exact permutation Wilcoxon test (what ``scipy.stats.wilcoxon`` runs on tied or zero
+    differences, n <= 13), with the statistic vectorised: :func:`scipy.stats.permutation_test` over
+    the same 2**n sign flips ranks them in one call instead of one by one (about 0.2 s a test, and a
+    leaderboard makes thousands). The p-value equals scipy's wilcoxon to the last digit and the
+    statistic is its min(R+, R-) (tests/test_stats.py)."""
+    from scipy.stats import permutation_test
+
+    res = permutation_test((d,), _r_plus, permutation_type="samples", vectorized=True, alternative="two-sided",
+                           axis=-1)
+    r_plus = float(_r_plus(d))
+    r_minus = float(_r_plus(-d))
+    return {"statistic": min(r_plus, r_minus), "pvalue": float(res.pvalue)}
 
 
 def model_level_wilcoxon(wide, a: str, b: str, model: str = "replicate") -> dict:
