@@ -146,3 +146,25 @@ def test_dashboard_counts_every_verdict_per_source():
     assert counts.loc["A", "reproduced"] == 1 and counts.loc["A", "unstable"] == 1 and counts.loc["A", "not yet"] == 1
     assert counts.loc["B", "not applicable"] == 1 and counts.loc["A", "total"] == 3
     assert counts.loc["B", "not reproduced"] == 0
+
+
+def test_the_commit_stamp_calls_a_checkout_dirty_for_code_not_for_the_generated_pages(tmp_path):
+    import subprocess
+
+    from xairepro.report.build import _git_commit
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "docs" / "results").mkdir(parents=True)
+    (tmp_path / "docs" / "results" / "index.md").write_text("old page\n")
+    (tmp_path / "config.yaml").write_text("scale: quick\n")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
+    clean = _git_commit(tmp_path)
+    assert len(clean) == 40 and "uncommitted" not in clean
+    (tmp_path / "docs" / "results" / "index.md").write_text("new page\n")   # report_docs rewrote it
+    assert _git_commit(tmp_path) == clean
+    (tmp_path / "config.yaml").write_text("scale: cpu\n")
+    assert _git_commit(tmp_path) == clean + " (with uncommitted changes)"
