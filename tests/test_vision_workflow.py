@@ -24,6 +24,7 @@ TINY = {
         "counterfactuals": {"n_images": 4, "n_alphas": 6, "interior_alphas": [0.1, 0.5, 1.0], "n_interior": 2,
                             "n_grid": 2, "ig_rule": "trapezoid"},
         "aopc": {"n_examples": 4, "steps": 5, "max_fraction": 0.1, "sanity_steps": ["all"], "model_seeds": 2,
+                 "operators": ["baseline", "mean_colour", "blur", "road"],
                  "methods": ["integrated_gradients", "vanilla_grad", "smoothgrad", "occlusion", "shapley_sampling",
                              "explanation_mask", "random"],
                  "dropout_methods": ["vanilla_grad", "bayesgrad", "explanation_mask", "random"]},

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from conftest import copy_workflow, make_mirror, planned_rules, run_snakemake as snakemake
+from xairepro.config import resolve_scale
 
 ESOL_CSV = ("Compound ID,measured log solubility in mols per litre,smiles\n"
             "ethanol,1.1,CCO\nbenzene,-1.64,c1ccccc1 \n")
@@ -26,7 +27,9 @@ def test_dry_run_dag_has_every_esol_stage(tmp_path):
     mirror = make_mirror(tmp_path / "mirror", {"esol/delaney-processed.csv": ESOL_CSV.encode()})
     proc = snakemake(wf, "-n", mirror=mirror)
     rules = planned_rules(proc)
-    n_folds = 5
+    # the default scale's folds (quick: 3; cpu and full: the paper's 5)
+    n_folds = resolve_scale(yaml.safe_load((wf / "config.yaml").read_text()))["esol"]["data"]["n_folds"]
+    assert n_folds == 3
     for rule, count in {"download_esol": 1, "esol_featurize": 1, "esol_train": 2 * n_folds,
                         "esol_attribute": 2 * n_folds, "esol_gather": 2, "esol_maps": 2, "esol_faithfulness": 2, "esol_blog_train": 1, "esol_blog_ig": 1, "esol_blog_ig_maps": 1,
                         "esol_reproduction": 1, "esol_notebook": 1, "report": 1}.items():
@@ -65,8 +68,8 @@ ESOL_TRAINING = {"download_esol", "esol_featurize", "esol_train"}
 def esol_run(tmp_path_factory):
     """README's first command, restricted to the ESOL slice, offline from the shared mirror; run once
     for the tests below (each only dry-runs on top of it, restoring what it edits). Two folds
-    instead of five (12 fewer jobs; every molecule is still held out once) keep the suite's longest
-    fixture short."""
+    instead of the quick scale's three (four fewer jobs; every molecule is still held out once) keep
+    the suite's longest fixture short."""
     from conftest import HAVE_SHARED_DATA, SHARED_DATA
 
     if not HAVE_SHARED_DATA:
@@ -109,7 +112,9 @@ def test_quick_esol_slice_end_to_end(esol_run):
     blog = pd.read_csv(res / "blog_ig/environments.csv").set_index("environment")["mean"]
     assert blog["hydroxyl O"] > 0  # the saliency blog's claim, on real data
     summary = pd.read_csv(res / "nfp/faithfulness/summary.csv")
-    assert set(summary["operator"]) == {"baseline", "mean_embedding", "delete"}  # one ranking per removal operator
+    # one ranking per removal operator of the scale (quick: the baseline and the training-mean embedding)
+    operators = resolve_scale(yaml.safe_load((wf / "config.yaml").read_text()))["esol"]["faithfulness"]["operators"]
+    assert set(summary["operator"]) == set(operators) == {"baseline", "mean_embedding"}
     faith = summary[summary["operator"] == "baseline"].set_index("method")
     # the 20 built-in methods but the 7 that cannot explain an atom embedding of a graph batch
     assert len(faith) == 13 and faith.loc["random", "rank"] > 1  # some method beats a random order
