@@ -17,7 +17,8 @@ captum   captum's implementation where it has the method (Saliency,
          (MC dropout, weight noise, PyG batches);
 floor    one plain batched forward + gradient at the attributed tensor over the same number
          of replicated inputs in the same chunks, with the replicated inputs
-         built beforehand: the cost of the arithmetic alone.
+         built beforehand: the cost of the arithmetic alone (for BayesGrad and its MC-dropout
+         relatives with the dropout modules on, as their samples need: a mask per sample).
 
 Workloads: (1) GGNN (xairepro.models.gnn, else a toy GNN) on molecule-sized
 random graphs (18 atoms on average), attributed at the atom embedding;
@@ -50,6 +51,7 @@ from torch import nn
 
 from xairepro.attribution import (BayesGrad, BayesVarGrad, ExpectedGradients, FusionGrad, IntegratedGradients, NoiseGrad,
                                   SmoothGrad, SmoothGradSquared, VanillaGrad, VarGrad, eval_mode, replicate)
+from xairepro.attribution._utils.modes import mc_dropout
 from xairepro.attribution._utils.batching import call_model, is_graph_batch, num_examples, split_inputs
 from xairepro.attribution.integrated import DEFAULT_RULE, canonical_rule
 
@@ -109,9 +111,10 @@ def timed_together(fns: dict, device, repeats: Optional[int] = None, budget_s: f
     return best
 
 
-def floor_fn(model, inputs, layer, n_copies, max_batch, score_fn, device) -> Callable:
+def floor_fn(model, inputs, layer, n_copies, max_batch, score_fn, device, *, dropout: bool = False) -> Callable:
     """Plain batched forward + autograd.grad at the input or at ``layer``'s output, same chunks as
-    the engine."""
+    the engine; ``dropout``: with the dropout modules in train mode (Monte-Carlo dropout), the least
+    work an MC-dropout method does (a mask per sample), where the plain floor runs in eval mode."""
     jobs = []
     for start, stop, piece in split_inputs(inputs, max_batch):
         per_pass = max(1, max_batch // (stop - start))
@@ -126,7 +129,7 @@ def floor_fn(model, inputs, layer, n_copies, max_batch, score_fn, device) -> Cal
         torch.device(device).type == "cuda"
 
     def run():
-        with eval_mode(model), torch.enable_grad(), \
+        with (mc_dropout(model) if dropout else eval_mode(model)), torch.enable_grad(), \
                 torch.backends.cudnn.flags(enabled=not rnn_cuda):
             for rep in jobs:
                 if layer is None:
@@ -194,6 +197,11 @@ def graph_model():
         return ToyGNN(), "toy GNN"
 
 
+#: the rows whose floor runs with dropout on: BayesGrad's samples are MC-dropout passes, so a mask per
+#: sample is part of its least work (the plain floor, in eval mode, leaves it out)
+MC_DROPOUT = ("BayesGrad", "BayesSmoothGrad", "BayesVarGrad")
+
+
 def bench(name, model, inputs, layer, methods, captum_fns, args, score_fn):
     device = args.device
     n = num_examples(inputs)
@@ -205,7 +213,8 @@ def bench(name, model, inputs, layer, methods, captum_fns, args, score_fn):
         make(args.max_batch).compute(small, M=M)  # warm-up (kernels, caches)
         cap = captum_fns.get(label)
         fns = {"ours": lambda: make(args.max_batch).compute(inputs, M=M),
-               "floor": floor_fn(model, inputs, layer, copies, args.max_batch, score_fn, device)}
+               "floor": floor_fn(model, inputs, layer, copies, args.max_batch, score_fn, device,
+                                 dropout=label in MC_DROPOUT)}
         if cap is not None:
             cap(small)
             fns["captum"] = lambda: cap(inputs)
