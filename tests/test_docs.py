@@ -107,9 +107,25 @@ def test_pages_carry_the_stamp_each_verdict_and_number_and_say_what_is_absent(tm
     assert "ether O" not in esol  # rows the claim does not name are left out (they stay in the CSV)
 
     index = pages["index.md"]
-    assert "No results in this run for: tox21, vision, text, smiles2vec, peptides." in index
+    assert "No results in this run for: tox21, vision, text, smiles2vec, peptides, groundtruth." in index
     assert "| train_iris | 1 | 12.5 | 512 |" in index
     assert "| all | 2 | 1 | 0 | 0 | 1 | 0 | 4 |" in index  # targets per source by verdict, with the total
+
+
+def test_the_known_answer_page_shows_its_tables_without_targets_or_cells(tmp_path):
+    results = make_run(tmp_path)
+    (results / "groundtruth").mkdir()
+    pd.DataFrame({"task": ["images", "images"], "method": ["bayesgrad", "random"], "n_models": [3, 3],
+                  "prc_auc_mean": [0.4123, 0.0561]}).to_csv(results / "groundtruth" / "summary.csv", index=False)
+    pd.DataFrame({"task": ["images"], "model": ["resnet"], "replicate": [0], "relies": [True], "n_scored": [50]}
+                 ).to_csv(results / "groundtruth" / "verdicts.csv", index=False)
+    written = {p.name: p for p in write_docs(results, tmp_path / "docs", STAMP)}
+    page = written["groundtruth.md"].read_text()
+    assert page.startswith("# Table 1 in every modality") and "0123abc4567def" in page[:800]
+    assert "## Targets" not in page and "leaderboard cells" not in page
+    assert "| images | bayesgrad | 3 | 0.4123 |" in page and "| images | resnet | 0 | True | 50 |" in page
+    assert "*Absent in this run:* `results/groundtruth/comparisons.csv`" in page
+    assert "groundtruth" not in written["index.md"].read_text().split("No results in this run for:")[1]
 
 
 def test_a_run_without_its_tables_gives_absent_pages_and_old_pages_go(tmp_path):

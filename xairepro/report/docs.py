@@ -83,12 +83,24 @@ EXPERIMENT_TABLES: dict[str, tuple[str, list[tuple]]] = {
         ("Explanation masks, per fitting target and mask seed", "mask/seeds.csv", None),
         ("Top-3 check (soluble and insoluble molecules)", "explain/top3_summary.csv", None),
         ("Faithfulness (deletion AOPC)", "faithfulness/summary.csv", "FAITHFULNESS"),
+        ("Table 1 on SMILES strings (the pyridine models): per model, its reliance verdict and the molecules "
+         "scored", "pyridine/models.csv", None),
+        ("Table 1 on SMILES strings beside the GGNN's (same subsets, seeds and molecules)",
+         "pyridine/beside_ggnn.csv", None),
     ]),
     "peptides": ("Hemolytic peptides (dmol.pub interpretability chapter)", [
         ("Models, per architecture and seed", "models/*/seed*/metrics.json", None),
         ("Seed 0: Shapley sum, counterfactuals", "explain.json", None),
         ("Single-substitution counterfactuals that flip (seed 0)", "counterfactuals.csv", None),
         ("Faithfulness (deletion AOPC)", "faithfulness/summary.csv", "FAITHFULNESS"),
+    ]),
+    "groundtruth": ("Table 1 in every modality (known-answer tasks)", [
+        ("Per method and task: PRC-AUC (Table 1's rule), relevance mass and pointing game, mean and sd over "
+         "the models that pass the reliance check", "summary.csv", None),
+        ("BayesGrad against the other methods per task, over models (paired Wilcoxon)", "comparisons.csv", None),
+        ("The reliance check per model: accuracy towards the evidence's class with the evidence present, "
+         "removed and swapped", "reliance.csv", None),
+        ("Verdict per model (only models that rely on the evidence are scored)", "verdicts.csv", None),
     ]),
     "iris": ("Iris (chainer-chemistry saliency blog)", [
         ("Classifier", "metrics.json", None),
@@ -98,6 +110,9 @@ EXPERIMENT_TABLES: dict[str, tuple[str, list[tuple]]] = {
         ("Faithfulness (deletion AOPC)", "faithfulness/summary.csv", "FAITHFULNESS"),
     ]),
 }
+#: Pages without reproduction targets or leaderboard cells of their own (their tables only): the
+#: known-answer tasks, whose localisation column the leaderboard page shows
+WITHOUT_TARGETS = ("groundtruth",)
 #: The columns shown of a faithfulness summary (every other column stays in the CSV).
 FAITHFULNESS_COLUMNS = ["model", "replicate", "operator", "method", "rank", "deletion_aopc", "deletion_aopc_sem",
                         "lerf_aopc", "srg", "insertion_auc", "n_examples", "p_vs_random"]
@@ -349,8 +364,11 @@ def experiment_page(name: str, results_dir: Path, stamp: Stamp, table: pd.DataFr
                     cells: pd.DataFrame | None) -> str:
     title, specs = EXPERIMENT_TABLES.get(name, (name, []))
     base = results_dir / name
-    parts = [f"# {title}", "", stamp.markdown(), "", "## Targets", ""]
+    parts = [f"# {title}", "", stamp.markdown(), ""]
     rows = base / "reproduction.csv"
+    if name in WITHOUT_TARGETS:
+        return _tables_md(parts, specs, base, name)
+    parts += ["## Targets", ""]
     if not rows.exists():
         parts.append(_absent(f"results/{name}/reproduction.csv"))
     elif table is None:
@@ -366,6 +384,11 @@ def experiment_page(name: str, results_dir: Path, stamp: Stamp, table: pd.DataFr
         parts.append(_absent("results/leaderboard/cells.csv"))
     else:
         parts.append(f"No cell for {name} in `results/leaderboard/cells.csv`.")
+    return _tables_md(parts, specs, base, name)
+
+
+def _tables_md(parts: list[str], specs, base: Path, name: str) -> str:
+    """``parts`` followed by each key table of ``specs`` read under ``base`` (absent ones named)."""
     for caption, pattern, columns, *nonempty in specs:
         parts += ["", f"## {caption}", ""]
         paths = sorted(base.glob(pattern))
