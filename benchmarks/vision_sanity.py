@@ -16,7 +16,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import pandas as pd
 import torch
 import yaml
 
@@ -25,9 +24,9 @@ sys.path.insert(0, str(REPO))
 
 from xairepro.config import resolve_scale  # noqa: E402
 from xairepro.context import RunContext  # noqa: E402
-from xairepro.evaluation.sanity import cascading_randomisation, rank_correlations, sanity_steps  # noqa: E402
 from xairepro.evaluation.verdicts import sanity_verdicts  # noqa: E402
 from xairepro.experiments.explainer import applicable  # noqa: E402
+from xairepro.experiments.suite import sanity_rows  # noqa: E402
 from xairepro.experiments.vision.data import load_cached, test_images  # noqa: E402
 from xairepro.experiments.vision.settings import UNIT, example_section, explainer  # noqa: E402
 from xairepro.training import load_checkpoint  # noqa: E402
@@ -54,18 +53,10 @@ def main(argv=None) -> None:
         top = model(x).argmax(1)
     print(f"{len(x)} test images, accuracy {float((top == torch.as_tensor(y)).float().mean()):.3f}")
     exp = explainer(model, example_section(cfg), ctx=ctx, methods=args.methods)
-    examples, readings = list(x), exp.readings()
     ref = applicable(exp.explain(x, top))
-    reference = {m: e.units(UNIT, examples, readings[m]) for m, e in ref.items()}
-    rows = []
-    steps = sanity_steps(model, cfg["aopc"]["sanity_steps"])
-    for label, k, randomised in cascading_randomisation(model, steps, seed=0):
-        again = applicable(exp.on(randomised).explain(x, top, names=list(ref)))
-        for m, e in again.items():
-            rho = rank_correlations(reference[m], e.units(UNIT, examples, readings[m]))
-            rows += [dict(experiment="vision", model="classifier", method=m, randomisation=label, layers=k,
-                          example=i, spearman=float(r)) for i, r in enumerate(rho)]
-    table = sanity_verdicts(pd.DataFrame(rows))
+    labels = dict(experiment="vision", modality="image", unit="pixel", model="classifier", replicate=0)
+    rows = sanity_rows(exp, x, ref, UNIT, steps=cfg["aopc"]["sanity_steps"], labels=labels, target=top)
+    table = sanity_verdicts(rows)
     print(table.groupby(["method", "randomisation"])["spearman"].mean().unstack().round(3).to_string())
     print(table.groupby("method")[["verdict_rho", "passes"]].first().round(3).to_string())
 

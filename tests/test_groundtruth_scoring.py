@@ -219,22 +219,30 @@ def test_summary_comparisons_and_scores_over_models():
     assert s.loc["bayesgrad", "n_models"] == 3
     c = comparisons(loc).set_index("against")
     assert c.loc["vanilla_grad", "mean_diff"] == pytest.approx((0.1 + 0.2 + 0.05) / 3)
-    assert not c.loc["vanilla_grad", "can_reach_005"] and c.loc["vanilla_grad", "verdict"].startswith("too few")
-    from scipy.stats import wilcoxon
-    assert c.loc["smoothgrad", "pvalue"] == pytest.approx(wilcoxon([0.6, 0.7, 0.65], [0.55, 0.5, 0.6]).pvalue)
+    # 3 models: the paired t-test over the models (a signed-rank test could not reach 0.05)
+    from scipy.stats import ttest_rel
+    assert (c["test"] == "t").all()
+    assert c.loc["smoothgrad", "pvalue"] == pytest.approx(ttest_rel([0.6, 0.7, 0.65], [0.55, 0.5, 0.6]).pvalue)
+    assert c.loc["vanilla_grad", "pvalue"] == pytest.approx(ttest_rel([0.6, 0.7, 0.65], [0.5, 0.5, 0.6]).pvalue)
+    assert c.loc["vanilla_grad", "verdict"] == "undecided"  # p = 0.12 over 3 models
     sc = localisation_scores(loc).set_index("method")
     assert sc.loc["vanilla_grad", "prc_auc"] == pytest.approx(1.6 / 3) and sc.loc["vanilla_grad", "n_models"] == 3
 
 
-def test_comparisons_say_better_only_when_six_models_can_reach_significance():
+def test_comparisons_use_the_signed_rank_test_from_six_models_and_say_better_or_worse_at_p_below_005():
     rows = []
     for r in range(6):
         for m, val in (("bayesgrad", 0.6 + 0.01 * r), ("vanilla_grad", 0.5 + 0.005 * r), ("smoothgrad", 0.7)):
             rows.append(dict(task="text", modality="text", unit="word", model="bigru", replicate=r, method=m,
                              n_examples=5, prc_auc=val, mass=val, pointing=1.0))
     c = comparisons(pd.DataFrame(rows)).set_index("against")
-    assert c.loc["vanilla_grad", "can_reach_005"] and c.loc["vanilla_grad", "pvalue"] == pytest.approx(2 / 64)
+    assert (c["test"] == "wilcoxon").all() and c.loc["vanilla_grad", "pvalue"] == pytest.approx(2 / 64)
     assert c.loc["vanilla_grad", "verdict"] == "better" and c.loc["smoothgrad", "verdict"] == "worse"
+    # two models: the t-test; one model: no test
+    two = comparisons(pd.DataFrame(rows)[lambda t: t["replicate"] < 2]).set_index("against")
+    assert (two["test"] == "t").all() and two.loc["vanilla_grad", "n"] == 2
+    one = comparisons(pd.DataFrame(rows)[lambda t: t["replicate"] == 0]).set_index("against")
+    assert (one["verdict"] == "one model (no test)").all() and one["pvalue"].isna().all()
 
 
 def test_every_modality_trains_with_its_experiment_recipe_deterministically(tmp_path):

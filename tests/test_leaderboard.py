@@ -146,18 +146,23 @@ def test_identical_methods_are_equivalent_and_a_small_difference_is_not_better()
     assert strict.set_index(["method_a", "method_b"]).loc[("a", "a_twin"), "call"] == "undecided"
 
 
-def test_three_models_never_carry_a_better_call_and_one_model_is_a_claim_about_that_model():
-    """bayesgrad beats smoothgrad on every example of every model; over 3 models the smallest
-    two-sided Wilcoxon p is 0.25, so the call is undecided; one model's examples decide for that model only."""
+def test_three_models_are_paired_by_the_t_test_and_one_model_is_a_claim_about_that_model():
+    """bayesgrad beats smoothgrad on every example of every model: over 3 models the pairs are the
+    models' means and the test is the paired t-test (the signed-rank test's smallest p, 0.25, could never
+    reject); one model's examples decide for that model only."""
+    from scipy.stats import ttest_1samp
+
     rows = synthetic({"random": 0.0, "bayesgrad": 1.5, "smoothgrad": 1.0}, n=50, reps=3, noise=0.05,
                      experiment="toy", modality="table")
     tests = pairwise_tests(rows, n_boot=200)
     t = tests.set_index(["method_a", "method_b"]).loc[("bayesgrad", "smoothgrad")]
-    assert t["unit"] == "model" and t["n"] == 3 and t["pvalue"] == pytest.approx(0.25) and t["diff_lo"] > 0
-    assert set(tests["call"]) == {"undecided"}
+    norm = normalised(rows).pivot_table(index=["replicate", "example"], columns="method", values="score")
+    per_model = (norm["bayesgrad"] - norm["smoothgrad"]).groupby(level="replicate").mean()
+    assert t["unit"] == "model" and t["test"] == "t" and t["n"] == 3 and t["diff_lo"] > 0
+    assert t["pvalue"] == pytest.approx(ttest_1samp(per_model, 0.0).pvalue) and t["call"] == "better"
     cells, _ = bootstrap_cells(rows, n_boot=100)
     v = verdicts(tests, cells, against=("smoothgrad",)).iloc[0]
-    assert v["call"] == "undecided" and v["test_n"] == 3 and "over 3 models" in v["verdict"]
+    assert v["call"] == "better" and v["test_n"] == 3 and "over 3 models" in v["verdict"]
     one = rows[rows["replicate"] == 0]
     t1 = pairwise_tests(one, n_boot=200).set_index(["method_a", "method_b"]).loc[("bayesgrad", "smoothgrad")]
     assert t1["call"] == "better" and t1["unit"] == "example" and t1["n"] == 50
@@ -255,10 +260,13 @@ def test_display_cell_carries_interval_rank_sanity_and_seconds_or_the_reason():
 def test_summary_of_several_models_is_model_level():
     from xairepro.evaluation.faithfulness import faithfulness_summary
 
-    rows = synthetic({"random": 0.0, "bayesgrad": 0.5, "smoothgrad": 0.3}, n=50, reps=3, noise=0.0)
+    from scipy.stats import ttest_rel
+
+    rows = synthetic({"random": 0.0, "bayesgrad": 0.5, "smoothgrad": 0.3}, n=50, reps=3, noise=0.3)
     summary = faithfulness_summary(rows[rows["operator"] == "baseline"]).set_index("method")
     assert (summary["test_unit"] == "model").all()
-    assert summary.loc["smoothgrad", "p_vs_best"] == pytest.approx(0.25)
+    means = rows.pivot_table(index="replicate", columns="method", values="deletion_aopc")  # the models' means
+    assert summary.loc["smoothgrad", "p_vs_best"] == pytest.approx(ttest_rel(means["smoothgrad"], means["bayesgrad"]).pvalue)
 
 
 def test_assemble_returns_every_table_the_rule_writes_with_the_checks_wired_in():

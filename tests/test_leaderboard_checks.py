@@ -4,14 +4,14 @@ its post-hoc comparisons against scipy, Kendall-tau metric agreement, and the bo
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import friedmanchisquare, kendalltau, wilcoxon
+from scipy.stats import friedmanchisquare, kendalltau, ttest_1samp, wilcoxon
 from statsmodels.stats.multitest import multipletests
 
 from xairepro.evaluation.leaderboard import (AA_SD, aa_arrays, aa_check, aa_rows, bootstrap_cells, bound_coverage, consensus,
                                              friedman_test, metric_agreement, pairwise_tests, point_scores,
                                              random_last)
 
-from test_leaderboard import synthetic
+from test_leaderboard import UPPER, synthetic
 
 
 @pytest.mark.parametrize("n_models, n_examples", [(3, 40), pytest.param(30, 91, marks=pytest.mark.slow)])
@@ -69,26 +69,44 @@ def test_model_level_test_pairs_model_means_and_keeps_its_false_positive_rate():
     """A/A: two methods that do not differ, 200 simulated repetitions of 10 models x 40 examples. The
     test over the models' means calls a difference in at most ~5% of them; the same rows tested as 400
     independent pairs (the pooled test this replaces) call one in far more, so the check can fail."""
-    from xairepro.evaluation.stats import model_level_wilcoxon, paired_wilcoxon
+    from xairepro.evaluation.stats import model_level_test, paired_wilcoxon
 
     rng = np.random.default_rng(0)
     model_level, pooled = [], []
     for _ in range(200):
         wide = _aa_rows(rng, 10, 40)
-        res = model_level_wilcoxon(wide, "a", "b")
-        assert res["unit"] == "model" and res["n"] == 10 and res["n_examples"] == 400
+        res = model_level_test(wide, "a", "b")
+        assert res["unit"] == "model" and res["test"] == "wilcoxon" and res["n"] == 10 and res["n_examples"] == 400
         model_level.append(res["pvalue"] < 0.05)
         pooled.append(paired_wilcoxon(wide["a"].to_numpy(), wide["b"].to_numpy())["pvalue"] < 0.05)
     assert np.mean(model_level) <= 0.075, np.mean(model_level)
     assert np.mean(pooled) > 0.3, np.mean(pooled)
     # one model: its examples are the pairs (a claim about that model only)
     one = _aa_rows(np.random.default_rng(1), 1, 30)
-    res = model_level_wilcoxon(one, "a", "b")
-    assert res["unit"] == "example" and res["n"] == 30 and res["n_models"] == 1
-    # the pairs are the models' means: 3 models give the exact test's smallest p, 0.25, however many examples
+    res = model_level_test(one, "a", "b")
+    assert res["unit"] == "example" and res["test"] == "wilcoxon" and res["n"] == 30 and res["n_models"] == 1
+    # the pairs are the models' means: 3 models are paired by the t-test (a signed-rank test's smallest p
+    # would be 0.25), so a large, consistent difference can be told from 3 models
     three = _aa_rows(np.random.default_rng(2), 3, 500, between=0.0, within=0.01).assign(a=lambda t: t["a"] + 1.0)
-    res = model_level_wilcoxon(three, "a", "b")
-    assert res["n"] == 3 and res["pvalue"] == pytest.approx(0.25) and res["mean_diff"] == pytest.approx(1.0, abs=0.01)
+    res = model_level_test(three, "a", "b")
+    means = three.groupby(level="replicate").mean()
+    assert res["n"] == 3 and res["test"] == "t" and res["mean_diff"] == pytest.approx(1.0, abs=0.01)
+    assert res["pvalue"] == pytest.approx(ttest_1samp(means["a"] - means["b"], 0.0).pvalue) and res["pvalue"] < 1e-4
+
+
+def test_three_models_carry_a_call_where_the_difference_is_large_against_its_spread_over_models():
+    """With 3 trained models a better/worse call needs the t-test's model-level p below Holm's threshold
+    and the interval to exclude 0; a difference as large but inconsistent over the models stays undecided."""
+    consistent = synthetic({"random": 0.0, "a": 1.0, "b": 0.4}, n=40, reps=3, noise=0.05)
+    t = pairwise_tests(consistent, n_boot=300).set_index(["method_a", "method_b"])
+    assert (t["test"] == "t").all() and (t["n"] == 3).all()
+    assert t.loc[("a", "b"), "call"] == "better" and t.loc[("b", "random"), "call"] == "better"
+    # b beats a by as much on one of the 3 models: undecided, however many examples each model has
+    parts = [synthetic(effects, n=200, noise=0.05, seed=k).assign(replicate=k)
+             for k, effects in enumerate([{"random": 0.0, "a": 1.0, "b": 0.4}] * 2 + [{"random": 0.0, "a": 0.4, "b": 1.0}])]
+    t = pairwise_tests(pd.concat(parts, ignore_index=True), n_boot=300).set_index(["method_a", "method_b"])
+    assert t.loc[("a", "b"), "mean_diff"] == pytest.approx(0.2 / UPPER, abs=0.01) and t.loc[("a", "b"), "pvalue"] > 0.5
+    assert t.loc[("a", "b"), "call"] == "undecided", t.loc[("a", "b")]
 
 
 

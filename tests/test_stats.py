@@ -41,3 +41,36 @@ def test_smallest_two_sided_p_of_five_sign_flips_with_a_tie():
     # a smaller |R+ - 7.5|, so p = 2/32
     res = paired_wilcoxon([1.0, 2.0, 2.0, 3.0, 4.0], np.zeros(5))
     assert res["pvalue"] == pytest.approx(2 / 32) and res["statistic"] == 0.0
+
+
+def test_paired_t_equals_scipy_and_handles_identical_differences():
+    from scipy.stats import ttest_rel
+
+    from xairepro.evaluation.stats import paired_t
+
+    rng = np.random.default_rng(3)
+    for n in (2, 3, 5, 9):
+        a, b = rng.normal(size=n), rng.normal(size=n)
+        ours, ref = paired_t(a, b), ttest_rel(a, b)
+        assert ours["pvalue"] == pytest.approx(ref.pvalue, rel=1e-12)
+        assert ours["statistic"] == pytest.approx(ref.statistic, rel=1e-12) and ours["n"] == n
+    assert paired_t([1.0, 2.0], [1.0, 2.0])["pvalue"] == 1.0
+    same = paired_t([1.5, 2.5, 3.5], [1.0, 2.0, 3.0])
+    assert same["pvalue"] == 0.0 and same["statistic"] == np.inf
+    with pytest.raises(ValueError, match="at least 2 pairs"):
+        paired_t([1.0], [0.0])
+
+
+def test_the_model_level_test_is_the_t_test_below_six_models_and_the_signed_rank_test_from_six():
+    from scipy.stats import ttest_rel
+
+    from xairepro.evaluation.stats import MIN_SIGNED_RANK, paired_model_test
+
+    assert MIN_SIGNED_RANK == 6
+    # 5 models, all in favour of a: the signed-rank test's smallest p (0.0625) could not reject; the t-test can
+    a, b = np.array([0.9, 0.8, 0.85, 0.95, 0.88]), np.array([0.5, 0.45, 0.55, 0.5, 0.52])
+    five = paired_model_test(a, b)
+    assert five["test"] == "t" and five["pvalue"] == pytest.approx(ttest_rel(a, b).pvalue) and five["pvalue"] < 1e-3
+    assert wilcoxon(a, b).pvalue == pytest.approx(0.0625)
+    six = paired_model_test(np.append(a, 0.9), np.append(b, 0.5))
+    assert six["test"] == "wilcoxon" and six["pvalue"] == pytest.approx(2 / 64)

@@ -41,7 +41,7 @@ import pandas as pd
 import torch
 
 from ..names import FLOOR_METHOD
-from .stats import model_level_wilcoxon
+from .stats import model_level_test
 from .orders import MODES, ranking_order, removal_masks
 from .units import Unit
 
@@ -305,13 +305,14 @@ def faithfulness_summary(per_example: pd.DataFrame, metric: str = "deletion_aopc
                          floor: str = FLOOR_METHOD) -> pd.DataFrame:
     """One row per operator and method, ranked within the operator by mean ``metric`` (1 = most
     faithful): mean and standard error of the deletion AOPC (or ``metric``), insertion AUC, LeRF AOPC
-    and SRG, and paired Wilcoxon tests of each method against the top-ranked method and against the
-    ``floor`` order (the random one).
+    and SRG, and paired tests of each method against the top-ranked method and against the ``floor``
+    order (the random one).
 
     Rows of several trained models (a ``replicate`` column with more than one value: ESOL's folds,
     Tox21's subset models) are compared at the level of the models
-    (:func:`~.stats.model_level_wilcoxon`: each model's mean is one pair, ``n_models`` of them) and the
-    standard errors are over the models' means; with one model the examples are the pairs. Rows
+    (:func:`~.stats.model_level_test`: each model's mean is one pair, ``n_models`` of them; the paired
+    t-test below 6 models, the Wilcoxon signed-rank test from 6) and the standard errors are over the
+    models' means; with one model the examples are the pairs of a Wilcoxon test. Rows
     without an ``operator`` column are one operator, :data:`DEFAULT_OPERATOR`."""
     if "operator" not in per_example:
         per_example = per_example.assign(operator=DEFAULT_OPERATOR)
@@ -345,7 +346,7 @@ def _summary_of_operator(per_example: pd.DataFrame, metric: str, floor: str) -> 
         row["n_examples"] = int(wide[method].notna().sum())
         for other, label in ((best, "best"), (floor, "random")):
             if other in wide and other != method:
-                test = model_level_wilcoxon(wide, method, other)
+                test = model_level_test(wide, method, other)
                 row[f"diff_vs_{label}"], row[f"p_vs_{label}"] = test["mean_diff"], test["pvalue"]
             else:
                 row[f"diff_vs_{label}"], row[f"p_vs_{label}"] = 0.0, float("nan")

@@ -26,19 +26,22 @@ the pairs of the experiment).
 
 Pairwise calls (:func:`pairwise_tests`), per (experiment, operator), for every two methods on their
 cells' models: the mean paired difference of normalised scores with its hierarchical-bootstrap
-interval (models, then examples), and a two-sided Wilcoxon signed-rank test whose unit is the trained
-model (:func:`~xairepro.evaluation.stats.model_level_wilcoxon`: the pairs are the models' means;
-examples of different models are never pooled as independent), Holm-corrected over every pair of the
-(experiment, operator) (statsmodels). The call:
+interval (models, then examples), and a two-sided test whose unit is the trained model
+(:func:`~xairepro.evaluation.stats.paired_model_test`: the pairs are the models' means, by the paired
+t-test below 6 models and the Wilcoxon signed-rank test from 6; examples of different models are never
+pooled as independent), Holm-corrected over every pair of the (experiment, operator) (statsmodels).
+The call:
 
 * ``equivalent``: the interval lies inside the region of practical equivalence ``[-rope, rope]``;
 * ``better`` / ``worse`` (method_a against method_b): the interval excludes 0 and the Holm-adjusted
   p is below ``alpha``;
 * ``undecided``: otherwise.
 
-With one trained model the test's pairs are that model's examples and the call's ``scope`` says it is
-a claim about that model only; with three models the smallest possible two-sided p is 0.25, so no
-better/worse call is possible: the data cannot carry one.
+With one trained model the test's pairs are that model's examples (a Wilcoxon test) and the call's
+``scope`` says it is a claim about that model only. With 3 models the signed-rank test's smallest
+two-sided p would be 0.25, so no better/worse call could ever be made; the t-test over 3 models can
+reach Holm's threshold only for a difference that is large against its spread over the models (with 20
+methods, 190 pairs: t beyond about 60 with 2 degrees of freedom), which is what 3 models can carry.
 
 Across experiments: the Friedman test on the per-experiment scores of the methods measured in every
 experiment, with Wilcoxon signed-rank post-hoc tests Holm-corrected (Benavoli et al. 2016), and the
@@ -89,8 +92,8 @@ COMPARED_WITH = ("vanilla_grad", "smoothgrad", "noisegrad", "fusiongrad", "vargr
 AA_SETTINGS = ((3, 40), (30, 91))
 AA_SD = (0.179, 0.391)
 
-TEST_COLUMNS = ["experiment", "operator", "method_a", "method_b", "model_a", "model_b", "n", "unit", "n_models",
-                "n_examples", "mean_diff", "diff_lo", "diff_hi", "pvalue", "p_holm", "call", "scope"]
+TEST_COLUMNS = ["experiment", "operator", "method_a", "method_b", "model_a", "model_b", "n", "unit", "test",
+                "n_models", "n_examples", "mean_diff", "diff_lo", "diff_hi", "pvalue", "p_holm", "call", "scope"]
 
 
 def holm(pvalues: Sequence[float]) -> np.ndarray:
@@ -328,9 +331,10 @@ def _diff_means(arrays, idx=None) -> np.ndarray:
 def _pair_test(arrays: dict, rng: np.random.Generator, n_boot: int) -> dict:
     """The evidence on one pair from :func:`_pair_arrays`: the mean over replicates of the replicates'
     mean normalised differences (``mean_diff``), its hierarchical-bootstrap interval (replicates, then
-    examples within each), and the two-sided Wilcoxon signed-rank test whose pairs are the replicates'
-    means (``unit`` = ``model``) or, with one replicate, its examples (``unit`` = ``example``)."""
-    from .stats import paired_wilcoxon
+    examples within each), and the two-sided model-level test whose pairs are the replicates' means
+    (``unit`` = ``model``, :func:`~.stats.paired_model_test`) or, with one replicate, the Wilcoxon test
+    whose pairs are its examples (``unit`` = ``example``); ``test`` names the test."""
+    from .stats import paired_model_test, paired_wilcoxon
 
     reps = list(arrays)
     per_rep = np.array([_diff_means(arrays[r])[0] for r in reps])
@@ -339,13 +343,13 @@ def _pair_test(arrays: dict, rng: np.random.Generator, n_boot: int) -> dict:
     dist = _combine(draws, [weights[r] for r in reps])
     lo, hi = np.nanpercentile(dist, [2.5, 97.5]) if np.isfinite(dist).any() else (np.nan, np.nan)
     if len(reps) > 1:
-        res = paired_wilcoxon(per_rep, np.zeros_like(per_rep))
+        res = paired_model_test(per_rep, np.zeros_like(per_rep))
         unit = "model"
     else:
         xa, fa, ga, xb, fb, gb = arrays[reps[0]]
-        res = paired_wilcoxon((xa - fa) / ga.mean(), (xb - fb) / gb.mean())
+        res = {**paired_wilcoxon((xa - fa) / ga.mean(), (xb - fb) / gb.mean()), "test": "wilcoxon"}
         unit = "example"
-    return {"n": res["n"], "unit": unit, "n_models": len(reps), "n_examples": int(sum(len(v[0]) for v in arrays.values())),
+    return {"n": res["n"], "unit": unit, "test": res["test"], "n_models": len(reps), "n_examples": int(sum(len(v[0]) for v in arrays.values())),
             "mean_diff": float(per_rep.mean()), "diff_lo": float(lo), "diff_hi": float(hi), "pvalue": res["pvalue"]}
 
 
@@ -367,7 +371,7 @@ def pairwise_tests(rows: pd.DataFrame, metric: str = "deletion_aopc", *, rope: f
     """Every two methods of each (experiment, operator) (only the experiment's operator in ``operators``
     where given), each on its own cell's model: the mean paired difference a - b of normalised scores,
     its hierarchical-bootstrap interval (``diff_lo``, ``diff_hi``: replicates, then examples), the
-    model-level Wilcoxon test (``unit`` = ``model`` over several replicates, ``example`` with one:
+    model-level test (``unit`` = ``model`` over several replicates, ``example`` with one:
     a claim about that model only), Holm-adjusted over the (experiment, operator)'s pairs, the
     ``call`` (see the module docstring) and its ``scope``."""
     check_rows(rows, metric)
@@ -390,7 +394,8 @@ def pairwise_tests(rows: pd.DataFrame, metric: str = "deletion_aopc", *, rope: f
                      f"one model ({ma}{'' if ma == mb else ' vs ' + mb}, replicate {reps[0]}): "
                      f"a claim about this trained model only")
             tests.append({"experiment": exp, "operator": op, "method_a": a, "method_b": b, "model_a": ma,
-                          "model_b": mb, "n": res["n"], "unit": res["unit"], "n_models": res["n_models"],
+                          "model_b": mb, "n": res["n"], "unit": res["unit"], "test": res["test"],
+                          "n_models": res["n_models"],
                           "n_examples": res["n_examples"], "mean_diff": res["mean_diff"], "diff_lo": res["diff_lo"],
                           "diff_hi": res["diff_hi"], "pvalue": res["pvalue"], "scope": scope})
         for t, p in zip(tests, holm([t["pvalue"] for t in tests])):

@@ -27,7 +27,7 @@ from ..evaluation.verdicts import sanity_verdicts, uncertainty_verdicts
 from .explainer import Explainer, applicable
 from .methods import faithfulness_rows, skipped_rows
 
-__all__ = ["COST_COLUMNS", "FaithfulnessSpec", "SuiteResult", "UNIT_EXAMPLE_COLUMNS", "examples_of",
+__all__ = ["COST_COLUMNS", "FaithfulnessSpec", "SuiteResult", "UNIT_EXAMPLE_COLUMNS", "examples_of", "sanity_rows",
            "faithfulness_suite", "unit_examples"]
 
 LABELS = ("experiment", "modality", "unit", "model", "replicate")
@@ -168,18 +168,8 @@ def faithfulness_suite(explainer: Explainer, inputs, spec: FaithfulnessSpec, *, 
                         columns=COST_COLUMNS)
     bounds = _labelled(study.bounds, labels) if len(study.bounds) else pd.DataFrame(columns=[*LABELS, *BOUND_COLUMNS])
 
-    sanity_rows = []
-    steps = sanity_steps(explainer.model, spec.sanity_steps)
-    if steps is not None and explanations:
-        unit = spec.unit
-        reference = {m: e.units(unit, examples, reading[m]) for m, e in explanations.items()}
-        for label, k, randomised in cascading_randomisation(explainer.model, steps or None, seed=spec.sanity_seed):
-            again = applicable(explainer.on(randomised).explain(inputs, target, names=list(explanations)))
-            for m, e in again.items():
-                rho = rank_correlations(reference[m], e.units(unit, examples, reading[m]))
-                sanity_rows += [{**labels, "method": m, "randomisation": label, "layers": k, "example": ids[i],
-                                 "spearman": float(r)} for i, r in enumerate(rho)]
-    sanity = pd.DataFrame(sanity_rows, columns=[*LABELS, "method", "randomisation", "layers", "example", "spearman"])
+    sanity = sanity_rows(explainer, inputs, explanations, spec.unit, steps=spec.sanity_steps, labels=labels,
+                         target=target, example_ids=ids, seed=spec.sanity_seed)
 
     unc_rows = []
     sampled = {m: e for m, e in explanations.items() if e.M > 1 and not e.each_sample_is_an_order}
@@ -198,6 +188,30 @@ def faithfulness_suite(explainer: Explainer, inputs, spec: FaithfulnessSpec, *, 
     return SuiteResult(per_example=faithfulness_rows(per_example, **labels), curves=_labelled(curves, labels),
                        summary=_labelled(summary, labels), skipped=skipped, sanity=sanity, uncertainty=unc, cost=cost,
                        bounds=bounds, unit_examples=kept)
+
+
+def sanity_rows(explainer: Explainer, inputs, explanations: Mapping, unit, *, steps: Any, labels: Mapping,
+                target=None, example_ids: Optional[Sequence] = None, seed: int = 0) -> pd.DataFrame:
+    """The model-randomisation check (Adebayo et al. 2018): the explainer's model re-initialised layer
+    by layer from the top (the cascade ``steps``: :func:`~xairepro.evaluation.sanity.sanity_steps`;
+    ``None`` from it: no check), each of ``explanations`` (the trained model's, by method) made again on
+    every randomised copy, and the Spearman correlation of each example's unit ranking with the trained
+    model's: one row per (method, step, example) with ``labels``, ``randomisation``, ``layers``."""
+    labels = {k: labels[k] for k in LABELS}
+    examples = examples_of(inputs)
+    ids = list(example_ids) if example_ids is not None else list(range(len(examples)))
+    reading = explainer.readings()
+    rows = []
+    cascade = sanity_steps(explainer.model, steps)
+    if cascade is not None and explanations:
+        reference = {m: e.units(unit, examples, reading[m]) for m, e in explanations.items()}
+        for label, k, randomised in cascading_randomisation(explainer.model, cascade or None, seed=seed):
+            again = applicable(explainer.on(randomised).explain(inputs, target, names=list(explanations)))
+            for m, e in again.items():
+                rho = rank_correlations(reference[m], e.units(unit, examples, reading[m]))
+                rows += [{**labels, "method": m, "randomisation": label, "layers": k, "example": ids[i],
+                          "spearman": float(r)} for i, r in enumerate(rho)]
+    return pd.DataFrame(rows, columns=[*LABELS, "method", "randomisation", "layers", "example", "spearman"])
 
 
 def unit_examples(explanations: Mapping, unit, examples, ids, labels, *, experiment: str, model: str, n: int,

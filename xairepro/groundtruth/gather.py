@@ -7,12 +7,10 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..evaluation.stats import paired_wilcoxon
+from ..evaluation.stats import paired_model_test
 
-__all__ = ["MIN_MODELS_FOR_005", "comparisons", "localisation_scores", "summary"]
+__all__ = ["comparisons", "localisation_scores", "summary"]
 
-#: the fewest pairs with which a two-sided Wilcoxon signed-rank test can reach p < 0.05 (n = 5: 2/32)
-MIN_MODELS_FOR_005 = 6
 SCORES = ("prc_auc", "mass", "pointing")
 
 
@@ -31,10 +29,11 @@ def summary(localisation: pd.DataFrame) -> pd.DataFrame:
 
 def comparisons(localisation: pd.DataFrame, *, method: str = "bayesgrad",
                 against: Sequence[str] = ("vanilla_grad", "smoothgrad"), score: str = "prc_auc") -> pd.DataFrame:
-    """``method`` against each of ``against`` per (task, model): :func:`xairepro.evaluation.stats.paired_wilcoxon`
-    of the models' ``score`` (one pair per trained model, the paper's Wilcoxon over models), with
-    ``can_reach_005`` (at least :data:`MIN_MODELS_FOR_005` models) and a ``verdict``: better / worse
-    (p < 0.05), no difference, or too few models to tell."""
+    """``method`` against each of ``against`` per (task, model): the model-level test of the models'
+    ``score`` (:func:`xairepro.evaluation.stats.paired_model_test`, one pair per trained model: the
+    paper's Wilcoxon over models from 6 models on, the paired t-test below, ``test`` says which) and a
+    ``verdict``: better / worse (p < 0.05), undecided (p >= 0.05: not evidence of no difference), or one
+    model (no test)."""
     rows = []
     for (task, model), g in localisation.groupby(["task", "model"], sort=False):
         wide = g.pivot_table(index="replicate", columns="method", values=score)
@@ -44,18 +43,20 @@ def comparisons(localisation: pd.DataFrame, *, method: str = "bayesgrad",
             both = wide[[method, other]].dropna()
             if both.empty:
                 continue
-            res = paired_wilcoxon(both[method].to_numpy(), both[other].to_numpy())
-            reach = res["n"] >= MIN_MODELS_FOR_005
-            if not reach:
-                verdict = f"too few models (n={res['n']} < {MIN_MODELS_FOR_005}: p < 0.05 unreachable)"
-            elif res["pvalue"] < 0.05:
+            if len(both) < 2:
+                rows.append(dict(task=task, modality=g["modality"].iloc[0], model=model, method=method,
+                                 against=other, score=score, n=len(both),
+                                 mean_diff=float((both[method] - both[other]).mean()), verdict="one model (no test)"))
+                continue
+            res = paired_model_test(both[method].to_numpy(), both[other].to_numpy())
+            if res["pvalue"] < 0.05:
                 verdict = "better" if res["mean_diff"] > 0 else "worse"
             else:
-                verdict = "no difference"
+                verdict = "undecided"
             rows.append(dict(task=task, modality=g["modality"].iloc[0], model=model, method=method, against=other,
-                             score=score, **res, can_reach_005=reach, verdict=verdict))
+                             score=score, **res, verdict=verdict))
     cols = ["task", "modality", "model", "method", "against", "score", "n", "mean_diff", "median_diff", "n_a_higher",
-            "n_ties", "statistic", "pvalue", "can_reach_005", "verdict"]
+            "n_ties", "test", "statistic", "pvalue", "verdict"]
     return pd.DataFrame(rows, columns=cols)
 
 

@@ -97,7 +97,7 @@ EXPERIMENT_TABLES: dict[str, tuple[str, list[tuple]]] = {
     "groundtruth": ("Table 1 in every modality (known-answer tasks)", [
         ("Per method and task: PRC-AUC (Table 1's rule), relevance mass and pointing game, mean and sd over "
          "the models that pass the reliance check", "summary.csv", None),
-        ("BayesGrad against the other methods per task, over models (paired Wilcoxon)", "comparisons.csv", None),
+        ("BayesGrad against the other methods per task, over models (paired t-test below 6 models, Wilcoxon from 6)", "comparisons.csv", None),
         ("The reliance check per model: accuracy towards the evidence's class with the evidence present, "
          "removed and swapped", "reliance.csv", None),
         ("Verdict per model (only models that rely on the evidence are scored)", "verdicts.csv", None),
