@@ -39,3 +39,34 @@ rule report_docs:
         CONDA_ENV
     script:
         "../scripts/report_docs.py"
+
+
+# The leaderboard's page alone, for a scale whose whole report is not made (the cpu scale's leaderboard
+# takes hours; its report would need every experiment at that scale), with its critical-difference
+# diagram and heatmap beside it and the job time of the results folder:
+#
+#     snakemake leaderboard_docs --cores 2 --config scale=cpu      # docs/results/cpu/leaderboard.md
+rule leaderboard_docs:
+    input:
+        cells=rules.leaderboard.output.cells,
+        tables=[getattr(rules.leaderboard.output, name) for name in LEADERBOARD_TABLES if name != "rows"],
+        figures=[f"{RESULTS}/report/figures/{f}" for f in NOTEBOOKS["leaderboard"]["figures"].values()],
+    output:
+        page=f"{DOCS_RESULTS}/{SCALE}/leaderboard.md",
+    params:
+        config=config,
+        workdir=workflow.basedir,
+        command=f"snakemake {_shlex.join(sys.argv[1:])}",
+        threads=job_threads,
+        figures={name: f"{RESULTS}/report/figures/{f}" for name, f in NOTEBOOKS["leaderboard"]["figures"].items()},
+    localrule: True
+    log:
+        log_path("report", "leaderboard_docs"),
+    benchmark:
+        bench_path("leaderboard_docs")
+    resources:
+        **resources(1000, runtime=5),
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/leaderboard_docs.py"

@@ -161,7 +161,9 @@ def test_leaderboard_page_reads_the_tables_the_leaderboard_rule_writes(tmp_path)
         assert f"{c.score:.2f} [{c.score_lo:.2f}, {c.score_hi:.2f}] #{int(c.rank)}" in text
     first = out["mean_ranks"].iloc[0]
     assert f"| `{first['method']}` | {first['mean_rank']:.1f} [" in text
-    assert out["verdicts"]["verdict"].iloc[0] in text and "Absent" not in text
+    assert out["verdicts"]["verdict"].iloc[0] in text and "Absent" not in text.split("## Across experiments")[0]
+    # the tables this run did not write are named as absent, never filled in
+    assert "*Absent in this run:* `results/leaderboard/friedman.csv`" in text
 
 
 def test_markdown_table_escapes_and_says_where_the_rest_is():
@@ -180,3 +182,47 @@ def test_report_docs_runs_when_asked_for_and_is_not_part_of_all(tmp_path):
     assert "report" in everything and "report_docs" not in everything
     asked = planned_rules(run_snakemake(wf, "-n", "report_docs"))
     assert asked.count("report_docs") == 1 and "report" in asked
+
+
+def test_the_leaderboard_page_alone_shows_the_checks_the_figures_and_the_job_time(tmp_path):
+    """``leaderboard_docs``' page (a scale without its whole report, e.g. cpu): the Friedman result, the
+    critical-difference ranks and diagram, the agreement, the bound's coverage, the A/A and random-last
+    checks and the results folder's job time, each from the rule's own tables."""
+    from xairepro.evaluation.leaderboard import aa_check
+    from xairepro.report.docs import write_leaderboard_docs
+
+    from test_leaderboard import synthetic
+
+    effects = {"random": 0.0, "vanilla_grad": 1.0, "bayesgrad": 1.4, "smoothgrad": 1.2}
+    rows = pd.concat([synthetic(effects, n=15, reps=3, experiment=f"x{k}", seed=k, operators=("baseline", "blur"))
+                      for k in range(4)], ignore_index=True)
+    bounds = pd.DataFrame({"experiment": "x0", "operator": "baseline", "example": range(4), "covered": [1, 1, 1, 0],
+                           "search": "beam", "n_forward": 10, "seconds": 0.5})
+    empty = pd.DataFrame()
+    out = assemble({"per_example": rows, "skipped": empty, "sanity": empty, "uncertainty": empty, "cost": empty,
+                    "bounds": bounds}, n_boot=30, aa=False)
+    out["aa"] = pd.DataFrame([aa_check(3, 10, repetitions=20, n_boot=50)])
+    results = tmp_path / "results"
+    (results / "leaderboard").mkdir(parents=True)
+    for name, table in out.items():
+        if isinstance(table, pd.DataFrame):
+            table.to_csv(results / "leaderboard" / f"{name}.csv", index=False)
+    (results / "benchmarks" / "vision_train").mkdir(parents=True)
+    for job, s in (("seed1", 1800.0), ("seed2", 1800.0)):
+        (results / "benchmarks" / "vision_train" / f"{job}.tsv").write_text(f"s\tmax_rss\n{s}\t900\n")
+    figure = tmp_path / "critical_difference.png"
+    figure.write_bytes(b"\x89PNG\r\n\x1a\n")
+    page = write_leaderboard_docs(results, tmp_path / "docs" / "cpu", STAMP, figures={"critical_difference": figure})
+    text = page.read_text()
+    assert page == tmp_path / "docs" / "cpu" / "leaderboard.md" and "scale: **cpu**" in text
+    assert (tmp_path / "docs" / "cpu" / "critical_difference.png").read_bytes() == figure.read_bytes()
+    assert "![Critical-difference diagram](critical_difference.png)" in text
+    f = out["friedman"].iloc[0]
+    assert f"| {f['n_experiments']} | {f['n_methods']} |" in text and f"{f['pvalue']:.4g}" in text
+    best = out["cd_ranks"].iloc[0]
+    assert f"| {best['method']} | {best['mean_rank']:.4g} |" in text
+    assert "| x0 | baseline | 4 | 0.75 | beam |" in text
+    aa = out["aa"].iloc[0]
+    assert f"| {int(aa['n_models'])} | {int(aa['n_examples'])} | 20 |" in text
+    assert "2 jobs, 1.00 h summed over the jobs' own wall times" in text
+    assert "Absent" not in text

@@ -120,6 +120,7 @@ def test_random_is_last_where_methods_beat_it_and_the_check_fails_when_one_is_wo
     out = random_last(cells, draws).set_index("experiment")
     assert out.loc["good", "random_last_share"] == 1.0 and out.loc["good", "passes"] is True
     assert out.loc["bad", "random_last_share"] == 0.0 and out.loc["bad", "passes"] is False
+    assert out.loc["bad", "below_random"] == "worse_than_random" and out.loc["good", "below_random"] == ""
     assert not out.loc["none", "applies"] and np.isnan(out.loc["none", "passes"])
     assert (out["n_draws"] == 300).all()
     # a method within the region of practical equivalence below random is a tie, not a failure

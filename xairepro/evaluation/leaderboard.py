@@ -540,7 +540,8 @@ def consensus(agreement: pd.DataFrame, headline: Mapping[str, str]) -> pd.DataFr
     mean["consensus"] = mean.index.isin(best.index)
     mean["headline"] = [r == f"{headline.get(e, DEFAULT_OPERATOR)}/MoRF" for e, r in zip(mean["experiment"],
                                                                                         mean["ranking"])]
-    return mean
+    order = {e: i for i, e in enumerate(dict.fromkeys(mean["experiment"]))}
+    return mean.sort_values("experiment", key=lambda e: e.map(order), kind="stable", ignore_index=True)
 
 
 def random_last(cells: pd.DataFrame, draws: pd.DataFrame, *, rope: float = ROPE, share: float = 0.95
@@ -548,7 +549,9 @@ def random_last(cells: pd.DataFrame, draws: pd.DataFrame, *, rope: float = ROPE,
     """Per (experiment, operator) of ``cells``: the share of bootstrap draws in which the random order is
     last or tied last (no method's score below the random order's by more than ``rope``, the region
     of practical equivalence), whether the check applies (some non-random method's interval lies above
-    0) and whether it passes (share >= ``share``)."""
+    0) and whether it passes (share >= ``share``); ``below_random`` names the methods whose whole
+    interval lies below the random order's by more than ``rope`` (a method worse than random makes the
+    check fail; that it is measured so is a finding about the method, not the floor)."""
     out = []
     for (exp, op), g in cells.groupby(["experiment", "operator"], sort=False):
         if FLOOR not in set(g["method"]):
@@ -559,10 +562,12 @@ def random_last(cells: pd.DataFrame, draws: pd.DataFrame, *, rope: float = ROPE,
         last = (others.min(axis=1) >= wide[FLOOR] - rope).to_numpy()
         applies = bool((g.loc[g["method"] != FLOOR, "score_lo"] > 0).any())
         frac = float(last.mean()) if len(last) else np.nan
+        below = g.loc[(g["method"] != FLOOR) & (g["score_hi"] < -rope), "method"]
         out.append({"experiment": exp, "operator": op, "random_last_share": frac, "n_draws": int(len(last)),
-                    "applies": applies, "passes": (frac >= share) if applies else np.nan})
+                    "applies": applies, "passes": (frac >= share) if applies else np.nan,
+                    "below_random": ", ".join(sorted(below))})
     return pd.DataFrame(out, columns=["experiment", "operator", "random_last_share", "n_draws", "applies",
-                                      "passes"])
+                                      "passes", "below_random"])
 
 
 def bound_coverage(bounds: pd.DataFrame) -> pd.DataFrame:

@@ -23,7 +23,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -326,7 +326,7 @@ def leaderboard_cells_md(cells: pd.DataFrame, skipped: pd.DataFrame | None) -> s
     return out + ("\n\n" + notes if notes else "")
 
 
-def leaderboard_page(results_dir: Path, stamp: Stamp) -> str:
+def leaderboard_page(results_dir: Path, stamp: Stamp, figures: Mapping[str, str] | None = None) -> str:
     lb = results_dir / "leaderboard"
     parts = ["# Faithfulness leaderboard", "", stamp.markdown(), ""]
     cells = _read_optional(lb / "cells.csv")
@@ -334,8 +334,9 @@ def leaderboard_page(results_dir: Path, stamp: Stamp) -> str:
         return "\n".join(parts + [_absent("results/leaderboard/cells.csv")]) + "\n"
     parts += ["Every registered method on every experiment, one protocol ([the protocol](../methods.md#the-"
               "faithfulness-leaderboard-protocol)). Cell: normalised deletion score (0: the random order, 1: the best "
-              "order found on every example) [95% bootstrap interval] #rank within the experiment (Holm-corrected "
-              "paired Wilcoxon tests; ties are methods no test separates), the model-randomisation check "
+              "order found on every example) [95% bootstrap interval] #rank within the experiment (1 + the methods "
+              "called better: model-level tests, Holm-corrected; ties are methods no call separates), the "
+              "model-randomisation check "
               "(pass below a mean Spearman of 0.5), and the method's compute seconds over the cell's examples.",
               "", leaderboard_cells_md(cells, _read_optional(lb / "skipped.csv")), "",
               "## Models and examples per cell", "",
@@ -357,7 +358,100 @@ def leaderboard_page(results_dir: Path, stamp: Stamp) -> str:
         parts.append(_absent("results/leaderboard/verdicts.csv"))
     else:
         parts += [f"- {v}" for v in verdicts["verdict"]]
+    parts += _leaderboard_checks_md(lb, figures)
     return "\n".join(parts) + "\n"
+
+
+def _optional_table(parts: list[str], lb: Path, name: str, columns=None, max_rows: int | None = MAX_ROWS) -> None:
+    table = _read_optional(lb / f"{name}.csv")
+    if table is None:
+        parts.append(_absent(f"results/leaderboard/{name}.csv"))
+    else:
+        table = table[[c for c in columns if c in table]] if columns else table
+        parts.append(markdown_table(table, max_rows=max_rows, source=f"results/leaderboard/{name}.csv"))
+
+
+def _leaderboard_checks_md(lb: Path, figures: Mapping[str, str] | None) -> list[str]:
+    """The leaderboard's statistics across experiments and its checks, from the rule's own tables:
+    Friedman and the mean ranks of the critical-difference diagram (``figures`` names its image where
+    the page has one beside it), the post-hoc pairs told apart, the metric agreement (mean tau per
+    ranking; the consensus and headline operators), the searched bound's coverage, the A/A, random-last
+    and randomisation checks."""
+    figures = dict(figures or {})
+    parts = ["", "## Across experiments: Friedman test and critical difference", ""]
+    _optional_table(parts, lb, "friedman")
+    parts += ["", "Mean rank of each method over the experiments it shares with every other (the diagram's "
+              "axis; 1 = most faithful):", ""]
+    _optional_table(parts, lb, "cd_ranks")
+    posthoc = _read_optional(lb / "posthoc.csv")
+    if posthoc is not None and len(posthoc) and "significant" in posthoc:
+        told = posthoc[posthoc["significant"].astype(str).str.lower() == "true"]
+        parts += ["", f"Wilcoxon–Holm post-hoc pairs told apart across experiments: {len(told)} of {len(posthoc)}"
+                  + ("." if told.empty else ":"), ""]
+        if len(told):
+            parts.append(markdown_table(told[["method_a", "method_b", "n", "mean_diff", "p_holm"]]))
+    if "critical_difference" in figures:
+        parts += ["", f"![Critical-difference diagram]({figures['critical_difference']})"]
+    parts += ["", "## Metric agreement: which ranking the others agree with", "",
+              "Per experiment, each (operator / MoRF, LeRF, SRG) ranking's mean Kendall τ with every other ranking of "
+              "the experiment; `consensus` marks the highest MoRF ranking, `headline` the configured one "
+              "(`leaderboard.headline_operator`). Every pair's τ: `results/leaderboard/agreement.csv`.", ""]
+    _optional_table(parts, lb, "consensus", max_rows=None)
+    parts += ["", "## The searched bound's coverage", "",
+              "Share of examples where the searched best order is at least as good as every method's order "
+              "(goal: 99%), the searches used and their cost.", ""]
+    _optional_table(parts, lb, "coverage", max_rows=None)
+    parts += ["", "## Checks of the checks", "", "A/A: a method against itself, decided by the leaderboard's own rule "
+              "(a sound rule calls a difference in at most 5%):", ""]
+    _optional_table(parts, lb, "aa")
+    parts += ["", "The random order last or tied last (within the ROPE) in the bootstrap draws, where some method's "
+              "interval lies above 0 (`applies`); passes at 95%:", ""]
+    _optional_table(parts, lb, "random_last", max_rows=None)
+    randomisation = _read_optional(lb / "randomisation.csv")
+    parts += ["", "Model randomisation lowers the methods (re-initialising the network moves every non-random "
+              "method's ranking; `randomisation.csv` has every method):", ""]
+    if randomisation is None:
+        parts.append(_absent("results/leaderboard/randomisation.csv"))
+    elif len(randomisation) and {"experiment", "ok"} <= set(randomisation):
+        ok = randomisation["ok"].astype(str).str.lower() == "true"
+        by = randomisation.assign(ok=ok).groupby("experiment", sort=False)["ok"]
+        parts.append(markdown_table(pd.DataFrame({"methods": by.size(), "as expected": by.sum()}).reset_index()))
+    else:
+        parts.append(markdown_table(randomisation))
+    return parts
+
+
+def write_leaderboard_docs(results_dir, out_dir, stamp: Stamp, figures: Mapping[str, str | Path] = ()) -> Path:
+    """The leaderboard page alone, with the run's job time (for a scale whose whole report is not made,
+    e.g. the cpu scale's leaderboard): ``out_dir/leaderboard.md`` and the ``figures`` ({name: image})
+    copied beside it; returns the page's path."""
+    import shutil
+
+    results_dir, out_dir = Path(results_dir), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shown = {}
+    for name, src in dict(figures).items():
+        dest = out_dir / Path(src).name
+        shutil.copyfile(src, dest)
+        shown[name] = dest.name
+    text = leaderboard_page(results_dir, stamp, shown)
+    runtimes = rule_runtimes(results_dir / "benchmarks")
+    text += "\n## Job time of the run\n\n"
+    if runtimes.empty:
+        text += _absent("results/benchmarks/*.tsv") + "\n"
+    else:
+        total = runtimes["seconds"].sum()
+        text += (f"Every job of the results folder (`benchmark:` files; the leaderboard's inputs and what they "
+                 f"depend on): {int(runtimes['jobs'].sum())} jobs, {total / 3600:.2f} h summed over the jobs' own "
+                 f"wall times: {total / 3600 / max(1, os.cpu_count() or 1):.2f} h on this machine's {os.cpu_count()} "
+                 "cores if the jobs packed them perfectly (the run may have been resumed: this is not one command's "
+                 "wall time).\n\n" + markdown_table(runtimes.rename(columns={"max_rss_mb": "peak RSS (MB)"}))
+                 + "\n")
+    path = out_dir / "leaderboard.md"
+    tmp = path.with_name(".leaderboard.md.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path
 
 
 def experiment_page(name: str, results_dir: Path, stamp: Stamp, table: pd.DataFrame | None,
