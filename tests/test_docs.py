@@ -179,7 +179,7 @@ def test_report_docs_runs_when_asked_for_and_is_not_part_of_all(tmp_path):
 
     wf = copy_workflow(tmp_path / "wf")
     everything = planned_rules(run_snakemake(wf, "-n"))
-    assert "report" in everything and "report_docs" not in everything
+    assert "report" in everything and "report_docs" not in everything and "leaderboard_docs" not in everything
     asked = planned_rules(run_snakemake(wf, "-n", "report_docs"))
     assert asked.count("report_docs") == 1 and "report" in asked
 
