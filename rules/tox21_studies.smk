@@ -147,7 +147,7 @@ rule tox21_faithfulness:
 
 rule tox21_gather_faithfulness:
     input:
-        **{k: expand(f"{TOX21_DIR}/faithfulness/seed{{seed}}/{f}", seed=TOX21_SEEDS)
+        **{k: expand(f"{TOX21_DIR}/faithfulness/seed{{seed}}/{f}", seed=TOX21_FAITH_SEEDS)
            for k, f in TOX21_SUITE_FILES.items() if k != "summary"},
     output:
         **{k: f"{TOX21_DIR}/faithfulness/{f}" for k, f in TOX21_SUITE_FILES.items()},
@@ -233,4 +233,4 @@ NOTEBOOKS["tox21"] = {
 REPRODUCTION.append(rules.tox21_reproduction.output.table)
 REPORT_RAW.append(raw_file("tox21"))
 for _kind in ("per_example", "skipped", "sanity", "uncertainty", "cost", "bounds"):
-    LEADERBOARD[_kind] += expand(getattr(rules.tox21_faithfulness.output, _kind), seed=TOX21_SEEDS)
+    LEADERBOARD[_kind] += expand(getattr(rules.tox21_faithfulness.output, _kind), seed=TOX21_FAITH_SEEDS)
