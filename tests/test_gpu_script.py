@@ -92,6 +92,9 @@ def test_job_counts_are_the_dry_run_plans(scale):
                                                          ("smiles2vec", "faithfulness"), ("peptides", "faithfulness"),
                                                          ("iris", "faithfulness"))}
     assert min(seeds.values()) >= 3
+    # Tox21's protocol runs on the first n_models of Table 1's models
+    assert plan["tox21_faithfulness"] == cfg["tox21"]["faithfulness"]["n_models"] >= 3
+    assert cfg["tox21"]["faithfulness"]["n_models"] <= t1["n_models"]
     for rule, e in (("vision_aopc", "vision"), ("text_faithfulness", "text"), ("smiles2vec_faithfulness", "smiles2vec"),
                     ("peptides_faithfulness", "peptides"), ("iris_faithfulness", "iris")):
         assert plan[rule] == 1 and plan[f"{rule}_seed"] == seeds[e] - 1, rule
