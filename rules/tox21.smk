@@ -12,11 +12,9 @@
 TOX21 = CFG["tox21"]
 TOX21_DIR = f"{RESULTS}/tox21"
 TOX21_SEEDS = list(range(TOX21["table1"]["n_models"]))
-# the faithfulness protocol's models: the first tox21.faithfulness.n_models of Table 1's (absent: all)
+# the faithfulness protocol's models: the first tox21.faithfulness.n_models of Table 1's (absent, or more
+# than Table 1 trains: all of Table 1's)
 TOX21_FAITH_SEEDS = TOX21_SEEDS[:TOX21["faithfulness"].get("n_models", len(TOX21_SEEDS))]
-if len(TOX21_FAITH_SEEDS) < TOX21["faithfulness"].get("n_models", 0):
-    raise ValueError(f"config: tox21.faithfulness.n_models = {TOX21['faithfulness']['n_models']} exceeds "
-                     f"tox21.table1.n_models = {len(TOX21_SEEDS)} (the protocol runs on Table 1's models)")
 # "subset": Table 1's model; "ablation": the same subsets and seeds with the ablation model
 TOX21_STUDY_MODEL = {"subset": TOX21["table1"]["model"], "ablation": TOX21["table1"]["ablation"]["model"]}
 TOX21_ABLATION_SEEDS = list(range(TOX21["table1"]["ablation"]["n_models"]))
