@@ -212,11 +212,18 @@ def test_the_leaderboard_page_alone_shows_the_checks_the_figures_and_the_job_tim
         (results / "benchmarks" / "vision_train" / f"{job}.tsv").write_text(f"s\tmax_rss\n{s}\t900\n")
     figure = tmp_path / "critical_difference.png"
     figure.write_bytes(b"\x89PNG\r\n\x1a\n")
-    page = write_leaderboard_docs(results, tmp_path / "docs" / "cpu", STAMP, figures={"critical_difference": figure})
+    heatmap = tmp_path / "leaderboard_heatmap.png"
+    heatmap.write_bytes(b"\x89PNG\r\n\x1a\nheat")
+    page = write_leaderboard_docs(results, tmp_path / "docs" / "cpu", STAMP,
+                                  figures={"critical_difference": figure, "leaderboard_heatmap": heatmap})
     text = page.read_text()
     assert page == tmp_path / "docs" / "cpu" / "leaderboard.md" and "scale: **cpu**" in text
     assert (tmp_path / "docs" / "cpu" / "critical_difference.png").read_bytes() == figure.read_bytes()
     assert "![Critical-difference diagram](critical_difference.png)" in text
+    # both figures shown, the heatmap under the cells; the stamp names the rule that wrote this page
+    assert (tmp_path / "docs" / "cpu" / "leaderboard_heatmap.png").read_bytes() == heatmap.read_bytes()
+    assert text.index("](leaderboard_heatmap.png)") < text.index("## Models and examples per cell")
+    assert "rerun `snakemake leaderboard_docs --cores 1`" in text and "rerun `snakemake report_docs" not in text
     f = out["friedman"].iloc[0]
     assert f"| {f['n_experiments']} | {f['n_methods']} |" in text and f"{f['pvalue']:.4g}" in text
     best = out["cd_ranks"].iloc[0]

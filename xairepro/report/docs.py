@@ -21,6 +21,7 @@ import datetime as _dt
 import json
 import os
 import re
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
@@ -132,10 +133,11 @@ class Stamp:
     machine: str
     date: str
     results_date: str = ""
+    rerun: str = "`snakemake report_docs --cores 1` with the run's --config"   # what writes the page again
 
     def markdown(self) -> str:
         lines = ["> Written by the pipeline from its own results; do not edit by hand (rerun "
-                 "`snakemake report_docs --cores 1` instead).", ">",
+                 f"{self.rerun} instead).", ">",
                  f"> - command: `{self.command}`", f"> - git commit: `{self.commit}`",
                  f"> - scale: **{self.scale}**", f"> - machine: {self.machine}",
                  f"> - date: {self.date}" + (f" (results of {self.results_date})" if self.results_date else "")]
@@ -339,6 +341,8 @@ def leaderboard_page(results_dir: Path, stamp: Stamp, figures: Mapping[str, str]
               "model-randomisation check "
               "(pass below a mean Spearman of 0.5), and the method's compute seconds over the cell's examples.",
               "", leaderboard_cells_md(cells, _read_optional(lb / "skipped.csv")), "",
+              *([f"![The cells' scores as a heatmap]({figures['leaderboard_heatmap']})", ""]
+                if figures and "leaderboard_heatmap" in figures else []),
               "## Models and examples per cell", "",
               markdown_table(cells[[c for c in ["experiment", "model", "method", "n_replicates", "n_examples",
                                                 "sanity_rho", "uncertainty_rho"] if c in cells]]), "",
@@ -434,7 +438,8 @@ def write_leaderboard_docs(results_dir, out_dir, stamp: Stamp, figures: Mapping[
         dest = out_dir / Path(src).name
         shutil.copyfile(src, dest)
         shown[name] = dest.name
-    text = leaderboard_page(results_dir, stamp, shown)
+    text = leaderboard_page(results_dir, dataclasses.replace(
+        stamp, rerun="`snakemake leaderboard_docs --cores 1` with the run's --config"), shown)
     runtimes = rule_runtimes(results_dir / "benchmarks")
     text += "\n## Job time of the run\n\n"
     if runtimes.empty:
