@@ -246,6 +246,7 @@ def test_the_lists_of_builtin_names_equal_the_registries():
     assert floor_methods() == [FLOOR_METHOD]  # the one name the evaluation reads the floor's rows by
 
 
+@pytest.mark.slow  # a subprocess or a dry run: ~10-20 s (the fast tier stays under a minute)
 def test_jobs_without_graphs_never_import_torch_geometric_and_tables_never_import_torch():
     """Every Snakemake job pays its imports: torch_geometric (about a second, it pulls in torch._dynamo)
     only where graphs are used, torch only where tensors are. A fresh interpreter shows what an import
@@ -269,6 +270,7 @@ def test_jobs_without_graphs_never_import_torch_geometric_and_tables_never_impor
     assert loaded(["xairepro.experiments.graphs"]) == {"torch", "torch_geometric"}
 
 
+@pytest.mark.slow  # a subprocess or a dry run: ~10-20 s (the fast tier stays under a minute)
 def test_no_module_of_a_non_graph_experiment_imports_graph_or_chemistry_libraries():
     """A job of the non-graph experiments (iris, peptides, SMILES2vec, CIFAR-10, IMDB) pays for neither
     torch_geometric (about a second) nor RDKit: every module of theirs imported in one fresh interpreter

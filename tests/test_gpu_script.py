@@ -71,6 +71,7 @@ def test_measure_grows_the_batch_and_reports_the_last_run():
     assert gpu_full.measure(run, 4, 10_000, budget=100.0, tiny=True)["runs"] == 1
 
 
+@pytest.mark.slow  # two dry runs of the whole workflow: ~20 s
 @pytest.mark.parametrize("scale", ["cpu", "full"])
 def test_job_counts_are_the_dry_run_plans(scale):
     """The jobs the script multiplies by are Snakemake's own dry run of the scale: as many esol_train

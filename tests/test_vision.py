@@ -353,6 +353,7 @@ def aopc_cfg(methods, dropout_methods, **extra):
                  "operators": ["baseline"]}, **extra)
 
 
+@pytest.mark.slow  # a subprocess or a dry run: ~10-20 s (the fast tier stays under a minute)
 def test_aopc_study_matches_an_independent_region_perturbation():
     torch.manual_seed(0)
     clf = build_model("preact_resnet", depth=8, width=4).eval()
