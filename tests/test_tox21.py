@@ -507,7 +507,7 @@ def test_reproduction_rows_are_keyed_by_declared_targets(tmp_path):
 def test_config_section_resolves_by_scale():
     quick = load_config(REPO_ROOT / "config.yaml", {"scale": "quick"})["tox21"]
     full = load_config(REPO_ROOT / "config.yaml", {"scale": "full"})["tox21"]
-    assert quick["table1"]["n_models"] == 3 and quick["attribution"]["mc_samples"] == 10
+    assert quick["table1"]["n_models"] == 2 and quick["attribution"]["mc_samples"] == 10
     assert full["table1"] == {"model": "ggnn", "n_models": 30, "subset_size": 1000, "epochs": 100,
                               "ablation": {"model": "ggnn_embedding_state", "n_models": 10}}
     assert full["models"]["ggnn_embedding_state"]["arch"] == "ggnn_embedding_state"

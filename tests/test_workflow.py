@@ -27,9 +27,9 @@ def test_dry_run_dag_has_every_esol_stage(tmp_path):
     mirror = make_mirror(tmp_path / "mirror", {"esol/delaney-processed.csv": ESOL_CSV.encode()})
     proc = snakemake(wf, "-n", mirror=mirror)
     rules = planned_rules(proc)
-    # the default scale's folds (quick: 3; cpu and full: the paper's 5)
+    # the default scale's folds (quick: 2; cpu and full: the paper's 5)
     n_folds = resolve_scale(yaml.safe_load((wf / "config.yaml").read_text()))["esol"]["data"]["n_folds"]
-    assert n_folds == 3
+    assert n_folds == 2
     for rule, count in {"download_esol": 1, "esol_featurize": 1, "esol_train": 2 * n_folds,
                         "esol_attribute": 2 * n_folds, "esol_gather": 2, "esol_maps": 2, "esol_faithfulness": 2, "esol_blog_train": 1, "esol_blog_ig": 1, "esol_blog_ig_maps": 1,
                         "esol_reproduction": 1, "esol_notebook": 1, "report": 1}.items():
