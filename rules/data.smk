@@ -22,6 +22,7 @@ for _source in SOURCES.values():
         log:
             log_path("data", f"download_{_source.key}"),
         localrule: True
+        priority: DOWNLOAD_PRIORITY.get(_source.key, 0)
         resources:
             **resources(1000, runtime=60),
         conda:

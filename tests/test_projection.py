@@ -118,6 +118,10 @@ def test_the_repositorys_own_cpu_plan_parses_into_one_connected_workflow(tmp_pat
     report = by_rule["report"][0]
     notebooks = {j.jobid for r, js in by_rule.items() if r.endswith("_notebook") for j in js}
     assert notebooks and notebooks <= report.depends_on
+    # no job waits on a job of lower priority (a chain's priority reaches back to its download)
+    by_id = {j.jobid: j for j in jobs}
+    inverted = sorted({(by_id[d].rule, j.rule) for j in jobs for d in j.depends_on if by_id[d].priority < j.priority})
+    assert inverted == [], inverted
     # only the downloads and the jobs that make their own data (iris, the known-answer sets) start the plan
     assert all(j.depends_on or not j.inputs for j in jobs if not j.rule.startswith("download_"))
     assert len(jobs) == sum(1 for line in (dry.stdout + dry.stderr).splitlines() if line.strip().startswith("jobid:"))
