@@ -91,6 +91,15 @@ PRIORITY = {"vision": 20, "text": 10}
 DOWNLOAD_PRIORITY = {"cifar10": PRIORITY["vision"], "imdb": PRIORITY["text"]}
 
 
+def long_training_threads():
+    """Threads of the cpu and full scales' long CNN/BiGRU training jobs: 2 where the run has at least 4
+    cores, else 1. On 2 cores Snakemake fills each freed core with a one-thread job, so a two-thread
+    job waits until both cores are free at once (at the cpu scale it waited behind the whole IMDB
+    chain); two one-thread trainings side by side keep both cores busy instead."""
+    cores = workflow.cores if isinstance(workflow.cores, int) else 1
+    return 1 if SCALE == "quick" or cores < 4 else 2
+
+
 def resources(quick_mb, full_mb=None, *, runtime=(5, 10), gpu=False):
     """A rule's resources in one line, ``resources: **resources(1500, 4000, runtime=(5, 60), gpu=True)``:
     memory by scale growing with the attempt (``mem``), wall time in minutes by scale (an int for

@@ -60,7 +60,7 @@ rule groundtruth_train:
         log_path("groundtruth", "train_{task}_{model}_{replicate}"),
     benchmark:
         bench_path("groundtruth_train/{task}_{model}_{replicate}")
-    threads: 1 if SCALE == "quick" else 2  # the cpu scale's CIFAR-10 and IMDB training gets both cores
+    threads: long_training_threads()
     resources:
         **resources(2500, 8000, runtime=(10, 60), gpu=True),
     retries: 1

@@ -74,7 +74,7 @@ rule vision_train:
     benchmark:
         bench_path("vision_train/{model}")
     priority: PRIORITY["vision"]
-    threads: 1 if SCALE == "quick" else 2  # the cpu scale's long training gets both cores
+    threads: long_training_threads()
     resources:
         **resources(2500, 16000, runtime=(10, 60), gpu=True),
     retries: 1

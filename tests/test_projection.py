@@ -118,6 +118,8 @@ def test_the_repositorys_own_cpu_plan_parses_into_one_connected_workflow(tmp_pat
     report = by_rule["report"][0]
     notebooks = {j.jobid for r, js in by_rule.items() if r.endswith("_notebook") for j in js}
     assert notebooks and notebooks <= report.depends_on
+    # on 2 cores every job takes one thread (a two-thread job would wait for both cores to free at once)
+    assert {j.threads for j in jobs} == {1}
     # no job waits on a job of lower priority (a chain's priority reaches back to its download)
     by_id = {j.jobid: j for j in jobs}
     inverted = sorted({(by_id[d].rule, j.rule) for j in jobs for d in j.depends_on if by_id[d].priority < j.priority})
