@@ -96,8 +96,13 @@ def long_training_threads():
     cores, else 1. On 2 cores Snakemake fills each freed core with a one-thread job, so a two-thread
     job waits until both cores are free at once (at the cpu scale it waited behind the whole IMDB
     chain); two one-thread trainings side by side keep both cores busy instead."""
-    cores = workflow.cores if isinstance(workflow.cores, int) else 1
-    return 1 if SCALE == "quick" or cores < 4 else 2
+    from snakemake.exceptions import WorkflowError
+
+    try:
+        cores = workflow.cores
+    except WorkflowError:   # a cluster executor without --cores: each job gets its own node's cores
+        return 1 if SCALE == "quick" else 2
+    return 2 if SCALE != "quick" and isinstance(cores, int) and cores >= 4 else 1
 
 
 def resources(quick_mb, full_mb=None, *, runtime=(5, 10), gpu=False):
