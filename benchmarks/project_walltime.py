@@ -24,7 +24,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from xairepro.report.docs import run_stamp  # noqa: E402
-from xairepro.report.projection import project, projection_page, read_time_file  # noqa: E402
+from xairepro.report.projection import estimates, parse_factors, projection_page, read_time_file  # noqa: E402
+from xairepro.safe_io import atomic_write  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -41,6 +42,10 @@ def main(argv=None) -> int:
                     "wrote it: shown beside the projection (one command from an empty results folder)")
     ap.add_argument("--markdown", help="write the projection as a stamped page here (docs/results/<scale>/walltime.md)")
     args = ap.parse_args(argv)
+    try:
+        factors = parse_factors(args.factor)
+    except ValueError as err:
+        sys.exit(str(err))
     if args.plan:
         text = Path(args.plan).read_text()
     else:
@@ -50,16 +55,8 @@ def main(argv=None) -> int:
         if done.returncode:
             sys.exit(f"the dry run failed ({' '.join(cmd)}):\n{done.stderr[-2000:]}")
         text = done.stdout + done.stderr
-    factors = {}
-    for item in args.factor:
-        rule, _, value = item.partition("=")
-        factors[rule] = float(value)
-    runs = {cost: project(text, args.results, args.cores, factors, cost=cost) for cost in ("wall", "cpu")}
-    table = runs["wall"][0][["rule", "jobs", "measured", "unmeasured"]].copy()
-    for cost, (per_rule, _) in runs.items():
-        table[f"{cost} min"] = table["rule"].map(per_rule.set_index("rule")["seconds"] / 60).round(1)
+    table, wall, cpu = estimates(text, args.results, args.cores, factors)
     print(table.to_string(index=False))
-    wall, cpu = runs["wall"][1], runs["cpu"][1]
     print(f"\n{wall['jobs']} jobs ({wall['measured_jobs']} measured, {wall['median_filled_jobs']} costed by their "
           f"rule's median, {wall['unmeasured_jobs']} unmeasured at 0 s)")
     for name, s in (("measured wall seconds (upper)", wall), ("CPU seconds / planned threads (lower)", cpu)):
@@ -72,12 +69,11 @@ def main(argv=None) -> int:
         command = "python benchmarks/project_walltime.py " + " ".join(argv if argv is not None else sys.argv[1:])
         stamp = dataclasses.replace(run_stamp(args.results, config={"scale": args.scale}, command=command, workdir=REPO),
                                     rerun=f"`{command}`")
+        page_text = projection_page(table, wall, cpu, stamp.markdown(), factors=factors, config=args.config,
+                                    measured_seconds=measured, time_file=args.time_file)
         page = Path(args.markdown)
         page.parent.mkdir(parents=True, exist_ok=True)
-        tmp = page.with_name(f".{page.name}.tmp")
-        tmp.write_text(projection_page(table, wall, cpu, stamp.markdown(), factors=factors, config=args.config,
-                                       measured_seconds=measured, time_file=args.time_file))
-        tmp.replace(page)
+        atomic_write(page, lambda tmp: Path(tmp).write_text(page_text))
         print(f"wrote {page}")
     if args.json:
         Path(args.json).write_text(json.dumps({"wall": wall, "cpu": cpu, "factors": factors, "scale": args.scale,

@@ -70,6 +70,20 @@ def test_summary_ranks_methods_and_tests_them_against_random():
     assert summary.loc["bad", "diff_vs_best"] < 0
 
 
+def test_summary_refuses_rows_of_two_models_rather_than_average_them_per_example():
+    """A classifier and its dropout variant share example ids: pivoting both would average two networks'
+    scores into one pair (and test the average), so the summary asks for one model at a time."""
+    import pandas as pd
+
+    rows = pd.DataFrame([{"model": m, "replicate": 0, "method": meth, "example": i, "deletion_aopc": v}
+                         for m in ("classifier", "dropout") for i in range(4)
+                         for meth, v in (("vanilla_grad", 1.0), (RANDOM, 0.5))])
+    with pytest.raises(ValueError, match="classifier, dropout"):
+        faithfulness_summary(rows)
+    one = faithfulness_summary(rows[rows["model"] == "dropout"]).set_index("method")
+    assert one.loc["vanilla_grad", "n_examples"] == 4
+
+
 def test_token_unit_replaces_only_real_tokens():
     class CountNonPad(nn.Module):
         def __init__(self):

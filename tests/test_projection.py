@@ -147,3 +147,20 @@ def test_the_page_shows_both_estimates_and_the_runs_own_time_where_it_was_measur
     timed.write_text("\n")
     with pytest.raises(ValueError, match="walltime.txt"):
         read_time_file(timed)
+
+
+def test_both_estimates_share_one_table_and_factors_are_parsed_or_refused_by_name(tmp_path):
+    from xairepro.report.projection import estimates, parse_factors
+
+    assert parse_factors(["train=0.5", "score=2"]) == {"train": 0.5, "score": 2.0}
+    for bad in ("train", "train=half", "=0.5", "train=-1"):
+        with pytest.raises(ValueError, match=f"--factor '{bad}'"):
+            parse_factors([bad])
+    results = tmp_path / "results"
+    _bench(results, "results/benchmarks/train.tsv", 120, cpu_time=180)
+    table, upper, lower = estimates(PLAN, results, cores=2, factors=parse_factors(["train=0.5"]))
+    row = table.set_index("rule").loc["train"]
+    # wall 120 s x 0.5 = 1.0 min; CPU 180 s x 0.5 over its 2 threads = 0.75 min
+    assert row["wall min"] == 1.0 and row["cpu min"] == 0.8 and row["measured"] == 1
+    assert upper["cost"] == "wall" and lower["cost"] == "cpu"
+    assert upper["wall_seconds"] == pytest.approx(60.0) and lower["wall_seconds"] == pytest.approx(45.0)

@@ -313,7 +313,12 @@ def faithfulness_summary(per_example: pd.DataFrame, metric: str = "deletion_aopc
     (:func:`~.stats.model_level_test`: each model's mean is one pair, ``n_models`` of them; the paired
     t-test below 6 models, the Wilcoxon signed-rank test from 6) and the standard errors are over the
     models' means; with one model the examples are the pairs of a Wilcoxon test. Rows
-    without an ``operator`` column are one operator, :data:`DEFAULT_OPERATOR`."""
+    without an ``operator`` column are one operator, :data:`DEFAULT_OPERATOR`. Rows of several
+    ``model`` names (a classifier and its dropout variant) are refused: each is summarised alone."""
+    if "model" in per_example and per_example["model"].nunique() > 1:
+        # two networks' scores on the same example id would be averaged into one pair: summarise each alone
+        raise ValueError("faithfulness_summary: rows of several models "
+                         f"({', '.join(map(str, per_example['model'].unique()))}); summarise each model on its own")
     if "operator" not in per_example:
         per_example = per_example.assign(operator=DEFAULT_OPERATOR)
     tables = [_summary_of_operator(rows, metric, floor).assign(operator=op)

@@ -212,6 +212,31 @@ def project(dry_run_text: str, results_dir, cores: int, factors: Mapping[str, fl
     return per_rule, summary
 
 
+def parse_factors(items: Iterable[str]) -> dict[str, float]:
+    """``["vision_train=0.5", ...]`` (the script's ``--factor RULE=X``) as ``{rule: factor}``."""
+    factors = {}
+    for item in items:
+        rule, sep, value = item.partition("=")
+        try:
+            factors[rule] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not rule or factors[rule] < 0:
+            raise ValueError(f"--factor {item!r}: expected RULE=X with X a number >= 0 (e.g. vision_train=0.5)")
+    return factors
+
+
+def estimates(dry_run_text: str, results_dir, cores: int, factors: Mapping[str, float] | None = None):
+    """Both estimates of :func:`project`: (per-rule table with ``wall min`` and ``cpu min``, the upper
+    summary from wall seconds, the lower one from CPU seconds over threads)."""
+    (wall_rules, upper), (cpu_rules, lower) = (project(dry_run_text, results_dir, cores, factors, cost=c)
+                                               for c in COSTS)
+    table = wall_rules[["rule", "jobs", "measured", "unmeasured"]].copy()
+    for cost, rules in (("wall", wall_rules), ("cpu", cpu_rules)):
+        table[f"{cost} min"] = table["rule"].map(rules.set_index("rule")["seconds"] / 60).round(1)
+    return table, upper, lower
+
+
 def read_time_file(path) -> float:
     """The wall seconds a ``/usr/bin/time -f %e -o FILE`` wrote (its last line's first number)."""
     lines = [line for line in Path(path).read_text().splitlines() if line.strip()]
