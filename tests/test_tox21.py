@@ -544,7 +544,7 @@ def test_real_tox21_counts():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("scale, n_models, n_ablation, n_seeds, n_faith",
-                         [("quick", 2, 2, 2, 2), ("cpu", 30, 5, 5, 10), ("full", 30, 10, 5, 30)])
+                         [("quick", 2, 2, 2, 2), ("cpu", 30, 5, 5, 5), ("full", 30, 10, 5, 30)])
 def test_workflow_plans_one_job_per_seed(tmp_path, scale, n_models, n_ablation, n_seeds, n_faith):
     wf = copy_workflow(tmp_path / "wf")
     (tmp_path / "mirror").mkdir()  # an empty mirror: planning needs no data
